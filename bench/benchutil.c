@@ -1,0 +1,131 @@
+/*
+ * benchutil.c — timing, file loading and result lines for bench/.
+ */
+#include "benchutil.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+double cw_bench_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+double cw_bench_median(double *v, int n)
+{
+    if (n <= 0) return 0;
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static int has_suffix(const char *name, const char *suffixes)
+{
+    if (!suffixes) return 1;
+    const char *p = suffixes;
+    size_t nl = strlen(name);
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        size_t sl = comma ? (size_t)(comma - p) : strlen(p);
+        if (nl > sl && name[nl - sl - 1] == '.' && strncmp(name + nl - sl, p, sl) == 0) return 1;
+        if (!comma) break;
+        p = comma + 1;
+    }
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long sz = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    if (sz < 0) {
+        fclose(f);
+        return NULL;
+    }
+    char *p = malloc((size_t)sz + 1);
+    if (p && fread(p, 1, (size_t)sz, f) != (size_t)sz) {
+        free(p);
+        p = NULL;
+    }
+    fclose(f);
+    if (!p) return NULL;
+    p[sz] = '\0';
+    *len = (size_t)sz;
+    return p;
+}
+
+int cw_bench_load_dir(const char *dir, const char *suffixes, struct cw_bench_file **files,
+                      size_t *n)
+{
+    DIR *d = opendir(dir);
+    if (!d) return -1;
+    char **names = NULL;
+    size_t cnt = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        names = realloc(names, (cnt + 1) * sizeof *names);
+        names[cnt++] = strdup(e->d_name);
+    }
+    closedir(d);
+    qsort(names, cnt, sizeof *names, cmp_str);
+    for (size_t i = 0; i < cnt; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        struct stat st;
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+            cw_bench_load_dir(path, suffixes, files, n);
+        } else if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && has_suffix(names[i], suffixes)) {
+            size_t len;
+            char *data = read_all(path, &len);
+            if (data) {
+                *files = realloc(*files, (*n + 1) * sizeof **files);
+                (*files)[*n] = (struct cw_bench_file){strdup(path), data, len};
+                (*n)++;
+            }
+        }
+        free(names[i]);
+    }
+    free(names);
+    return 0;
+}
+
+void cw_bench_free_files(struct cw_bench_file *files, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(files[i].path);
+        free(files[i].data);
+    }
+    free(files);
+}
+
+void cw_bench_report(const char *task, const char *peer, size_t items, size_t bytes,
+                     double seconds, size_t errors, const char *extra)
+{
+    double ips = seconds > 0 ? (double)items / seconds : 0;
+    double mbs = seconds > 0 ? (double)bytes / 1e6 / seconds : 0;
+    printf("{\"task\":\"%s\",\"peer\":\"%s\",\"items\":%zu,\"bytes\":%zu,\"seconds\":%.6f,"
+           "\"items_per_s\":%.1f,\"mb_per_s\":%.1f,\"errors\":%zu%s%s}\n",
+           task, peer, items, bytes, seconds, ips, mbs, errors, extra ? "," : "",
+           extra ? extra : "");
+    fflush(stdout);
+}
