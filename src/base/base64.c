@@ -116,6 +116,18 @@ int cw_base64_decode(cw_slice in, unsigned flags, unsigned char *out, size_t cap
     size_t o = 0, last = 0; /* last: position of the last group character */
 
     for (size_t i = 0; i < in.len; i++) {
+        /* Fast path: whole groups of four alphabet characters. */
+        while (k == 0 && in.len - i >= 4 && cap - o >= 3) {
+            unsigned a = rev[p[i]], b = rev[p[i + 1]], c2 = rev[p[i + 2]], d = rev[p[i + 3]];
+            if ((a | b | c2 | d) & 0xc0) break; /* some character is not in the alphabet */
+            out[o++] = (unsigned char)(a << 2 | b >> 4);
+            out[o++] = (unsigned char)(b << 4 | c2 >> 2);
+            out[o++] = (unsigned char)(c2 << 6 | d);
+            any = true;
+            last = i + 3;
+            i += 4;
+        }
+        if (i >= in.len) break;
         unsigned char c = p[i];
         if (is_ws(c) && skip_ws) {
             if (fhir && (k != 0 || pads != 0) && !done)
