@@ -17,9 +17,10 @@ static const char url_alphabet[64] =
 
 #define BAD 0xff
 
-/* Reverse tables, built at compile time from the character ranges. */
+/* Reverse tables, built at compile time from the character ranges. (The
+ * cast keeps clang from warning about the untaken arms for high bytes.) */
 #define R(c, std)                                                                                  \
-    ((c) >= 'A' && (c) <= 'Z'   ? (c) - 'A'                                                        \
+    (unsigned char)((c) >= 'A' && (c) <= 'Z' ? (c) - 'A'                                          \
      : (c) >= 'a' && (c) <= 'z' ? (c) - 'a' + 26                                                   \
      : (c) >= '0' && (c) <= '9' ? (c) - '0' + 52                                                   \
      : (c) == ((std) ? '+' : '-') ? 62                                                             \
