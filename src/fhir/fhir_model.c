@@ -248,6 +248,7 @@ int cw_fhir_iter_next(struct cw_fhir_iter *it, struct cw_fhir_node *out, struct 
             it->member++;
             if (it->flags & CW_FHIR_ITER_NAME) continue;
             out->flags = CW_FHIR_NODE_UNKNOWN;
+            out->name = key; /* as written, "_" included */
             out->value = &m->value;
             return fail(out, err, CW_ISSUE_STRUCTURE, "unknown element");
         }
