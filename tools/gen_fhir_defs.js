@@ -177,7 +177,7 @@ function jsonKind(sd) {
 }
 
 const ELEM_FLAGS = { choice: 1, summary: 2, modifier: 4, mustSupport: 8, xmlAttr: 0x10, xhtml: 0x20,
-  xmlText: 0x40, typeAttr: 0x80, cdaText: 0x100, slice: 0x200, fixed: 0x400, pattern: 0x800 };
+  xmlText: 0x40, typeAttr: 0x80, cdaText: 0x100, slice: 0x200, fixed: 0x400, pattern: 0x800, repeats: 0x1000 };
 const STRENGTH = { required: 1, extensible: 2, preferred: 3, example: 4 };
 const SEVERITY = { error: 2, warning: 3 }; // enum cw_severity
 const RULES = { closed: 1, open: 2, openAtEnd: 3 };
@@ -218,6 +218,9 @@ function compileSd(sd, sdIndex) {
     if (el.isSummary) flags |= ELEM_FLAGS.summary;
     if (el.isModifier) flags |= ELEM_FLAGS.modifier;
     if (el.mustSupport) flags |= ELEM_FLAGS.mustSupport;
+    // json.html: an element is an array when its base definition repeats
+    const baseMax = el.base && el.base.max !== undefined ? el.base.max : el.max;
+    if (baseMax === '*' || Number(baseMax) > 1) flags |= ELEM_FLAGS.repeats;
     for (const r of el.representation || []) {
       if (!(r in ELEM_FLAGS)) die(`${id}: unknown representation ${r}`);
       flags |= ELEM_FLAGS[r];

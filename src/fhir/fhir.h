@@ -196,6 +196,8 @@ int cw_fhir_sd_context(struct cw_fhir_sd sd, size_t i, cw_slice *type, cw_slice 
 #define CW_FHIR_E_SLICE 0x0200        /* a slice (has a slice name) */
 #define CW_FHIR_E_HAS_FIXED 0x0400    /* fixed[x] present */
 #define CW_FHIR_E_HAS_PATTERN 0x0800  /* pattern[x] present */
+#define CW_FHIR_E_REPEATS 0x1000      /* the base definition repeats (max > 1): JSON array,
+                                         even where a profile narrows max to 1 */
 
 /* The SD root element ("Patient"), and all elements in snapshot order. */
 struct cw_fhir_elem cw_fhir_sd_root(struct cw_fhir_sd sd);
@@ -325,7 +327,7 @@ struct cw_fhir_elem cw_fhir_elem_structure(struct cw_fhir_elem e, struct cw_fhir
 /* cw_fhir_prop.flags */
 #define CW_FHIR_PROP_EXT 0x01    /* the name was "_name": the primitive's id/extension */
 #define CW_FHIR_PROP_CHOICE 0x02 /* a choice element, type from the name suffix */
-#define CW_FHIR_PROP_ARRAY 0x04  /* the element repeats (max > 1): JSON array */
+#define CW_FHIR_PROP_ARRAY 0x04  /* the element repeats in its base definition: JSON array */
 
 /* A JSON property resolved in a context. */
 struct cw_fhir_prop {
@@ -679,12 +681,5 @@ int cw_fhir_registry_build(struct cw_fhir_registry *r,
 /* Compiled profiles in the registry, in the order they were added. */
 size_t cw_fhir_registry_count(const struct cw_fhir_registry *r);
 struct cw_fhir_sd cw_fhir_registry_at(const struct cw_fhir_registry *r, size_t i);
-
-/*
- * The snapshot of registry SD sd as a JSON array of ElementDefinitions
- * (generated or shipped), borrowed from the registry; NULL for core SDs.
- * For tools and tests that want every ElementDefinition field.
- */
-const struct cw_json *cw_fhir_registry_snapshot_json(struct cw_fhir_sd sd);
 
 #endif

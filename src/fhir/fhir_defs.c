@@ -518,7 +518,8 @@ int cw_fhir_resolve(struct cw_fhir_elem parent, struct cw_fhir_sd parent_type, c
             p.type = cw_fhir_elem_single_type(p.elem);
             p.type_index = 0;
         }
-        if (r->max > 1) p.flags |= CW_FHIR_PROP_ARRAY;
+        /* json.html: arrays follow the base definition's cardinality */
+        if (r->flags & FD_E_REPEATS) p.flags |= CW_FHIR_PROP_ARRAY;
         if (flags & CW_FHIR_PROP_EXT) {
             /* "_name" exists only for primitives that are not XML attributes
                (json.html "Representations of primitive data types"). */

@@ -76,6 +76,7 @@ struct fd_sd {
 #define FD_E_SLICE 0x0200      /* has a sliceName */
 #define FD_E_HAS_FIXED 0x0400
 #define FD_E_HAS_PATTERN 0x0800
+#define FD_E_REPEATS 0x1000     /* base.max > 1: a JSON array whatever a profile says */
 
 /* One element definition. 64 bytes. */
 struct fd_elem {
