@@ -44,7 +44,7 @@ for (let i = 2; i < process.argv.length; i += 2) {
   if (!k.startsWith('--') || i + 1 >= process.argv.length) die(`bad argument ${k}`);
   args[k.slice(2)] = process.argv[i + 1];
 }
-if (!args.defs || !args.out) die('usage: gen_fhir_defs.js --defs DIR --out FILE.c [--package package.json] [--stats FILE]');
+if (!args.defs || !args.out) die('usage: gen_fhir_defs.js --defs DIR --out FILE.c [--package package.json] [--stats FILE] [--verbose 1]');
 
 function load(name) {
   const p = path.join(args.defs, name);
@@ -603,8 +603,13 @@ const stats = {
   pool_bytes: pool.length, u32_bytes: u32.length * 4, record_bytes: recBytes, skipped, warnings,
 };
 if (args.stats) fs.writeFileSync(args.stats, JSON.stringify(stats, null, 1) + '\n');
-for (const s of skipped) process.stderr.write(`gen_fhir_defs: skipped ${s}\n`);
-for (const s of warnings) process.stderr.write(`gen_fhir_defs: warning: ${s}\n`);
+// Known data quirks go to the stats file; the build log gets one line.
+if (args.verbose) {
+  for (const s of skipped) process.stderr.write(`gen_fhir_defs: skipped ${s}\n`);
+  for (const s of warnings) process.stderr.write(`gen_fhir_defs: warning: ${s}\n`);
+}
 process.stdout.write(`gen_fhir_defs: ${stats.structure_definitions} SDs, ${stats.elements} elements, ` +
   `${stats.search_parameters} search parameters, ${stats.value_sets} value sets, ${stats.code_systems} code systems ` +
-  `(${stats.concepts} concepts), ${stats.concept_maps} concept maps; data ${((pool.length + u32.length * 4 + recBytes) / 1048576).toFixed(2)} MiB\n`);
+  `(${stats.concepts} concepts), ${stats.concept_maps} concept maps; data ${((pool.length + u32.length * 4 + recBytes) / 1048576).toFixed(2)} MiB; ` +
+  `${skipped.length} non-4.0.1 resources skipped, ${warnings.length} data warnings` +
+  (args.stats ? ` (listed in ${path.basename(args.stats)})` : '') + '\n');

@@ -487,11 +487,13 @@ int cw_fhir_walk(const struct cw_fhir_node *root, cw_fhir_visit_fn visit, cw_fhi
  * unsignedInt >= 0); a time zone whenever a time is given (dateTime);
  * base64 with correct padding; string length at most 1 MiB; id length
  * 1-64; leap seconds (":60") rejected (nothing downstream can hold them).
- * xhtml: the narrative rules that need no XML parser: one <div> root in the
- * XHTML namespace, balanced and properly nested tags, quoted attributes,
- * only the XML predefined or numeric character references, no comments,
- * processing instructions, DOCTYPE or CDATA, no script/iframe/object/form
- * elements and no on* event attributes.
+ * xhtml: the narrative rules that need no XML parser (narrative.html): one
+ * <div> root declaring the XHTML namespace, balanced and properly nested
+ * tags, quoted attributes, only the XML predefined or numeric character
+ * references (&nbsp; is not XML), comments and CDATA allowed, no DOCTYPE or
+ * processing instructions, no head/body/script/form/input/iframe/object/
+ * embed/base/link/meta elements and no on* event attributes. A full XHTML
+ * schema check needs the XML layer and is not done here.
  */
 int cw_fhir_check_primitive(struct cw_fhir_sd t, cw_slice text, struct cw_err *err);
 
@@ -659,9 +661,11 @@ void cw_fhir_registry_free(struct cw_fhir_registry *r);
 
 /*
  * Add one JSON resource. StructureDefinitions are kept (the text is copied);
- * other resource types are ignored. Returns 0 when added, 1 when ignored,
- * -1 on error (bad JSON, no url, a duplicate url, too large: err). Nothing
- * is compiled until cw_fhir_registry_build.
+ * other resource types (ValueSet, CodeSystem, SearchParameter, ...) are
+ * ignored for now. Returns 0 when added, 1 when ignored, -1 on error (bad
+ * JSON, no url or type, neither snapshot nor differential, a duplicate url,
+ * larger than 64 MiB, or the registry is already built: err). Nothing is
+ * compiled until cw_fhir_registry_build.
  */
 int cw_fhir_registry_add(struct cw_fhir_registry *r, const char *json, size_t len,
                          struct cw_err *err);

@@ -419,7 +419,7 @@ int cw_fhir_elem_value_find(struct cw_fhir_elem e, const char *prefix, cw_slice 
     size_t n = cw_fhir_elem_value_count(e);
     size_t pl = strlen(prefix);
     for (size_t i = 0; i < n; i++) {
-        cw_slice k;
+        cw_slice k = {"", 0};
         cw_fhir_elem_value(e, i, &k, NULL);
         if (k.len > pl && memcmp(k.ptr, prefix, pl) == 0 && isupper((unsigned char)k.ptr[pl]))
             return cw_fhir_elem_value(e, i, key, json);
