@@ -189,7 +189,7 @@ int cw_fhir_sd_context(struct cw_fhir_sd sd, size_t i, cw_slice *type, cw_slice 
 #define CW_FHIR_E_MODIFIER 0x0004     /* isModifier */
 #define CW_FHIR_E_MUST_SUPPORT 0x0008 /* mustSupport (profiles) */
 #define CW_FHIR_E_XML_ATTR 0x0010     /* XML: an attribute (id, url, value) */
-#define CW_FHIR_E_XHTML 0x0020        /* XML: xhtml (Narrative.div) */
+#define CW_FHIR_E_XHTML 0x0020        /* XML: xhtml (xhtml.value; Narrative.div has type xhtml) */
 #define CW_FHIR_E_XML_TEXT 0x0040     /* XML: element text */
 #define CW_FHIR_E_TYPE_ATTR 0x0080    /* XML: xsi:type */
 #define CW_FHIR_E_CDA_TEXT 0x0100     /* XML: CDA narrative */
@@ -421,7 +421,6 @@ struct cw_fhir_iter {
     const struct cw_json *arr;   /* current member value when iterating an array */
     const struct cw_json *xarr;  /* matching "_name" value (array or object) */
     bool in_array;
-    bool prop_ok;
 };
 
 /*

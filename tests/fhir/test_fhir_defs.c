@@ -184,8 +184,8 @@ static void test_elements(void **state)
     assert_true(tr.system);
     assert_true(cw_fhir_sd_eq(tr.type, type("string")));
     assert_true(cw_fhir_elem_flags(eid) & CW_FHIR_E_XML_ATTR);
-    assert_true(cw_fhir_elem_flags(elem("Narrative", "Narrative.div")) & CW_FHIR_E_XHTML ||
-                cw_fhir_sd_eq(cw_fhir_elem_single_type(elem("Narrative", "Narrative.div")), type("xhtml")));
+    assert_true(cw_fhir_sd_eq(cw_fhir_elem_single_type(elem("Narrative", "Narrative.div")), type("xhtml")));
+    assert_true(cw_fhir_elem_flags(elem("xhtml", "xhtml.value")) & CW_FHIR_E_XHTML);
 
     /* contentReference */
     struct cw_fhir_elem qii = elem("Questionnaire", "Questionnaire.item.item");
