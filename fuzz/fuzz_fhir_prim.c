@@ -16,9 +16,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const char *const types[] = {
-        "boolean", "integer", "positiveInt", "unsignedInt", "decimal", "string", "markdown",
-        "code",    "id",      "uri",         "url",         "canonical", "oid", "uuid",
-        "base64Binary", "date", "dateTime", "instant", "time", "xhtml"};
+        "boolean",      "integer", "positiveInt", "unsignedInt", "decimal",   "string", "markdown",
+        "code",         "id",      "uri",         "url",         "canonical", "oid",    "uuid",
+        "base64Binary", "date",    "dateTime",    "instant",     "time",      "xhtml"};
     if (size == 0) return 0;
     struct cw_fhir_sd t = cw_fhir_type_cstr(types[data[0] % 20]);
     size_t n = size - 1;

@@ -36,7 +36,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         static const char second[] =
             "{\"resourceType\":\"StructureDefinition\",\"url\":\"http://f/q\",\"name\":\"Q\","
             "\"type\":\"Patient\",\"kind\":\"resource\",\"derivation\":\"constraint\","
-            "\"baseDefinition\":\"http://f/p\",\"differential\":{\"element\":[{\"id\":\"Patient.name.given\",\"min\":1}]}}";
+            "\"baseDefinition\":\"http://f/"
+            "p\",\"differential\":{\"element\":[{\"id\":\"Patient.name.given\",\"min\":1}]}}";
         cw_fhir_registry_add(r, second, sizeof second - 1, &err);
         cw_fhir_registry_build(r, NULL, NULL);
         for (size_t i = 0; i < cw_fhir_registry_count(r); i++) {

