@@ -48,7 +48,10 @@ enum cw_json_type {
 
 /* Node flags. */
 #define CW_JSON_F_ESCAPED 0x01  /* string: source had escapes; ptr is an arena copy */
-#define CW_JSON_F_GROWABLE 0x02 /* array/object: storage capacity is the next power of two */
+/* array/object: items/members live in builder storage whose capacity follows from len
+   alone (0 when len is 0, else max(4, next power of two >= len)); parsed containers are
+   exactly sized and have the flag clear. */
+#define CW_JSON_F_GROWABLE 0x02
 
 struct cw_json_member;
 
@@ -81,7 +84,8 @@ struct cw_json_member {
 struct cw_json_opts {
     unsigned flags;     /* CW_JSON_STRICT | CW_JSON_ALLOW_BOM */
     unsigned max_depth; /* 0 = CW_JSON_DEFAULT_MAX_DEPTH; nesting of arrays/objects */
-    size_t max_bytes;   /* 0 = CW_JSON_DEFAULT_MAX_BYTES; larger input -> too-long */
+    size_t max_bytes;   /* 0 = CW_JSON_DEFAULT_MAX_BYTES; larger input -> too-long.
+                           Values above UINT32_MAX act as UINT32_MAX (lengths are 32-bit). */
 };
 
 /*
@@ -93,6 +97,11 @@ struct cw_json_opts {
  * allocated stays in the arena until it is destroyed. Never reads past n;
  * p need not be NUL-terminated. Invalid UTF-8 (overlongs, surrogates encoded
  * in UTF-8, > U+10FFFF) and unpaired \uD800-\uDFFF escapes are rejected.
+ * A leading byte order mark is an error unless CW_JSON_ALLOW_BOM is set.
+ * When the arena's ceiling is reached the parse fails with "too-costly"
+ * (never a crash); temporary heap use is bounded by what the arena could
+ * still take. Recursion-free: depth costs heap, not C stack (about 8 KiB of
+ * C stack is used in all).
  */
 int cw_json_parse(struct cw_arena *a, const char *p, size_t n, const struct cw_json_opts *opts,
                   struct cw_json **out, struct cw_err *err);
@@ -119,25 +128,40 @@ static inline cw_slice cw_json_text(const struct cw_json *v)
     return CW_SLICE_NULL;
 }
 
-/* Number (integral, fits) -> int64. -1 for non-numbers, fractions, overflow. */
+/*
+ * Number -> int64 when its text is a plain integer (-?digits) that fits.
+ * -1 for non-numbers, fractions and exponent forms ("1.0", "1e2": FHIR
+ * integers are written without them) and overflow. "-0" gives 0.
+ */
 int cw_json_to_i64(const struct cw_json *v, long long *out);
 
-/* Number -> double (strtod semantics, locale-independent). -1 if not a number. */
+/*
+ * Number -> double, correctly rounded (strtod in the C locale, whatever the
+ * process locale is). -1 if not a number or when the magnitude is beyond
+ * double's range ("1e400"); underflow ("1e-400") gives 0 or a subnormal.
+ */
 int cw_json_to_double(const struct cw_json *v, double *out);
+
+/* True when text is exactly one JSON number (RFC 8259 section 6 grammar). */
+bool cw_json_check_number(cw_slice text);
 
 /* Deep equality: same types, same number text, same strings, same member order. */
 bool cw_json_equal(const struct cw_json *a, const struct cw_json *b);
 
 /* ---- building trees (converters, tests) ---- */
 
-/* Scalars. String/number bytes are borrowed: copy with cw_arena_dup first if needed. */
+/*
+ * Scalars. String/number bytes are borrowed: copy with cw_arena_dup first if
+ * needed. String bytes should be valid UTF-8 (the writer escapes but does not
+ * check them); number text must be a valid JSON number (cw_json_check_number).
+ */
 struct cw_json cw_json_null(void);
 struct cw_json cw_json_bool(bool b);
 struct cw_json cw_json_string(cw_slice s);
 struct cw_json cw_json_number_text(cw_slice text); /* text must be a valid JSON number */
-/* A number from an integer, formatted into the arena. */
+/* A number from an integer, formatted into the arena (a null node if the arena refuses). */
 struct cw_json cw_json_number_i64(struct cw_arena *a, long long v);
-/* Empty containers. */
+/* Empty containers (growable). */
 struct cw_json cw_json_array(void);
 struct cw_json cw_json_object(void);
 
@@ -157,8 +181,11 @@ struct cw_json *cw_json_set(struct cw_arena *a, struct cw_json *obj, cw_slice ke
  * Serialize a tree into out. indent 0 writes compact JSON; indent > 0 pretty
  * prints with that many spaces per level ("key": value, one member per line).
  * Strings are escaped minimally (", \, control characters; / is not escaped),
- * numbers are written as their stored text. Returns 0, or -1 when the buffer
- * reaches its maximum.
+ * numbers are written as their stored text. Pretty output has the layout of
+ * JSON.stringify(v, null, indent): empty containers as {} and [], no
+ * trailing newline. Returns 0, or -1 when the buffer reaches its maximum or
+ * the tree holds an invalid node (unknown type, number without text); the
+ * buffer is then failed (sticky). No recursion.
  */
 int cw_json_write(struct cw_buf *out, const struct cw_json *v, int indent);
 
@@ -173,8 +200,11 @@ struct cw_json_writer {
     int indent;
     unsigned depth;
     bool after_key;                          /* the next value follows "key": */
-    uint8_t count[CW_JSON_WRITER_MAX_DEPTH]; /* 0: container still empty, else 1 */
+    uint8_t count[CW_JSON_WRITER_MAX_DEPTH]; /* per open container: bit 0 non-empty,
+                                                bit 1 object */
 };
+/* Nesting deeper than CW_JSON_WRITER_MAX_DEPTH begin_* calls fails the buffer
+   (cw_json_value subtrees may be deeper: they do not use count[]). */
 
 void cw_json_writer_init(struct cw_json_writer *w, struct cw_buf *out, int indent);
 void cw_json_begin_object(struct cw_json_writer *w);
@@ -189,7 +219,7 @@ void cw_json_bool_value(struct cw_json_writer *w, bool b);
 void cw_json_null_value(struct cw_json_writer *w);
 void cw_json_value(struct cw_json_writer *w, const struct cw_json *v); /* a whole subtree */
 
-/* Append s as an escaped JSON string literal (with quotes). */
+/* Append s as an escaped JSON string literal (with quotes). 0, or -1 when the buffer is full. */
 int cw_json_escape(struct cw_buf *out, cw_slice s);
 
 #endif
