@@ -128,8 +128,13 @@ void cw_store_format_instant(int64_t us, char buf[32])
     int64_t y;
     unsigned m, d;
     civil_from_days(days, &y, &m, &d);
-    snprintf(buf, 32, "%04lld-%02u-%02uT%02d:%02d:%02d.%06lldZ", (long long)y, m, d,
+    char tmp[96]; /* years beyond 9999 cannot come from FHIR text, but stay defined */
+    snprintf(tmp, sizeof tmp, "%04lld-%02u-%02uT%02d:%02d:%02d.%06lldZ", (long long)y, m, d,
              (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), (long long)frac);
+    size_t n = strlen(tmp);
+    if (n > 31) n = 31;
+    memcpy(buf, tmp, n);
+    buf[n] = '\0';
 }
 
 static int digits(const char *p, const char *e, int n, int *out)

@@ -1279,6 +1279,22 @@ static void test_sql_looking_values(void **state)
     assert_string_equal(search1(f, "Basic", SP(f, "name", CW_SP_STRING, CW_MOD_CONTAINS, "\\\\")), "e3,e4");
     assert_string_equal(search1(f, "Basic", SP(f, "url", CW_SP_URI, CW_MOD_BELOW, "%")), "e1");
     assert_string_equal(search1(f, "Basic", SP(f, "code", CW_SP_TOKEN, CW_MOD_TEXT, "'")), "e0");
+    /* values never reach the SQL text: the compiled statement has only placeholders */
+    struct cw_store_sp ev[3] = {SP(f, "name", CW_SP_STRING, CW_MOD_CONTAINS, "'; DROP TABLE resource; --"),
+                                SP(f, "code", CW_SP_TOKEN, 0, "x' OR '1'='1|y"),
+                                SP(f, "url", CW_SP_URI, CW_MOD_ABOVE, "http://a/b/'--")};
+    struct cw_store_plan ep = {.type = CW_LIT("Basic"), .params = ev, .nparams = 3};
+    cw_slice sql;
+    size_t np;
+    struct cw_err eerr;
+    assert_int_equal(cw_store_explain(f->a, f->s, &ep, &sql, &np, &eerr), 0);
+    assert_null(memmem(sql.ptr, sql.len, "DROP", 4));
+    assert_null(memmem(sql.ptr, sql.len, "1'='1", 5));
+    assert_null(memmem(sql.ptr, sql.len, "http", 4));
+    size_t marks = 0;
+    for (size_t i = 0; i < sql.len; i++) marks += sql.ptr[i] == '?';
+    assert_int_equal(marks, np);
+    assert_true(np >= 10);
     /* the tables are all still there */
     assert_string_equal(search1(f, "Basic", SP(f, "name", CW_SP_STRING, 0, "abc")), "plain");
     /* a NUL byte in a value is refused, not truncated */

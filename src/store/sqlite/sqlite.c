@@ -86,7 +86,21 @@ struct sq_store {
     /* readers */
     struct sq_conn *idle;
     unsigned nreaders;
+    /* checkpointer: its own connection and thread, woken by the writer's WAL hook */
+    struct sq_conn *ckpt;
+    pthread_t ckpt_thread;
+    bool ckpt_running, ckpt_stop;
+    int wal_pages;        /* WAL size reported by the last commit */
+    pthread_mutex_t ckpt_mu;
+    pthread_cond_t ckpt_cv;
 };
+
+/* Checkpoint when the WAL holds this many pages (4 KiB each): 64 MiB. Pages
+   written again before the checkpoint are copied once. */
+#define CKPT_PAGES 16384
+/* Past this the checkpoint waits for readers and blocks the writer (RESTART),
+   so the WAL cannot grow without bound: 1 GiB. */
+#define CKPT_HARD_PAGES 262144
 
 static int64_t mono_us(void)
 {
@@ -176,6 +190,44 @@ static int conn_open(struct sq_store *q, bool reader, struct sq_conn **out, stru
     return 0;
 }
 
+/*
+ * Checkpoints run here, not in the committing thread: SQLite's automatic
+ * checkpoint would make every commit that crosses the threshold copy the WAL
+ * into the database and fsync both (tens of milliseconds) while holding the
+ * writer. PASSIVE never blocks the writer or readers.
+ */
+static void *ckpt_main(void *arg)
+{
+    struct sq_store *q = arg;
+    pthread_mutex_lock(&q->ckpt_mu);
+    for (;;) {
+        while (!q->ckpt_stop && q->wal_pages < CKPT_PAGES) pthread_cond_wait(&q->ckpt_cv, &q->ckpt_mu);
+        if (q->ckpt_stop) break;
+        int pages = q->wal_pages;
+        q->wal_pages = 0;
+        pthread_mutex_unlock(&q->ckpt_mu);
+        int mode = pages >= CKPT_HARD_PAGES ? SQLITE_CHECKPOINT_RESTART : SQLITE_CHECKPOINT_PASSIVE;
+        int rc = sqlite3_wal_checkpoint_v2(q->ckpt->db, NULL, mode, NULL, NULL);
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+            cw_log(CW_LOG_WARN, "store.sqlite.checkpoint_failed", CW_LOG_INT("code", rc));
+        pthread_mutex_lock(&q->ckpt_mu);
+    }
+    pthread_mutex_unlock(&q->ckpt_mu);
+    return NULL;
+}
+
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    (void)db;
+    (void)name;
+    struct sq_store *q = arg;
+    pthread_mutex_lock(&q->ckpt_mu);
+    q->wal_pages = pages;
+    if (pages >= CKPT_PAGES) pthread_cond_signal(&q->ckpt_cv);
+    pthread_mutex_unlock(&q->ckpt_mu);
+    return SQLITE_OK;
+}
+
 static int sq_open(struct cw_store *s, const char *url, struct cw_err *err)
 {
     const char *path = url + 7; /* "sqlite:" */
@@ -196,6 +248,8 @@ static int sq_open(struct cw_store *s, const char *url, struct cw_err *err)
     q->max_readers = s->opts.connections;
     pthread_mutex_init(&q->mu, NULL);
     pthread_cond_init(&q->cv, NULL);
+    pthread_mutex_init(&q->ckpt_mu, NULL);
+    pthread_cond_init(&q->ckpt_cv, NULL);
     s->impl = q;
     /* One process per database: the writer's in-memory state (key counter,
        group commit) assumes it. */
@@ -214,11 +268,23 @@ static int sq_open(struct cw_store *s, const char *url, struct cw_err *err)
         goto fail;
     }
     if (conn_open(q, false, &q->writer, err) < 0) goto fail;
+    if (conn_open(q, false, &q->ckpt, err) < 0) goto fail;
+    sqlite3_wal_autocheckpoint(q->writer->db, 0);
+    sqlite3_wal_hook(q->writer->db, wal_hook, q);
+    if (pthread_create(&q->ckpt_thread, NULL, ckpt_main, q) != 0) {
+        cw_err_set(err, CW_ISSUE_EXCEPTION, "sqlite: cannot start the checkpoint thread");
+        goto fail;
+    }
+    q->ckpt_running = true;
     return 0;
 fail:
+    conn_close(q->ckpt);
+    conn_close(q->writer);
     if (q->lock_fd >= 0) close(q->lock_fd);
     pthread_cond_destroy(&q->cv);
     pthread_mutex_destroy(&q->mu);
+    pthread_cond_destroy(&q->ckpt_cv);
+    pthread_mutex_destroy(&q->ckpt_mu);
     free(q->path);
     free(q);
     s->impl = NULL;
@@ -229,6 +295,14 @@ static void sq_close(struct cw_store *s)
 {
     struct sq_store *q = s->impl;
     if (!q) return;
+    if (q->ckpt_running) {
+        pthread_mutex_lock(&q->ckpt_mu);
+        q->ckpt_stop = true;
+        pthread_cond_signal(&q->ckpt_cv);
+        pthread_mutex_unlock(&q->ckpt_mu);
+        pthread_join(q->ckpt_thread, NULL);
+    }
+    conn_close(q->ckpt);
     if (q->writer) {
         /* Fold the WAL back so the database file is complete on its own. */
         sqlite3_wal_checkpoint_v2(q->writer->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
@@ -242,6 +316,8 @@ static void sq_close(struct cw_store *s)
     if (q->lock_fd >= 0) close(q->lock_fd);
     pthread_cond_destroy(&q->cv);
     pthread_mutex_destroy(&q->mu);
+    pthread_cond_destroy(&q->ckpt_cv);
+    pthread_mutex_destroy(&q->ckpt_mu);
     free(q->path);
     free(q);
     s->impl = NULL;
