@@ -21,6 +21,9 @@
  *    current-version lookup per resource), 1000 per transaction.
  *  - store-small-txn: N threads each committing one-resource transactions
  *    (2,000 in all), with SQLite group commit on and off (group_max 1).
+ *  - thread-handoff: round trips between two threads through a mutex and a
+ *    condition variable: what a dedicated writer thread would add per
+ *    statement of an interactive transaction (docs/internals/store.md).
  * Never gates CI.
  */
 #include <pthread.h>
@@ -243,6 +246,56 @@ static double small_txns(struct cw_store *s, size_t n, size_t *errors)
     return cw_bench_now() - t0;
 }
 
+/* ---- the cost a writer thread would add: one round trip per statement ---- */
+
+struct pingpong {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int turn; /* 0: caller's, 1: writer's */
+    int left;
+};
+
+static void *pong_main(void *p)
+{
+    struct pingpong *pp = p;
+    pthread_mutex_lock(&pp->mu);
+    while (pp->left > 0) {
+        while (pp->turn != 1 && pp->left > 0) pthread_cond_wait(&pp->cv, &pp->mu);
+        pp->turn = 0;
+        pp->left--;
+        pthread_cond_broadcast(&pp->cv);
+    }
+    pthread_mutex_unlock(&pp->mu);
+    return NULL;
+}
+
+static void run_handoff(void)
+{
+    enum { N = 100000 };
+    double v[MAX_REPS];
+    for (int r = 0; r < reps; r++) {
+        struct pingpong pp = {.left = N};
+        pthread_mutex_init(&pp.mu, NULL);
+        pthread_cond_init(&pp.cv, NULL);
+        pthread_t th;
+        pthread_create(&th, NULL, pong_main, &pp);
+        double t0 = cw_bench_now();
+        pthread_mutex_lock(&pp.mu);
+        for (int i = 0; i < N; i++) {
+            pp.turn = 1;
+            pthread_cond_broadcast(&pp.cv);
+            while (pp.turn != 0) pthread_cond_wait(&pp.cv, &pp.mu);
+        }
+        pthread_mutex_unlock(&pp.mu);
+        v[r] = cw_bench_now() - t0;
+        pthread_join(th, NULL);
+        pthread_cond_destroy(&pp.cv);
+        pthread_mutex_destroy(&pp.mu);
+    }
+    cw_bench_report("thread-handoff", "c-condvar", N, 0, cw_bench_median(v, reps), 0,
+                    "\"note\":\"round trips caller->writer thread->caller\"");
+}
+
 static void run_ingest(const char *backend, const char *pg, size_t per, bool upsert)
 {
     double v[MAX_REPS], cpu[MAX_REPS];
@@ -313,6 +366,7 @@ int main(int argc, char **argv)
     }
     fprintf(stderr, "bench_store: %zu resources, %.1f MB, %d index rows each; reps %d\n", nres,
             (double)total_bytes / 1e6, ROWS_PER, reps);
+    if (!only || strcmp(only, "handoff") == 0) run_handoff();
     const char *backends[2] = {"sqlite", "postgres"};
     for (int b = 0; b < 2; b++) {
         if (only && strcmp(only, backends[b]) != 0) continue;

@@ -327,7 +327,10 @@ struct cw_store_page {
     size_t n;
     size_t nmatch;                   /* items that matched (the rest are includes) */
     long long total;                 /* _total (search) or -1 when not computed */
-    cw_slice next_cursor;            /* "" on the last page; opaque text, URL-safe */
+    cw_slice next_cursor;            /* "" on the last page; opaque text, URL-safe. With _sort
+                                        it carries the last row's sort values (a folded family
+                                        name, say): treat it as patient data (keep it server-side
+                                        or encrypt it before it goes into a next link) */
 };
 
 /*
