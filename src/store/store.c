@@ -625,6 +625,76 @@ static int load_head(struct cw_store_txn *t, cw_slice type, cw_slice id, struct 
     return 0;
 }
 
+struct prefetch_ctx {
+    struct cw_store_txn *t;
+    cw_slice type;
+    bool oom;
+};
+
+static int prefetch_cb(void *ctx, const struct cw_sqlv *c, int n, struct cw_err *err)
+{
+    (void)err;
+    struct prefetch_ctx *x = ctx;
+    if (n < 5) return 1;
+    cw_slice id = c[4].type == CW_SQLV_TEXT ? c[4].s : CW_LIT("");
+    struct pend_ent *e = pend_find(x->t, x->type, id);
+    if (e) return 0; /* already known in this transaction: keep what we know */
+    e = pend_add(x->t, x->type, id);
+    if (!e) {
+        x->oom = true;
+        return 1;
+    }
+    e->rkey = cw_store_col_int(&c[0]);
+    e->version = cw_store_col_int(&c[1]);
+    e->deleted = cw_store_col_int(&c[2]) != 0;
+    e->last_updated = cw_store_col_int(&c[3]);
+    return 0;
+}
+
+int cw_store_prefetch(struct cw_store_txn *t, cw_slice type, const cw_slice *ids, size_t n,
+                      struct cw_err *err)
+{
+    err_reset(err);
+    if (need_write(t, err) < 0) return -1;
+    if (!cw_store_valid_type(type)) return cw_err_set(err, CW_ISSUE_INVALID, "store: invalid resource type");
+    if (n > 1000) return cw_err_set(err, CW_ISSUE_TOO_COSTLY, "store: prefetch of more than 1000 ids");
+    struct cw_sqlv *p = malloc((n + 1) * sizeof *p);
+    struct cw_buf sql;
+    cw_buf_init(&sql, (size_t)1 << 20);
+    if (!p) return cw_err_set(err, CW_ISSUE_EXCEPTION, "store: out of memory");
+    cw_buf_puts(&sql, "SELECT rkey, version, deleted, last_updated, id FROM resource_current "
+                      "WHERE type = ? AND id IN (");
+    int np = 0;
+    p[np++] = cw_sqlv_text(type);
+    for (size_t i = 0; i < n; i++) {
+        if (!cw_store_valid_id(ids[i]) || pend_find(t, type, ids[i])) continue;
+        cw_buf_puts(&sql, np > 1 ? ",?" : "?");
+        p[np++] = cw_sqlv_text(ids[i]);
+    }
+    cw_buf_putc(&sql, ')');
+    cw_buf_puts(&sql, t->s->ops->for_update);
+    int rc = 0;
+    if (np > 1) {
+        struct prefetch_ctx x = {t, type, false};
+        rc = cw_store_exec(t, cw_buf_cstr(&sql), false, p, np, prefetch_cb, &x, NULL, err);
+        if (rc == 0 && x.oom) {
+            t->failed = true;
+            rc = cw_err_set(err, CW_ISSUE_EXCEPTION, "store: out of memory");
+        }
+        /* the ones not found are absent: remember that too */
+        for (int i = 1; rc == 0 && i < np; i++) {
+            if (pend_find(t, type, p[i].s)) continue;
+            if (!pend_add(t, type, p[i].s)) {
+                t->failed = true;
+                rc = cw_err_set(err, CW_ISSUE_EXCEPTION, "store: out of memory");
+            }
+        }
+    }
+    cw_buf_release(&sql);
+    free(p);
+    return rc;
+}
+
 static int precondition_failed(struct cw_err *err, cw_slice type, cw_slice id, long long want,
                                long long have)
 {

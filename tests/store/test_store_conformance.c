@@ -430,6 +430,46 @@ static void test_conflicts(void **state)
     commit(t);
 }
 
+static void test_prefetch(void **state)
+{
+    struct fx *f = *state;
+    put1(f, "Patient", "a", "{\"resourceType\":\"Patient\"}", NULL, 0);
+    put1(f, "Patient", "a", "{\"resourceType\":\"Patient\"}", NULL, 0);
+    put1(f, "Patient", "b", "{\"resourceType\":\"Patient\"}", NULL, 0);
+    struct cw_store_txn *t = begin(f, CW_STORE_WRITE);
+    struct cw_err err;
+    cw_slice ids[] = {CW_LIT("a"), CW_LIT("b"), CW_LIT("c"), CW_LIT("bad/id")};
+    assert_int_equal(cw_store_prefetch(t, CW_LIT("Patient"), ids, 4, &err), 0);
+    struct cw_store_ticket tk;
+    struct cw_store_write w = {.op = CW_STORE_UPDATE, .type = CW_LIT("Patient"), .id = CW_LIT("a"), .if_match = 2};
+    assert_int_equal(cw_store_stage(f->a, t, &w, &tk, &err), 0);
+    assert_int_equal(tk.meta.version, 3);
+    assert_int_equal(cw_store_put(t, &tk, CW_LIT("{\"resourceType\":\"Patient\"}"), NULL, 0, &err), 0);
+    w.id = CW_LIT("b");
+    w.if_match = 2;
+    assert_int_equal(cw_store_stage(f->a, t, &w, &tk, &err), -1);
+    assert_int_equal(cw_err_http_status(&err), 412);
+    w.id = CW_LIT("c");
+    w.if_match = 0;
+    assert_int_equal(cw_store_stage(f->a, t, &w, &tk, &err), 0);
+    assert_true(tk.created);
+    assert_int_equal(cw_store_put(t, &tk, CW_LIT("{\"resourceType\":\"Patient\"}"), NULL, 0, &err), 0);
+    /* prefetching again keeps what the transaction wrote */
+    assert_int_equal(cw_store_prefetch(t, CW_LIT("Patient"), ids, 3, &err), 0);
+    w.id = CW_LIT("a");
+    w.if_match = 3;
+    assert_int_equal(cw_store_stage(f->a, t, &w, &tk, &err), 0);
+    assert_int_equal(tk.meta.version, 4);
+    commit(t);
+    t = begin(f, CW_STORE_READ);
+    struct cw_store_resource r;
+    assert_int_equal(cw_store_read(f->a, t, CW_LIT("Patient"), CW_LIT("c"), &r, &err), 0);
+    assert_int_equal(r.meta.version, 1);
+    assert_int_equal(cw_store_read(f->a, t, CW_LIT("Patient"), CW_LIT("a"), &r, &err), 0);
+    assert_int_equal(r.meta.version, 3); /* the second stage was never put */
+    commit(t);
+}
+
 static void test_delete(void **state)
 {
     struct fx *f = *state;
@@ -1470,6 +1510,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_open_errors),
     T(test_crud_versions),
     T(test_conflicts),
+    T(test_prefetch),
     T(test_delete),
     T(test_history),
     T(test_atomicity),
