@@ -21,6 +21,9 @@
  *    transaction, current versions loaded with cw_store_prefetch per type.
  *  - store-small-txn: N threads each committing one-resource transactions
  *    (2,000 in all), with SQLite group commit on and off (group_max 1).
+ *  - store-search: 160 searches (token system|code, reference Type/id,
+ *    string prefix, date range), _total=accurate, _count=100, on the
+ *    ingested data (fake rows, so only the store's speed is compared).
  *  - thread-handoff: round trips between two threads through a mutex and a
  *    condition variable: what a dedicated writer thread would add per
  *    statement of an interactive transaction (docs/internals/store.md).
@@ -362,6 +365,79 @@ static void run_small(const char *backend, const char *pg, unsigned group_max)
     cw_bench_report("store-small-txn", peer, n, bytes, med, errors / (size_t)reps, extra);
 }
 
+/* ---- searches over the ingested data (fake index rows: see the header) ---- */
+
+static void run_search(const char *backend, const char *pg)
+{
+    struct cw_store *s = fresh(backend, pg, 0);
+    size_t errors = 0;
+    ingest(s, 1000, false, &errors);
+    struct cw_arena *a = cw_arena_new(0);
+    enum { PER_KIND = 40, KINDS = 4 };
+    double v[MAX_REPS];
+    long long matches = 0;
+    for (int r = 0; r < reps; r++) {
+        matches = 0;
+        double t0 = cw_bench_now();
+        for (int kind = 0; kind < KINDS; kind++) {
+            for (int q = 0; q < PER_KIND; q++) {
+                size_t i = ((size_t)q * 7919 + (size_t)kind * 104729) % nres;
+                const struct res *x = &res[i];
+                struct cw_store_value vals[2] = {{0}};
+                struct cw_store_sp sp[2] = {{0}};
+                size_t nsp = 1;
+                char buf[160], buf2[64];
+                if (kind == 0) { /* token system|code */
+                    snprintf(buf, sizeof buf, "http://loinc.org|%.*s", CW_SLICE_FMT(x->rows[3].v.token.code));
+                    vals[0].text = cw_slice_cstr(buf);
+                    sp[0] = (struct cw_store_sp){.code = CW_LIT("code"), .type = CW_SP_TOKEN, .values = vals, .nvalues = 1};
+                } else if (kind == 1) { /* reference Type/id */
+                    snprintf(buf, sizeof buf, "%.*s/%.*s", CW_SLICE_FMT(x->rows[8].v.ref.type), CW_SLICE_FMT(x->rows[8].v.ref.id));
+                    vals[0].text = cw_slice_cstr(buf);
+                    sp[0] = (struct cw_store_sp){.code = CW_LIT("subject"), .type = CW_SP_REFERENCE, .values = vals, .nvalues = 1};
+                } else if (kind == 2) { /* string prefix */
+                    snprintf(buf, sizeof buf, "%.*s", (int)(x->rows[0].v.string.exact.len > 3 ? x->rows[0].v.string.exact.len - 2 : 1),
+                             x->rows[0].v.string.exact.ptr);
+                    vals[0].text = cw_slice_cstr(buf);
+                    sp[0] = (struct cw_store_sp){.code = CW_LIT("name"), .type = CW_SP_STRING, .values = vals, .nvalues = 1};
+                } else { /* date range: one month around the resource's date */
+                    char d[32];
+                    cw_store_format_instant(x->rows[6].v.date.lo, d);
+                    snprintf(buf, sizeof buf, "%.7s", d);
+                    snprintf(buf2, sizeof buf2, "%.7s", d);
+                    vals[0] = (struct cw_store_value){.prefix = CW_PFX_GE, .text = cw_slice_cstr(buf)};
+                    vals[1] = (struct cw_store_value){.prefix = CW_PFX_LE, .text = cw_slice_cstr(buf2)};
+                    sp[0] = (struct cw_store_sp){.code = CW_LIT("date"), .type = CW_SP_DATE, .values = &vals[0], .nvalues = 1};
+                    sp[1] = (struct cw_store_sp){.code = CW_LIT("date"), .type = CW_SP_DATE, .values = &vals[1], .nvalues = 1};
+                    nsp = 2;
+                }
+                struct cw_store_plan plan = {.type = x->type, .params = sp, .nparams = nsp, .count = 100,
+                                             .count_set = true, .total = CW_TOTAL_ACCURATE};
+                struct cw_store_txn *t;
+                struct cw_store_page page;
+                struct cw_err err;
+                if (cw_store_begin(s, CW_STORE_READ, &t, &err) < 0 ||
+                    cw_store_search(a, t, &plan, &page, &err) < 0) {
+                    fprintf(stderr, "bench_store: search: %s\n", err.msg);
+                    errors++;
+                } else {
+                    matches += page.total;
+                }
+                if (t) cw_store_commit(t, &err);
+                cw_arena_reset(a);
+            }
+        }
+        v[r] = cw_bench_now() - t0;
+    }
+    cw_arena_destroy(a);
+    cw_store_close(s);
+    char peer[64], extra[200];
+    snprintf(peer, sizeof peer, "c-%s", backend);
+    snprintf(extra, sizeof extra, "\"reps\":%d,\"kinds\":\"token,reference,string-prefix,date-range\",\"search_results\":%lld,\"resources\":%zu",
+             reps, matches, nres);
+    cw_bench_report("store-search", peer, PER_KIND * KINDS, 0, cw_bench_median(v, reps), errors, extra);
+}
+
 int main(int argc, char **argv)
 {
     const char *dir = "/tmp/cw-store-bench";
@@ -397,6 +473,7 @@ int main(int argc, char **argv)
         run_ingest(backends[b], pg, 100, false);
         run_ingest(backends[b], pg, 1000, false);
         run_ingest(backends[b], pg, 1000, true);
+        run_search(backends[b], pg);
         run_small(backends[b], pg, CW_STORE_DEFAULT_GROUP_MAX);
         if (b == 0) run_small(backends[b], pg, 1);
     }

@@ -580,6 +580,30 @@ static void rtype_eq(struct qb *b, const char *x, const char *h, cw_slice rtype)
 static int emit_sp(struct qb *b, const struct cw_store_sp *sp, const char *h, cw_slice rtype,
                    int depth);
 
+/*
+ * True when sp compiles to `h.rkey IN (rows of index tables with rtype = the
+ * type)`: then `h.type = ?` is implied, and leaving it out lets the planner
+ * drive the query from the index rows (rowid lookups) instead of scanning
+ * every resource of the type (SQLite has no statistics to see that).
+ */
+static bool drives_by_rkey(const struct cw_store_sp *sp, cw_slice rtype)
+{
+    if (!rtype.len) return false;
+    if (sp->kind == CW_SPK_CHAIN) return true;
+    if (sp->kind != CW_SPK_PARAM) return false;
+    if (sp->modifier == CW_MOD_NOT || sp->modifier == CW_MOD_MISSING) return false;
+    return !cw_slice_eq_cstr(sp->code, "_id") && !cw_slice_eq_cstr(sp->code, "_lastUpdated");
+}
+
+/* "h.type = ? AND " unless the condition that follows implies it. */
+static void type_guard(struct qb *b, const char *h, cw_slice type, const struct cw_store_sp *next)
+{
+    if (next && drives_by_rkey(next, type)) return;
+    cw_buf_printf(&b->sql, "%s.type = ", h);
+    PT(b, type);
+    S(b, " AND ");
+}
+
 static int emit_values_or(struct qb *b, const struct cw_store_sp *sp, const char *x)
 {
     S(b, "(");
@@ -739,14 +763,14 @@ static int emit_sp(struct qb *b, const struct cw_store_sp *sp, const char *h, cw
         if (sp->target_type.len) {
             cw_buf_printf(&b->sql, " AND %s.target_type = ", x);
             PT(b, sp->target_type);
-            cw_buf_printf(&b->sql, " AND %s.target_id IN (SELECT %s.id FROM resource_current %s WHERE %s.type = ",
-                          x, h2, h2, h2);
-            PT(b, sp->target_type);
+            cw_buf_printf(&b->sql, " AND %s.target_id IN (SELECT %s.id FROM resource_current %s WHERE ",
+                          x, h2, h2);
+            type_guard(b, h2, sp->target_type, sp->inner);
         } else {
             cw_buf_printf(&b->sql, " AND (%s.target_type, %s.target_id) IN (SELECT %s.type, %s.id FROM "
-                                   "resource_current %s WHERE 1 = 1", x, x, h2, h2, h2);
+                                   "resource_current %s WHERE ", x, x, h2, h2, h2);
         }
-        cw_buf_printf(&b->sql, " AND %s.deleted = 0 AND ", h2);
+        cw_buf_printf(&b->sql, "%s.deleted = 0 AND ", h2);
         if (emit_sp(b, sp->inner, h2, sp->target_type, depth + 1) < 0) return -1;
         S(b, "))");
         return 0;
@@ -765,10 +789,10 @@ static int emit_sp(struct qb *b, const struct cw_store_sp *sp, const char *h, cw
         cw_buf_printf(&b->sql, " AND %s.target_type = ", x);
         if (rtype.len) PT(b, rtype);
         else SA(b, h, "type");
-        cw_buf_printf(&b->sql, " AND %s.rkey IN (SELECT %s.rkey FROM resource_current %s WHERE %s.type = ",
-                      x, h2, h2, h2);
-        PT(b, sp->has_type);
-        cw_buf_printf(&b->sql, " AND %s.deleted = 0 AND ", h2);
+        cw_buf_printf(&b->sql, " AND %s.rkey IN (SELECT %s.rkey FROM resource_current %s WHERE ",
+                      x, h2, h2);
+        type_guard(b, h2, sp->has_type, sp->inner);
+        cw_buf_printf(&b->sql, "%s.deleted = 0 AND ", h2);
         if (emit_sp(b, sp->inner, h2, sp->has_type, depth + 1) < 0) return -1;
         S(b, "))");
         return 0;
@@ -780,9 +804,12 @@ static int emit_sp(struct qb *b, const struct cw_store_sp *sp, const char *h, cw
 /* WHERE conditions of a plan on head alias h0 (after "h0.type = ? AND h0.deleted = 0"). */
 static int emit_where(struct qb *b, const struct cw_store_plan *plan)
 {
-    S(b, " FROM resource_current h0 WHERE h0.type = ");
-    PT(b, plan->type);
-    S(b, " AND h0.deleted = 0");
+    S(b, " FROM resource_current h0 WHERE ");
+    const struct cw_store_sp *driver = NULL;
+    for (size_t i = 0; i < plan->nparams && !driver; i++)
+        if (drives_by_rkey(&plan->params[i], plan->type)) driver = &plan->params[i];
+    type_guard(b, "h0", plan->type, driver);
+    S(b, "h0.deleted = 0");
     for (size_t i = 0; i < plan->nparams; i++) {
         S(b, " AND ");
         if (emit_sp(b, &plan->params[i], "h0", plan->type, 0) < 0) return -1;

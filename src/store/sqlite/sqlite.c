@@ -304,6 +304,8 @@ static void sq_close(struct cw_store *s)
     }
     conn_close(q->ckpt);
     if (q->writer) {
+        /* Keep the planner's statistics current (cheap; SQLite's advice at close). */
+        sqlite3_exec(q->writer->db, "PRAGMA optimize", NULL, NULL, NULL);
         /* Fold the WAL back so the database file is complete on its own. */
         sqlite3_wal_checkpoint_v2(q->writer->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
         conn_close(q->writer);
