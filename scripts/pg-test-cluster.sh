@@ -10,6 +10,9 @@
 #                                               for CMD (and stopped after it) when PostgreSQL is
 #                                               installed, and CMD runs without it when it is not
 #
+# Tests run with fsync, synchronous_commit and full_page_writes off (nothing
+# to keep); PG_TEST_DURABLE=1 keeps PostgreSQL's durable defaults (benchmarks).
+#
 # The cluster listens on 127.0.0.1 only (no Unix socket outside DIR) with
 # trust authentication for loopback connections only, and holds nothing
 # but test data. PostgreSQL refuses to run as root, so as root the server
@@ -52,11 +55,13 @@ start() {
     >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; exit 1; }
   # Loopback only: no local-socket access outside DIR, trust only from 127.0.0.1.
   as_pg sh -c "printf 'host all all 127.0.0.1/32 trust\n' > '$dir/data/pg_hba.conf'"
+  local fast="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  [ "${PG_TEST_DURABLE:-0}" = 1 ] && fast=""
   local tries=0
   while :; do
     port=$(free_port)
     if as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+        -o "-c listen_addresses=127.0.0.1 -p $port -k $dir $fast -c max_connections=200" \
         start >/dev/null 2>&1; then
       break
     fi
