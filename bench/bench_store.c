@@ -452,7 +452,7 @@ int main(int argc, char **argv)
     }
     if (reps < 1) reps = 1;
     if (reps > MAX_REPS) reps = MAX_REPS;
-    cw_log_threshold = CW_LOG_WARN;
+    cw_log_threshold = getenv("CW_BENCH_DEBUG") ? CW_LOG_DEBUG : CW_LOG_WARN;
     if (getenv("CW_BENCH_ROWS")) nrows_used = (size_t)atoi(getenv("CW_BENCH_ROWS"));
     if (nrows_used > ROWS_PER) nrows_used = ROWS_PER;
     struct cw_arena *a = cw_arena_new((size_t)2 << 30);
