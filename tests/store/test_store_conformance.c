@@ -16,6 +16,7 @@
 
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -319,6 +320,58 @@ static void test_migrations(void **state)
         assert_int_equal(cw_store_open(f->url, NULL, &other, &err), -1);
         assert_int_equal(err.issue, CW_ISSUE_LOCK_ERROR);
     }
+}
+
+/* Run SQL on the test database behind the store's back (test set-up only). */
+static void raw_sql(struct fx *f, const char *sql)
+{
+    if (strcmp(g_backend, "sqlite") == 0) {
+        sqlite3 *db;
+        char path[300];
+        snprintf(path, sizeof path, "%s/test.db", f->dir);
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        char *msg = NULL;
+        if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) fail_msg("raw sql: %s", msg);
+        sqlite3_close(db);
+    } else {
+        PGconn *c = PQconnectdb(f->url);
+        PGresult *r = PQexec(c, sql);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) fail_msg("raw sql: %s", PQerrorMessage(c));
+        PQclear(r);
+        PQfinish(c);
+    }
+}
+
+/* A database left at schema version 1 (resources only) is upgraded in order at open. */
+static void test_upgrade_from_v1(void **state)
+{
+    struct fx *f = *state;
+    put1(f, "Patient", "old", "{\"resourceType\":\"Patient\"}", NULL, 0);
+    cw_store_close(f->s);
+    f->s = NULL;
+    raw_sql(f, "DROP TABLE idx_string; DROP TABLE idx_token; DROP TABLE idx_date; DROP TABLE idx_reference; "
+               "DROP TABLE idx_quantity; DROP TABLE idx_number; DROP TABLE idx_uri; DROP TABLE job; "
+               "DELETE FROM schema_version WHERE version > 1");
+    assert_int_equal(open_store(f, NULL), 0);
+    assert_int_equal(cw_store_schema_version(f->s), 3);
+    /* the old data is there, the new tables work */
+    put1(f, "Patient", "new", "{\"resourceType\":\"Patient\"}", ROWS(R_STR("name", "Upgraded")));
+    assert_string_equal(search1(f, "Patient", SP(f, "name", CW_SP_STRING, 0, "upgr")), "new");
+    struct cw_store_txn *t = begin(f, CW_STORE_WRITE);
+    struct cw_store_resource r;
+    struct cw_err err;
+    assert_int_equal(cw_store_read(f->a, t, CW_LIT("Patient"), CW_LIT("old"), &r, &err), 0);
+    assert_int_equal(cw_store_job_enqueue(t, CW_LIT("k"), CW_LIT(""), 0, 0, NULL, &err), 0);
+    commit(t);
+    /* a database newer than the build is refused */
+    cw_store_close(f->s);
+    f->s = NULL;
+    raw_sql(f, "INSERT INTO schema_version (version, applied_at) VALUES (99, 0)");
+    struct cw_store *s2;
+    assert_int_equal(cw_store_open(f->url, NULL, &s2, &err), -1);
+    assert_int_equal(err.issue, CW_ISSUE_NOT_SUPPORTED);
+    raw_sql(f, "DELETE FROM schema_version WHERE version = 99");
+    assert_int_equal(open_store(f, NULL), 0);
 }
 
 static void test_open_errors(void **state)
@@ -1310,6 +1363,20 @@ static void test_sql_looking_values(void **state)
         got = search1(f, "Basic", SP(f, "_id", CW_SP_TOKEN, 0, esc));
         if (strcmp(got, "") != 0) fail_msg("_id [%s]: got [%s]", evil[i], got);
     }
+    /* date and number values that are not dates or numbers are refused, not run */
+    for (size_t i = 0; i < n; i++) {
+        struct cw_store_sp bad[3] = {SP(f, "date", CW_SP_DATE, 0, "2024"), SP(f, "n", CW_SP_NUMBER, 0, "1"),
+                                     SP(f, "_lastUpdated", CW_SP_DATE, 0, "2024")};
+        struct cw_store_value bv = {.text = cw_slice_cstr(evil[i])};
+        for (int k = 0; k < 3; k++) {
+            bad[k].values = &bv;
+            struct cw_store_plan bp = {.type = CW_LIT("Basic"), .params = &bad[k], .nparams = 1};
+            struct cw_store_page bpg;
+            struct cw_err berr;
+            assert_int_equal(search_rc(f, &bp, &bpg, &berr), -1);
+            assert_int_equal(berr.issue, CW_ISSUE_INVALID);
+        }
+    }
     /* LIKE metacharacters are literal in :contains and in prefixes */
     assert_string_equal(search1(f, "Basic", SP(f, "name", CW_SP_STRING, CW_MOD_CONTAINS, "%")), "e1,e11,e5");
     assert_string_equal(search1(f, "Basic", SP(f, "name", CW_SP_STRING, CW_MOD_CONTAINS, "_")), "e2,e5");
@@ -1501,12 +1568,43 @@ static void test_limits(void **state)
     commit(t);
 }
 
+/* Waiting is bounded: a second writer gives up (SQLite: the writer is busy; PG: the row lock,
+   lock_timeout = statement_timeout) with a transient error instead of hanging. */
+static void test_timeouts(void **state)
+{
+    struct fx *f = *state;
+    put1(f, "Patient", "x", "{\"resourceType\":\"Patient\"}", NULL, 0);
+    cw_store_close(f->s);
+    struct cw_store_opts o = {.statement_timeout_ms = 300, .wait_ms = 300};
+    assert_int_equal(open_store(f, &o), 0);
+    struct cw_store_txn *t1 = begin(f, CW_STORE_WRITE);
+    struct cw_store_write w = {.op = CW_STORE_UPDATE, .type = CW_LIT("Patient"), .id = CW_LIT("x")};
+    struct cw_store_ticket tk;
+    struct cw_err err;
+    assert_int_equal(cw_store_stage(f->a, t1, &w, &tk, &err), 0);
+    double t0 = (double)cw_store_now();
+    struct cw_store_txn *t2;
+    int rc = cw_store_begin(f->s, CW_STORE_WRITE, &t2, &err);
+    if (rc == 0) {
+        rc = cw_store_stage(f->a, t2, &w, &tk, &err);
+        cw_store_rollback(t2);
+    }
+    double waited = ((double)cw_store_now() - t0) / 1e6;
+    assert_int_equal(rc, -1);
+    assert_true(err.issue == CW_ISSUE_TRANSIENT || err.issue == CW_ISSUE_TIMEOUT);
+    assert_true(waited >= 0.25 && waited < 10);
+    cw_store_rollback(t1);
+    /* and the store works afterwards */
+    put1(f, "Patient", "x", "{\"resourceType\":\"Patient\"}", NULL, 0);
+}
+
 /* ---- main ---- */
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 static const struct CMUnitTest tests[] = {
     T(test_migrations),
+    T(test_upgrade_from_v1),
     cmocka_unit_test(test_open_errors),
     T(test_crud_versions),
     T(test_conflicts),
@@ -1529,6 +1627,7 @@ static const struct CMUnitTest tests[] = {
     T(test_sql_looking_values),
     T(test_jobs),
     T(test_limits),
+    T(test_timeouts),
 };
 
 int main(void)
