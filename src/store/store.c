@@ -420,10 +420,18 @@ static struct cw_sqlv *wrow(struct cw_store_txn *t, enum cw_wtab k, struct cw_er
     return &r->v[r->nrows++ * (size_t)nc];
 }
 
-/* A copy of s in the transaction arena (buffered until flush). */
+/*
+ * A copy of s in the transaction arena (buffered until flush). A NUL byte
+ * sets *oom too (the caller reports it): PostgreSQL text cannot hold one,
+ * and both backends must store the same thing.
+ */
 static struct cw_sqlv wtext(struct cw_store_txn *t, cw_slice s, bool *oom)
 {
     if (!s.ptr || s.len == 0) return cw_sqlv_text(CW_LIT(""));
+    if (memchr(s.ptr, '\0', s.len)) {
+        *oom = true;
+        return cw_sqlv_text(CW_LIT(""));
+    }
     cw_slice d = cw_arena_dup(t->arena, s);
     if (!d.ptr) *oom = true;
     return cw_sqlv_text(d);
@@ -440,8 +448,16 @@ static int insert_many(struct cw_store_txn *t, enum cw_wtab k, struct cw_err *er
     if (t->s->ops->multirow_insert) {
         size_t per = 30000 / (size_t)d->ncols;
         if (per > 1000) per = 1000;
-        for (size_t at = 0; at < r->nrows && rc == 0; at += per) {
-            size_t n = r->nrows - at < per ? r->nrows - at : per;
+        for (size_t at = 0, n; at < r->nrows && rc == 0; at += n) {
+            /* up to per rows and about 64 MiB of values per statement (the
+               protocol caps a message at 1 GiB; resources may be 16 MiB each) */
+            size_t bytes = 0;
+            n = 0;
+            while (at + n < r->nrows && n < per && (n == 0 || bytes < ((size_t)64 << 20))) {
+                const struct cw_sqlv *row = &r->v[(at + n) * (size_t)d->ncols];
+                for (int c = 0; c < d->ncols; c++) bytes += row[c].type == CW_SQLV_TEXT ? row[c].s.len : 8;
+                n++;
+            }
             cw_buf_reset(&sql);
             cw_buf_printf(&sql, "INSERT INTO %s (%s) VALUES ", d->name, d->cols);
             for (size_t i = 0; i < n; i++) {
@@ -789,7 +805,7 @@ static int put_index_rows(struct cw_store_txn *t, long long rkey, cw_slice rtype
                 v[6] = wtext(t, r->v.string.norm, oom);
             } else {
                 cw_slice norm = cw_store_fold(a, r->v.string.exact);
-                if (!norm.ptr) *oom = true;
+                if (!norm.ptr || (norm.len && memchr(norm.ptr, '\0', norm.len))) *oom = true;
                 v[6] = cw_sqlv_text(norm);
             }
             v[7] = wtext(t, r->v.string.exact, oom);
@@ -798,7 +814,7 @@ static int put_index_rows(struct cw_store_txn *t, long long rkey, cw_slice rtype
             v[6] = wtext(t, r->v.token.system, oom);
             v[7] = wtext(t, r->v.token.code, oom);
             cw_slice f = cw_store_fold(a, r->v.token.text);
-            if (!f.ptr) *oom = true;
+            if (!f.ptr || (f.len && memchr(f.ptr, '\0', f.len))) *oom = true;
             v[8] = cw_sqlv_text(f);
             break;
         }
@@ -885,7 +901,8 @@ int cw_store_put(struct cw_store_txn *t, const struct cw_store_ticket *tk, cw_sl
     if (put_index_rows(t, tk->rkey, type.s, rows, nrows, &oom, err) < 0) return -1;
     if (oom) {
         t->failed = true;
-        return cw_err_set(err, CW_ISSUE_TOO_COSTLY, "store: transaction buffer limit");
+        return cw_err_set(err, CW_ISSUE_INVALID,
+                          "store: NUL byte in an index value, or the transaction buffer is full");
     }
     e->version = tk->meta.version;
     e->deleted = false;

@@ -1226,14 +1226,15 @@ static int run_include(struct cw_store_txn *t, struct hits *h, const struct cw_s
         return 0;
     }
     /* source_type resources referencing the items: one target type per statement */
-    cw_slice types[64];
+    cw_slice *types = cw_arena_alloc(h->a, (to - from + 1) * sizeof *types);
+    if (!types) return cw_err_set(err, CW_ISSUE_TOO_COSTLY, "store: arena limit");
     size_t ntypes = 0;
     for (size_t i = from; i < to; i++) {
         cw_slice ty = h->items[i].meta.type;
         if (inc->target_type.len && !cw_slice_eq(ty, inc->target_type)) continue;
         size_t k = 0;
         while (k < ntypes && !cw_slice_eq(types[k], ty)) k++;
-        if (k == ntypes && ntypes < 64) types[ntypes++] = ty;
+        if (k == ntypes) types[ntypes++] = ty;
     }
     for (size_t ti = 0; ti < ntypes && !h->full; ti++) {
         size_t i = from;

@@ -1566,6 +1566,13 @@ static void test_limits(void **state)
     assert_int_equal(err.issue, CW_ISSUE_TOO_COSTLY);
     assert_int_equal(cw_store_put(t, &tk, CW_LIT("{}"), rows, 2, &err), 0);
     commit(t);
+    /* a NUL byte in an index value is refused on both backends (PG text cannot hold it) */
+    t = begin(f, CW_STORE_WRITE);
+    assert_int_equal(cw_store_stage(f->a, t, &w, &tk, &err), 0);
+    struct cw_store_index_row nul = {.param = CW_LIT("name"), .type = CW_SP_STRING, .v.string = {.exact = {"a\0b", 3}}};
+    assert_int_equal(cw_store_put(t, &tk, CW_LIT("{}"), &nul, 1, &err), -1);
+    assert_int_equal(err.issue, CW_ISSUE_INVALID);
+    cw_store_rollback(t);
 }
 
 /* Waiting is bounded: a second writer gives up (SQLite: the writer is busy; PG: the row lock,
