@@ -409,8 +409,8 @@ struct cw_store_sp {
     cw_slice code;
     enum cw_store_ptype type;        /* PARAM */
     enum cw_store_modifier modifier; /* PARAM */
-    cw_slice target_type;            /* CHAIN (required on SQL grounds? no: "" = any type),
-                                        or PARAM reference with CW_MOD_TYPE */
+    cw_slice target_type;            /* CHAIN: the target's type ("" = any type, slower), or
+                                        PARAM reference with CW_MOD_TYPE */
     cw_slice has_type, has_ref;      /* HAS */
     const struct cw_store_sp *inner; /* CHAIN, HAS */
     const struct cw_store_value *values;

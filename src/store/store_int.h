@@ -84,6 +84,7 @@ struct cw_store_ops {
                       struct cw_err *err);
 };
 
+/* The backends (sqlite/sqlite.c, pg/pg.c); cw_store_open picks one by URL scheme. */
 extern const struct cw_store_ops cw_store_sqlite_ops;
 extern const struct cw_store_ops cw_store_pg_ops;
 
@@ -118,6 +119,7 @@ struct cw_wtab_def {
     const char *suffix; /* ON CONFLICT clause or "" */
 };
 
+/* Table name, column list and conflict clause of each buffered table (store.c). */
 extern const struct cw_wtab_def cw_wtab_defs[CW_WT_COUNT];
 
 struct cw_wrows {
