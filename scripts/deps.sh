@@ -12,10 +12,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-want=(build-essential cmake pkg-config libmicrohttpd-dev libsqlite3-dev)
+want=(build-essential cmake pkg-config libmicrohttpd-dev libsqlite3-dev libevent-dev libssl-dev)
 for arg in "$@"; do
   case "$arg" in
-    --test) want+=(libcmocka-dev curl python3 nodejs npm) ;;
+    --test) want+=(libcmocka-dev curl python3 nodejs npm openssl) ;;
     --dev)  want+=(libcmocka-dev clang libclang-rt-14-dev libcjson-dev libjansson-dev wrk hyperfine nodejs npm) ;;
     *) echo "deps.sh: unknown option $arg" >&2; exit 2 ;;
   esac
