@@ -359,6 +359,41 @@ int cw_mllp_split_messages(cw_slice text, cw_mllp_message_fn fn, void *ctx, size
     return rc;
 }
 
+int cw_mllp_field(cw_slice msg, const char *seg, int field, cw_slice *out)
+{
+    *out = CW_SLICE_NULL;
+    if (msg.len < 4 || memcmp(msg.ptr, "MSH", 3) != 0 || strlen(seg) != 3 || field < 1) return -1;
+    char fs = msg.ptr[3];
+    bool is_msh = memcmp(seg, "MSH", 3) == 0;
+    const char *p = msg.ptr, *end = msg.ptr + msg.len;
+    while (p < end) {
+        const char *eol = p;
+        while (eol < end && *eol != '\r' && *eol != '\n') eol++;
+        if (eol - p >= 3 && memcmp(p, seg, 3) == 0 && (eol - p == 3 || p[3] == fs)) {
+            if (is_msh && field == 1) {
+                *out = cw_slice_make(p + 3, 1);
+                return 0;
+            }
+            /* Token k after the segment name is field k, except in MSH where it is k+1. */
+            int want = is_msh ? field - 1 : field;
+            const char *f = p + 3;
+            for (int k = 0; k < want; k++) {
+                if (f >= eol) return 0; /* absent */
+                f++;                    /* skip the separator */
+                if (k + 1 < want) {
+                    while (f < eol && *f != fs) f++;
+                }
+            }
+            const char *fe = f;
+            while (fe < eol && *fe != fs) fe++;
+            *out = cw_slice_make(f, (size_t)(fe - f));
+            return 0;
+        }
+        p = eol < end ? eol + 1 : end;
+    }
+    return -1;
+}
+
 int cw_mllp_ack_code(cw_slice ack, cw_slice *code)
 {
     *code = CW_SLICE_NULL;

@@ -192,4 +192,15 @@ int cw_mllp_split_messages(cw_slice text, cw_mllp_message_fn fn, void *ctx, size
  */
 int cw_mllp_ack_code(cw_slice ack, cw_slice *code);
 
+/*
+ * The raw text of field `field` (1-based, HL7 numbering) of the first
+ * segment named seg ("MSH", "MSA") — the same documented extraction as
+ * above, for the client's bookkeeping (MSH-10 of a message sent, MSA-2 of
+ * its ACK): no escapes decoded, components kept. For MSH, MSH-1 is the
+ * separator itself and MSH-2 the encoding characters, as in the standard.
+ * Returns 0 and *out (borrowed; empty when the field is absent), or -1
+ * when msg does not start with an MSH header or has no such segment.
+ */
+int cw_mllp_field(cw_slice msg, const char *seg, int field, cw_slice *out);
+
 #endif

@@ -389,6 +389,33 @@ static void test_ack_code(void **state)
     assert_int_equal(cw_mllp_ack_code(CW_LIT(""), &c), -1);
 }
 
+static void test_field(void **state)
+{
+    (void)state;
+    cw_slice f;
+    cw_slice m = CW_LIT("MSH|^~\\&|SND|FAC|RCV|FAC|20240101||ADT^A01|CTRL42|P|2.5\rPID|1||123^^^X\rMSA|AE|CTRL42|x\r");
+    assert_int_equal(cw_mllp_field(m, "MSH", 1, &f), 0);
+    assert_slice_equal(f, "|");
+    assert_int_equal(cw_mllp_field(m, "MSH", 2, &f), 0);
+    assert_slice_equal(f, "^~\\&");
+    assert_int_equal(cw_mllp_field(m, "MSH", 3, &f), 0);
+    assert_slice_equal(f, "SND");
+    assert_int_equal(cw_mllp_field(m, "MSH", 9, &f), 0);
+    assert_slice_equal(f, "ADT^A01");
+    assert_int_equal(cw_mllp_field(m, "MSH", 10, &f), 0);
+    assert_slice_equal(f, "CTRL42");
+    assert_int_equal(cw_mllp_field(m, "MSH", 40, &f), 0);
+    assert_int_equal(f.len, 0);
+    assert_int_equal(cw_mllp_field(m, "PID", 3, &f), 0);
+    assert_slice_equal(f, "123^^^X");
+    assert_int_equal(cw_mllp_field(m, "PID", 2, &f), 0);
+    assert_slice_equal(f, "");
+    assert_int_equal(cw_mllp_field(m, "MSA", 2, &f), 0);
+    assert_slice_equal(f, "CTRL42");
+    assert_int_equal(cw_mllp_field(m, "OBX", 1, &f), -1);
+    assert_int_equal(cw_mllp_field(CW_LIT("PID|1"), "PID", 1, &f), -1);
+}
+
 /* --- corpus: every message, framed with noise, chunked at random ---------- */
 
 struct corpus_ctx {
@@ -478,6 +505,7 @@ int main(void)
         cmocka_unit_test(test_split),
         cmocka_unit_test(test_split_stop),
         cmocka_unit_test(test_ack_code),
+        cmocka_unit_test(test_field),
         cmocka_unit_test(test_corpus_random_chunks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
