@@ -21,6 +21,7 @@
 #ifndef CW_TEST_ACK_STUB_H
 #define CW_TEST_ACK_STUB_H
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,19 +31,23 @@
 #include "net/mllp.h"
 #include "server/server.h"
 
+/* One read connection of our own (a reader outside the journal's): each
+ * query is a new read transaction, so it sees exactly what is committed. */
 static int stub_row_committed(const char *path, long long seq)
 {
-    sqlite3 *db;
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    static sqlite3 *db;
+    static sqlite3_stmt *st;
     int found = 0;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
-        sqlite3_stmt *st;
-        if (sqlite3_prepare_v2(db, "SELECT 1 FROM message WHERE seq = ?1", -1, &st, NULL) == SQLITE_OK) {
-            sqlite3_bind_int64(st, 1, seq);
-            found = sqlite3_step(st) == SQLITE_ROW;
-            sqlite3_finalize(st);
-        }
+    pthread_mutex_lock(&mu);
+    if (!db && sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK)
+        sqlite3_prepare_v2(db, "SELECT 1 FROM message WHERE seq = ?1", -1, &st, NULL);
+    if (st) {
+        sqlite3_bind_int64(st, 1, seq);
+        found = sqlite3_step(st) == SQLITE_ROW;
+        sqlite3_reset(st);
     }
-    sqlite3_close(db);
+    pthread_mutex_unlock(&mu);
     return found;
 }
 
