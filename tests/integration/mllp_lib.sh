@@ -92,23 +92,37 @@ print(n, acks)
 PY
 }
 
-# Print "count" of journal rows, and check the journal's raw messages equal
-# the files in DIR as a multiset (exit 1 when not).
-check_journal_py() { # journal.db dir expected_rows
+# Check the journal's raw messages equal, as a multiset, the *.msg files of
+# the given folders (a folder named twice counts twice), and that it has
+# ROWS rows. MODE "exact" compares bytes; "peer" ignores trailing whitespace on
+# both sides and compares text decoded as UTF-8 with replacement, as the
+# JavaScript peers read and write it (they drop the last segment's
+# terminator and turn invalid UTF-8 into U+FFFD). SKIP names
+# files (basenames, comma-separated) of the FIRST folder to leave out.
+check_journal_py() { # journal.db rows mode skip dir...
     python3 - "$@" <<'PY'
 import collections, os, sqlite3, sys
-db, d, want = sys.argv[1], sys.argv[2], int(sys.argv[3])
+db, want, mode, skip = sys.argv[1], int(sys.argv[2]), sys.argv[3], set(filter(None, sys.argv[4].split(',')))
+dirs = sys.argv[5:]
+norm = (lambda b: b.decode('utf-8', 'replace').rstrip().encode()) if mode == 'peer' else (lambda b: b)
 con = sqlite3.connect('file:%s?mode=ro' % db, uri=True)
 ver = con.execute('PRAGMA user_version').fetchone()[0]
 rows = con.execute('SELECT raw, status, channel, peer FROM message ORDER BY seq').fetchall()
-got = collections.Counter(bytes(r[0]) for r in rows)
+got = collections.Counter(norm(bytes(r[0])) for r in rows)
 exp = collections.Counter()
-for name in os.listdir(d):
-    exp[open(os.path.join(d, name), 'rb').read()] += 1
+for i, d in enumerate(dirs):
+    for name in os.listdir(d):
+        if not name.endswith('.msg') or (i == 0 and name in skip): continue
+        exp[norm(open(os.path.join(d, name), 'rb').read())] += 1
 ok = True
 if len(rows) != want: print('journal rows %d, expected %d' % (len(rows), want)); ok = False
 if got != exp:
-    print('journal content differs: %d missing, %d unexpected' % (sum((exp - got).values()), sum((got - exp).values()))); ok = False
+    miss, extra = list((exp - got).elements()), list((got - exp).elements())
+    print('journal content differs: %d missing, %d unexpected' % (len(miss), len(extra))); ok = False
+    for m in miss[:3]:
+        best = min(extra, key=lambda e: abs(len(e) - len(m)), default=b'')
+        i = next((k for k in range(min(len(m), len(best))) if m[k] != best[k]), min(len(m), len(best)))
+        print('  missing %d bytes; nearest unexpected %d bytes; first difference at %d: %r vs %r' % (len(m), len(best), i, m[i:i+6], best[i:i+6]))
 if any(r[2] != 'mllp' or not r[3].startswith('127.0.0.1:') for r in rows): print('bad channel/peer'); ok = False
 print('journal: schema v%d, %d rows, statuses %s' % (ver, len(rows), dict(collections.Counter(r[1] for r in rows))))
 sys.exit(0 if ok else 1)
