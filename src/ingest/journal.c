@@ -105,8 +105,9 @@ static void now_iso(char *out, size_t size)
     clock_gettime(CLOCK_REALTIME, &ts);
     struct tm tm;
     gmtime_r(&ts.tv_sec, &tm);
-    snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000L);
+    char base[24];
+    if (strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm) == 0) base[0] = '\0';
+    snprintf(out, size, "%s.%03dZ", base, (int)(ts.tv_nsec / 1000000L) % 1000);
 }
 
 static int db_fail(struct cw_err *err, sqlite3 *db, const char *what)
