@@ -130,8 +130,11 @@ static double run_pass(int port, const struct corpus *c, int conns, int window, 
     struct client_job jobs[64];
     double t0 = cw_bench_now();
     for (int i = 0; i < conns; i++) {
-        jobs[i] = (struct client_job){.port = port, .window = window, .c = c,
-                                      .first = (size_t)i * 97, .count = total / (size_t)conns};
+        jobs[i] = (struct client_job){.port = port,
+                                      .window = window,
+                                      .c = c,
+                                      .first = (size_t)i * 97,
+                                      .count = total / (size_t)conns};
         pthread_create(&th[i], NULL, client_main, &jobs[i]);
     }
     *errors = 0;
@@ -164,8 +167,8 @@ static void run_shapes(const char *peer, int port, const struct corpus *c, int r
         }
         double med = cw_bench_median(secs, reps);
         char extra[200];
-        snprintf(extra, sizeof extra, "\"connections\":%d,\"window\":%d,\"reps\":%d,\"durable\":%s", conns,
-                 window, reps, durable ? "true" : "false");
+        snprintf(extra, sizeof extra, "\"connections\":%d,\"window\":%d,\"reps\":%d,\"durable\":%s",
+                 conns, window, reps, durable ? "true" : "false");
         cw_bench_report("mllp-roundtrip", peer, n, bytes, med, err_total, extra);
     }
 }
@@ -234,7 +237,7 @@ int main(int argc, char **argv)
     }
     run_shapes("c-durable", cw_server_mllp_port(srv), &c, reps, total / 2, true, srv);
     cw_server_stop(srv);
-    static const char *const made[] = {"journal.db", "journal.db-wal", "journal.db-shm",
+    static const char *const made[] = {"journal.db",  "journal.db-wal",  "journal.db-shm",
                                        "causeway.db", "causeway.db-wal", "causeway.db-shm"};
     for (size_t i = 0; i < sizeof made / sizeof made[0]; i++) {
         char path[512];

@@ -46,8 +46,8 @@ static void check_frame(cw_slice f, size_t max)
     CHECK(!memchr(f.ptr ? f.ptr : "", CW_MLLP_EB, f.len));
 }
 
-static void run_stream(const struct cw_mllp_decoder_opts *o, const char *p, size_t n,
-                       unsigned seed, struct run *r)
+static void run_stream(const struct cw_mllp_decoder_opts *o, const char *p, size_t n, unsigned seed,
+                       struct run *r)
 {
     struct cw_mllp_decoder d;
     cw_mllp_decoder_init(&d, o);
@@ -103,8 +103,9 @@ static void run_stream(const struct cw_mllp_decoder_opts *o, const char *p, size
     }
     r->stats = d.stats;
     r->state = d.state;
-    r->pending = d.state == CW_MLLP_S_BODY || d.state == CW_MLLP_S_END ? 1 + d.cur_len +
-                 (d.state == CW_MLLP_S_END) : 0;
+    r->pending = d.state == CW_MLLP_S_BODY || d.state == CW_MLLP_S_END
+                     ? 1 + d.cur_len + (d.state == CW_MLLP_S_END)
+                     : 0;
     cw_mllp_decoder_release(&d);
 }
 

@@ -49,7 +49,16 @@ struct msgs {
 /* Result classes, in summary order. */
 enum { R_AA, R_AE, R_AR, R_CA, R_CE, R_CR, R_OTHER, R_BAD, R_MISMATCH, R_NONE, R_ONE_WAY, R_COUNT };
 static const char *const result_name[R_COUNT] = {
-    "AA", "AE", "AR", "CA", "CE", "CR", "other code", "unreadable ACK", "ACK for another message", "no ACK",
+    "AA",
+    "AE",
+    "AR",
+    "CA",
+    "CE",
+    "CR",
+    "other code",
+    "unreadable ACK",
+    "ACK for another message",
+    "no ACK",
     "ACK messages sent (not acknowledged)",
 };
 
@@ -87,8 +96,10 @@ static int add_msg(void *ctx, cw_slice m)
     /* HL7 v2 (2.9.2, original mode): an acknowledgment is not itself
      * acknowledged, so a message of type ACK gets no reply to wait for. */
     cw_slice type;
-    bool ack = cw_mllp_field(m, "MSH", 9, &type) == 0 && cw_slice_starts_with(type, CW_LIT("ACK")) &&
-               (type.len == 3 || !((type.ptr[3] >= 'A' && type.ptr[3] <= 'Z') || (type.ptr[3] >= '0' && type.ptr[3] <= '9')));
+    bool ack = cw_mllp_field(m, "MSH", 9, &type) == 0 &&
+               cw_slice_starts_with(type, CW_LIT("ACK")) &&
+               (type.len == 3 || !((type.ptr[3] >= 'A' && type.ptr[3] <= 'Z') ||
+                                   (type.ptr[3] >= '0' && type.ptr[3] <= '9')));
     ms->v[ms->n++] = (struct msg){d, m.len, ms->file, ++ms->in_file, ack};
     return 0;
 }
@@ -162,7 +173,8 @@ int cw_cmd_send(int argc, char **argv)
                 return CW_EXIT_USAGE;
             }
         } else if (strcmp(a, "--window") == 0 && i + 1 < argc) {
-            if (cw_slice_to_i64(cw_slice_cstr(argv[++i]), &window) < 0 || window < 1 || window > 4096) {
+            if (cw_slice_to_i64(cw_slice_cstr(argv[++i]), &window) < 0 || window < 1 ||
+                window > 4096) {
                 fprintf(stderr, "causeway send: --window expects 1..4096\n");
                 return CW_EXIT_USAGE;
             }
@@ -218,7 +230,8 @@ int cw_cmd_send(int argc, char **argv)
             rc = CW_EXIT_USAGE;
             goto done;
         }
-        if (found == 0) fprintf(stderr, "causeway send: %s: no HL7 v2 message (no MSH segment)\n", ms.file);
+        if (found == 0)
+            fprintf(stderr, "causeway send: %s: no HL7 v2 message (no MSH segment)\n", ms.file);
         free(data);
     }
     if (ms.n == 0) {
@@ -236,8 +249,8 @@ int cw_cmd_send(int argc, char **argv)
         rc = CW_EXIT_USAGE;
         goto done;
     }
-    struct cw_mllp_client_opts co = {.host = host, .port = port, .tls = tctx,
-                                     .timeout_ms = (int)(timeout_s * 1000)};
+    struct cw_mllp_client_opts co = {
+        .host = host, .port = port, .tls = tctx, .timeout_ms = (int)(timeout_s * 1000)};
     struct cw_mllp_client *c = NULL;
     double t0 = now_s();
     if (cw_mllp_client_connect(&co, &c, &err) < 0) {
@@ -257,8 +270,7 @@ int cw_cmd_send(int argc, char **argv)
             if (cw_mllp_client_queue(c, cw_slice_make(ms.v[sent].data, ms.v[sent].len), &err) < 0) {
                 /* Cannot be framed (holds 0x0B/0x1C): never sent, no ACK. */
                 report(&ms.v[sent], R_NONE, quiet);
-                if (!quiet)
-                    fprintf(stderr, "  (not sent: %s)\n", err.msg);
+                if (!quiet) fprintf(stderr, "  (not sent: %s)\n", err.msg);
                 counts[R_NONE]++;
                 /* Marked as answered: the ACK loop below skips it in order. */
                 free(ms.v[sent].data);
@@ -312,8 +324,8 @@ int cw_cmd_send(int argc, char **argv)
     cw_mllp_client_close(c);
     cw_tls_free(tctx);
 
-    printf("sent %zu message%s to %s:%d%s in %.2f s (%.0f msg/s):", ms.n, ms.n == 1 ? "" : "s", host,
-           port, tls ? " (TLS)" : "", secs, secs > 0 ? (double)acked / secs : 0.0);
+    printf("sent %zu message%s to %s:%d%s in %.2f s (%.0f msg/s):", ms.n, ms.n == 1 ? "" : "s",
+           host, port, tls ? " (TLS)" : "", secs, secs > 0 ? (double)acked / secs : 0.0);
     const char *sep = " ";
     for (int i = 0; i < R_COUNT; i++) {
         if (!counts[i]) continue;
@@ -322,7 +334,7 @@ int cw_cmd_send(int argc, char **argv)
     }
     printf("\n");
     rc = counts[R_AA] + counts[R_CA] + counts[R_ONE_WAY] == ms.n && !stop_reason ? CW_EXIT_OK
-                                                                                : CW_EXIT_FAIL;
+                                                                                 : CW_EXIT_FAIL;
 done:
     for (size_t i = 0; i < ms.n; i++) free(ms.v[i].data);
     free(ms.v);

@@ -85,9 +85,12 @@ static const char *const schema_v1 =
 const char *cw_journal_status_name(enum cw_journal_status s)
 {
     switch (s) {
-    case CW_JOURNAL_RECEIVED: return "received";
-    case CW_JOURNAL_PROCESSED: return "processed";
-    case CW_JOURNAL_ERROR: return "error";
+    case CW_JOURNAL_RECEIVED:
+        return "received";
+    case CW_JOURNAL_PROCESSED:
+        return "processed";
+    case CW_JOURNAL_ERROR:
+        return "error";
     }
     return "received";
 }
@@ -166,8 +169,8 @@ int cw_journal_open(const char *path, const struct cw_journal_opts *opts, struct
     j->max_message = opts && opts->max_message ? opts->max_message : (size_t)64 << 20;
     bool full = opts ? opts->sync_full != 0 : true;
 
-    int rc = sqlite3_open_v2(path, &j->wdb,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    int rc = sqlite3_open_v2(
+        path, &j->wdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         cw_err_set(err, CW_ISSUE_NO_STORE, "journal: cannot open %.200s: %s", path,
                    j->wdb ? sqlite3_errmsg(j->wdb) : sqlite3_errstr(rc));
@@ -185,11 +188,12 @@ int cw_journal_open(const char *path, const struct cw_journal_opts *opts, struct
                 "INSERT INTO message(received_at, channel, peer, format, size, raw, status)"
                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'received')",
                 &j->ins, err) < 0 ||
-        prepare(j->wdb,
-                "UPDATE message SET status = ?2, ack_code = coalesce(?3, ack_code), error_code = ?4,"
-                " error_location = ?5, error_text = ?6, updated_at = ?7,"
-                " attempts = attempts + (?2 <> 'received') WHERE seq = ?1",
-                &j->upd, err) < 0 ||
+        prepare(
+            j->wdb,
+            "UPDATE message SET status = ?2, ack_code = coalesce(?3, ack_code), error_code = ?4,"
+            " error_location = ?5, error_text = ?6, updated_at = ?7,"
+            " attempts = attempts + (?2 <> 'received') WHERE seq = ?1",
+            &j->upd, err) < 0 ||
         prepare(j->wdb, "BEGIN IMMEDIATE", &j->begin, err) < 0 ||
         prepare(j->wdb, "COMMIT", &j->commit, err) < 0 ||
         prepare(j->wdb, "ROLLBACK", &j->rollback, err) < 0)
@@ -202,7 +206,7 @@ int cw_journal_open(const char *path, const struct cw_journal_opts *opts, struct
     }
     sqlite3_busy_timeout(j->rdb, 5000);
 #define COLS                                                                                       \
-    "seq, received_at, channel, peer, format, raw, status, ack_code, error_code,"                 \
+    "seq, received_at, channel, peer, format, raw, status, ack_code, error_code,"                  \
     " error_location, error_text, attempts"
     if (prepare(j->rdb, "SELECT " COLS " FROM message WHERE seq = ?1", &j->get, err) < 0 ||
         prepare(j->rdb, "SELECT " COLS " FROM message WHERE seq > ?1 ORDER BY seq LIMIT ?2",
@@ -211,7 +215,8 @@ int cw_journal_open(const char *path, const struct cw_journal_opts *opts, struct
                 "SELECT " COLS " FROM message WHERE seq > ?1 AND status = ?3 ORDER BY seq LIMIT ?2",
                 &j->list_status, err) < 0 ||
         prepare(j->rdb, "SELECT count(*) FROM message", &j->count_any, err) < 0 ||
-        prepare(j->rdb, "SELECT count(*) FROM message WHERE status = ?1", &j->count_status, err) < 0)
+        prepare(j->rdb, "SELECT count(*) FROM message WHERE status = ?1", &j->count_status, err) <
+            0)
         goto fail;
 #undef COLS
 
@@ -229,9 +234,8 @@ fail:
 
 static void finalize_all(struct cw_journal *j)
 {
-    sqlite3_stmt *all[] = {j->ins,   j->upd,   j->begin,     j->commit,
-                           j->rollback, j->get,   j->list_any, j->list_status, j->count_any,
-                           j->count_status};
+    sqlite3_stmt *all[] = {j->ins, j->upd,      j->begin,       j->commit,    j->rollback,
+                           j->get, j->list_any, j->list_status, j->count_any, j->count_status};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) sqlite3_finalize(all[i]);
 }
 
@@ -294,8 +298,9 @@ int cw_journal_append(struct cw_journal *j, const struct cw_journal_entry *e,
                       cw_journal_done_fn done, void *ctx, struct cw_err *err)
 {
     if (e->raw.len > j->max_message)
-        return cw_err_set(err, CW_ISSUE_TOO_LONG, "message of %zu bytes exceeds the journal limit of %zu",
-                          e->raw.len, j->max_message);
+        return cw_err_set(err, CW_ISSUE_TOO_LONG,
+                          "message of %zu bytes exceeds the journal limit of %zu", e->raw.len,
+                          j->max_message);
     const char *fmt = e->format ? e->format : "hl7v2";
     size_t lc = e->channel ? strlen(e->channel) : 0, lp = e->peer ? strlen(e->peer) : 0;
     size_t need = lc + lp + strlen(fmt) + 3 + e->raw.len + 1;
@@ -466,7 +471,8 @@ static void *writer_main(void *arg)
         bool any_flush = false;
         for (struct op *op = batch, *next; op; op = next) {
             next = op->next;
-            if (op->kind == OP_APPEND && op->done) op->done(op->ctx, ok ? op->seq : 0, ok ? NULL : &e);
+            if (op->kind == OP_APPEND && op->done)
+                op->done(op->ctx, ok ? op->seq : 0, ok ? NULL : &e);
             if (op->kind == OP_FLUSH) {
                 pthread_mutex_lock(&j->lock);
                 *op->flushed = true;
@@ -519,13 +525,13 @@ int cw_journal_get(struct cw_journal *j, struct cw_arena *arena, int64_t seq,
     int rc = sqlite3_step(st), ret = 0;
     if (rc == SQLITE_ROW) {
         read_row(st, out);
-        cw_slice *s[] = {&out->received_at, &out->channel,        &out->peer,      &out->format,
+        cw_slice *s[] = {&out->received_at, &out->channel,  &out->peer,           &out->format,
                          &out->raw,         &out->ack_code, &out->error_location, &out->error_text};
         for (size_t i = 0; i < sizeof s / sizeof s[0]; i++) {
             cw_slice c = cw_arena_dup(arena, *s[i]);
             if (!c.ptr) {
-                ret = cw_err_set(err, CW_ISSUE_TOO_COSTLY, "journal: message %lld does not fit the arena",
-                                 (long long)seq);
+                ret = cw_err_set(err, CW_ISSUE_TOO_COSTLY,
+                                 "journal: message %lld does not fit the arena", (long long)seq);
                 break;
             }
             *s[i] = c;

@@ -129,8 +129,8 @@ struct cw_journal_record {
     cw_slice channel, peer, format;
     cw_slice raw;
     enum cw_journal_status status;
-    cw_slice ack_code;     /* "" until set */
-    int error_code;        /* HL7 table 0357 code, 0 when none */
+    cw_slice ack_code; /* "" until set */
+    int error_code;    /* HL7 table 0357 code, 0 when none */
     cw_slice error_location, error_text;
     int attempts;
 };
@@ -158,10 +158,10 @@ int64_t cw_journal_count(struct cw_journal *j, int status, struct cw_err *err);
 
 /* Writer counters since open (for tests, logs and benchmarks). */
 struct cw_journal_stats {
-    uint64_t commits;     /* transactions committed */
-    uint64_t appended;    /* messages committed */
-    uint64_t failed;      /* messages whose transaction failed */
-    uint64_t updates;     /* status changes applied */
+    uint64_t commits;       /* transactions committed */
+    uint64_t appended;      /* messages committed */
+    uint64_t failed;        /* messages whose transaction failed */
+    uint64_t updates;       /* status changes applied */
     uint64_t largest_batch; /* most operations in one transaction */
 };
 void cw_journal_get_stats(struct cw_journal *j, struct cw_journal_stats *out);

@@ -162,8 +162,8 @@ int cw_mllp_client_connect(const struct cw_mllp_client_opts *o, struct cw_mllp_c
 
     char port[16];
     snprintf(port, sizeof port, "%d", o->port);
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_NUMERICSERV};
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
     struct addrinfo *ai = NULL;
     int gr = getaddrinfo(o->host, port, &hints, &ai);
     if (gr != 0) {
@@ -217,9 +217,13 @@ static int try_write(struct cw_mllp_client *c, short *want, struct cw_err *err)
             int r = SSL_write(c->ssl, p, n > (1u << 30) ? (1 << 30) : (int)n);
             if (r <= 0) {
                 int e = SSL_get_error(c->ssl, r);
-                if (e == SSL_ERROR_WANT_WRITE) *want |= POLLOUT;
-                else if (e == SSL_ERROR_WANT_READ) *want |= POLLIN;
-                else return cw_err_set(err, CW_ISSUE_EXCEPTION, "TLS write failed: %s", ossl_reason());
+                if (e == SSL_ERROR_WANT_WRITE)
+                    *want |= POLLOUT;
+                else if (e == SSL_ERROR_WANT_READ)
+                    *want |= POLLIN;
+                else
+                    return cw_err_set(err, CW_ISSUE_EXCEPTION, "TLS write failed: %s",
+                                      ossl_reason());
                 return 0;
             }
             c->out_off += (size_t)r;
@@ -255,10 +259,14 @@ static int try_read(struct cw_mllp_client *c, short *want, struct cw_err *err)
             return 1;
         }
         int e = SSL_get_error(c->ssl, r);
-        if (e == SSL_ERROR_WANT_READ) *want |= POLLIN;
-        else if (e == SSL_ERROR_WANT_WRITE) *want |= POLLOUT;
-        else if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)) c->eof = true;
-        else return cw_err_set(err, CW_ISSUE_EXCEPTION, "TLS read failed: %s", ossl_reason());
+        if (e == SSL_ERROR_WANT_READ)
+            *want |= POLLIN;
+        else if (e == SSL_ERROR_WANT_WRITE)
+            *want |= POLLOUT;
+        else if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0))
+            c->eof = true;
+        else
+            return cw_err_set(err, CW_ISSUE_EXCEPTION, "TLS read failed: %s", ossl_reason());
         return 0;
     }
     ssize_t r = recv(c->fd, p, room, 0);
@@ -307,7 +315,8 @@ int cw_mllp_client_next(struct cw_mllp_client *c, cw_slice *frame, struct cw_err
         c->in_off = c->in_len = 0; /* everything fed; frames handed out are gone */
         if (c->eof) {
             if (cw_mllp_decoder_idle(&c->dec)) return 0;
-            return cw_err_set(err, CW_ISSUE_INCOMPLETE, "connection closed in the middle of a reply");
+            return cw_err_set(err, CW_ISSUE_INCOMPLETE,
+                              "connection closed in the middle of a reply");
         }
         short want = 0;
         if (cw_mllp_client_pending(c) && try_write(c, &want, err) < 0) return -1;

@@ -73,8 +73,8 @@ struct conn {
     uint64_t skipped_seen; /* dec.stats.skipped already added to the listener's stats */
     struct cw_mllp_request *head, *tail;
     int inflight;
-    bool paused;     /* reading paused for backpressure */
-    bool no_read;    /* peer sent EOF or we are stopping: never read again */
+    bool paused;  /* reading paused for backpressure */
+    bool no_read; /* peer sent EOF or we are stopping: never read again */
     bool close_when_flushed;
 };
 
@@ -211,7 +211,8 @@ static void deliver(struct conn *c, cw_slice frame, bool oversize)
         bufferevent_disable(c->bev, EV_READ);
         if (c->inflight == 0) {
             c->close_when_flushed = true;
-            bufferevent_trigger(c->bev, EV_WRITE, BEV_TRIG_DEFER_CALLBACKS | BEV_TRIG_IGNORE_WATERMARKS);
+            bufferevent_trigger(c->bev, EV_WRITE,
+                                BEV_TRIG_DEFER_CALLBACKS | BEV_TRIG_IGNORE_WATERMARKS);
         }
         return;
     }
@@ -252,7 +253,8 @@ static void process_input(struct conn *c)
         size_t used = 0;
         cw_slice f;
         enum cw_mllp_event ev = cw_mllp_decoder_feed(&c->dec, v.iov_base, v.iov_len, &used, &f);
-        if (ev != CW_MLLP_NEED_MORE) deliver(c, f, ev == CW_MLLP_OVERSIZE); /* before drain: f may point into v */
+        if (ev != CW_MLLP_NEED_MORE)
+            deliver(c, f, ev == CW_MLLP_OVERSIZE); /* before drain: f may point into v */
         if (!c->bev) break;
         evbuffer_drain(in, used);
         uint64_t sk = c->dec.stats.skipped;
@@ -377,7 +379,8 @@ static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct soc
     format_peer(sa, peer, sizeof peer);
     if (l->stopping || l->open >= (uint64_t)l->o.max_connections) {
         atomic_fetch_add(&l->st.rejected, 1);
-        cw_log(CW_LOG_WARN, "mllp.reject", CW_LOG_STR("listener", l->name), CW_LOG_STR("peer", peer),
+        cw_log(CW_LOG_WARN, "mllp.reject", CW_LOG_STR("listener", l->name),
+               CW_LOG_STR("peer", peer),
                CW_LOG_STR("reason", l->stopping ? "shutting down" : "max connections"),
                CW_LOG_INT("max_connections", l->o.max_connections));
         evutil_closesocket(fd);
@@ -393,15 +396,18 @@ static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct soc
     c->l = l;
     c->id = ++l->next_conn_id;
     memcpy(c->peer, peer, sizeof c->peer);
-    struct cw_mllp_decoder_opts dopts = {.max_frame = l->o.max_frame, .lenient_eb = l->o.lenient_eb};
+    struct cw_mllp_decoder_opts dopts = {.max_frame = l->o.max_frame,
+                                         .lenient_eb = l->o.lenient_eb};
     cw_mllp_decoder_init(&c->dec, &dopts);
     if (l->o.tls) {
         SSL *ssl = SSL_new(l->o.tls->ctx);
         if (ssl)
             c->bev = bufferevent_openssl_socket_new(l->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
                                                     BEV_OPT_CLOSE_ON_FREE);
-        if (c->bev) bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
-        else if (ssl) SSL_free(ssl);
+        if (c->bev)
+            bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+        else if (ssl)
+            SSL_free(ssl);
     } else {
         c->bev = bufferevent_socket_new(l->base, fd, BEV_OPT_CLOSE_ON_FREE);
     }
@@ -557,7 +563,8 @@ int cw_mllp_listener_start(const struct cw_mllp_listener_opts *opts, struct cw_m
     if (l->o.shutdown_grace_ms <= 0) l->o.shutdown_grace_ms = 10000;
     l->o.addr = NULL; /* not kept: only used below */
 
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV};
     struct addrinfo *ai = NULL;
     char port[16];
@@ -576,9 +583,9 @@ int cw_mllp_listener_start(const struct cw_mllp_listener_opts *opts, struct cw_m
     }
     l->wake_ev = event_new(l->base, l->wake_fd, EV_READ | EV_PERSIST, on_wake, l);
     event_add(l->wake_ev, NULL);
-    l->lev = evconnlistener_new_bind(l->base, on_accept, l,
-                                     LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-                                     512, ai->ai_addr, (int)ai->ai_addrlen);
+    l->lev = evconnlistener_new_bind(
+        l->base, on_accept, l, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+        512, ai->ai_addr, (int)ai->ai_addrlen);
     freeaddrinfo(ai);
     if (!l->lev) {
         int e = errno;
@@ -597,7 +604,8 @@ int cw_mllp_listener_start(const struct cw_mllp_listener_opts *opts, struct cw_m
     }
     cw_log(CW_LOG_INFO, "mllp.listen", CW_LOG_STR("listener", l->name), CW_LOG_STR("addr", host),
            CW_LOG_INT("port", l->port), CW_LOG_BOOL("tls", opts->tls != NULL),
-           CW_LOG_INT("max_frame", l->o.max_frame), CW_LOG_INT("max_connections", l->o.max_connections));
+           CW_LOG_INT("max_frame", l->o.max_frame),
+           CW_LOG_INT("max_connections", l->o.max_connections));
     *out = l;
     return 0;
 }

@@ -32,11 +32,16 @@ void cw_mllp_decoder_release(struct cw_mllp_decoder *d)
 const char *cw_mllp_state_name(enum cw_mllp_state s)
 {
     switch (s) {
-    case CW_MLLP_S_OUTSIDE: return "OUTSIDE";
-    case CW_MLLP_S_BODY: return "BODY";
-    case CW_MLLP_S_END: return "END";
-    case CW_MLLP_S_AFTER_EB: return "AFTER_EB";
-    case CW_MLLP_S_DISCARD: return "DISCARD";
+    case CW_MLLP_S_OUTSIDE:
+        return "OUTSIDE";
+    case CW_MLLP_S_BODY:
+        return "BODY";
+    case CW_MLLP_S_END:
+        return "END";
+    case CW_MLLP_S_AFTER_EB:
+        return "AFTER_EB";
+    case CW_MLLP_S_DISCARD:
+        return "DISCARD";
     }
     return "?";
 }
@@ -71,8 +76,8 @@ static void drop_frame(struct cw_mllp_decoder *d)
 
 /*
  * Append frame data to the reassembly buffer. The caller has checked that
- * cur_len stays within max_frame, which is also the buffer's maximum, so this can only fail for lack of memory; the frame is then treated as
- * oversize by the caller.
+ * cur_len stays within max_frame, which is also the buffer's maximum, so this can only fail for
+ * lack of memory; the frame is then treated as oversize by the caller.
  */
 static int keep(struct cw_mllp_decoder *d, const char *p, size_t n)
 {

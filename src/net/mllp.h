@@ -88,8 +88,8 @@ struct cw_mllp_stats {
     uint64_t oversize;    /* frames that passed max_frame */
     uint64_t aborted;     /* frames cut short by a new SB */
     uint64_t bad_trailer; /* strict mode: EB not followed by CR */
-    uint64_t skipped;     /* bytes dropped (outside frames, aborted or broken frames, oversize tails) */
-    uint64_t framing;     /* SB, EB and CR bytes of reported frames */
+    uint64_t skipped; /* bytes dropped (outside frames, aborted or broken frames, oversize tails) */
+    uint64_t framing; /* SB, EB and CR bytes of reported frames */
 };
 
 /* Fields are private; visible so a decoder can live inside another struct. */
@@ -97,10 +97,10 @@ struct cw_mllp_decoder {
     enum cw_mllp_state state;
     size_t max_frame;
     bool lenient_eb;
-    struct cw_buf body;  /* bytes of a frame split across feeds */
-    bool borrowed;       /* body has been handed out by the last FRAME event */
-    bool eb_skipped;     /* AFTER_EB follows a skipped (oversize) frame: its CR is skipped too */
-    size_t cur_len;      /* bytes of the current frame seen so far (also when discarding) */
+    struct cw_buf body; /* bytes of a frame split across feeds */
+    bool borrowed;      /* body has been handed out by the last FRAME event */
+    bool eb_skipped;    /* AFTER_EB follows a skipped (oversize) frame: its CR is skipped too */
+    size_t cur_len;     /* bytes of the current frame seen so far (also when discarding) */
     struct cw_mllp_stats stats;
 };
 

@@ -97,18 +97,18 @@ typedef void (*cw_mllp_frame_fn)(void *ctx, struct cw_mllp_request *req, cw_slic
                                  const struct cw_mllp_frame_info *info);
 
 struct cw_mllp_listener_opts {
-    const char *name;         /* channel name for logs and handlers; default "mllp" */
-    const char *addr;         /* IP address to bind; NULL or "" = 0.0.0.0 */
-    int port;                 /* 0 = let the OS choose (see cw_mllp_listener_port) */
-    struct cw_tls_ctx *tls;   /* server context, or NULL for plain TCP (borrowed) */
-    size_t max_frame;         /* default CW_MLLP_DEFAULT_MAX_FRAME */
-    bool lenient_eb;          /* accept EB without CR */
-    int max_connections;      /* default 256; more are closed at accept */
-    int max_pipeline;         /* frames awaiting replies per connection; default 64 */
-    size_t max_output;        /* reply bytes queued per connection before reading pauses; default 4 MiB */
-    int idle_timeout_ms;      /* default 300000 (5 min); only when nothing is pending */
-    int write_timeout_ms;     /* default 60000 */
-    int shutdown_grace_ms;    /* default 10000: then open connections are closed */
+    const char *name;       /* channel name for logs and handlers; default "mllp" */
+    const char *addr;       /* IP address to bind; NULL or "" = 0.0.0.0 */
+    int port;               /* 0 = let the OS choose (see cw_mllp_listener_port) */
+    struct cw_tls_ctx *tls; /* server context, or NULL for plain TCP (borrowed) */
+    size_t max_frame;       /* default CW_MLLP_DEFAULT_MAX_FRAME */
+    bool lenient_eb;        /* accept EB without CR */
+    int max_connections;    /* default 256; more are closed at accept */
+    int max_pipeline;       /* frames awaiting replies per connection; default 64 */
+    size_t max_output; /* reply bytes queued per connection before reading pauses; default 4 MiB */
+    int idle_timeout_ms;   /* default 300000 (5 min); only when nothing is pending */
+    int write_timeout_ms;  /* default 60000 */
+    int shutdown_grace_ms; /* default 10000: then open connections are closed */
     cw_mllp_frame_fn on_frame;
     void *ctx;
 };
@@ -157,7 +157,7 @@ void cw_mllp_listener_get_stats(struct cw_mllp_listener *l, struct cw_mllp_liste
 /* --- client ------------------------------------------------------------- */
 
 struct cw_mllp_client_opts {
-    const char *host;       /* name or IP address */
+    const char *host; /* name or IP address */
     int port;
     struct cw_tls_ctx *tls; /* client context (verifies host) or NULL (borrowed) */
     int timeout_ms;         /* connect, handshake and each wait for a reply; default 30000 */

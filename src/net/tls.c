@@ -26,7 +26,8 @@ int cw_tls_server_new(const char *cert_file, const char *key_file, struct cw_tls
 {
     *out = NULL;
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-    if (!ctx) return cw_err_set(err, CW_ISSUE_EXCEPTION, "TLS: cannot create context: %s", ossl_reason());
+    if (!ctx)
+        return cw_err_set(err, CW_ISSUE_EXCEPTION, "TLS: cannot create context: %s", ossl_reason());
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
     if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1) {
@@ -57,7 +58,8 @@ int cw_tls_client_new(const char *ca_file, struct cw_tls_ctx **out, struct cw_er
 {
     *out = NULL;
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-    if (!ctx) return cw_err_set(err, CW_ISSUE_EXCEPTION, "TLS: cannot create context: %s", ossl_reason());
+    if (!ctx)
+        return cw_err_set(err, CW_ISSUE_EXCEPTION, "TLS: cannot create context: %s", ossl_reason());
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
     int ok = ca_file && *ca_file ? SSL_CTX_load_verify_locations(ctx, ca_file, NULL)

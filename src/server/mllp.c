@@ -91,9 +91,11 @@ static void answer(struct cw_server_mllp *m, struct cw_mllp_request *req,
             cw_log(CW_LOG_WARN, "mllp.status_not_recorded", CW_LOG_INT("seq", ar->journal_seq),
                    CW_LOG_STR("reason", e.msg));
     }
-    cw_log(CW_LOG_DEBUG, "mllp.message", CW_LOG_INT("conn", conn), CW_LOG_INT("seq", ar->journal_seq),
-           CW_LOG_INT("bytes", ar->message.len), CW_LOG_STR("ack", res.code),
-           CW_LOG_INT("v2_error", res.code[0] && !is_accept(res.code) ? (int)cw_err_v2_code(&res.error) : 0));
+    cw_log(CW_LOG_DEBUG, "mllp.message", CW_LOG_INT("conn", conn),
+           CW_LOG_INT("seq", ar->journal_seq), CW_LOG_INT("bytes", ar->message.len),
+           CW_LOG_STR("ack", res.code),
+           CW_LOG_INT("v2_error",
+                      res.code[0] && !is_accept(res.code) ? (int)cw_err_v2_code(&res.error) : 0));
     cw_mllp_request_reply(req, cw_buf_slice(&out));
     cw_buf_release(&out);
 }
@@ -126,8 +128,8 @@ static void on_frame(void *ctx, struct cw_mllp_request *req, cw_slice frame,
     if (info->oversize) {
         cw_err_set(&err, CW_ISSUE_TOO_LONG, "message exceeds the MLLP frame limit");
         err.v2_code = CW_V2_INTERNAL;
-        struct cw_ack_request ar = {.message = frame, .outcome = CW_INBOUND_TOO_LARGE,
-                                    .error = &err, .peer = info->peer};
+        struct cw_ack_request ar = {
+            .message = frame, .outcome = CW_INBOUND_TOO_LARGE, .error = &err, .peer = info->peer};
         answer(m, req, &ar, info->conn_id);
         return;
     }
@@ -135,8 +137,8 @@ static void on_frame(void *ctx, struct cw_mllp_request *req, cw_slice frame,
     if (!in) {
         cw_err_set(&err, CW_ISSUE_EXCEPTION, "out of memory");
         err.v2_code = CW_V2_INTERNAL;
-        struct cw_ack_request ar = {.message = frame, .outcome = CW_INBOUND_NOT_STORED,
-                                    .error = &err, .peer = info->peer};
+        struct cw_ack_request ar = {
+            .message = frame, .outcome = CW_INBOUND_NOT_STORED, .error = &err, .peer = info->peer};
         answer(m, req, &ar, info->conn_id);
         return;
     }
@@ -146,15 +148,15 @@ static void on_frame(void *ctx, struct cw_mllp_request *req, cw_slice frame,
     in->len = frame.len;
     snprintf(in->peer, sizeof in->peer, "%s", info->peer);
     if (frame.len) memcpy(in->data, frame.ptr, frame.len);
-    struct cw_journal_entry e = {.raw = frame, .channel = info->listener, .peer = info->peer,
-                                 .format = "hl7v2"};
+    struct cw_journal_entry e = {
+        .raw = frame, .channel = info->listener, .peer = info->peer, .format = "hl7v2"};
     if (cw_journal_append(m->journal, &e, on_committed, in, &err) < 0) {
         /* Not journaled: the builder must answer AE/AR (never AA). */
         err.v2_code = CW_V2_INTERNAL;
         cw_log(CW_LOG_WARN, "mllp.journal_refused", CW_LOG_INT("conn", info->conn_id),
                CW_LOG_STR("reason", err.msg));
-        struct cw_ack_request ar = {.message = frame, .outcome = CW_INBOUND_NOT_STORED,
-                                    .error = &err, .peer = info->peer};
+        struct cw_ack_request ar = {
+            .message = frame, .outcome = CW_INBOUND_NOT_STORED, .error = &err, .peer = info->peer};
         answer(m, req, &ar, info->conn_id);
         free(in);
     }
@@ -170,19 +172,22 @@ int cw_server_mllp_start(const struct cw_config *c, struct cw_server_mllp **out,
         return 0;
     }
     if (!ack_fn) {
-        snprintf(note, note_size,
-                 "not started: this build has no HL7 v2 ACK builder (the hl7v2 module registers it)");
+        snprintf(
+            note, note_size,
+            "not started: this build has no HL7 v2 ACK builder (the hl7v2 module registers it)");
         cw_log(CW_LOG_WARN, "mllp.not_started", CW_LOG_STR("reason", "no ACK builder"));
         return 0;
     }
     if (!c->mllp_tls_cert[0] != !c->mllp_tls_key[0])
-        return cw_err_set(err, CW_ISSUE_VALUE, "mllp: --mllp-tls-cert and --mllp-tls-key go together");
+        return cw_err_set(err, CW_ISSUE_VALUE,
+                          "mllp: --mllp-tls-cert and --mllp-tls-key go together");
 
     struct cw_server_mllp *m = calloc(1, sizeof *m);
     if (!m) return cw_err_set(err, CW_ISSUE_EXCEPTION, "out of memory");
     m->build = ack_fn;
     m->build_ctx = ack_ctx;
-    if (c->mllp_tls_cert[0] && cw_tls_server_new(c->mllp_tls_cert, c->mllp_tls_key, &m->tls, err) < 0)
+    if (c->mllp_tls_cert[0] &&
+        cw_tls_server_new(c->mllp_tls_cert, c->mllp_tls_key, &m->tls, err) < 0)
         goto fail;
 
     char path[CW_PATH_MAX + 32];

@@ -66,7 +66,8 @@ static bool committed(int64_t seq)
     if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) return false;
     sqlite3_stmt *st;
     bool found = false;
-    if (sqlite3_prepare_v2(db, "SELECT 1 FROM message WHERE seq = ?1", -1, &st, NULL) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM message WHERE seq = ?1", -1, &st, NULL) ==
+        SQLITE_OK) {
         sqlite3_bind_int64(st, 1, seq);
         found = sqlite3_step(st) == SQLITE_ROW;
         sqlite3_finalize(st);
@@ -146,7 +147,8 @@ static void test_commit_then_callback_and_reopen(void **state)
     for (int i = 0; i < N; i++) {
         char msg[128];
         int n = snprintf(msg, sizeof msg, "MSH|^~\\&|A|B|||20240101||ADT^A01|%d|P|2.5\r", i);
-        cw_slice raw = i == 7 ? cw_slice_make(tricky, sizeof tricky - 1) : cw_slice_make(msg, (size_t)n);
+        cw_slice raw =
+            i == 7 ? cw_slice_make(tricky, sizeof tricky - 1) : cw_slice_make(msg, (size_t)n);
         assert_int_equal(append_one(j, &t, i, raw), 0);
     }
     track_wait(&t, N);
@@ -163,7 +165,8 @@ static void test_commit_then_callback_and_reopen(void **state)
     detail.v2_code = CW_V2_UNSUPPORTED_MESSAGE_TYPE;
     cw_err_at(&detail, "MSH-9");
     assert_int_equal(cw_journal_set_status(j, t.seqs[3], CW_JOURNAL_ERROR, "AR", &detail, &err), 0);
-    assert_int_equal(cw_journal_set_status(j, t.seqs[4], CW_JOURNAL_PROCESSED, "AA", NULL, &err), 0);
+    assert_int_equal(cw_journal_set_status(j, t.seqs[4], CW_JOURNAL_PROCESSED, "AA", NULL, &err),
+                     0);
     cw_journal_flush(j);
     assert_int_equal(cw_journal_count(j, CW_JOURNAL_ERROR, &err), 1);
     assert_int_equal(cw_journal_count(j, CW_JOURNAL_PROCESSED, &err), 1);

@@ -159,7 +159,11 @@ static void test_garbage_between_frames(void **state)
     (void)state;
     struct outcome o;
     /* Noise before, between and after frames; a stray CR, LF, EB outside. */
-    check_all_splits(NULL, S("junk\r\n\x0b" "A\x1c\r\n\n\x1c\rxx\x0b" "B\x1c\rtail"), &o);
+    check_all_splits(NULL,
+                     S("junk\r\n\x0b"
+                       "A\x1c\r\n\n\x1c\rxx\x0b"
+                       "B\x1c\rtail"),
+                     &o);
     assert_int_equal(o.frames, 2);
     assert_string_equal(cw_buf_cstr(&o.log), "F1:A\nF1:B\n");
     assert_int_equal(o.stats.skipped, 6 + 3 + 3 + 4);
@@ -171,14 +175,20 @@ static void test_strict_trailer(void **state)
     (void)state;
     struct outcome o;
     /* EB without CR: the frame is dropped; the next frame still arrives. */
-    check_all_splits(NULL, S("\x0b" "bad\x1cX\x0bgood\x1c\r"), &o);
+    check_all_splits(NULL,
+                     S("\x0b"
+                       "bad\x1cX\x0bgood\x1c\r"),
+                     &o);
     assert_int_equal(o.frames, 1);
     assert_int_equal(o.stats.bad_trailer, 1);
     assert_string_equal(cw_buf_cstr(&o.log), "F4:good\n");
     assert_int_equal(o.stats.skipped, 6);
     outcome_release(&o);
     /* EB immediately followed by SB: dropped too, and the SB opens a frame. */
-    check_all_splits(NULL, S("\x0b" "bad\x1c\x0bgood\x1c\r"), &o);
+    check_all_splits(NULL,
+                     S("\x0b"
+                       "bad\x1c\x0bgood\x1c\r"),
+                     &o);
     assert_int_equal(o.frames, 1);
     assert_string_equal(cw_buf_cstr(&o.log), "F4:good\n");
     outcome_release(&o);
@@ -189,7 +199,13 @@ static void test_lenient_trailer(void **state)
     (void)state;
     struct cw_mllp_decoder_opts opts = {.lenient_eb = true};
     struct outcome o;
-    check_all_splits(&opts, S("\x0b" "a\x1cX\x0b" "b\x1c\x0b" "c\x1c\r\x0b" "d\x1c"), &o);
+    check_all_splits(&opts,
+                     S("\x0b"
+                       "a\x1cX\x0b"
+                       "b\x1c\x0b"
+                       "c\x1c\r\x0b"
+                       "d\x1c"),
+                     &o);
     assert_int_equal(o.frames, 4);
     assert_string_equal(cw_buf_cstr(&o.log), "F1:a\nF1:b\nF1:c\nF1:d\n");
     assert_int_equal(o.stats.bad_trailer, 0);
@@ -228,8 +244,12 @@ static void test_oversize_resync(void **state)
     struct outcome o;
     /* Exactly max is fine; one more is oversize; resync at the next SB. */
     check_all_splits(&opts,
-                     S("\x0b" "12345678\x1c\r\x0b" "123456789abc\x1c\r\x0bok\x1c\r"
-                       "\x0b" "overlong-no-end\x0b" "after\x1c\r"),
+                     S("\x0b"
+                       "12345678\x1c\r\x0b"
+                       "123456789abc\x1c\r\x0bok\x1c\r"
+                       "\x0b"
+                       "overlong-no-end\x0b"
+                       "after\x1c\r"),
                      &o);
     assert_int_equal(o.frames, 3);
     assert_int_equal(o.oversize, 2);
@@ -240,11 +260,17 @@ static void test_oversize_resync(void **state)
     outcome_release(&o);
 
     /* An oversize frame whose EB lacks the CR, in strict and lenient mode. */
-    check_all_splits(&opts, S("\x0b" "123456789\x1cZ\x0bok\x1c\r"), &o);
+    check_all_splits(&opts,
+                     S("\x0b"
+                       "123456789\x1cZ\x0bok\x1c\r"),
+                     &o);
     assert_string_equal(cw_buf_cstr(&o.log), "O8:12345678\nF2:ok\n");
     outcome_release(&o);
     opts.lenient_eb = true;
-    check_all_splits(&opts, S("\x0b" "123456789\x1c\r\x0bok\x1c\r"), &o);
+    check_all_splits(&opts,
+                     S("\x0b"
+                       "123456789\x1c\r\x0bok\x1c\r"),
+                     &o);
     assert_string_equal(cw_buf_cstr(&o.log), "O8:12345678\nF2:ok\n");
     assert_int_equal(o.state, CW_MLLP_S_OUTSIDE);
     outcome_release(&o);
@@ -262,7 +288,8 @@ static void test_oversize_resync(void **state)
     for (int i = 0; i < 2560; i++) {
         size_t off = 0;
         while (off < sizeof chunk) {
-            enum cw_mllp_event ev = cw_mllp_decoder_feed(&d, chunk + off, sizeof chunk - off, &used, &f);
+            enum cw_mllp_event ev =
+                cw_mllp_decoder_feed(&d, chunk + off, sizeof chunk - off, &used, &f);
             off += used;
             if (ev == CW_MLLP_OVERSIZE) events++;
             if (ev == CW_MLLP_NEED_MORE) break;
@@ -337,7 +364,8 @@ static void test_split(void **state)
     size_t n;
     struct cw_err e;
     cw_err_clear(&e);
-    const char *in = "\xEF\xBB\xBF" "junk before\r\n"
+    const char *in = "\xEF\xBB\xBF"
+                     "junk before\r\n"
                      "FHS|^~\\&|F\r\n"
                      "BHS|^~\\&|B\n"
                      "MSH|^~\\&|1\r\n"
@@ -352,7 +380,8 @@ static void test_split(void **state)
     assert_string_equal(cw_buf_cstr(&b),
                         "MSH|^~\\&|1\rPID|1\rOBX|1\r|END\nMSH|^~\\&|2\rEVN|x  \r|END\n");
     cw_buf_reset(&b);
-    assert_int_equal(cw_mllp_split_messages(CW_LIT("no message here\r\n"), collect_msg, &b, &n, &e), 0);
+    assert_int_equal(cw_mllp_split_messages(CW_LIT("no message here\r\n"), collect_msg, &b, &n, &e),
+                     0);
     assert_int_equal(n, 0);
     assert_int_equal(b.len, 0);
     cw_buf_release(&b);
@@ -370,7 +399,8 @@ static void test_split_stop(void **state)
     (void)state;
     int calls = 0;
     size_t n;
-    assert_int_equal(cw_mllp_split_messages(CW_LIT("MSH|1\rMSH|2\r"), stop_after_one, &calls, &n, NULL), 7);
+    assert_int_equal(
+        cw_mllp_split_messages(CW_LIT("MSH|1\rMSH|2\r"), stop_after_one, &calls, &n, NULL), 7);
     assert_int_equal(calls, 1);
 }
 
@@ -393,7 +423,8 @@ static void test_field(void **state)
 {
     (void)state;
     cw_slice f;
-    cw_slice m = CW_LIT("MSH|^~\\&|SND|FAC|RCV|FAC|20240101||ADT^A01|CTRL42|P|2.5\rPID|1||123^^^X\rMSA|AE|CTRL42|x\r");
+    cw_slice m = CW_LIT("MSH|^~\\&|SND|FAC|RCV|FAC|20240101||ADT^A01|CTRL42|P|2.5\rPID|1||123^^^"
+                        "X\rMSA|AE|CTRL42|x\r");
     assert_int_equal(cw_mllp_field(m, "MSH", 1, &f), 0);
     assert_slice_equal(f, "|");
     assert_int_equal(cw_mllp_field(m, "MSH", 2, &f), 0);
@@ -460,7 +491,8 @@ static void test_corpus_random_chunks(void **state)
     cw_buf_init(&c.stream, 0);
     cw_buf_init(&c.expected, 0);
     cw_test_walk(dir, add_file, &c);
-    printf("corpus: %zu files, %zu messages, %zu stream bytes\n", c.files, c.messages, c.stream.len);
+    printf("corpus: %zu files, %zu messages, %zu stream bytes\n", c.files, c.messages,
+           c.stream.len);
     assert_true(c.messages > 500);
 
     struct outcome whole;

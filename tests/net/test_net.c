@@ -46,7 +46,7 @@ struct responder {
     int received, oversize;
     int max_held;
     int held;
-    bool sync;       /* reply inside the handler instead */
+    bool sync; /* reply inside the handler instead */
 };
 
 static void sleep_ms(int ms)
@@ -160,10 +160,13 @@ static struct cw_mllp_listener *listen_with(struct responder *r, struct cw_mllp_
     return l;
 }
 
-static struct cw_mllp_client *dial(struct cw_mllp_listener *l, struct cw_tls_ctx *tls, int timeout_ms)
+static struct cw_mllp_client *dial(struct cw_mllp_listener *l, struct cw_tls_ctx *tls,
+                                   int timeout_ms)
 {
-    struct cw_mllp_client_opts co = {.host = "127.0.0.1", .port = cw_mllp_listener_port(l),
-                                     .tls = tls, .timeout_ms = timeout_ms};
+    struct cw_mllp_client_opts co = {.host = "127.0.0.1",
+                                     .port = cw_mllp_listener_port(l),
+                                     .tls = tls,
+                                     .timeout_ms = timeout_ms};
     struct cw_mllp_client *c;
     struct cw_err err;
     if (cw_mllp_client_connect(&co, &c, &err) < 0) fail_msg("connect: %s", err.msg);
@@ -181,7 +184,8 @@ struct client_run {
 static void *client_main(void *arg)
 {
     struct client_run *cr = arg;
-    struct cw_mllp_client_opts co = {.host = "127.0.0.1", .port = cr->port, .tls = cr->tls, .timeout_ms = 20000};
+    struct cw_mllp_client_opts co = {
+        .host = "127.0.0.1", .port = cr->port, .tls = cr->tls, .timeout_ms = 20000};
     struct cw_mllp_client *c;
     struct cw_err err;
     if (cw_mllp_client_connect(&co, &c, &err) < 0) {
@@ -209,14 +213,17 @@ static void *client_main(void *arg)
     return NULL;
 }
 
-static void run_clients(struct cw_mllp_listener *l, struct cw_tls_ctx *tls, int nclients, int messages,
-                        int window)
+static void run_clients(struct cw_mllp_listener *l, struct cw_tls_ctx *tls, int nclients,
+                        int messages, int window)
 {
     pthread_t th[8];
     struct client_run cr[8];
     for (int i = 0; i < nclients; i++) {
-        cr[i] = (struct client_run){.port = cw_mllp_listener_port(l), .id = i, .messages = messages,
-                                    .window = window, .tls = tls};
+        cr[i] = (struct client_run){.port = cw_mllp_listener_port(l),
+                                    .id = i,
+                                    .messages = messages,
+                                    .window = window,
+                                    .tls = tls};
         pthread_create(&th[i], NULL, client_main, &cr[i]);
     }
     for (int i = 0; i < nclients; i++) {
@@ -304,7 +311,10 @@ static void test_garbage_oversize_byte_at_a_time(void **state)
     struct cw_mllp_listener_opts o = {.max_frame = 16};
     struct cw_mllp_listener *l = listen_with(&r, &o);
     int fd = raw_connect(cw_mllp_listener_port(l));
-    const char in[] = "noise\r\n\x0b" "first\x1c\r\n\x0b" "this one is far too long\x1c\rjunk\x0b" "last\x1c\r";
+    const char in[] = "noise\r\n\x0b"
+                      "first\x1c\r\n\x0b"
+                      "this one is far too long\x1c\rjunk\x0b"
+                      "last\x1c\r";
     /* One byte per write: the decoder must resume at every boundary. */
     for (size_t i = 0; i < sizeof in - 1; i++) {
         assert_int_equal(send(fd, in + i, 1, 0), 1);
@@ -312,7 +322,9 @@ static void test_garbage_oversize_byte_at_a_time(void **state)
     }
     char buf[512];
     size_t n = raw_read_frames(fd, buf, sizeof buf, 3);
-    const char want[] = "\x0b" "ACK:first\x1c\r\x0bOVERSIZE\x1c\r\x0b" "ACK:last\x1c\r";
+    const char want[] = "\x0b"
+                        "ACK:first\x1c\r\x0bOVERSIZE\x1c\r\x0b"
+                        "ACK:last\x1c\r";
     assert_int_equal(n, sizeof want - 1);
     assert_memory_equal(buf, want, n);
     close(fd);
@@ -448,7 +460,8 @@ static void make_cert(const char *cert_path, const char *key_path, const char *c
     X509V3_CTX v3;
     X509V3_set_ctx_nodb(&v3);
     X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
-    X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost");
+    X509_EXTENSION *ext =
+        X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost");
     X509_add_ext(x, ext, -1);
     X509_EXTENSION_free(ext);
     assert_true(X509_sign(x, pkey, EVP_sha256()) > 0);
@@ -490,8 +503,8 @@ static void test_tls(void **state)
     run_clients(l, cli, 3, 100, 10);
 
     /* A client that does not trust the server's certificate refuses it. */
-    struct cw_mllp_client_opts co = {.host = "127.0.0.1", .port = cw_mllp_listener_port(l),
-                                     .tls = wrong, .timeout_ms = 3000};
+    struct cw_mllp_client_opts co = {
+        .host = "127.0.0.1", .port = cw_mllp_listener_port(l), .tls = wrong, .timeout_ms = 3000};
     struct cw_mllp_client *c;
     cw_err_clear(&err);
     assert_int_equal(cw_mllp_client_connect(&co, &c, &err), -1);

@@ -82,7 +82,8 @@ static int stub_ack_build(void *ctx, const struct cw_ack_request *req, struct cw
     cw_buf_printf(out, "MSH|^~\\&|CAUSEWAY|TEST|||20260101000000||ACK|ACK%.*s|P|2.5\rMSA|%s|%.*s\r",
                   CW_SLICE_FMT(ctl), code, CW_SLICE_FMT(ctl));
     if (v2) {
-        cw_buf_printf(out, "ERR||%s|%d^%s^HL70357|E\r", where, v2, cw_v2_error_text((enum cw_v2_error)v2));
+        cw_buf_printf(out, "ERR||%s|%d^%s^HL70357|E\r", where, v2,
+                      cw_v2_error_text((enum cw_v2_error)v2));
         cw_err_set(&res->error, CW_ISSUE_PROCESSING, "%s", why);
         res->error.v2_code = (enum cw_v2_error)v2;
         cw_err_at(&res->error, where);

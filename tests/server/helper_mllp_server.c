@@ -25,7 +25,8 @@ int main(int argc, char **argv)
     cw_err_clear(&err);
     cw_config_defaults(&cfg);
     for (int i = 1; i + 1 < argc; i += 2) {
-        if (strncmp(argv[i], "--", 2) != 0 || cw_config_set(&cfg, argv[i] + 2, argv[i + 1], &err) < 0) {
+        if (strncmp(argv[i], "--", 2) != 0 ||
+            cw_config_set(&cfg, argv[i] + 2, argv[i + 1], &err) < 0) {
             fprintf(stderr, "helper_mllp_server: %s\n", err.msg[0] ? err.msg : "bad argument");
             return 2;
         }
@@ -44,8 +45,10 @@ int main(int argc, char **argv)
         return 1;
     }
     printf("helper_mllp_server (TEST ACK builder) serving\n");
-    printf("  http  http://%s:%d/\n", cfg.http_addr[0] ? cfg.http_addr : "0.0.0.0", cw_server_http_port(srv));
-    printf("  mllp  %s:%d\n", cfg.mllp_addr[0] ? cfg.mllp_addr : "0.0.0.0", cw_server_mllp_port(srv));
+    printf("  http  http://%s:%d/\n", cfg.http_addr[0] ? cfg.http_addr : "0.0.0.0",
+           cw_server_http_port(srv));
+    printf("  mllp  %s:%d\n", cfg.mllp_addr[0] ? cfg.mllp_addr : "0.0.0.0",
+           cw_server_mllp_port(srv));
     fflush(stdout);
     int sig = 0;
     sigwait(&sigs, &sig);

@@ -104,10 +104,13 @@ static void test_stub_builder_paths(void **state)
     assert_int_equal(cw_mllp_client_connect(&o, &c, &err), 0);
     char code[8];
     for (int i = 0; i < 20; i++) {
-        assert_int_equal(exchange(c, "MSH|^~\\&|A|B|C|D|20240101||ADT^A01|C1|P|2.5\rPID|1\r", code, sizeof code), 1);
+        assert_int_equal(
+            exchange(c, "MSH|^~\\&|A|B|C|D|20240101||ADT^A01|C1|P|2.5\rPID|1\r", code, sizeof code),
+            1);
         assert_string_equal(code, "AA");
     }
-    assert_int_equal(exchange(c, "MSH|^~\\&|A|B|C|D|20240101||ZZZ^Z01|C2|P|2.5\r", code, sizeof code), 1);
+    assert_int_equal(
+        exchange(c, "MSH|^~\\&|A|B|C|D|20240101||ZZZ^Z01|C2|P|2.5\r", code, sizeof code), 1);
     assert_string_equal(code, "AR");
     /* Oversize (limit 4K): AR, and not journaled. */
     char *big = malloc(6000);
@@ -119,7 +122,8 @@ static void test_stub_builder_paths(void **state)
     free(big);
     /* An ACK gets no reply; the next message's ACK still comes in order. */
     cw_mllp_client_queue(c, CW_LIT("MSH|^~\\&|A|B|C|D|20240101||ACK|C4|P|2.5\rMSA|AA|X\r"), &err);
-    assert_int_equal(exchange(c, "MSH|^~\\&|A|B|C|D|20240101||ADT^A08|C5|P|2.5\r", code, sizeof code), 1);
+    assert_int_equal(
+        exchange(c, "MSH|^~\\&|A|B|C|D|20240101||ADT^A08|C5|P|2.5\r", code, sizeof code), 1);
     assert_string_equal(code, "AA");
 
     /* Pipelined messages, then stop at once: every ACK still arrives. */
@@ -146,7 +150,7 @@ static void test_stub_builder_paths(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    static const char *const files[] = {"journal.db", "journal.db-wal", "journal.db-shm",
+    static const char *const files[] = {"journal.db",  "journal.db-wal",  "journal.db-shm",
                                         "causeway.db", "causeway.db-wal", "causeway.db-shm"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char p[300];
