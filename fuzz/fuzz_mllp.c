@@ -11,7 +11,9 @@
  *    frame still pending at the end);
  *  - frames never exceed max_frame and never contain SB or EB;
  *  - each frame re-encodes and decodes to itself;
- *  - the file splitter and the MSA-1 extractor accept the same bytes.
+ *  - the file splitter, the MSA-1 extractor and the field extraction
+ *    (MSH-1..12, MSA-1..12 of every split message) accept the same bytes
+ *    and stay inside their input.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -112,8 +114,13 @@ static void run_stream(const struct cw_mllp_decoder_opts *o, const char *p, size
 static int count_msg(void *ctx, cw_slice m)
 {
     (*(size_t *)ctx) += m.len;
-    cw_slice code;
+    cw_slice code, f;
     (void)cw_mllp_ack_code(m, &code);
+    for (int i = 1; i <= 12; i++) {
+        if (cw_mllp_field(m, "MSH", i, &f) == 0)
+            CHECK(f.len <= m.len && (!f.len || (f.ptr >= m.ptr && f.ptr + f.len <= m.ptr + m.len)));
+        (void)cw_mllp_field(m, "MSA", i, &f);
+    }
     return 0;
 }
 
