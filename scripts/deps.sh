@@ -12,11 +12,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-want=(build-essential cmake pkg-config libmicrohttpd-dev libsqlite3-dev)
+# nodejs/npm: the HL7 v2 (and later FHIR) tables are generated at build time
+# from the pinned npm packages, so even a plain build needs them.
+want=(build-essential cmake pkg-config libmicrohttpd-dev libsqlite3-dev nodejs npm)
 for arg in "$@"; do
   case "$arg" in
-    --test) want+=(libcmocka-dev curl python3 nodejs npm) ;;
-    --dev)  want+=(libcmocka-dev clang libclang-rt-14-dev libcjson-dev libjansson-dev wrk hyperfine nodejs npm) ;;
+    --test) want+=(libcmocka-dev curl python3) ;;
+    --dev)  want+=(libcmocka-dev clang libclang-rt-14-dev libcjson-dev libjansson-dev wrk hyperfine) ;;
     *) echo "deps.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
