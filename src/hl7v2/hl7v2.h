@@ -457,7 +457,11 @@ struct cw_hl7v2_issues {
     uint32_t warnings;
 };
 
+/* cw_hl7v2_validate_opts.flags */
+#define CW_HL7V2_VALIDATE_STRICT 0x01 /* lengths and ID table values are errors, not warnings */
+
 struct cw_hl7v2_validate_opts {
+    unsigned flags;      /* CW_HL7V2_VALIDATE_* */
     uint32_t max_issues; /* 0 = 200 */
     cw_slice version;    /* validate as this version instead of MSH-12 ("2.5.1") */
 };
@@ -468,8 +472,14 @@ struct cw_hl7v2_validate_opts {
  * order and group cardinality by walking the message structure's group tree
  * (100), required fields and components (101), field repetitions and data
  * type syntax of NM, SI, DT, DTM/TS, TM, ID and IS, including OBX-5 by
- * OBX-2 (102), table values of ID (error) and IS (warning) fields (103),
- * lengths (104). Z-segments are not checked. Every issue is a struct cw_err
+ * OBX-2 (102), table values of ID and IS fields and components (103) and
+ * lengths (104). Severities: 100, 101 (fields), 102, 200, 201, 203 are
+ * errors; a required *component* left empty, a field beyond the version's
+ * definition, table values and lengths are warnings, because the package
+ * holds one (the newest) set of table values for all versions and lengths
+ * stopped being normative in v2.7 and are exceeded everywhere in practice;
+ * CW_HL7V2_VALIDATE_STRICT makes lengths and ID table values errors.
+ * Z-segments and Z message types are not checked. Every issue is a struct cw_err
  * with severity, v2 code and location; all are collected (up to max), not
  * just the first. Returns 0 when the check ran (look at out->errors), -1 if
  * the arena is exhausted.

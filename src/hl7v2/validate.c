@@ -34,6 +34,7 @@ struct vctx {
     struct cw_hl7v2_issues *out;
     uint32_t max;
     bool oom;
+    bool strict; /* CW_HL7V2_VALIDATE_STRICT */
 };
 
 __attribute__((format(printf, 5, 6))) static void issue(struct vctx *x, enum cw_severity sev,
@@ -484,7 +485,7 @@ static void check_primitive(struct vctx *x, enum prim p, const struct hl7v2_dict
         const struct hl7v2_dict_table *t = hl7v2_dict_table(fd->table);
         if (t && t->count && !hl7v2_dict_table_has(t, v)) {
             loc_of(pos, loc, sizeof loc);
-            issue(x, p == P_ID ? CW_SEV_ERROR : CW_SEV_WARNING, CW_V2_TABLE_VALUE, loc,
+            issue(x, p == P_ID && x->strict ? CW_SEV_ERROR : CW_SEV_WARNING, CW_V2_TABLE_VALUE, loc,
                   "value is not in HL7 table %04u", fd->table);
         }
     }
@@ -541,7 +542,7 @@ static void check_value(struct vctx *x, uint16_t type, const struct hl7v2_dict_f
         }
         if (cd->len && cd->len < 65535 && cn->len > cd->len) {
             loc_of(&cp, loc, sizeof loc);
-            issue(x, CW_SEV_ERROR, CW_V2_VALUE_TOO_LONG, loc,
+            issue(x, x->strict ? CW_SEV_ERROR : CW_SEV_WARNING, CW_V2_VALUE_TOO_LONG, loc,
                   "component is %u bytes long, at most %u allowed", (unsigned)cn->len, cd->len);
         }
         check_value(x, cd->type, cd, cn, kl, cp, depth + 1);
@@ -613,7 +614,7 @@ static void check_segment(struct vctx *x, uint32_t si)
             pos.rep = reps > 1 ? r : 0;
             if (!varies && fd->len && fd->len < 65535 && rn->len > fd->len) {
                 loc_of(&pos, loc, sizeof loc);
-                issue(x, CW_SEV_ERROR, CW_V2_VALUE_TOO_LONG, loc,
+                issue(x, x->strict ? CW_SEV_ERROR : CW_SEV_WARNING, CW_V2_VALUE_TOO_LONG, loc,
                       "value is %u bytes long, at most %u allowed", (unsigned)rn->len, fd->len);
             }
             check_value(x, type, varies ? NULL : fd, rn, CW_HL7V2_REP, pos, 0);
@@ -635,7 +636,8 @@ int cw_hl7v2_validate(struct cw_arena *a, const struct cw_hl7v2_msg *m,
                       struct cw_err *err)
 {
     memset(out, 0, sizeof *out);
-    struct vctx x = {a, m, NULL, out, opts && opts->max_issues ? opts->max_issues : 200, false};
+    struct vctx x = {a, m, NULL, out, opts && opts->max_issues ? opts->max_issues : 200, false,
+                     opts && (opts->flags & CW_HL7V2_VALIDATE_STRICT)};
     cw_slice ver = opts && opts->version.len ? opts->version : cw_slice_trim(hl7v2_msh(m, 12, 1));
     bool fallback = false;
     x.v = hl7v2_dict_version(ver, &fallback);

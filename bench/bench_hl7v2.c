@@ -1,0 +1,144 @@
+/*
+ * bench_hl7v2.c — the peers' "hl7v2-parse" task for Causeway's HL7 v2 parser.
+ *
+ *   bench_hl7v2 hl7v2-parse --reps R --warmup W DIR...
+ *
+ * Contract: ../shared/bench/peers/README.md ("Plugging in the C
+ * implementation", "Input rules"). Inputs are split exactly like the peers
+ * split them (hl7v2_peer_split.h) and read before timing. One item = one
+ * message: a full parse (the whole tree down to subcomponents, not lazy),
+ * then reading MSH-9.1, MSH-10, PID-3.1, PID-5.1 and every OBX-5, decoded
+ * (escapes and character set), whose lengths are summed into "check" as the
+ * peers do. W untimed passes, then R timed passes; "seconds" is the median
+ * pass. Single-threaded. One arena, reset per message (as a server would
+ * reuse one per connection). Prints one JSON line on stdout; progress on
+ * stderr.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "benchutil.h"
+#include "hl7v2_peer_split.h"
+#include "hl7v2/hl7v2.h"
+
+static size_t value_len(struct cw_arena *a, const struct cw_hl7v2_msg *m,
+                        const struct cw_hl7v2_path *p)
+{
+    const struct cw_hl7v2_node *n = cw_hl7v2_lookup(m, p);
+    if (!n) return 0;
+    if (n->n) return n->len; /* composite: encoded text, as cw_hl7v2_get returns it */
+    cw_slice v;
+    if (cw_hl7v2_decode(a, m, cw_hl7v2_text(n), &v, NULL) < 0) return 0;
+    return v.len;
+}
+
+struct paths {
+    struct cw_hl7v2_path msh9_1, msh10, pid3_1, pid5_1;
+};
+
+/* One item: parse and read. Returns -1 when the message does not parse. */
+static long work(struct cw_arena *a, const struct peer_msg *msg, const struct paths *p)
+{
+    struct cw_hl7v2_msg *m = NULL;
+    if (cw_hl7v2_parse(a, (cw_slice){msg->data, msg->len}, NULL, &m, NULL) < 0) return -1;
+    long n = (long)value_len(a, m, &p->msh9_1) + (long)value_len(a, m, &p->msh10);
+    n += (long)value_len(a, m, &p->pid3_1) + (long)value_len(a, m, &p->pid5_1);
+    for (uint32_t i = 0; i < m->nsegs; i++) {
+        const struct cw_hl7v2_node *s = &m->segs[i];
+        const struct cw_hl7v2_node *id = &s->kids[0];
+        if (id->len != 3 || memcmp(id->ptr, "OBX", 3) != 0) continue;
+        const struct cw_hl7v2_node *f = cw_hl7v2_field(s, 5);
+        if (!f) continue;
+        if (f->n) {
+            n += (long)f->len;
+        } else {
+            cw_slice v;
+            if (cw_hl7v2_decode(a, m, cw_hl7v2_text(f), &v, NULL) == 0) n += (long)v.len;
+        }
+    }
+    return n;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: bench_hl7v2 hl7v2-parse --reps R --warmup W DIR...\n");
+        return 2;
+    }
+    const char *task = argv[1];
+    int reps = 10, warmup = 2;
+    struct peer_msgs msgs = {0};
+    int ndirs = 0;
+    for (int i = 2; i < argc; i++) {
+        long long v;
+        if (!strcmp(argv[i], "--reps") && i + 1 < argc) {
+            reps = cw_slice_to_i64(cw_slice_cstr(argv[++i]), &v) == 0 && v > 0 && v < 100000 ? (int)v : -1;
+        } else if (!strcmp(argv[i], "--warmup") && i + 1 < argc) {
+            warmup = cw_slice_to_i64(cw_slice_cstr(argv[++i]), &v) == 0 && v >= 0 && v < 100000 ? (int)v : -1;
+        }
+        else if ((!strcmp(argv[i], "--exprs") || !strcmp(argv[i], "--queries")) && i + 1 < argc) i++;
+        else if (argv[i][0] == '-') {
+            fprintf(stderr, "bench_hl7v2: unknown option %s\n", argv[i]);
+            return 2;
+        } else {
+            if (peer_load(&msgs, argv[i]) < 0) fprintf(stderr, "warning: cannot read %s\n", argv[i]);
+            ndirs++;
+        }
+    }
+    if (strcmp(task, "hl7v2-parse") != 0) {
+        fprintf(stderr, "bench_hl7v2: only the hl7v2-parse task is implemented here, not %s\n", task);
+        return 2;
+    }
+    if (reps < 1 || warmup < 0 || ndirs == 0 || msgs.n == 0) {
+        fprintf(stderr, "bench_hl7v2: need --reps >= 1 and folders with messages\n");
+        return 2;
+    }
+    double t0 = cw_bench_now();
+    struct paths p;
+    if (cw_hl7v2_path_parse(CW_LIT("MSH-9.1"), &p.msh9_1, NULL) < 0 ||
+        cw_hl7v2_path_parse(CW_LIT("MSH-10"), &p.msh10, NULL) < 0 ||
+        cw_hl7v2_path_parse(CW_LIT("PID-3.1"), &p.pid3_1, NULL) < 0 ||
+        cw_hl7v2_path_parse(CW_LIT("PID-5.1"), &p.pid5_1, NULL) < 0)
+        return 2;
+    struct cw_arena *a = cw_arena_new(0);
+    if (!a) return 2;
+    double setup = cw_bench_now() - t0;
+    size_t bytes = 0;
+    for (size_t i = 0; i < msgs.n; i++) bytes += msgs.v[i].len;
+    fprintf(stderr, "bench_hl7v2: %zu messages, %zu bytes from %zu files\n", msgs.n, bytes,
+            msgs.nfiles);
+
+    double *times = calloc((size_t)reps, sizeof *times);
+    size_t errors = 0;
+    long check = 0;
+    for (int pass = 0; pass < warmup + reps; pass++) {
+        size_t e = 0;
+        long c = 0;
+        double s = cw_bench_now();
+        for (size_t i = 0; i < msgs.n; i++) {
+            cw_arena_reset(a);
+            long r = work(a, &msgs.v[i], &p);
+            if (r < 0) e++;
+            else c += r;
+        }
+        double dt = cw_bench_now() - s;
+        if (pass >= warmup) times[pass - warmup] = dt;
+        errors = e;
+        check = c;
+    }
+    double tmin = times[0];
+    for (int i = 1; i < reps; i++)
+        if (times[i] < tmin) tmin = times[i];
+    double med = cw_bench_median(times, reps);
+    char extra[256];
+    snprintf(extra, sizeof extra,
+             "\"reps\":%d,\"warmup\":%d,\"seconds_min\":%.6f,\"check\":%ld,\"setup_s\":%.3f,"
+             "\"parse\":\"full\"",
+             reps, warmup, tmin, check, setup);
+    cw_bench_report("hl7v2-parse", "c", msgs.n, bytes, med, errors, extra);
+    free(times);
+    cw_arena_destroy(a);
+    peer_free(&msgs);
+    return 0;
+}
