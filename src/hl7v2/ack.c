@@ -35,7 +35,10 @@ struct ackin {
     cw_slice accept, app;                /* MSH-15, MSH-16 */
 };
 
-/* 21 for "2.1", 31 for "2.3.1", 80 for "2.8"; 51 (2.5.1) when unknown. */
+/* 10 for "2.1", 31 for "2.3.1", 80 for "2.8": minor * 10 + patch; 51 (2.5.1) when unknown. */
+#define V22 20
+#define V231 31
+#define V25 50
 static int version_code(cw_slice v)
 {
     v = cw_slice_trim(v);
@@ -169,9 +172,9 @@ static int build(struct cw_arena *a, const struct ackin *in, const struct cw_hl7
         if (cw_hl7v2_set(a, m, CW_LIT("MSH-7"), cw_slice_cstr(ts), err) < 0) return -1;
     }
     if (cw_hl7v2_set(a, m, CW_LIT("MSH-9.1"), CW_LIT("ACK"), err) < 0) return -1;
-    if (v >= 22 && in->event.len && cw_hl7v2_set_raw(a, m, CW_LIT("MSH-9.2"), in->event, err) < 0)
+    if (v >= V22 && in->event.len && cw_hl7v2_set_raw(a, m, CW_LIT("MSH-9.2"), in->event, err) < 0)
         return -1;
-    if (v >= 31 && cw_hl7v2_set(a, m, CW_LIT("MSH-9.3"), CW_LIT("ACK"), err) < 0) return -1;
+    if (v >= V231 && cw_hl7v2_set(a, m, CW_LIT("MSH-9.3"), CW_LIT("ACK"), err) < 0) return -1;
     char cid[48];
     if (o->control_id.len) {
         if (cw_hl7v2_set(a, m, CW_LIT("MSH-10"), o->control_id, err) < 0) return -1;
@@ -195,7 +198,7 @@ static int build(struct cw_arena *a, const struct ackin *in, const struct cw_hl7
     const struct cw_err *first = NULL;
     for (size_t i = 0; i < nerrs && !first; i++)
         if (errs[i].issue != CW_ISSUE_NONE) first = &errs[i];
-    if (v < 25) {
+    if (v < V25) {
         cw_slice text = o->text;
         if (!text.len && first && o->outcome != CW_HL7V2_ACCEPT)
             text = cw_slice_cstr(cw_v2_error_text(cw_err_v2_code(first)));
@@ -203,7 +206,7 @@ static int build(struct cw_arena *a, const struct ackin *in, const struct cw_hl7
             cw_slice t = plain_text(a, d, cw_arena_strndup(a, text.ptr, text.len));
             if (!t.ptr || cw_hl7v2_set(a, m, CW_LIT("MSA-3"), t, err) < 0) return -1;
         }
-        if (v >= 22 && first) {
+        if (v >= V22 && first) {
             enum cw_v2_error c = cw_err_v2_code(first);
             if (cw_hl7v2_set(a, m, CW_LIT("MSA-6.1"), num(a, (uint32_t)c), err) < 0 ||
                 cw_hl7v2_set(a, m, CW_LIT("MSA-6.2"), cw_slice_cstr(cw_v2_error_text(c)), err) < 0 ||
@@ -213,8 +216,8 @@ static int build(struct cw_arena *a, const struct ackin *in, const struct cw_hl7
     }
 
     /* ERR */
-    if (v >= 22 && first) {
-        bool one_err = v < 25; /* 2.2-2.4: one ERR, ERR-1 repeats (ELD) */
+    if (v >= V22 && first) {
+        bool one_err = v < V25; /* 2.2-2.4: one ERR, ERR-1 repeats (ELD) */
         uint32_t rep = 0;
         for (size_t i = 0; i < nerrs; i++) {
             const struct cw_err *e = &errs[i];

@@ -434,16 +434,16 @@ static int check_id(struct pst *st, bool at_end)
         return 1;
     }
     if (lead) {
-        if (irregular(st, true, CW_V2_SEGMENT_SEQUENCE, CW_ISSUE_STRUCTURE,
-                      "segment %u starts with %zu space or framing byte(s)",
-                      (unsigned)(st->segp - st->segs) + 1, lead) < 0)
-            return -1;
         if (idn->n == 0) {
             idn->ptr += lead;
             idn->len -= (uint32_t)lead;
             st->seg_start += lead;
             id = (cw_slice){idn->ptr, idn->len};
         }
+        if (irregular(st, true, CW_V2_SEGMENT_SEQUENCE, CW_ISSUE_STRUCTURE,
+                      "segment %u starts with %zu space or framing byte(s)",
+                      (unsigned)(st->segp - st->segs) + 1, lead) < 0)
+            return -1;
     }
     if (st->blank_pending) {
         uint32_t nb = st->blank_pending;
@@ -560,6 +560,7 @@ struct vdel {
  * into *hi / *ctl nonzero bits when it saw a byte >= 0x80 / a control
  * character (0x00-0x1F except TAB, CR, LF; and 0x7F).
  */
+#ifndef HL7V2_X86
 static inline uint64_t mask_scalar(const char *p, const struct vdel *v, uint64_t *hi,
                                    uint64_t *ctl)
 {
@@ -575,6 +576,7 @@ static inline uint64_t mask_scalar(const char *p, const struct vdel *v, uint64_t
     }
     return m;
 }
+#endif
 
 #ifdef HL7V2_X86
 static inline __attribute__((always_inline)) uint64_t mask_sse2(const char *p, const struct vdel *v,
@@ -1192,6 +1194,14 @@ int cw_hl7v2_parse(struct cw_arena *a, cw_slice input, const struct cw_hl7v2_opt
     }
     m->segs = st.segs;
     m->nsegs = (uint32_t)(st.segp - st.segs);
+    if (st.blank_pending) {
+        /* not part of the message: a writer cannot give them back, so say so */
+        if (strict)
+            return hl7v2_fail(err, CW_V2_SEGMENT_SEQUENCE, CW_ISSUE_STRUCTURE, "",
+                              "%u blank line(s) after the last segment", st.blank_pending);
+        hl7v2_warn(a, m, CW_V2_SEGMENT_SEQUENCE, CW_ISSUE_STRUCTURE, "",
+                   "%u blank line(s) after the last segment", st.blank_pending);
+    }
 
     /* MSH-18: the first repetition names the character set. */
     const struct cw_hl7v2_node *f18 = cw_hl7v2_rep(cw_hl7v2_field(&m->segs[0], 18), 1);

@@ -275,8 +275,10 @@ static void check_structure(struct vctx *x, const struct hl7v2_dict_msg *dm)
         bool repeat = false;
         for (int d = 0; d < w.depth && !repeat; d++) {
             const struct hl7v2_dict_node *g = node_at(w.f[d].node);
-            for (uint32_t jj = 0; jj < g->count && !repeat; jj++)
-                repeat = kid(g, jj)->kind == HL7V2_NODE_SEG && cw_slice_eq(dstr(kid(g, jj)->name), id);
+            if (w.f[d].child >= g->count) continue;
+            const struct hl7v2_dict_node *c = kid(g, w.f[d].child);
+            repeat = c->kind == HL7V2_NODE_SEG && c->max == 1 && w.f[d].cnt >= 1 &&
+                     cw_slice_eq(dstr(c->name), id);
         }
         if (!hl7v2_id_ok(id))
             issue(x, CW_SEV_ERROR, CW_V2_SEGMENT_SEQUENCE, "",
@@ -666,8 +668,7 @@ int cw_hl7v2_validate(struct cw_arena *a, const struct cw_hl7v2_msg *m,
     }
     if (!dm) {
         if (!type.len) {
-            issue(&x, CW_SEV_ERROR, CW_V2_REQUIRED_MISSING, "MSH-9",
-                  "MSH-9 (message type) is missing");
+            /* reported as a required field by check_segment */
         } else {
             bool known_type = false;
             for (uint32_t i = 0; i < x.v->nmsgs && !known_type && type.len < 16; i++) {
