@@ -165,12 +165,15 @@ enum cw_hl7v2_charset {
 /* Default limits (0 in struct cw_hl7v2_limits means the default). */
 #define CW_HL7V2_DEFAULT_MAX_BYTES ((size_t)64 << 20) /* 64 MiB per message */
 #define CW_HL7V2_DEFAULT_MAX_SEGMENTS 100000u
-#define CW_HL7V2_DEFAULT_MAX_FIELDS 1000u     /* per segment */
+#define CW_HL7V2_DEFAULT_MAX_FIELDS 1000u     /* highest field number in a segment */
 #define CW_HL7V2_DEFAULT_MAX_REPS 10000u      /* per field */
 #define CW_HL7V2_DEFAULT_MAX_COMPONENTS 1000u /* per repetition, and subcomponents per component */
 #define CW_HL7V2_DEFAULT_MAX_WARNINGS 100u    /* more are counted, not kept */
 #define CW_HL7V2_DEFAULT_MAX_MESSAGES 100000u /* per file (cw_hl7v2_parse_file) */
-/* Hard ceiling of fields, repetitions and components (node->n is 16 bits). */
+/*
+ * Hard ceiling of kids of one node (node->n is 16 bits). Parse limits above
+ * CW_HL7V2_MAX_KIDS - 64 are lowered to it.
+ */
 #define CW_HL7V2_MAX_KIDS 65535u
 
 struct cw_hl7v2_limits {
@@ -407,8 +410,9 @@ int cw_hl7v2_write(const struct cw_hl7v2_msg *m, unsigned flags, struct cw_buf *
 
 /*
  * A new message holding only an MSH segment with MSH-1 and MSH-2 from d
- * (NULL = |^~\&). Its charset is UTF-8 unless changed with
- * cw_hl7v2_set_charset. NULL when the arena is exhausted or d is invalid
+ * (NULL = |^~\&). Its character set is the default (MSH-18 empty: UTF-8
+ * text is written as is) until cw_hl7v2_set_charset. Built segments end
+ * with "\r" when written. NULL when the arena is exhausted or d is invalid
  * (err says which).
  */
 struct cw_hl7v2_msg *cw_hl7v2_new(struct cw_arena *a, const struct cw_hl7v2_delims *d,
