@@ -68,11 +68,10 @@ static long work(struct cw_arena *a, const struct peer_msg *msg, const struct pa
  */
 static int tables_task(void)
 {
-    static const char msg[] =
-        "MSH|^~\\&|S|F|R|F|20240101120000||ORU^R01^ORU_R01|1|P|2.5.1\r"
-        "PID|1||123^^^H^MR||Doe^John||19800101|M\r"
-        "OBR|1||A|1234-5^Glucose^LN\r"
-        "OBX|1|NM|1234-5^Glucose^LN||5.5|mmol/L|3.5-6.1|N|||F\r";
+    static const char msg[] = "MSH|^~\\&|S|F|R|F|20240101120000||ORU^R01^ORU_R01|1|P|2.5.1\r"
+                              "PID|1||123^^^H^MR||Doe^John||19800101|M\r"
+                              "OBR|1||A|1234-5^Glucose^LN\r"
+                              "OBX|1|NM|1234-5^Glucose^LN||5.5|mmol/L|3.5-6.1|N|||F\r";
     struct cw_arena *a = cw_arena_new(0);
     struct cw_hl7v2_msg *m = NULL;
     if (!a || cw_hl7v2_parse(a, CW_LIT(msg), NULL, &m, NULL) < 0) return 2;
@@ -111,21 +110,27 @@ int main(int argc, char **argv)
     for (int i = 2; i < argc; i++) {
         long long v;
         if (!strcmp(argv[i], "--reps") && i + 1 < argc) {
-            reps = cw_slice_to_i64(cw_slice_cstr(argv[++i]), &v) == 0 && v > 0 && v < 100000 ? (int)v : -1;
+            reps = cw_slice_to_i64(cw_slice_cstr(argv[++i]), &v) == 0 && v > 0 && v < 100000
+                       ? (int)v
+                       : -1;
         } else if (!strcmp(argv[i], "--warmup") && i + 1 < argc) {
-            warmup = cw_slice_to_i64(cw_slice_cstr(argv[++i]), &v) == 0 && v >= 0 && v < 100000 ? (int)v : -1;
-        }
-        else if ((!strcmp(argv[i], "--exprs") || !strcmp(argv[i], "--queries")) && i + 1 < argc) i++;
+            warmup = cw_slice_to_i64(cw_slice_cstr(argv[++i]), &v) == 0 && v >= 0 && v < 100000
+                         ? (int)v
+                         : -1;
+        } else if ((!strcmp(argv[i], "--exprs") || !strcmp(argv[i], "--queries")) && i + 1 < argc)
+            i++;
         else if (argv[i][0] == '-') {
             fprintf(stderr, "bench_hl7v2: unknown option %s\n", argv[i]);
             return 2;
         } else {
-            if (peer_load(&msgs, argv[i]) < 0) fprintf(stderr, "warning: cannot read %s\n", argv[i]);
+            if (peer_load(&msgs, argv[i]) < 0)
+                fprintf(stderr, "warning: cannot read %s\n", argv[i]);
             ndirs++;
         }
     }
     if (strcmp(task, "hl7v2-parse") != 0) {
-        fprintf(stderr, "bench_hl7v2: only the hl7v2-parse task is implemented here, not %s\n", task);
+        fprintf(stderr, "bench_hl7v2: only the hl7v2-parse task is implemented here, not %s\n",
+                task);
         return 2;
     }
     if (reps < 1 || warmup < 0 || ndirs == 0 || msgs.n == 0) {
@@ -157,8 +162,10 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < msgs.n; i++) {
             cw_arena_reset(a);
             long r = work(a, &msgs.v[i], &p);
-            if (r < 0) e++;
-            else c += r;
+            if (r < 0)
+                e++;
+            else
+                c += r;
         }
         double dt = cw_bench_now() - s;
         if (pass >= warmup) times[pass - warmup] = dt;

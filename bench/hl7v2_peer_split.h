@@ -48,12 +48,18 @@ static size_t peer_ws_len(const unsigned char *p, size_t n)
         return 1;
     unsigned cp = 0;
     size_t len = 0;
-    if (c == 0xc2 && n >= 2) cp = (unsigned)(p[1] & 0x3f) | 0x80, len = 2;
-    else if (c == 0xe1 && n >= 3) cp = 0x1000u | ((unsigned)(p[1] & 0x3f) << 6) | (p[2] & 0x3f), len = 3;
-    else if (c == 0xe2 && n >= 3) cp = 0x2000u | ((unsigned)(p[1] & 0x3f) << 6) | (p[2] & 0x3f), len = 3;
-    else if (c == 0xe3 && n >= 3) cp = 0x3000u | ((unsigned)(p[1] & 0x3f) << 6) | (p[2] & 0x3f), len = 3;
-    else if (c == 0xef && n >= 3) cp = 0xf000u | ((unsigned)(p[1] & 0x3f) << 6) | (p[2] & 0x3f), len = 3;
-    else return 0;
+    if (c == 0xc2 && n >= 2)
+        cp = (unsigned)(p[1] & 0x3f) | 0x80, len = 2;
+    else if (c == 0xe1 && n >= 3)
+        cp = 0x1000u | ((unsigned)(p[1] & 0x3f) << 6) | (p[2] & 0x3f), len = 3;
+    else if (c == 0xe2 && n >= 3)
+        cp = 0x2000u | ((unsigned)(p[1] & 0x3f) << 6) | (p[2] & 0x3f), len = 3;
+    else if (c == 0xe3 && n >= 3)
+        cp = 0x3000u | ((unsigned)(p[1] & 0x3f) << 6) | (p[2] & 0x3f), len = 3;
+    else if (c == 0xef && n >= 3)
+        cp = 0xf000u | ((unsigned)(p[1] & 0x3f) << 6) | (p[2] & 0x3f), len = 3;
+    else
+        return 0;
     if (cp == 0xa0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 ||
         cp == 0x2029 || cp == 0x202f || cp == 0x205f || cp == 0x3000 || cp == 0xfeff)
         return len;

@@ -72,8 +72,8 @@ static void walk(struct cw_arena *a, const struct cw_hl7v2_msg *m)
                     const struct cw_hl7v2_node *cn = cw_hl7v2_comp(rn, c);
                     for (uint32_t k = 1; k <= cw_hl7v2_sub_count(cn); k++) {
                         cw_slice v;
-                        CHECK(cw_hl7v2_decode(a, m, cw_hl7v2_text(cw_hl7v2_sub(cn, k)), &v,
-                                              NULL) == 0);
+                        CHECK(cw_hl7v2_decode(a, m, cw_hl7v2_text(cw_hl7v2_sub(cn, k)), &v, NULL) ==
+                              0);
                     }
                 }
             }
@@ -97,9 +97,9 @@ static struct cw_hl7v2_msg *reparse(struct cw_arena *a, const struct cw_buf *b, 
 static void paths(struct cw_arena *a, const struct cw_hl7v2_msg *m, const uint8_t *data,
                   size_t size)
 {
-    static const char *const fixed[] = {"MSH-1",     "MSH-2",   "MSH-9.1",   "MSH-10",
-                                        "PID-3.1",   "PID-5.1", "PID-3(2).4.2", "OBX[2]-5",
-                                        "OBX(3)-5.2", "PID",    "ZZZ[9]-99[9].9.9", "PID-5[2].1"};
+    static const char *const fixed[] = {"MSH-1",      "MSH-2",   "MSH-9.1",          "MSH-10",
+                                        "PID-3.1",    "PID-5.1", "PID-3(2).4.2",     "OBX[2]-5",
+                                        "OBX(3)-5.2", "PID",     "ZZZ[9]-99[9].9.9", "PID-5[2].1"};
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
         cw_slice v;
         bool found, comp;
@@ -122,8 +122,8 @@ static void changes(struct cw_arena *a, struct cw_hl7v2_msg *m)
     struct cw_err err;
     /* a value with every delimiter must come back as it was set */
     char text[16];
-    snprintf(text, sizeof text, "a%cb%cc%cd%ce\r", m->delims.field, m->delims.comp,
-             m->delims.rep, m->delims.sub ? m->delims.sub : 'x');
+    snprintf(text, sizeof text, "a%cb%cc%cd%ce\r", m->delims.field, m->delims.comp, m->delims.rep,
+             m->delims.sub ? m->delims.sub : 'x');
     cw_slice t = cw_slice_cstr(text);
     if (m->delims.esc && cw_hl7v2_set(a, m, CW_LIT("MSH-10"), t, &err) == 0) {
         cw_slice v;
@@ -169,7 +169,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(cw_hl7v2_write(m, 0, &b1, NULL) == 0);
         CHECK(cw_hl7v2_write(m, CW_HL7V2_WRITE_REBUILD, &b2, NULL) == 0);
         CHECK(cw_slice_eq(cw_buf_slice(&b1), cw_buf_slice(&b2)));
-        if (m->nwarnings == 0 && m->warnings_dropped == 0) CHECK(cw_slice_eq(cw_buf_slice(&b1), in));
+        if (m->nwarnings == 0 && m->warnings_dropped == 0)
+            CHECK(cw_slice_eq(cw_buf_slice(&b1), in));
         char *keep = NULL;
         struct cw_hl7v2_msg *m2 = reparse(a, &b2, &keep);
         CHECK(m2);

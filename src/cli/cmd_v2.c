@@ -65,11 +65,16 @@ static void put_visible(FILE *out, cw_slice s)
 {
     for (size_t i = 0; i < s.len; i++) {
         unsigned char c = (unsigned char)s.ptr[i];
-        if (c == '\n') fputs("\\n", out);
-        else if (c == '\r') fputs("\\r", out);
-        else if (c == '\t') fputs("\\t", out);
-        else if (c < 0x20 || c == 0x7f) fprintf(out, "\\x%02x", c);
-        else fputc(c, out);
+        if (c == '\n')
+            fputs("\\n", out);
+        else if (c == '\r')
+            fputs("\\r", out);
+        else if (c == '\t')
+            fputs("\\t", out);
+        else if (c < 0x20 || c == 0x7f)
+            fprintf(out, "\\x%02x", c);
+        else
+            fputc(c, out);
     }
 }
 
@@ -79,14 +84,26 @@ static void put_json_str(FILE *out, cw_slice s)
     for (size_t i = 0; i < s.len; i++) {
         unsigned char c = (unsigned char)s.ptr[i];
         switch (c) {
-        case '"': fputs("\\\"", out); break;
-        case '\\': fputs("\\\\", out); break;
-        case '\n': fputs("\\n", out); break;
-        case '\r': fputs("\\r", out); break;
-        case '\t': fputs("\\t", out); break;
+        case '"':
+            fputs("\\\"", out);
+            break;
+        case '\\':
+            fputs("\\\\", out);
+            break;
+        case '\n':
+            fputs("\\n", out);
+            break;
+        case '\r':
+            fputs("\\r", out);
+            break;
+        case '\t':
+            fputs("\\t", out);
+            break;
         default:
-            if (c < 0x20 || c == 0x7f) fprintf(out, "\\u%04x", c);
-            else fputc(c, out);
+            if (c < 0x20 || c == 0x7f)
+                fprintf(out, "\\u%04x", c);
+            else
+                fputc(c, out);
         }
     }
     fputc('"', out);
@@ -168,7 +185,8 @@ static void tree_message(FILE *out, struct cw_arena *a, const struct cw_hl7v2_ms
                     uint32_t ns = cw_hl7v2_sub_count(cn);
                     for (uint32_t k = 1; k <= ns; k++) {
                         int len = snprintf(path, sizeof path, "%s-%u", seg, f);
-                        if (nr > 1) len += snprintf(path + len, sizeof path - (size_t)len, "[%u]", r);
+                        if (nr > 1)
+                            len += snprintf(path + len, sizeof path - (size_t)len, "[%u]", r);
                         if (nc > 1 || ns > 1)
                             len += snprintf(path + len, sizeof path - (size_t)len, ".%u", c);
                         if (ns > 1) snprintf(path + len, sizeof path - (size_t)len, ".%u", k);
@@ -254,12 +272,18 @@ static int parse_args(int argc, char **argv, int npos, struct args *a)
     memset(a, 0, sizeof *a);
     int pos = 0;
     for (int i = 2; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0) a->json = true;
-        else if (strcmp(argv[i], "--strict") == 0) a->strict = true;
-        else if (argv[i][0] == '-' && argv[i][1] != '\0') return -1;
-        else if (pos == 0) a->file = argv[i], pos++;
-        else if (pos == 1) a->path = argv[i], pos++;
-        else return -1;
+        if (strcmp(argv[i], "--json") == 0)
+            a->json = true;
+        else if (strcmp(argv[i], "--strict") == 0)
+            a->strict = true;
+        else if (argv[i][0] == '-' && argv[i][1] != '\0')
+            return -1;
+        else if (pos == 0)
+            a->file = argv[i], pos++;
+        else if (pos == 1)
+            a->path = argv[i], pos++;
+        else
+            return -1;
     }
     return pos == npos ? 0 : -1;
 }
@@ -318,7 +342,8 @@ static int cmd_parse(const struct args *ar)
                 continue;
             }
             fputs(",\"version\":", out);
-            put_json_str(out, cw_hl7v2_text(cw_hl7v2_comp(cw_hl7v2_rep(cw_hl7v2_field(cw_hl7v2_seg_at(m, 0), 12), 1), 1)));
+            put_json_str(out, cw_hl7v2_text(cw_hl7v2_comp(
+                                  cw_hl7v2_rep(cw_hl7v2_field(cw_hl7v2_seg_at(m, 0), 12), 1), 1)));
             fputs(",\"type\":", out);
             put_json_str(out, msh_text(m, 9));
             fputc(',', out);

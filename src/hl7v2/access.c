@@ -155,7 +155,8 @@ int cw_hl7v2_path_parse(cw_slice t, struct cw_hl7v2_path *p, struct cw_err *err)
     int r = read_index(t, &i, &p->occ);
     if (r < 0) return bad_path(err, t, "segment occurrence must be [n] or (n) with n >= 1");
     if (i == t.len) return 0;
-    if (t.ptr[i] != '-') return bad_path(err, t, "'-' and a field number expected after the segment");
+    if (t.ptr[i] != '-')
+        return bad_path(err, t, "'-' and a field number expected after the segment");
     i++;
     if (read_num(t, &i, &p->field) < 0) return bad_path(err, t, "field number >= 1 expected");
     r = read_index(t, &i, &p->rep);
@@ -163,7 +164,8 @@ int cw_hl7v2_path_parse(cw_slice t, struct cw_hl7v2_path *p, struct cw_err *err)
     if (i < t.len) {
         if (t.ptr[i] != '.') return bad_path(err, t, "'.' and a component number expected");
         i++;
-        if (read_num(t, &i, &p->comp) < 0) return bad_path(err, t, "component number >= 1 expected");
+        if (read_num(t, &i, &p->comp) < 0)
+            return bad_path(err, t, "component number >= 1 expected");
         if (i < t.len) {
             if (t.ptr[i] != '.') return bad_path(err, t, "'.' and a subcomponent number expected");
             i++;
@@ -177,8 +179,8 @@ int cw_hl7v2_path_parse(cw_slice t, struct cw_hl7v2_path *p, struct cw_err *err)
     return 0;
 }
 
-size_t hl7v2_loc(char *buf, size_t size, cw_slice seg, uint32_t occ, uint32_t field,
-                 uint32_t rep, uint32_t comp, uint32_t sub)
+size_t hl7v2_loc(char *buf, size_t size, cw_slice seg, uint32_t occ, uint32_t field, uint32_t rep,
+                 uint32_t comp, uint32_t sub)
 {
     if (size == 0) return 0;
     buf[0] = '\0';

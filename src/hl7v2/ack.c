@@ -36,9 +36,9 @@ struct ackin {
 };
 
 /* 10 for "2.1", 31 for "2.3.1", 80 for "2.8": minor * 10 + patch; 51 (2.5.1) when unknown. */
-#define V22 20
+#define V22  20
 #define V231 31
-#define V25 50
+#define V25  50
 static int version_code(cw_slice v)
 {
     v = cw_slice_trim(v);
@@ -80,9 +80,12 @@ bool cw_hl7v2_ack_wanted(const struct cw_hl7v2_msg *in, enum cw_hl7v2_ack_kind k
 static const char *ack_code(bool commit, enum cw_hl7v2_outcome o)
 {
     switch (o) {
-    case CW_HL7V2_ACCEPT: return commit ? "CA" : "AA";
-    case CW_HL7V2_ERROR: return commit ? "CE" : "AE";
-    default: return commit ? "CR" : "AR";
+    case CW_HL7V2_ACCEPT:
+        return commit ? "CA" : "AA";
+    case CW_HL7V2_ERROR:
+        return commit ? "CE" : "AE";
+    default:
+        return commit ? "CR" : "AR";
     }
 }
 
@@ -94,9 +97,8 @@ static cw_slice plain_text(struct cw_arena *a, const struct cw_hl7v2_delims *d, 
     if (!t) return CW_SLICE_NULL;
     for (size_t i = 0; i < n; i++) {
         char c = t[i];
-        if ((unsigned char)c < 0x20 || c == 0x7f || c == d->field || c == d->comp ||
-            c == d->rep || (d->esc && c == d->esc) || (d->sub && c == d->sub) ||
-            (d->trunc && c == d->trunc))
+        if ((unsigned char)c < 0x20 || c == 0x7f || c == d->field || c == d->comp || c == d->rep ||
+            (d->esc && c == d->esc) || (d->sub && c == d->sub) || (d->trunc && c == d->trunc))
             t[i] = ' ';
     }
     return (cw_slice){t, n};
@@ -157,8 +159,8 @@ static int build(struct cw_arena *a, const struct ackin *in, const struct cw_hl7
 
     if (in->charset.len && cw_hl7v2_set_raw(a, m, CW_LIT("MSH-18"), in->charset, err) < 0)
         return -1;
-    m->charset = cw_hl7v2_charset_from_name(cw_hl7v2_text(cw_hl7v2_comp(
-        cw_hl7v2_rep(cw_hl7v2_field(&m->segs[0], 18), 1), 1)));
+    m->charset = cw_hl7v2_charset_from_name(
+        cw_hl7v2_text(cw_hl7v2_comp(cw_hl7v2_rep(cw_hl7v2_field(&m->segs[0], 18), 1), 1)));
     if (cw_hl7v2_set_raw(a, m, CW_LIT("MSH-3"), in->app_r, err) < 0 ||
         cw_hl7v2_set_raw(a, m, CW_LIT("MSH-4"), in->fac_r, err) < 0 ||
         cw_hl7v2_set_raw(a, m, CW_LIT("MSH-5"), in->app_s, err) < 0 ||
@@ -209,7 +211,8 @@ static int build(struct cw_arena *a, const struct ackin *in, const struct cw_hl7
         if (v >= V22 && first) {
             enum cw_v2_error c = cw_err_v2_code(first);
             if (cw_hl7v2_set(a, m, CW_LIT("MSA-6.1"), num(a, (uint32_t)c), err) < 0 ||
-                cw_hl7v2_set(a, m, CW_LIT("MSA-6.2"), cw_slice_cstr(cw_v2_error_text(c)), err) < 0 ||
+                cw_hl7v2_set(a, m, CW_LIT("MSA-6.2"), cw_slice_cstr(cw_v2_error_text(c)), err) <
+                    0 ||
                 cw_hl7v2_set(a, m, CW_LIT("MSA-6.3"), CW_LIT("HL70357"), err) < 0)
                 return -1;
         }
@@ -223,8 +226,8 @@ static int build(struct cw_arena *a, const struct ackin *in, const struct cw_hl7
             const struct cw_err *e = &errs[i];
             if (e->issue == CW_ISSUE_NONE) continue;
             struct cw_hl7v2_path loc;
-            bool has_loc = e->location[0] &&
-                           cw_hl7v2_path_parse(cw_slice_cstr(e->location), &loc, NULL) == 0;
+            bool has_loc =
+                e->location[0] && cw_hl7v2_path_parse(cw_slice_cstr(e->location), &loc, NULL) == 0;
             enum cw_v2_error c = cw_err_v2_code(e);
             if (!one_err || rep == 0) {
                 if (cw_hl7v2_seg_append(a, m, CW_LIT("ERR"), err) < 0) return -1;
@@ -236,12 +239,14 @@ static int build(struct cw_arena *a, const struct ackin *in, const struct cw_hl7
                 if (has_loc) {
                     if (setf(a, m, cw_slice_make(loc.seg, 3), err, "ERR[%u]-1[%u].1", occ, rep) < 0)
                         return -1;
-                    if (setf(a, m, num(a, loc.occ), err, "ERR[%u]-1[%u].2", occ, rep) < 0) return -1;
+                    if (setf(a, m, num(a, loc.occ), err, "ERR[%u]-1[%u].2", occ, rep) < 0)
+                        return -1;
                     if (loc.field &&
                         setf(a, m, num(a, loc.field), err, "ERR[%u]-1[%u].3", occ, rep) < 0)
                         return -1;
                 }
-                if (setf(a, m, num(a, (uint32_t)c), err, "ERR[%u]-1[%u].4", occ, rep) < 0) return -1;
+                if (setf(a, m, num(a, (uint32_t)c), err, "ERR[%u]-1[%u].4", occ, rep) < 0)
+                    return -1;
                 if (d->sub) {
                     if (setf(a, m, cw_slice_cstr(cw_v2_error_text(c)), err, "ERR[%u]-1[%u].4.2",
                              occ, rep) < 0 ||
@@ -324,9 +329,9 @@ static bool plain(cw_slice v, const struct cw_hl7v2_delims *d, bool allow_comp, 
     return true;
 }
 
-int cw_hl7v2_ack_build_raw(struct cw_arena *a, cw_slice input,
-                           const struct cw_hl7v2_ack_opts *opts, const struct cw_err *errs,
-                           size_t nerrs, struct cw_hl7v2_msg **out, struct cw_err *err)
+int cw_hl7v2_ack_build_raw(struct cw_arena *a, cw_slice input, const struct cw_hl7v2_ack_opts *opts,
+                           const struct cw_err *errs, size_t nerrs, struct cw_hl7v2_msg **out,
+                           struct cw_err *err)
 {
     struct ackin x;
     memset(&x, 0, sizeof x);

@@ -44,7 +44,7 @@ struct fstate {
 };
 
 __attribute__((format(printf, 4, 5))) static int firr(struct fstate *st, enum cw_v2_error code,
-                                                       const char *loc, const char *fmt, ...)
+                                                      const char *loc, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -214,9 +214,8 @@ int cw_hl7v2_parse_file(struct cw_arena *a, cw_slice input, const struct cw_hl7v
                 return -1;
             if (batch_segment(&st, line, NULL, &f->fhs_delims, &f->fhs) < 0) return -1;
         } else if (bhs) {
-            if (st.cur_batch >= 0 &&
-                firr(&st, CW_V2_SEGMENT_SEQUENCE, "BTS", "batch %u has no BTS",
-                     (unsigned)st.cur_batch + 1) < 0)
+            if (st.cur_batch >= 0 && firr(&st, CW_V2_SEGMENT_SEQUENCE, "BTS", "batch %u has no BTS",
+                                          (unsigned)st.cur_batch + 1) < 0)
                 return -1;
             if (new_batch(&st) < 0) return -1;
             struct cw_hl7v2_batch *b = &f->batches[st.cur_batch];
@@ -246,17 +245,15 @@ int cw_hl7v2_parse_file(struct cw_arena *a, cw_slice input, const struct cw_hl7v
         }
     }
     if (flush_message(&st) < 0) return -1;
-    if (st.cur_batch >= 0 &&
-        firr(&st, CW_V2_SEGMENT_SEQUENCE, "BTS", "batch %u has no BTS",
-             (unsigned)st.cur_batch + 1) < 0)
+    if (st.cur_batch >= 0 && firr(&st, CW_V2_SEGMENT_SEQUENCE, "BTS", "batch %u has no BTS",
+                                  (unsigned)st.cur_batch + 1) < 0)
         return -1;
     if (f->fhs && !f->fts && firr(&st, CW_V2_SEGMENT_SEQUENCE, "FTS", "FHS without FTS") < 0)
         return -1;
     if (stray && firr(&st, CW_V2_SEGMENT_SEQUENCE, "", "%u line(s) outside any message", stray) < 0)
         return -1;
-    if (framed &&
-        firr(&st, CW_V2_SEGMENT_SEQUENCE, "", "%u header line(s) start with spaces or framing bytes",
-             framed) < 0)
+    if (framed && firr(&st, CW_V2_SEGMENT_SEQUENCE, "",
+                       "%u header line(s) start with spaces or framing bytes", framed) < 0)
         return -1;
     if (f->nitems == 0)
         return hl7v2_fail(err, CW_V2_SEGMENT_SEQUENCE, CW_ISSUE_STRUCTURE, "MSH",

@@ -48,25 +48,41 @@ bool hl7v2_escape_valid(const char *s, size_t n, const struct cw_hl7v2_delims *d
     if (n == 0) return false;
     if (n == 1) {
         switch (s[0]) {
-        case 'F': case 'S': case 'T': case 'R': case 'E': case 'H': case 'N': return true;
-        case 'P': return d->trunc != 0;
-        default: return false;
+        case 'F':
+        case 'S':
+        case 'T':
+        case 'R':
+        case 'E':
+        case 'H':
+        case 'N':
+            return true;
+        case 'P':
+            return d->trunc != 0;
+        default:
+            return false;
         }
     }
     switch (s[0]) {
-    case 'X': return (n - 1) % 2 == 0 && all_hex(s + 1, n - 1);
-    case 'C': return n == 5 && all_hex(s + 1, 4);
-    case 'M': return (n == 5 || n == 7) && all_hex(s + 1, n - 1);
-    case 'Z': return true;
+    case 'X':
+        return (n - 1) % 2 == 0 && all_hex(s + 1, n - 1);
+    case 'C':
+        return n == 5 && all_hex(s + 1, 4);
+    case 'M':
+        return (n == 5 || n == 7) && all_hex(s + 1, n - 1);
+    case 'Z':
+        return true;
     case '.':
         if (n < 3) return false;
         if (n == 3 && (memcmp(s, ".br", 3) == 0 || memcmp(s, ".ce", 3) == 0 ||
                        memcmp(s, ".fi", 3) == 0 || memcmp(s, ".nf", 3) == 0))
             return true;
-        if (memcmp(s, ".sp", 3) == 0 || memcmp(s, ".sk", 3) == 0) return num_arg(s + 3, n - 3, false);
-        if (memcmp(s, ".in", 3) == 0 || memcmp(s, ".ti", 3) == 0) return num_arg(s + 3, n - 3, true);
+        if (memcmp(s, ".sp", 3) == 0 || memcmp(s, ".sk", 3) == 0)
+            return num_arg(s + 3, n - 3, false);
+        if (memcmp(s, ".in", 3) == 0 || memcmp(s, ".ti", 3) == 0)
+            return num_arg(s + 3, n - 3, true);
         return false;
-    default: return false;
+    default:
+        return false;
     }
 }
 
@@ -116,13 +132,26 @@ static size_t unescape(const struct cw_hl7v2_delims *d, cw_slice text, char *out
         if (n == 1) {
             char c = 0;
             switch (s[0]) {
-            case 'F': c = d->field; break;
-            case 'S': c = d->comp; break;
-            case 'T': c = d->sub; break;
-            case 'R': c = d->rep; break;
-            case 'E': c = d->esc; break;
-            case 'P': c = d->trunc; break;
-            default: break; /* \H\ \N\: highlighting, dropped */
+            case 'F':
+                c = d->field;
+                break;
+            case 'S':
+                c = d->comp;
+                break;
+            case 'T':
+                c = d->sub;
+                break;
+            case 'R':
+                c = d->rep;
+                break;
+            case 'E':
+                c = d->esc;
+                break;
+            case 'P':
+                c = d->trunc;
+                break;
+            default:
+                break; /* \H\ \N\: highlighting, dropped */
             }
             if (c) out[o++] = c;
             continue;
@@ -210,13 +239,15 @@ static size_t to_utf8(enum cw_hl7v2_charset cs, const unsigned char *p, size_t n
 int hl7v2_decode(struct cw_arena *a, const struct cw_hl7v2_msg *m, cw_slice text, bool has_esc,
                  cw_slice *out, struct cw_err *err)
 {
-    bool plain = m->ascii || (m->utf8 && m->charset != CW_HL7V2_CS_LATIN1 &&
-                              m->charset != CW_HL7V2_CS_LATIN9);
+    bool plain = m->ascii ||
+                 (m->utf8 && m->charset != CW_HL7V2_CS_LATIN1 && m->charset != CW_HL7V2_CS_LATIN9);
     if (!has_esc && plain) {
         *out = text;
         return 0;
     }
-    if (text.len > (SIZE_MAX - 64) / 4) return hl7v2_fail(err, CW_V2_INTERNAL, CW_ISSUE_TOO_COSTLY, "", "value too large to decode");
+    if (text.len > (SIZE_MAX - 64) / 4)
+        return hl7v2_fail(err, CW_V2_INTERNAL, CW_ISSUE_TOO_COSTLY, "",
+                          "value too large to decode");
     char *buf = cw_arena_alloc_bytes(a, 4 * text.len + 64);
     if (!buf)
         return hl7v2_fail(err, CW_V2_INTERNAL, CW_ISSUE_TOO_COSTLY, "",
@@ -245,8 +276,8 @@ int hl7v2_decode(struct cw_arena *a, const struct cw_hl7v2_msg *m, cw_slice text
     return 0;
 }
 
-int cw_hl7v2_decode(struct cw_arena *a, const struct cw_hl7v2_msg *m, cw_slice text,
-                    cw_slice *out, struct cw_err *err)
+int cw_hl7v2_decode(struct cw_arena *a, const struct cw_hl7v2_msg *m, cw_slice text, cw_slice *out,
+                    struct cw_err *err)
 {
     bool esc = m->delims.esc && text.len && memchr(text.ptr, m->delims.esc, text.len) != NULL;
     return hl7v2_decode(a, m, text, esc, out, err);
@@ -273,12 +304,18 @@ int cw_hl7v2_escape(const struct cw_hl7v2_msg *m, cw_slice text, struct cw_buf *
         unsigned char c = p[i];
         if (c < 0x80) {
             char e = 0;
-            if (c == (unsigned char)d->field) e = 'F';
-            else if (d->comp && c == (unsigned char)d->comp) e = 'S';
-            else if (d->sub && c == (unsigned char)d->sub) e = 'T';
-            else if (d->rep && c == (unsigned char)d->rep) e = 'R';
-            else if (d->esc && c == (unsigned char)d->esc) e = 'E';
-            else if (d->trunc && c == (unsigned char)d->trunc) e = 'P';
+            if (c == (unsigned char)d->field)
+                e = 'F';
+            else if (d->comp && c == (unsigned char)d->comp)
+                e = 'S';
+            else if (d->sub && c == (unsigned char)d->sub)
+                e = 'T';
+            else if (d->rep && c == (unsigned char)d->rep)
+                e = 'R';
+            else if (d->esc && c == (unsigned char)d->esc)
+                e = 'E';
+            else if (d->trunc && c == (unsigned char)d->trunc)
+                e = 'P';
             bool ctl = (c < 0x20 && c != '\t') || c == 0x7f;
             if ((e || ctl) && !d->esc)
                 return hl7v2_fail(err, CW_V2_DATA_TYPE, CW_ISSUE_VALUE, "",

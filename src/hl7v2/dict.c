@@ -42,8 +42,10 @@ const struct hl7v2_dict_seg *hl7v2_dict_seg(const struct hl7v2_dict_version *v, 
         uint32_t mid = lo + (hi - lo) / 2;
         int c = cmp_str(v->segs[mid].name, id);
         if (c == 0) return &v->segs[mid];
-        if (c < 0) lo = mid + 1;
-        else hi = mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return NULL;
 }
@@ -60,8 +62,10 @@ const struct hl7v2_dict_msg *hl7v2_dict_msg(const struct hl7v2_dict_version *v, 
         uint32_t mid = lo + (hi - lo) / 2;
         int c = cmp_str(v->msgs[mid].name, name);
         if (c == 0) return &v->msgs[mid];
-        if (c < 0) lo = mid + 1;
-        else hi = mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return NULL;
 }
@@ -72,8 +76,10 @@ const struct hl7v2_dict_table *hl7v2_dict_table(uint16_t number)
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
         if (hl7v2_dict_tables[mid].number == number) return &hl7v2_dict_tables[mid];
-        if (hl7v2_dict_tables[mid].number < number) lo = mid + 1;
-        else hi = mid;
+        if (hl7v2_dict_tables[mid].number < number)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return NULL;
 }
@@ -85,8 +91,10 @@ bool hl7v2_dict_table_has(const struct hl7v2_dict_table *t, cw_slice value)
         uint32_t mid = lo + (hi - lo) / 2;
         int c = cmp_str(hl7v2_dict_values[t->first + mid], value);
         if (c == 0) return true;
-        if (c < 0) lo = mid + 1;
-        else hi = mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return false;
 }

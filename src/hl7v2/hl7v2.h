@@ -41,7 +41,8 @@
  * ----------------------------------------------------------------------
  *     SEG[occ]-FIELD[rep].COMP.SUB
  *
- *   SEG     segment ID, 3 characters (letters and digits): PID, OBX, ZPI.
+ *   SEG     segment ID: an uppercase letter, then two uppercase letters or
+ *           digits: PID, OBX, ZP1.
  *   [occ]   which occurrence of that segment in the message, counting every
  *           segment with that ID from the top regardless of groups;
  *           "(occ)" is the same. Default 1. OBX[3] is the third OBX.
@@ -75,8 +76,9 @@
  * ----------------------------------------------------------------------
  * Lenient (the default) accepts what real systems send and records one
  * warning (severity warning, with v2 code and location) per irregularity in
- * msg->warnings: bytes before MSH, blank lines, malformed segment IDs,
- * repeated characters in MSH-2, malformed or unknown escape sequences,
+ * msg->warnings: bytes before MSH, blank lines (also after the last
+ * segment), malformed segment IDs, fewer than 4 or repeated characters in
+ * MSH-2, malformed or unknown escape sequences,
  * control characters, invalid UTF-8, non-ASCII text without MSH-18, an
  * unsupported MSH-18. Strict (CW_HL7V2_STRICT) turns each of these into an
  * error that fails the parse. Both modes fail on: input that does not start
@@ -105,22 +107,22 @@
 
 /* Levels, used as node->kind (the level of node->kids). */
 enum cw_hl7v2_level {
-    CW_HL7V2_LEAF = 0,  /* no kids */
-    CW_HL7V2_SEGMENT,   /* (message level: kids are segments; not used in nodes) */
-    CW_HL7V2_FIELD,     /* kids of a segment */
-    CW_HL7V2_REP,       /* kids are repetitions */
-    CW_HL7V2_COMP,      /* kids are components */
-    CW_HL7V2_SUB,       /* kids are subcomponents */
+    CW_HL7V2_LEAF = 0, /* no kids */
+    CW_HL7V2_SEGMENT,  /* (message level: kids are segments; not used in nodes) */
+    CW_HL7V2_FIELD,    /* kids of a segment */
+    CW_HL7V2_REP,      /* kids are repetitions */
+    CW_HL7V2_COMP,     /* kids are components */
+    CW_HL7V2_SUB,      /* kids are subcomponents */
 };
 
 /* node->flags */
-#define CW_HL7V2_NODE_ESC 0x01   /* text contains the escape character */
-#define CW_HL7V2_NODE_OWN 0x02   /* kids array owned by the builder (growable) */
-#define CW_HL7V2_TERM_MASK 0x0c  /* segment nodes: terminator that followed it */
-#define CW_HL7V2_TERM_NONE 0x00  /* end of input */
-#define CW_HL7V2_TERM_CR 0x04    /* "\r" */
-#define CW_HL7V2_TERM_LF 0x08    /* "\n" */
-#define CW_HL7V2_TERM_CRLF 0x0c  /* "\r\n" */
+#define CW_HL7V2_NODE_ESC  0x01 /* text contains the escape character */
+#define CW_HL7V2_NODE_OWN  0x02 /* kids array owned by the builder (growable) */
+#define CW_HL7V2_TERM_MASK 0x0c /* segment nodes: terminator that followed it */
+#define CW_HL7V2_TERM_NONE 0x00 /* end of input */
+#define CW_HL7V2_TERM_CR   0x04 /* "\r" */
+#define CW_HL7V2_TERM_LF   0x08 /* "\n" */
+#define CW_HL7V2_TERM_CRLF 0x0c /* "\r\n" */
 
 /*
  * One element of the tree: a slice of encoded text and its children.
@@ -128,12 +130,12 @@ enum cw_hl7v2_level {
  * with cw_hl7v2_set* only.
  */
 struct cw_hl7v2_node {
-    const char *ptr;             /* encoded text (input buffer or arena) */
-    uint32_t len;                /* bytes of text */
-    uint16_t n;                  /* number of kids */
-    uint8_t kind;                /* enum cw_hl7v2_level of the kids */
-    uint8_t flags;               /* CW_HL7V2_NODE_*, CW_HL7V2_TERM_* */
-    struct cw_hl7v2_node *kids;  /* n nodes */
+    const char *ptr;            /* encoded text (input buffer or arena) */
+    uint32_t len;               /* bytes of text */
+    uint16_t n;                 /* number of kids */
+    uint8_t kind;               /* enum cw_hl7v2_level of the kids */
+    uint8_t flags;              /* CW_HL7V2_NODE_*, CW_HL7V2_TERM_* */
+    struct cw_hl7v2_node *kids; /* n nodes */
 };
 
 /* The delimiters of one message, from MSH-1 and MSH-2. 0 = not defined. */
@@ -163,13 +165,14 @@ enum cw_hl7v2_charset {
 #define CW_HL7V2_STRICT 0x01 /* irregularities are errors, not warnings */
 
 /* Default limits (0 in struct cw_hl7v2_limits means the default). */
-#define CW_HL7V2_DEFAULT_MAX_BYTES ((size_t)64 << 20) /* 64 MiB per message */
-#define CW_HL7V2_DEFAULT_MAX_SEGMENTS 100000u
-#define CW_HL7V2_DEFAULT_MAX_FIELDS 1000u     /* highest field number in a segment */
-#define CW_HL7V2_DEFAULT_MAX_REPS 10000u      /* per field */
-#define CW_HL7V2_DEFAULT_MAX_COMPONENTS 1000u /* per repetition, and subcomponents per component */
-#define CW_HL7V2_DEFAULT_MAX_WARNINGS 100u    /* more are counted, not kept */
-#define CW_HL7V2_DEFAULT_MAX_MESSAGES 100000u /* per file (cw_hl7v2_parse_file) */
+#define CW_HL7V2_DEFAULT_MAX_BYTES      ((size_t)64 << 20) /* 64 MiB per message */
+#define CW_HL7V2_DEFAULT_MAX_SEGMENTS   100000u
+#define CW_HL7V2_DEFAULT_MAX_FIELDS     1000u  /* highest field number in a segment */
+#define CW_HL7V2_DEFAULT_MAX_REPS       10000u /* per field */
+#define CW_HL7V2_DEFAULT_MAX_COMPONENTS 1000u  /* per repetition, and subcomponents per component  \
+                                                */
+#define CW_HL7V2_DEFAULT_MAX_WARNINGS 100u     /* more are counted, not kept */
+#define CW_HL7V2_DEFAULT_MAX_MESSAGES 100000u  /* per file (cw_hl7v2_parse_file) */
 /*
  * Hard ceiling of kids of one node (node->n is 16 bits). Parse limits above
  * CW_HL7V2_MAX_KIDS - 64 are lowered to it.
@@ -194,19 +197,19 @@ struct cw_hl7v2_opts {
 
 /* One parsed (or built) message. Fields are read-only for callers. */
 struct cw_hl7v2_msg {
-    cw_slice src;                   /* the input bytes (borrowed); stale after set */
-    struct cw_hl7v2_delims delims;  /* from MSH-1/MSH-2 */
-    struct cw_hl7v2_node *segs;     /* segments in order; segs[0] is MSH */
+    cw_slice src;                  /* the input bytes (borrowed); stale after set */
+    struct cw_hl7v2_delims delims; /* from MSH-1/MSH-2 */
+    struct cw_hl7v2_node *segs;    /* segments in order; segs[0] is MSH */
     uint32_t nsegs;
-    uint32_t segs_cap;              /* builder capacity (0: array not growable) */
-    enum cw_hl7v2_charset charset;  /* from MSH-18 (first repetition) */
-    bool bom;                       /* the input started with a UTF-8 BOM */
-    bool ascii;                     /* every byte of the segments is < 0x80 */
-    bool utf8;                      /* the segments are valid UTF-8 */
-    unsigned flags;                 /* the parse flags (CW_HL7V2_STRICT) */
-    struct cw_err *warnings;        /* lenient-mode irregularities (arena) */
+    uint32_t segs_cap;             /* builder capacity (0: array not growable) */
+    enum cw_hl7v2_charset charset; /* from MSH-18 (first repetition) */
+    bool bom;                      /* the input started with a UTF-8 BOM */
+    bool ascii;                    /* every byte of the segments is < 0x80 */
+    bool utf8;                     /* the segments are valid UTF-8 */
+    unsigned flags;                /* the parse flags (CW_HL7V2_STRICT) */
+    struct cw_err *warnings;       /* lenient-mode irregularities (arena) */
     uint32_t nwarnings;
-    uint32_t warnings_dropped;      /* beyond limits.max_warnings */
+    uint32_t warnings_dropped; /* beyond limits.max_warnings */
     uint32_t max_warnings;
 };
 
@@ -228,10 +231,10 @@ int cw_hl7v2_parse(struct cw_arena *a, cw_slice input, const struct cw_hl7v2_opt
 
 /* One message of a file (cw_hl7v2_parse_file). */
 struct cw_hl7v2_item {
-    cw_slice raw;              /* the message's bytes in the input */
-    struct cw_hl7v2_msg *msg;  /* NULL when it failed to parse */
-    struct cw_err err;         /* why it failed (issue NONE when it parsed) */
-    uint32_t batch;            /* index into file->batches, or UINT32_MAX */
+    cw_slice raw;             /* the message's bytes in the input */
+    struct cw_hl7v2_msg *msg; /* NULL when it failed to parse */
+    struct cw_err err;        /* why it failed (issue NONE when it parsed) */
+    uint32_t batch;           /* index into file->batches, or UINT32_MAX */
 };
 
 /* One batch (BHS ... BTS) of a file. Segment nodes are NULL when absent. */
@@ -245,12 +248,12 @@ struct cw_hl7v2_batch {
 struct cw_hl7v2_file {
     struct cw_hl7v2_item *items;
     uint32_t nitems;
-    uint32_t nfailed;              /* items whose msg is NULL */
+    uint32_t nfailed; /* items whose msg is NULL */
     struct cw_hl7v2_batch *batches;
     uint32_t nbatches;
     struct cw_hl7v2_node *fhs, *fts; /* NULL when absent */
     struct cw_hl7v2_delims fhs_delims;
-    struct cw_err *warnings;       /* file-level irregularities (stray lines, counts) */
+    struct cw_err *warnings; /* file-level irregularities (stray lines, counts) */
     uint32_t nwarnings;
     uint32_t warnings_dropped;
 };
@@ -375,8 +378,8 @@ int cw_hl7v2_get(struct cw_arena *a, const struct cw_hl7v2_msg *m, cw_slice path
  * (MSH-18 empty) bytes that are not valid UTF-8 are read as ISO 8859-1.
  * -1 only when the arena is exhausted.
  */
-int cw_hl7v2_decode(struct cw_arena *a, const struct cw_hl7v2_msg *m, cw_slice text,
-                    cw_slice *out, struct cw_err *err);
+int cw_hl7v2_decode(struct cw_arena *a, const struct cw_hl7v2_msg *m, cw_slice text, cw_slice *out,
+                    struct cw_err *err);
 
 /*
  * Append UTF-8 'text' to out, escaped for a leaf value of message m:
@@ -394,8 +397,8 @@ int cw_hl7v2_escape(const struct cw_hl7v2_msg *m, cw_slice text, struct cw_buf *
 /* ------------------------------------------------------------------ */
 
 /* cw_hl7v2_write flags */
-#define CW_HL7V2_WRITE_REBUILD 0x01 /* serialize from the leaves, not the cached segment text */
-#define CW_HL7V2_WRITE_CR 0x02      /* end every segment with "\r" and drop the BOM */
+#define CW_HL7V2_WRITE_REBUILD  0x01 /* serialize from the leaves, not the cached segment text */
+#define CW_HL7V2_WRITE_CR       0x02 /* end every segment with "\r" and drop the BOM */
 #define CW_HL7V2_WRITE_FINAL_CR 0x04 /* with WRITE_CR: end the last segment with "\r" too */
 
 /*
@@ -438,8 +441,8 @@ int cw_hl7v2_set(struct cw_arena *a, struct cw_hl7v2_msg *m, cw_slice path, cw_s
  * field or repetition, "a&b" for a component); it is split into the tree.
  * Delimiters of the addressed level or above, and CR/LF, are an error.
  */
-int cw_hl7v2_set_raw(struct cw_arena *a, struct cw_hl7v2_msg *m, cw_slice path,
-                     cw_slice encoded, struct cw_err *err);
+int cw_hl7v2_set_raw(struct cw_arena *a, struct cw_hl7v2_msg *m, cw_slice path, cw_slice encoded,
+                     struct cw_err *err);
 
 /* Set MSH-18 and the message's charset (the name is written escaped). */
 int cw_hl7v2_set_charset(struct cw_arena *a, struct cw_hl7v2_msg *m, cw_slice name,
@@ -500,8 +503,7 @@ const char *cw_hl7v2_field_desc(cw_slice version, cw_slice seg, uint32_t field);
 
 /* Statistics of the compiled definition tables (for docs/performance.md). */
 struct cw_hl7v2_dict_stats {
-    uint32_t versions, segments, fields, datatypes, structures, nodes, tables,
-        table_values;
+    uint32_t versions, segments, fields, datatypes, structures, nodes, tables, table_values;
     size_t bytes; /* total size of the constant tables and strings */
 };
 void cw_hl7v2_dict_stats(struct cw_hl7v2_dict_stats *st);
@@ -568,8 +570,8 @@ int cw_hl7v2_ack_build(struct cw_arena *a, const struct cw_hl7v2_msg *in,
  * copied only when they are plain text without delimiters or control
  * characters. opts may be NULL; opts->outcome is ignored (always reject).
  */
-int cw_hl7v2_ack_build_raw(struct cw_arena *a, cw_slice input,
-                           const struct cw_hl7v2_ack_opts *opts, const struct cw_err *errs,
-                           size_t nerrs, struct cw_hl7v2_msg **out, struct cw_err *err);
+int cw_hl7v2_ack_build_raw(struct cw_arena *a, cw_slice input, const struct cw_hl7v2_ack_opts *opts,
+                           const struct cw_err *errs, size_t nerrs, struct cw_hl7v2_msg **out,
+                           struct cw_err *err);
 
 #endif

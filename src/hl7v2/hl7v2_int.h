@@ -24,7 +24,8 @@ static inline bool hl7v2_is_batch_id(cw_slice id)
 {
     if (id.len != 3) return false;
     const char *p = id.ptr;
-    return ((p[0] == 'F' || p[0] == 'B') && ((p[1] == 'H' && p[2] == 'S') || (p[1] == 'T' && p[2] == 'S')));
+    return ((p[0] == 'F' || p[0] == 'B') &&
+            ((p[1] == 'H' && p[2] == 'S') || (p[1] == 'T' && p[2] == 'S')));
 }
 
 /* A well-formed segment ID: an uppercase letter, then two uppercase letters or digits. */
@@ -58,20 +59,19 @@ void hl7v2_warn(struct cw_arena *a, struct cw_hl7v2_msg *m, enum cw_v2_error cod
 
 /* Append a warning to a growing arena array (shared by message and file warnings). */
 void hl7v2_warn_into(struct cw_arena *a, struct cw_err **arr, uint32_t *n, uint32_t *dropped,
-                     uint32_t max, enum cw_v2_error code, enum cw_issue issue,
-                     const char *location, const char *fmt, va_list ap)
-    __attribute__((format(printf, 9, 0)));
+                     uint32_t max, enum cw_v2_error code, enum cw_issue issue, const char *location,
+                     const char *fmt, va_list ap) __attribute__((format(printf, 9, 0)));
 
 /* Fill err (severity error) with code, issue, location and text. Returns -1. */
-int hl7v2_fail(struct cw_err *err, enum cw_v2_error code, enum cw_issue issue,
-               const char *location, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+int hl7v2_fail(struct cw_err *err, enum cw_v2_error code, enum cw_issue issue, const char *location,
+               const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /*
  * Format a location "SEG[occ]-F[rep].C.S" into buf (NUL-terminated), leaving
  * out occ/rep 1 when implied and parts that are 0. Returns the length.
  */
-size_t hl7v2_loc(char *buf, size_t size, cw_slice seg, uint32_t occ, uint32_t field,
-                 uint32_t rep, uint32_t comp, uint32_t sub);
+size_t hl7v2_loc(char *buf, size_t size, cw_slice seg, uint32_t occ, uint32_t field, uint32_t rep,
+                 uint32_t comp, uint32_t sub);
 
 /* Location of the deepest node of m containing byte p ("" when outside). */
 size_t hl7v2_locate(const struct cw_hl7v2_msg *m, const char *p, char *buf, size_t size);
@@ -102,11 +102,16 @@ int hl7v2_split_segment(struct cw_arena *a, const struct cw_hl7v2_delims *d, cw_
 static inline char hl7v2_delim_of(const struct cw_hl7v2_delims *d, int level)
 {
     switch (level) {
-    case CW_HL7V2_FIELD: return d->field;
-    case CW_HL7V2_REP: return d->rep;
-    case CW_HL7V2_COMP: return d->comp;
-    case CW_HL7V2_SUB: return d->sub;
-    default: return 0;
+    case CW_HL7V2_FIELD:
+        return d->field;
+    case CW_HL7V2_REP:
+        return d->rep;
+    case CW_HL7V2_COMP:
+        return d->comp;
+    case CW_HL7V2_SUB:
+        return d->sub;
+    default:
+        return 0;
     }
 }
 
@@ -136,20 +141,20 @@ struct hl7v2_dict_field {
 };
 
 struct hl7v2_dict_seg {
-    uint32_t name;   /* string pool offset */
-    uint32_t first;  /* index into fields */
+    uint32_t name;  /* string pool offset */
+    uint32_t first; /* index into fields */
     uint16_t count;
 };
 
 struct hl7v2_dict_type {
     uint32_t name;
-    uint32_t first;  /* index into fields (components); count 0 = primitive */
+    uint32_t first; /* index into fields (components); count 0 = primitive */
     uint16_t count;
 };
 
 /* Node kinds of a message structure. */
-#define HL7V2_NODE_SEG 0
-#define HL7V2_NODE_GROUP 1
+#define HL7V2_NODE_SEG    0
+#define HL7V2_NODE_GROUP  1
 #define HL7V2_NODE_CHOICE 2
 
 /* One node of a message structure's group tree. */
@@ -163,12 +168,12 @@ struct hl7v2_dict_node {
 };
 
 struct hl7v2_dict_msg {
-    uint32_t name;  /* "ADT_A01" */
-    uint32_t root;  /* index of the root group node */
+    uint32_t name; /* "ADT_A01" */
+    uint32_t root; /* index of the root group node */
 };
 
 struct hl7v2_dict_version {
-    const char *name; /* "2.5.1" */
+    const char *name;                  /* "2.5.1" */
     const struct hl7v2_dict_seg *segs; /* sorted by name */
     uint32_t nsegs;
     const struct hl7v2_dict_type *types; /* sorted by name */

@@ -66,8 +66,8 @@ void hl7v2_limits(const struct cw_hl7v2_opts *opts, struct cw_hl7v2_limits *out)
 /* Errors and warnings                                                 */
 /* ------------------------------------------------------------------ */
 
-int hl7v2_fail(struct cw_err *err, enum cw_v2_error code, enum cw_issue issue,
-               const char *location, const char *fmt, ...)
+int hl7v2_fail(struct cw_err *err, enum cw_v2_error code, enum cw_issue issue, const char *location,
+               const char *fmt, ...)
 {
     if (!err) return -1;
     cw_err_clear(err);
@@ -82,8 +82,8 @@ int hl7v2_fail(struct cw_err *err, enum cw_v2_error code, enum cw_issue issue,
 }
 
 void hl7v2_warn_into(struct cw_arena *a, struct cw_err **arr, uint32_t *n, uint32_t *dropped,
-                     uint32_t max, enum cw_v2_error code, enum cw_issue issue,
-                     const char *location, const char *fmt, va_list ap)
+                     uint32_t max, enum cw_v2_error code, enum cw_issue issue, const char *location,
+                     const char *fmt, va_list ap)
 {
     if (*n >= max) {
         (*dropped)++;
@@ -229,12 +229,12 @@ struct pst {
     struct cw_hl7v2_node *fldp, *repp, *cmpp, *subp;
     struct cw_hl7v2_node *seg_end, *fld_end, *rep_end, *cmp_end, *sub_end;
     struct cw_hl7v2_node *fld_mark; /* first field of the open segment (fldp - fld_mark = nfld) */
-    uint64_t hi, ctl;    /* masks of non-ASCII and control bytes seen (nonzero = some) */
+    uint64_t hi, ctl;               /* masks of non-ASCII and control bytes seen (nonzero = some) */
     const char *seg_start, *f_start, *r_start, *c_start, *s_start;
     uint32_t nfld, nrep, ncmp, nsub;
-    unsigned esc;        /* ESC_*: levels whose open element holds an escape character */
+    unsigned esc; /* ESC_*: levels whose open element holds an escape character */
     bool field_open;
-    const char *esc_at;  /* inside an escape sequence that started here */
+    const char *esc_at; /* inside an escape sequence that started here */
     const char *end;
     uint32_t blank_pending;
     uint32_t max_fields, max_reps, max_comps, max_segs;
@@ -251,9 +251,9 @@ struct pst {
 #define ESC_R 4u
 #define ESC_F 8u
 
-#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define LIKELY(x)   __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
-#define INLINE static inline __attribute__((always_inline))
+#define INLINE      static inline __attribute__((always_inline))
 
 /*
  * Location of the element being parsed, from the counters (see hl7v2.h
@@ -284,9 +284,9 @@ static void state_loc(const struct pst *st, bool seg_level, char *buf, size_t si
  * error of the parse in strict mode (returns -1 then).
  */
 __attribute__((format(printf, 5, 6))) static int irregular(struct pst *st, bool seg_level,
-                                                            enum cw_v2_error code,
-                                                            enum cw_issue issue, const char *fmt,
-                                                            ...)
+                                                           enum cw_v2_error code,
+                                                           enum cw_issue issue, const char *fmt,
+                                                           ...)
 {
     char loc[CW_ERR_LOCATION_MAX];
     if (!st->strict && st->m->nwarnings >= st->m->max_warnings) {
@@ -329,8 +329,8 @@ static int fields_limit(struct pst *st)
     for (const struct cw_hl7v2_node *s = st->segs; s < st->segp; s++)
         if (s->n && cw_slice_eq((cw_slice){s->kids[0].ptr, s->kids[0].len}, id)) occ++;
     hl7v2_loc(loc, sizeof loc, id, occ, st->max_fields + 1, 0, 0, 0);
-    hl7v2_fail(st->err, CW_V2_INTERNAL, CW_ISSUE_TOO_COSTLY, loc, "more than %u fields in a segment",
-               st->max_fields);
+    hl7v2_fail(st->err, CW_V2_INTERNAL, CW_ISSUE_TOO_COSTLY, loc,
+               "more than %u fields in a segment", st->max_fields);
     return -1;
 }
 
@@ -340,8 +340,8 @@ static int emit_sub(struct pst *st, const char *pos)
 {
     if (UNLIKELY(st->nsub >= st->max_comps)) return limit_fail(st, "subcomponents", st->max_comps);
     struct cw_hl7v2_node *n = st->subp++;
-    *n = (struct cw_hl7v2_node){st->s_start, (uint32_t)(pos - st->s_start), 0, 0,
-                                (uint8_t)(st->esc & 1), NULL};
+    *n = (struct cw_hl7v2_node){st->s_start, (uint32_t)(pos - st->s_start), 0,
+                                0,           (uint8_t)(st->esc & 1),        NULL};
     st->esc &= ~ESC_S;
     st->nsub++;
     return 0;
@@ -581,8 +581,7 @@ struct vdel {
  * character (0x00-0x1F except TAB, CR, LF; and 0x7F).
  */
 #ifndef HL7V2_X86
-static inline uint64_t mask_scalar(const char *p, const struct vdel *v, uint64_t *hi,
-                                   uint64_t *ctl)
+static inline uint64_t mask_scalar(const char *p, const struct vdel *v, uint64_t *hi, uint64_t *ctl)
 {
     uint64_t m = 0;
     for (int i = 0; i < 64; i++) {
@@ -613,9 +612,9 @@ static inline __attribute__((always_inline)) uint64_t mask_sse2(const char *p, c
         *hi |= h;
         /* signed: < 0x20 includes >= 0x80, removed with h */
         __m128i low = _mm_cmplt_epi8(x, sp);
-        __m128i ok = _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('\r')),
-                                  _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('\n')),
-                                               _mm_cmpeq_epi8(x, tab)));
+        __m128i ok = _mm_or_si128(
+            _mm_cmpeq_epi8(x, _mm_set1_epi8('\r')),
+            _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('\n')), _mm_cmpeq_epi8(x, tab)));
         low = _mm_or_si128(_mm_andnot_si128(ok, low), _mm_cmpeq_epi8(x, del));
         *ctl |= (unsigned)_mm_movemask_epi8(low) & ~h;
     }
@@ -643,10 +642,13 @@ mask_avx2(const char *p, const struct vdel *v, uint64_t *hi, uint64_t *ctl)
     __m256i bad = zero;
     for (int k = 0; k < 2; k++) {
         __m256i x = k ? x1 : x0;
-        __m256i low = _mm256_and_si256(_mm256_cmpgt_epi8(sp, x), _mm256_cmpgt_epi8(x, _mm256_set1_epi8(-1)));
-        __m256i ok = _mm256_or_si256(_mm256_cmpeq_epi8(x, tab),
-                                     _mm256_or_si256(_mm256_cmpeq_epi8(x, cr), _mm256_cmpeq_epi8(x, lf)));
-        bad = _mm256_or_si256(bad, _mm256_or_si256(_mm256_andnot_si256(ok, low), _mm256_cmpeq_epi8(x, del)));
+        __m256i low =
+            _mm256_and_si256(_mm256_cmpgt_epi8(sp, x), _mm256_cmpgt_epi8(x, _mm256_set1_epi8(-1)));
+        __m256i ok =
+            _mm256_or_si256(_mm256_cmpeq_epi8(x, tab),
+                            _mm256_or_si256(_mm256_cmpeq_epi8(x, cr), _mm256_cmpeq_epi8(x, lf)));
+        bad = _mm256_or_si256(
+            bad, _mm256_or_si256(_mm256_andnot_si256(ok, low), _mm256_cmpeq_epi8(x, del)));
     }
     *ctl |= (uint32_t)_mm256_movemask_epi8(bad);
     return (uint64_t)(uint32_t)_mm256_movemask_epi8(r0) |
@@ -678,8 +680,9 @@ static int grow(struct pst *st)
         if (*lv[i].end - *lv[i].p >= BLOCK_ROOM) continue;
         size_t cap = 2 * (size_t)(*lv[i].p - (*lv[i].p - lv[i].open)) + 4096;
         struct cw_hl7v2_node *n = cw_arena_array(st->a, cap, sizeof *n);
-        if (!n) return hl7v2_fail(st->err, CW_V2_INTERNAL, CW_ISSUE_TOO_COSTLY, "",
-                                  "out of memory or arena limit while parsing");
+        if (!n)
+            return hl7v2_fail(st->err, CW_V2_INTERNAL, CW_ISSUE_TOO_COSTLY, "",
+                              "out of memory or arena limit while parsing");
         if (lv[i].open) memcpy(n, *lv[i].p - lv[i].open, lv[i].open * sizeof *n);
         *lv[i].p = n + lv[i].open;
         *lv[i].end = n + cap;
@@ -689,8 +692,9 @@ static int grow(struct pst *st)
         size_t nseg = (size_t)(st->segp - st->segs);
         size_t cap = 2 * nseg + 256;
         struct cw_hl7v2_node *n = cw_arena_array(st->a, cap, sizeof *n);
-        if (!n) return hl7v2_fail(st->err, CW_V2_INTERNAL, CW_ISSUE_TOO_COSTLY, "",
-                                  "out of memory or arena limit while parsing");
+        if (!n)
+            return hl7v2_fail(st->err, CW_V2_INTERNAL, CW_ISSUE_TOO_COSTLY, "",
+                              "out of memory or arena limit while parsing");
         if (nseg) memcpy(n, st->segs, nseg * sizeof *n);
         st->segs = n;
         st->segp = n + nseg;
@@ -720,12 +724,12 @@ static inline bool need_room(const struct pst *st, const struct cw_hl7v2_node *f
  * 37%, terminators 3%, the rest below 3%).
  */
 #define ESC_OPEN 16u
-#define CNT_SUB 1ull
-#define CNT_CMP (1ull << 16)
-#define CNT_REP (1ull << 32)
-#define NSUB(c) ((uint32_t)((c)&0xffff))
-#define NCMP(c) ((uint32_t)(((c) >> 16) & 0xffff))
-#define NREP(c) ((uint32_t)((c) >> 32))
+#define CNT_SUB  1ull
+#define CNT_CMP  (1ull << 16)
+#define CNT_REP  (1ull << 32)
+#define NSUB(c)  ((uint32_t)((c)&0xffff))
+#define NCMP(c)  ((uint32_t)(((c) >> 16) & 0xffff))
+#define NREP(c)  ((uint32_t)((c) >> 32))
 
 INLINE int scan(struct pst *st, const char *p, const char *end, const struct vdel *v,
                 uint64_t (*mask)(const char *, const struct vdel *, uint64_t *, uint64_t *))
@@ -823,8 +827,7 @@ INLINE int scan(struct pst *st, const char *p, const char *end, const struct vde
         esc &= ~ESC_OPEN;                                                                          \
     } while (0)
 
-    const uint32_t max_fields = st->max_fields, max_reps = st->max_reps,
-                   max_comps = st->max_comps;
+    const uint32_t max_fields = st->max_fields, max_reps = st->max_reps, max_comps = st->max_comps;
     uint64_t hi = 0, ctl = 0;
     LOAD();
     while (p < end) {
@@ -949,8 +952,8 @@ static int scan_generic(struct pst *st, const char *p, const char *end, const st
 #if defined(__GNUC__) && !defined(__clang__)
 __attribute__((optimize("no-tree-slp-vectorize")))
 #endif
-__attribute__((target("avx2"))) static int scan_avx2(struct pst *st, const char *p,
-                                                     const char *end, const struct vdel *v)
+__attribute__((target("avx2"))) static int
+scan_avx2(struct pst *st, const char *p, const char *end, const struct vdel *v)
 {
     return scan(st, p, end, v, mask_avx2);
 }
@@ -968,12 +971,12 @@ enum cw_hl7v2_charset cw_hl7v2_charset_from_name(cw_slice name)
         const char *name;
         enum cw_hl7v2_charset cs;
     } names[] = {
-        {"ASCII", CW_HL7V2_CS_ASCII},         {"US-ASCII", CW_HL7V2_CS_ASCII},
-        {"ISO IR6", CW_HL7V2_CS_ASCII},       {"8859/1", CW_HL7V2_CS_LATIN1},
-        {"ISO IR100", CW_HL7V2_CS_LATIN1},    {"ISO-8859-1", CW_HL7V2_CS_LATIN1},
-        {"ISO8859-1", CW_HL7V2_CS_LATIN1},    {"8859/15", CW_HL7V2_CS_LATIN9},
-        {"ISO-8859-15", CW_HL7V2_CS_LATIN9},  {"UNICODE UTF-8", CW_HL7V2_CS_UTF8},
-        {"UTF-8", CW_HL7V2_CS_UTF8},          {"UTF8", CW_HL7V2_CS_UTF8},
+        {"ASCII", CW_HL7V2_CS_ASCII},        {"US-ASCII", CW_HL7V2_CS_ASCII},
+        {"ISO IR6", CW_HL7V2_CS_ASCII},      {"8859/1", CW_HL7V2_CS_LATIN1},
+        {"ISO IR100", CW_HL7V2_CS_LATIN1},   {"ISO-8859-1", CW_HL7V2_CS_LATIN1},
+        {"ISO8859-1", CW_HL7V2_CS_LATIN1},   {"8859/15", CW_HL7V2_CS_LATIN9},
+        {"ISO-8859-15", CW_HL7V2_CS_LATIN9}, {"UNICODE UTF-8", CW_HL7V2_CS_UTF8},
+        {"UTF-8", CW_HL7V2_CS_UTF8},         {"UTF8", CW_HL7V2_CS_UTF8},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (cw_slice_eq_nocase(name, cw_slice_cstr(names[i].name))) return names[i].cs;
@@ -1000,10 +1003,14 @@ size_t hl7v2_utf8_valid_prefix(const unsigned char *p, size_t n)
         }
         size_t need;
         uint32_t cp;
-        if (c >= 0xc2 && c <= 0xdf) need = 1, cp = c & 0x1f;
-        else if (c >= 0xe0 && c <= 0xef) need = 2, cp = c & 0x0f;
-        else if (c >= 0xf0 && c <= 0xf4) need = 3, cp = c & 0x07;
-        else return i;
+        if (c >= 0xc2 && c <= 0xdf)
+            need = 1, cp = c & 0x1f;
+        else if (c >= 0xe0 && c <= 0xef)
+            need = 2, cp = c & 0x0f;
+        else if (c >= 0xf0 && c <= 0xf4)
+            need = 3, cp = c & 0x07;
+        else
+            return i;
         if (n - i <= need) return i;
         for (size_t k = 1; k <= need; k++) {
             if ((p[i + k] & 0xc0) != 0x80) return i;
@@ -1035,8 +1042,7 @@ static int check_bytes(struct cw_arena *a, struct cw_hl7v2_msg *m, bool any_hi, 
                 hl7v2_locate(m, hit, loc, sizeof loc);
                 if (strict)
                     return hl7v2_fail(err, CW_V2_DATA_TYPE, CW_ISSUE_VALUE, loc,
-                                      "control character 0x%02x in the text",
-                                      (unsigned char)*hit);
+                                      "control character 0x%02x in the text", (unsigned char)*hit);
                 hl7v2_warn(a, m, CW_V2_DATA_TYPE, CW_ISSUE_VALUE, loc,
                            "control character 0x%02x in the text", (unsigned char)*hit);
                 break;

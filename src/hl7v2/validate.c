@@ -38,14 +38,16 @@ struct vctx {
 };
 
 __attribute__((format(printf, 5, 6))) static void issue(struct vctx *x, enum cw_severity sev,
-                                                         enum cw_v2_error code, const char *loc,
-                                                         const char *fmt, ...)
+                                                        enum cw_v2_error code, const char *loc,
+                                                        const char *fmt, ...)
 {
     struct cw_hl7v2_issues *o = x->out;
     if (o->n >= x->max) {
         o->dropped++;
-        if (sev <= CW_SEV_ERROR) o->errors++;
-        else o->warnings++;
+        if (sev <= CW_SEV_ERROR)
+            o->errors++;
+        else
+            o->warnings++;
         return;
     }
     if (!o->items) {
@@ -62,24 +64,39 @@ __attribute__((format(printf, 5, 6))) static void issue(struct vctx *x, enum cw_
     va_start(ap, fmt);
     enum cw_issue is = CW_ISSUE_INVALID;
     switch (code) {
-    case CW_V2_SEGMENT_SEQUENCE: is = CW_ISSUE_STRUCTURE; break;
-    case CW_V2_REQUIRED_MISSING: is = CW_ISSUE_REQUIRED; break;
-    case CW_V2_DATA_TYPE: is = CW_ISSUE_VALUE; break;
-    case CW_V2_TABLE_VALUE: is = CW_ISSUE_CODE_INVALID; break;
-    case CW_V2_VALUE_TOO_LONG: is = CW_ISSUE_TOO_LONG; break;
+    case CW_V2_SEGMENT_SEQUENCE:
+        is = CW_ISSUE_STRUCTURE;
+        break;
+    case CW_V2_REQUIRED_MISSING:
+        is = CW_ISSUE_REQUIRED;
+        break;
+    case CW_V2_DATA_TYPE:
+        is = CW_ISSUE_VALUE;
+        break;
+    case CW_V2_TABLE_VALUE:
+        is = CW_ISSUE_CODE_INVALID;
+        break;
+    case CW_V2_VALUE_TOO_LONG:
+        is = CW_ISSUE_TOO_LONG;
+        break;
     case CW_V2_UNSUPPORTED_MESSAGE_TYPE:
     case CW_V2_UNSUPPORTED_EVENT:
     case CW_V2_UNSUPPORTED_PROCESSING_ID:
-    case CW_V2_UNSUPPORTED_VERSION: is = CW_ISSUE_NOT_SUPPORTED; break;
-    default: break;
+    case CW_V2_UNSUPPORTED_VERSION:
+        is = CW_ISSUE_NOT_SUPPORTED;
+        break;
+    default:
+        break;
     }
     cw_err_vset(e, is, fmt, ap);
     va_end(ap);
     e->severity = sev;
     e->v2_code = code;
     cw_err_at(e, loc ? loc : "");
-    if (sev <= CW_SEV_ERROR) o->errors++;
-    else o->warnings++;
+    if (sev <= CW_SEV_ERROR)
+        o->errors++;
+    else
+        o->warnings++;
 }
 
 static cw_slice dstr(uint32_t off)
@@ -112,7 +129,7 @@ struct frame {
 struct walk {
     struct vctx *x;
     struct frame f[MAX_DEPTH];
-    int depth; /* frames in use */
+    int depth;          /* frames in use */
     uint32_t seg_index; /* message segment being placed, for messages */
 };
 
@@ -126,7 +143,8 @@ static bool can_start(const struct hl7v2_dict_node *n, cw_slice id, bool loose, 
 {
     if (depth > MAX_DEPTH) return false;
     switch (n->kind) {
-    case HL7V2_NODE_SEG: return is_wild(n) || cw_slice_eq(dstr(n->name), id);
+    case HL7V2_NODE_SEG:
+        return is_wild(n) || cw_slice_eq(dstr(n->name), id);
     case HL7V2_NODE_CHOICE:
         for (uint32_t j = 0; j < n->count; j++)
             if (cw_slice_eq(dstr(kid(n, j)->name), id)) return true;
@@ -157,7 +175,8 @@ static void missing(struct walk *w, const struct hl7v2_dict_node *group,
     const char *seg = first_seg(c, 0);
     char loc[8] = "";
     if (strlen(seg) == 3) snprintf(loc, sizeof loc, "%s", seg);
-    const char *where = w->seg_index < w->x->m->nsegs ? "before segment" : "at the end, after segment";
+    const char *where =
+        w->seg_index < w->x->m->nsegs ? "before segment" : "at the end, after segment";
     uint32_t at = w->seg_index < w->x->m->nsegs ? w->seg_index + 1 : w->x->m->nsegs;
     if (c->kind == HL7V2_NODE_SEG)
         issue(w->x, CW_SEV_ERROR, CW_V2_SEGMENT_SEQUENCE, loc,
@@ -289,8 +308,7 @@ static void check_structure(struct vctx *x, const struct hl7v2_dict_msg *dm)
                   hl7v2_str(dm->name));
         else
             issue(x, CW_SEV_ERROR, CW_V2_SEGMENT_SEQUENCE, loc,
-                  "segment %.3s is not expected here in structure %s", id.ptr,
-                  hl7v2_str(dm->name));
+                  "segment %.3s is not expected here in structure %s", id.ptr, hl7v2_str(dm->name));
     }
     w.seg_index = m->nsegs;
     while (w.depth > 0) close_frame(&w, --w.depth);
@@ -461,26 +479,38 @@ static void check_primitive(struct vctx *x, enum prim p, const struct hl7v2_dict
     cw_slice v = cw_hl7v2_text(n);
     bool ok = true;
     switch (p) {
-    case P_NM: ok = nm_ok(v); break;
-    case P_SI: ok = digits(v.ptr, v.len); break;
-    case P_DT: ok = dt_ok(v); break;
-    case P_DTM: ok = dtm_ok(v); break;
-    case P_TM: ok = tm_ok(v); break;
+    case P_NM:
+        ok = nm_ok(v);
+        break;
+    case P_SI:
+        ok = digits(v.ptr, v.len);
+        break;
+    case P_DT:
+        ok = dt_ok(v);
+        break;
+    case P_DTM:
+        ok = dtm_ok(v);
+        break;
+    case P_TM:
+        ok = tm_ok(v);
+        break;
     case P_ID:
-    case P_IS: ok = code_ok(v); break;
-    default: break;
+    case P_IS:
+        ok = code_ok(v);
+        break;
+    default:
+        break;
     }
     if (!ok) {
         loc_of(pos, loc, sizeof loc);
         issue(x, CW_SEV_ERROR, CW_V2_DATA_TYPE, loc, "value is not a valid %s (%s)",
               ts ? "TS" : prim_name(p),
-              p == P_NM   ? "a number: optional sign, digits, optional decimal point"
-              : p == P_SI ? "a non-negative integer"
-              : p == P_DT ? "YYYY[MM[DD]]"
-              : p == P_TM ? "HH[MM[SS[.S]]][+/-ZZZZ]"
-              : p == P_DTM
-                  ? "YYYY[MM[DD[HH[MM[SS[.S]]]]]][+/-ZZZZ]"
-                  : "a code without surrounding spaces or control characters");
+              p == P_NM    ? "a number: optional sign, digits, optional decimal point"
+              : p == P_SI  ? "a non-negative integer"
+              : p == P_DT  ? "YYYY[MM[DD]]"
+              : p == P_TM  ? "HH[MM[SS[.S]]][+/-ZZZZ]"
+              : p == P_DTM ? "YYYY[MM[DD[HH[MM[SS[.S]]]]]][+/-ZZZZ]"
+                           : "a code without surrounding spaces or control characters");
         return;
     }
     if ((p == P_ID || p == P_IS) && fd && fd->table && v.len && !(n->flags & CW_HL7V2_NODE_ESC)) {
@@ -524,10 +554,13 @@ static void check_value(struct vctx *x, uint16_t type, const struct hl7v2_dict_f
     uint32_t have = kl == CW_HL7V2_COMP ? cw_hl7v2_comp_count(n) : cw_hl7v2_sub_count(n);
     for (uint32_t c = 1; c <= t->count && c <= have + 1; c++) {
         const struct hl7v2_dict_field *cd = &hl7v2_dict_fields[t->first + c - 1];
-        const struct cw_hl7v2_node *cn = kl == CW_HL7V2_COMP ? cw_hl7v2_comp(n, c) : cw_hl7v2_sub(n, c);
+        const struct cw_hl7v2_node *cn =
+            kl == CW_HL7V2_COMP ? cw_hl7v2_comp(n, c) : cw_hl7v2_sub(n, c);
         struct at cp = pos;
-        if (kl == CW_HL7V2_COMP) cp.comp = c;
-        else cp.sub = c;
+        if (kl == CW_HL7V2_COMP)
+            cp.comp = c;
+        else
+            cp.sub = c;
         bool empty = !cn || cn->len == 0;
         if (empty) {
             if (cd->opt == HL7V2_OPT_R) {
@@ -638,7 +671,12 @@ int cw_hl7v2_validate(struct cw_arena *a, const struct cw_hl7v2_msg *m,
                       struct cw_err *err)
 {
     memset(out, 0, sizeof *out);
-    struct vctx x = {a, m, NULL, out, opts && opts->max_issues ? opts->max_issues : 200, false,
+    struct vctx x = {a,
+                     m,
+                     NULL,
+                     out,
+                     opts && opts->max_issues ? opts->max_issues : 200,
+                     false,
                      opts && (opts->flags & CW_HL7V2_VALIDATE_STRICT)};
     cw_slice ver = opts && opts->version.len ? opts->version : cw_slice_trim(hl7v2_msh(m, 12, 1));
     bool fallback = false;
@@ -651,7 +689,8 @@ int cw_hl7v2_validate(struct cw_arena *a, const struct cw_hl7v2_msg *m,
             issue(&x, CW_SEV_ERROR, CW_V2_UNSUPPORTED_VERSION, "MSH-12",
                   "version in MSH-12 is not 2.1-2.8; checked as 2.5.1");
         x.v = hl7v2_dict_version(CW_LIT("2.5.1"), NULL);
-        if (!x.v) return hl7v2_fail(err, CW_V2_INTERNAL, CW_ISSUE_EXCEPTION, "", "no 2.5.1 definitions");
+        if (!x.v)
+            return hl7v2_fail(err, CW_V2_INTERNAL, CW_ISSUE_EXCEPTION, "", "no 2.5.1 definitions");
     }
 
     /* message structure from MSH-9 */

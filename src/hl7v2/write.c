@@ -37,7 +37,8 @@ static void ser(const struct cw_hl7v2_delims *d, const struct cw_hl7v2_node *n, 
     }
 }
 
-static void ser_seg(const struct cw_hl7v2_delims *d, const struct cw_hl7v2_node *s, struct cw_buf *out)
+static void ser_seg(const struct cw_hl7v2_delims *d, const struct cw_hl7v2_node *s,
+                    struct cw_buf *out)
 {
     bool header = hl7v2_is_header_id(cw_hl7v2_seg_id(s));
     for (uint32_t f = 0; f < s->n; f++) {
@@ -67,9 +68,15 @@ int cw_hl7v2_write(const struct cw_hl7v2_msg *m, unsigned flags, struct cw_buf *
             continue;
         }
         switch (s->flags & CW_HL7V2_TERM_MASK) {
-        case CW_HL7V2_TERM_CR: cw_buf_putc(out, '\r'); break;
-        case CW_HL7V2_TERM_LF: cw_buf_putc(out, '\n'); break;
-        case CW_HL7V2_TERM_CRLF: cw_buf_append(out, "\r\n", 2); break;
+        case CW_HL7V2_TERM_CR:
+            cw_buf_putc(out, '\r');
+            break;
+        case CW_HL7V2_TERM_LF:
+            cw_buf_putc(out, '\n');
+            break;
+        case CW_HL7V2_TERM_CRLF:
+            cw_buf_append(out, "\r\n", 2);
+            break;
         default:
             if (!last) cw_buf_putc(out, '\r');
             break;
@@ -314,8 +321,8 @@ int cw_hl7v2_set(struct cw_arena *a, struct cw_hl7v2_msg *m, cw_slice path, cw_s
     return put(a, m, &p, &v, err);
 }
 
-int cw_hl7v2_set_raw(struct cw_arena *a, struct cw_hl7v2_msg *m, cw_slice path,
-                     cw_slice encoded, struct cw_err *err)
+int cw_hl7v2_set_raw(struct cw_arena *a, struct cw_hl7v2_msg *m, cw_slice path, cw_slice encoded,
+                     struct cw_err *err)
 {
     struct cw_hl7v2_path p;
     if (cw_hl7v2_path_parse(path, &p, err) < 0) return -1;
@@ -394,8 +401,8 @@ struct cw_hl7v2_msg *cw_hl7v2_new(struct cw_arena *a, const struct cw_hl7v2_deli
     kids[0] = (struct cw_hl7v2_node){t, 3, 0, 0, 0, NULL};
     kids[1] = (struct cw_hl7v2_node){t + 3, 1, 0, 0, 0, NULL};
     kids[2] = (struct cw_hl7v2_node){t + 4, (uint32_t)nenc, 0, 0, 0, NULL};
-    segs[0] = (struct cw_hl7v2_node){t, (uint32_t)n, 3, CW_HL7V2_FIELD,
-                                     CW_HL7V2_NODE_OWN | CW_HL7V2_TERM_CR, kids};
+    segs[0] = (struct cw_hl7v2_node){
+        t, (uint32_t)n, 3, CW_HL7V2_FIELD, CW_HL7V2_NODE_OWN | CW_HL7V2_TERM_CR, kids};
     m->src = (cw_slice){t, n};
     m->delims = dd;
     m->segs = segs;
@@ -490,7 +497,7 @@ int hl7v2_split_segment(struct cw_arena *a, const struct cw_hl7v2_delims *d, cw_
         }
         start = i + 1;
     }
-    *out = (struct cw_hl7v2_node){line.ptr, (uint32_t)line.len, (uint16_t)idx, CW_HL7V2_FIELD, 0,
-                                  k};
+    *out =
+        (struct cw_hl7v2_node){line.ptr, (uint32_t)line.len, (uint16_t)idx, CW_HL7V2_FIELD, 0, k};
     return 0;
 }

@@ -95,9 +95,11 @@ static void text_eq(const char *got, const char *want, int line)
     char g[2048], w[2048];
     size_t gi = 0, wi = 0;
     for (const char *p = got; *p && gi < sizeof g - 5; p++)
-        gi += (size_t)((unsigned char)*p < 0x20 ? snprintf(g + gi, 5, "<%02x>", (unsigned char)*p) : (g[gi] = *p, 1));
+        gi += (size_t)((unsigned char)*p < 0x20 ? snprintf(g + gi, 5, "<%02x>", (unsigned char)*p)
+                                                : (g[gi] = *p, 1));
     for (const char *p = want; *p && wi < sizeof w - 5; p++)
-        wi += (size_t)((unsigned char)*p < 0x20 ? snprintf(w + wi, 5, "<%02x>", (unsigned char)*p) : (w[wi] = *p, 1));
+        wi += (size_t)((unsigned char)*p < 0x20 ? snprintf(w + wi, 5, "<%02x>", (unsigned char)*p)
+                                                : (w[wi] = *p, 1));
     g[gi] = w[wi] = '\0';
     fail_msg("line %d:\n got  %s\n want %s", line, g, w);
 }
@@ -138,9 +140,11 @@ static void delimiters_standard(void **state)
 static void delimiters_custom(void **state)
 {
     (void)state;
-    /* field '^', component '~', repetition '|', escape '\', subcomponent '&' (HAPI test data style) */
-    struct cw_hl7v2_msg *m =
-        parse(IN("MSH^~|\\&^SEND^F^RECV^F^2012^^ADT~A24^7^T^2.4\rPID^1^^11~~~FOO&&0363|NI~X^^SMITH~JOHN"), 0);
+    /* field '^', component '~', repetition '|', escape '\', subcomponent '&' (HAPI test data style)
+     */
+    struct cw_hl7v2_msg *m = parse(
+        IN("MSH^~|\\&^SEND^F^RECV^F^2012^^ADT~A24^7^T^2.4\rPID^1^^11~~~FOO&&0363|NI~X^^SMITH~JOHN"),
+        0);
     assert_int_equal(m->delims.field, '^');
     assert_int_equal(m->delims.comp, '~');
     assert_int_equal(m->delims.rep, '|');
@@ -205,15 +209,15 @@ static void terminators_round_trip(void **state)
 {
     (void)state;
     static const char *const cases[] = {
-        ADT "PID|1||1\rPV1|1|I",                /* CR, no final terminator */
-        ADT "PID|1||1\rPV1|1|I\r",              /* final CR */
-        "MSH|^~\\&|A|B|C|D|1||ADT^A01|1|P|2.5\nPID|1\nPV1|1\n",          /* LF */
-        "MSH|^~\\&|A|B|C|D|1||ADT^A01|1|P|2.5\r\nPID|1\r\nPV1|1\r\n",    /* CRLF */
+        ADT "PID|1||1\rPV1|1|I",                                       /* CR, no final terminator */
+        ADT "PID|1||1\rPV1|1|I\r",                                     /* final CR */
+        "MSH|^~\\&|A|B|C|D|1||ADT^A01|1|P|2.5\nPID|1\nPV1|1\n",        /* LF */
+        "MSH|^~\\&|A|B|C|D|1||ADT^A01|1|P|2.5\r\nPID|1\r\nPV1|1\r\n",  /* CRLF */
         "MSH|^~\\&|A|B|C|D|1||ADT^A01|1|P|2.5\r\nPID|1\nPV1|1\rOBX|1", /* mixed */
-        "\xef\xbb\xbfMSH|^~\\&|A|B|C|D|1||ADT^A01|1|P|2.5\rPID|1\r",  /* BOM */
-        ADT "PID|1||||||||||\rZZ1|a^^^|~~|&&\r",  /* empty and trailing parts */
-        ADT "PID",                                /* a segment with only its ID */
-        "MSH|^~\\&",                              /* MSH and nothing else */
+        "\xef\xbb\xbfMSH|^~\\&|A|B|C|D|1||ADT^A01|1|P|2.5\rPID|1\r",   /* BOM */
+        ADT "PID|1||||||||||\rZZ1|a^^^|~~|&&\r", /* empty and trailing parts */
+        ADT "PID",                               /* a segment with only its ID */
+        "MSH|^~\\&",                             /* MSH and nothing else */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         cw_slice in = input(cases[i], strlen(cases[i]));
@@ -247,7 +251,9 @@ static void lenient_vs_strict(void **state)
         {ADT "PID|1\rpv1|1", CW_V2_SEGMENT_SEQUENCE, ""},
         {ADT "PID|1||a\\Q\\b", CW_V2_DATA_TYPE, "PID-3"},
         {ADT "PID|1||a^b\\F|c", CW_V2_DATA_TYPE, "PID-3.2"},
-        {ADT "PID|1||a\x01" "b", CW_V2_DATA_TYPE, "PID-3"},
+        {ADT "PID|1||a\x01"
+             "b",
+         CW_V2_DATA_TYPE, "PID-3"},
         {ADT "PID|1||M\xc3\xbcller", CW_V2_DATA_TYPE, "PID-3"},
         {"MSH|^~\\&|A||||||ADT^A01|1|P|2.5||||||UNICODE UTF-8\rPID|1||ab~c\xff", CW_V2_DATA_TYPE,
          "PID-3[2]"},
@@ -340,7 +346,8 @@ static void escapes_each(void **state)
     assert_slice_equal(cw_hl7v2_text(n), "F\\F\\S\\S\\T\\T\\R\\R\\E\\E\\");
     /* text without escapes is returned in place, no copy */
     cw_slice v;
-    const struct cw_hl7v2_node *sid = cw_hl7v2_field(cw_hl7v2_seg_find(m, CW_LIT("NTE"), 1, NULL), 1);
+    const struct cw_hl7v2_node *sid =
+        cw_hl7v2_field(cw_hl7v2_seg_find(m, CW_LIT("NTE"), 1, NULL), 1);
     assert_int_equal(cw_hl7v2_decode(A, m, cw_hl7v2_text(sid), &v, NULL), 0);
     assert_ptr_equal(v.ptr, sid->ptr);
     /* malformed: kept as text, warned */
@@ -355,8 +362,8 @@ static void charsets(void **state)
 {
     (void)state;
     /* ISO 8859-1: bytes and \X..\ bytes both become UTF-8 */
-    struct cw_hl7v2_msg *m = parse(
-        IN("MSH|^~\\&|A||||||ADT^A01|1|P|2.5||||||8859/1\rPID|1||Jos\xe9|M\\XFC\\ller"), 0);
+    struct cw_hl7v2_msg *m =
+        parse(IN("MSH|^~\\&|A||||||ADT^A01|1|P|2.5||||||8859/1\rPID|1||Jos\xe9|M\\XFC\\ller"), 0);
     assert_int_equal(m->charset, CW_HL7V2_CS_LATIN1);
     assert_int_equal(m->nwarnings, 0);
     assert_string_equal(get(m, "PID-3"), "Jos\xc3\xa9");
@@ -365,13 +372,18 @@ static void charsets(void **state)
     m = parse(IN("MSH|^~\\&|A||||||ADT^A01|1|P|2.5||||||8859/15\rNTE|1||5\xa4"), 0);
     assert_string_equal(get(m, "NTE-3"), "5\xe2\x82\xac");
     /* UTF-8 declared: passed through; \X..\ gives UTF-8 bytes; bad bytes become U+FFFD */
-    m = parse(IN("MSH|^~\\&|A||||||ADT^A01|1|P|2.5||||||UNICODE UTF-8\rPID|1||M\xc3\xbcller|\\XC3A9\\"), 0);
+    m = parse(
+        IN("MSH|^~\\&|A||||||ADT^A01|1|P|2.5||||||UNICODE UTF-8\rPID|1||M\xc3\xbcller|\\XC3A9\\"),
+        0);
     assert_int_equal(m->charset, CW_HL7V2_CS_UTF8);
     assert_true(m->utf8);
     assert_string_equal(get(m, "PID-3"), "M\xc3\xbcller");
     assert_string_equal(get(m, "PID-4"), "\xc3\xa9");
-    m = parse(IN("MSH|^~\\&|A||||||ADT^A01|1|P|2.5||||||UNICODE UTF-8\rPID|1||a\xff" "b"), 0);
-    assert_string_equal(get(m, "PID-3"), "a\xef\xbf\xbd" "b");
+    m = parse(IN("MSH|^~\\&|A||||||ADT^A01|1|P|2.5||||||UNICODE UTF-8\rPID|1||a\xff"
+                 "b"),
+              0);
+    assert_string_equal(get(m, "PID-3"), "a\xef\xbf\xbd"
+                                         "b");
     /* no MSH-18: UTF-8 read as UTF-8, anything else as ISO 8859-1 (with a warning) */
     m = parse(IN(ADT "PID|1||M\xc3\xbcller|Jos\xe9"), 0);
     assert_int_equal(m->charset, CW_HL7V2_CS_DEFAULT);
@@ -421,15 +433,16 @@ static void paths(void **state)
         cw_hl7v2_path_format(&p, buf, sizeof buf);
         assert_string_equal(buf, ok[i].canon);
     }
-    static const char *const bad[] = {"",        "PI",      "pid-3",   "PID-",    "PID-0",
-                                      "PID-3.0", "PID-3[0]", "PID[0]",  "PID-3[2", "PID-3.1.2.3",
-                                      "PID-3x",  "PID 3",   "MSH-2.1", "MSH-1[2]", "PID-3(1]",
-                                      "PID-99999999999"};
+    static const char *const bad[] = {"",        "PI",          "pid-3",    "PID-",
+                                      "PID-0",   "PID-3.0",     "PID-3[0]", "PID[0]",
+                                      "PID-3[2", "PID-3.1.2.3", "PID-3x",   "PID 3",
+                                      "MSH-2.1", "MSH-1[2]",    "PID-3(1]", "PID-99999999999"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct cw_hl7v2_path p;
         struct cw_err err;
         cw_err_clear(&err);
-        if (cw_hl7v2_path_parse(cw_slice_cstr(bad[i]), &p, &err) == 0) fail_msg("'%s' parsed", bad[i]);
+        if (cw_hl7v2_path_parse(cw_slice_cstr(bad[i]), &p, &err) == 0)
+            fail_msg("'%s' parsed", bad[i]);
         assert_int_equal(err.issue, CW_ISSUE_INVALID);
     }
     /* what a path addresses */
@@ -438,8 +451,8 @@ static void paths(void **state)
     bool found, comp;
     assert_int_equal(cw_hl7v2_get(A, m, CW_LIT("PID-3"), &v, &found, &comp, NULL), 0);
     assert_true(found && comp);
-    assert_slice_equal(v, "a1^a2~b1^b2&b3"); /* the whole field, encoded */
-    assert_string_equal(get(m, "PID-3.1"), "a1");      /* first repetition */
+    assert_slice_equal(v, "a1^a2~b1^b2&b3");      /* the whole field, encoded */
+    assert_string_equal(get(m, "PID-3.1"), "a1"); /* first repetition */
     assert_string_equal(get(m, "PID-3[2].2.2"), "b3");
     assert_string_equal(get(m, "PID-3(2).2.1"), "b2");
     assert_int_equal(cw_hl7v2_get(A, m, CW_LIT("PID-3[2]"), &v, &found, &comp, NULL), 0);
@@ -464,8 +477,10 @@ static void writer_escaping(void **state)
     (void)state;
     struct cw_hl7v2_msg *m = parse(IN(ADT "PID|1||X"), 0);
     struct cw_err err;
-    assert_int_equal(cw_hl7v2_set(A, m, CW_LIT("PID-5.1"), CW_LIT("O|Brien^&~\\x\r\n\x01"), &err), 0);
-    assert_string_equal(written(m, 0), ADT "PID|1||X||O\\F\\Brien\\S\\\\T\\\\R\\\\E\\x\\X0D\\\\X0A\\\\X01\\");
+    assert_int_equal(cw_hl7v2_set(A, m, CW_LIT("PID-5.1"), CW_LIT("O|Brien^&~\\x\r\n\x01"), &err),
+                     0);
+    assert_string_equal(written(m, 0),
+                        ADT "PID|1||X||O\\F\\Brien\\S\\\\T\\\\R\\\\E\\x\\X0D\\\\X0A\\\\X01\\");
     assert_string_equal(get(m, "PID-5.1"), "O|Brien^&~\\x\r\n\x01");
     assert_string_equal(written(m, CW_HL7V2_WRITE_REBUILD), written(m, 0));
     /* creating missing repetitions, components and subcomponents */
@@ -497,17 +512,18 @@ static void writer_escaping(void **state)
 static void writer_charsets(void **state)
 {
     (void)state;
-    struct cw_hl7v2_msg *m =
-        parse(IN("MSH|^~\\&|A||||||ADT^A01|1|P|2.5||||||8859/1\rPID|1"), 0);
+    struct cw_hl7v2_msg *m = parse(IN("MSH|^~\\&|A||||||ADT^A01|1|P|2.5||||||8859/1\rPID|1"), 0);
     struct cw_err err;
     assert_int_equal(cw_hl7v2_set(A, m, CW_LIT("PID-5"), CW_LIT("Jos\xc3\xa9"), &err), 0);
-    assert_string_equal(written(m, 0), "MSH|^~\\&|A||||||ADT^A01|1|P|2.5||||||8859/1\rPID|1||||Jos\xe9");
+    assert_string_equal(written(m, 0),
+                        "MSH|^~\\&|A||||||ADT^A01|1|P|2.5||||||8859/1\rPID|1||||Jos\xe9");
     assert_string_equal(get(m, "PID-5"), "Jos\xc3\xa9");
     assert_int_equal(cw_hl7v2_set(A, m, CW_LIT("PID-6"), CW_LIT("\xe2\x82\xac"), &err), -1);
     assert_int_equal(err.issue, CW_ISSUE_CODE_INVALID);
     m = parse(IN("MSH|^~\\&|A||||||ADT^A01|1|P|2.5||||||ASCII\rPID|1"), 0);
     assert_int_equal(cw_hl7v2_set(A, m, CW_LIT("PID-5"), CW_LIT("\xc3\xa9"), &err), -1);
-    assert_int_equal(cw_hl7v2_set(A, m, CW_LIT("PID-5"), CW_LIT("a\xff"), &err), -1); /* not UTF-8 */
+    assert_int_equal(cw_hl7v2_set(A, m, CW_LIT("PID-5"), CW_LIT("a\xff"), &err),
+                     -1); /* not UTF-8 */
 }
 
 static void builder(void **state)
@@ -527,7 +543,7 @@ static void builder(void **state)
     assert_int_equal(cw_hl7v2_set(A, m, CW_LIT("OBX[2]-5"), CW_LIT("2^3"), &err), 0);
     assert_int_equal(cw_hl7v2_set_charset(A, m, CW_LIT("UNICODE UTF-8"), &err), 0);
     assert_text_equal(written(m, 0), "MSH|^~\\&|||||||ADT^A01|||2.5.1||||||UNICODE UTF-8\r"
-                                       "PID|||||Doe^Jane\rOBX\rOBX|||||2\\S\\3\r");
+                                     "PID|||||Doe^Jane\rOBX\rOBX|||||2\\S\\3\r");
     assert_int_equal(cw_hl7v2_seg_append(A, m, CW_LIT("MSH"), &err), -1);
     assert_int_equal(cw_hl7v2_seg_append(A, m, CW_LIT("pid"), &err), -1);
     /* custom delimiters, and appending to a parsed message keeps its terminators */
@@ -577,7 +593,9 @@ static void batches(void **state)
     assert_slice_equal(cw_hl7v2_text(cw_hl7v2_field(f->fhs, 3)), "APP");
     assert_slice_equal(cw_hl7v2_text(cw_hl7v2_field(f->batches[0].bhs, 2)), "^~\\&");
     assert_slice_equal(cw_hl7v2_text(cw_hl7v2_field(f->batches[1].bts, 1)), "1");
-    assert_int_equal(cw_hl7v2_parse_file(A, IN(text), &(struct cw_hl7v2_opts){.flags = CW_HL7V2_STRICT}, &f, &err), 0);
+    assert_int_equal(cw_hl7v2_parse_file(
+                         A, IN(text), &(struct cw_hl7v2_opts){.flags = CW_HL7V2_STRICT}, &f, &err),
+                     0);
 
     /* wrong counts, stray lines, a broken message in the middle */
     const char bad[] = "junk before\n"
@@ -593,10 +611,13 @@ static void batches(void **state)
     assert_int_equal(f->items[1].err.v2_code, CW_V2_REQUIRED_MISSING);
     assert_string_equal(get(f->items[2].msg, "PID-1"), "3");
     assert_int_equal(f->items[2].msg->nwarnings, 0); /* blank lines between messages are fine */
-    assert_int_equal(f->nwarnings, 2); /* BTS-1 count, stray line */
-    assert_int_equal(cw_hl7v2_parse_file(A, IN(bad), &(struct cw_hl7v2_opts){.flags = CW_HL7V2_STRICT}, &f, &err), -1);
+    assert_int_equal(f->nwarnings, 2);               /* BTS-1 count, stray line */
+    assert_int_equal(cw_hl7v2_parse_file(
+                         A, IN(bad), &(struct cw_hl7v2_opts){.flags = CW_HL7V2_STRICT}, &f, &err),
+                     -1);
     /* several messages without batch segments, LF-separated, and no message at all */
-    assert_int_equal(cw_hl7v2_parse_file(A, IN("MSH|^~\\&|1\nPID|1\nMSH|^~\\&|2\nPID|2\n"), NULL, &f, &err), 0);
+    assert_int_equal(
+        cw_hl7v2_parse_file(A, IN("MSH|^~\\&|1\nPID|1\nMSH|^~\\&|2\nPID|2\n"), NULL, &f, &err), 0);
     assert_int_equal(f->nitems, 2);
     assert_int_equal(f->nbatches, 0);
     assert_int_equal(f->items[0].batch, UINT32_MAX);
@@ -673,13 +694,20 @@ static void limits(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(delimiters_standard), cmocka_unit_test(delimiters_custom),
-        cmocka_unit_test(delimiters_irregular), cmocka_unit_test(terminators_round_trip),
-        cmocka_unit_test(lenient_vs_strict),   cmocka_unit_test(tree_shapes),
-        cmocka_unit_test(escapes_each),        cmocka_unit_test(charsets),
-        cmocka_unit_test(paths),               cmocka_unit_test(writer_escaping),
-        cmocka_unit_test(writer_charsets),     cmocka_unit_test(builder),
-        cmocka_unit_test(batches),             cmocka_unit_test(limits),
+        cmocka_unit_test(delimiters_standard),
+        cmocka_unit_test(delimiters_custom),
+        cmocka_unit_test(delimiters_irregular),
+        cmocka_unit_test(terminators_round_trip),
+        cmocka_unit_test(lenient_vs_strict),
+        cmocka_unit_test(tree_shapes),
+        cmocka_unit_test(escapes_each),
+        cmocka_unit_test(charsets),
+        cmocka_unit_test(paths),
+        cmocka_unit_test(writer_escaping),
+        cmocka_unit_test(writer_charsets),
+        cmocka_unit_test(builder),
+        cmocka_unit_test(batches),
+        cmocka_unit_test(limits),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

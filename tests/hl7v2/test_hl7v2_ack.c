@@ -33,8 +33,7 @@ static struct cw_hl7v2_msg *parse(const char *text)
     struct cw_err err;
     size_t n = strlen(text);
     char *copy = cw_arena_strndup(A, text, n);
-    if (cw_hl7v2_parse(A, (cw_slice){copy, n}, NULL, &m, &err) < 0)
-        fail_msg("parse: %s", err.msg);
+    if (cw_hl7v2_parse(A, (cw_slice){copy, n}, NULL, &m, &err) < 0) fail_msg("parse: %s", err.msg);
     return m;
 }
 
@@ -106,7 +105,8 @@ static void original_error_v25(void **state)
     struct cw_err errs[3] = {
         mkerr(CW_SEV_ERROR, CW_V2_REQUIRED_MISSING, "PID-3", "required field PID-3 is missing"),
         mkerr(CW_SEV_WARNING, CW_V2_TABLE_VALUE, "PID-5[2].1", "value is not in HL7 table 0001"),
-        mkerr(CW_SEV_ERROR, CW_V2_OK, "OBX[2]", "a^b|c&d~e\\f"), /* no code: 207; delimiters in text */
+        mkerr(CW_SEV_ERROR, CW_V2_OK, "OBX[2]",
+              "a^b|c&d~e\\f"), /* no code: 207; delimiters in text */
     };
     errs[2].issue = CW_ISSUE_EXCEPTION;
     assert_string_equal(
@@ -142,8 +142,10 @@ static void original_error_v23_v24(void **state)
                         "ERR|PID^1^3^101&Required field missing&HL70357");
     /* the caller's text wins for MSA-3 */
     struct cw_hl7v2_msg *in = parse(in24), *ack = NULL;
-    struct cw_hl7v2_ack_opts o = {.outcome = CW_HL7V2_ERROR, .control_id = CW_LIT("X"),
-                                  .timestamp = CW_LIT("1"), .text = CW_LIT("try again")};
+    struct cw_hl7v2_ack_opts o = {.outcome = CW_HL7V2_ERROR,
+                                  .control_id = CW_LIT("X"),
+                                  .timestamp = CW_LIT("1"),
+                                  .text = CW_LIT("try again")};
     assert_int_equal(cw_hl7v2_ack_build(A, in, &o, errs, 1, &ack, NULL), 0);
     cw_slice v;
     assert_int_equal(cw_hl7v2_get(A, ack, CW_LIT("MSA-3"), &v, NULL, NULL, NULL), 0);
@@ -173,16 +175,19 @@ static void enhanced_mode(void **state)
     struct cw_hl7v2_msg *m = parse(in);
     assert_true(cw_hl7v2_ack_enhanced(m));
     /* the accept acknowledgment: CA/CE/CR, charset mirrored */
-    assert_string_equal(build(in, CW_HL7V2_ACCEPT, CW_HL7V2_ACK_AUTO, NULL, 0),
-                        "MSH|^~\\&|R|RF|S|SF|20240102030405||ACK^R01^ACK|ACK1|P|2.5.1||||||UNICODE UTF-8\n"
-                        "MSA|CA|M5");
-    assert_string_equal(build(in, CW_HL7V2_REJECT, CW_HL7V2_ACK_COMMIT, NULL, 0),
-                        "MSH|^~\\&|R|RF|S|SF|20240102030405||ACK^R01^ACK|ACK1|P|2.5.1||||||UNICODE UTF-8\n"
-                        "MSA|CR|M5");
+    assert_string_equal(
+        build(in, CW_HL7V2_ACCEPT, CW_HL7V2_ACK_AUTO, NULL, 0),
+        "MSH|^~\\&|R|RF|S|SF|20240102030405||ACK^R01^ACK|ACK1|P|2.5.1||||||UNICODE UTF-8\n"
+        "MSA|CA|M5");
+    assert_string_equal(
+        build(in, CW_HL7V2_REJECT, CW_HL7V2_ACK_COMMIT, NULL, 0),
+        "MSH|^~\\&|R|RF|S|SF|20240102030405||ACK^R01^ACK|ACK1|P|2.5.1||||||UNICODE UTF-8\n"
+        "MSA|CR|M5");
     /* the application acknowledgment: AA/AE/AR */
-    assert_string_equal(build(in, CW_HL7V2_ERROR, CW_HL7V2_ACK_APPLICATION, NULL, 0),
-                        "MSH|^~\\&|R|RF|S|SF|20240102030405||ACK^R01^ACK|ACK1|P|2.5.1||||||UNICODE UTF-8\n"
-                        "MSA|AE|M5");
+    assert_string_equal(
+        build(in, CW_HL7V2_ERROR, CW_HL7V2_ACK_APPLICATION, NULL, 0),
+        "MSH|^~\\&|R|RF|S|SF|20240102030405||ACK^R01^ACK|ACK1|P|2.5.1||||||UNICODE UTF-8\n"
+        "MSA|AE|M5");
     /* MSH-15 AL: always a commit ACK; MSH-16 ER: an application ACK only on errors */
     assert_true(cw_hl7v2_ack_wanted(m, CW_HL7V2_ACK_COMMIT, CW_HL7V2_ACCEPT));
     assert_false(cw_hl7v2_ack_wanted(m, CW_HL7V2_ACK_APPLICATION, CW_HL7V2_ACCEPT));
@@ -194,7 +199,8 @@ static void enhanced_mode(void **state)
     assert_false(cw_hl7v2_ack_wanted(m, CW_HL7V2_ACK_APPLICATION, CW_HL7V2_ERROR));
     m = parse("MSH|^~\\&|S||||||ADT^A01|1|P|2.5||||AL\rPID|1"); /* only MSH-16 */
     assert_true(cw_hl7v2_ack_enhanced(m));
-    assert_true(cw_hl7v2_ack_wanted(m, CW_HL7V2_ACK_COMMIT, CW_HL7V2_ACCEPT)); /* empty MSH-15 = AL */
+    assert_true(
+        cw_hl7v2_ack_wanted(m, CW_HL7V2_ACK_COMMIT, CW_HL7V2_ACCEPT)); /* empty MSH-15 = AL */
     assert_true(cw_hl7v2_ack_wanted(m, CW_HL7V2_ACK_APPLICATION, CW_HL7V2_ACCEPT));
 }
 
@@ -223,28 +229,33 @@ static void reject_unparseable(void **state)
 {
     (void)state;
     struct cw_err e = mkerr(CW_SEV_ERROR, CW_V2_SEGMENT_SEQUENCE, "MSH[2]", "second MSH");
-    struct cw_hl7v2_ack_opts o = {.control_id = CW_LIT("ACK1"), .timestamp = CW_LIT("20240102030405"),
+    struct cw_hl7v2_ack_opts o = {.control_id = CW_LIT("ACK1"),
+                                  .timestamp = CW_LIT("20240102030405"),
                                   .outcome = CW_HL7V2_ACCEPT /* ignored */};
     struct cw_hl7v2_msg *ack = NULL;
     const char *broken = "MSH|^~\\&|S|SF|R|RF|2024||ADT^A04^ADT_A01|CTRL9|T|2.3.1\rPID|1\rMSH|x";
     struct cw_hl7v2_msg *m = NULL;
     assert_int_equal(cw_hl7v2_parse(A, cw_slice_cstr(broken), NULL, &m, NULL), -1);
     assert_int_equal(cw_hl7v2_ack_build_raw(A, cw_slice_cstr(broken), &o, &e, 1, &ack, NULL), 0);
-    assert_string_equal(ack_text(ack), "MSH|^~\\&|R|RF|S|SF|20240102030405||ACK^A04^ACK|ACK1|T|2.3.1\n"
-                                       "MSA|AR|CTRL9|Segment sequence error|||100^Segment sequence error^HL70357\n"
-                                       "ERR|MSH^2^^100&Segment sequence error&HL70357");
+    assert_string_equal(ack_text(ack),
+                        "MSH|^~\\&|R|RF|S|SF|20240102030405||ACK^A04^ACK|ACK1|T|2.3.1\n"
+                        "MSA|AR|CTRL9|Segment sequence error|||100^Segment sequence error^HL70357\n"
+                        "ERR|MSH^2^^100&Segment sequence error&HL70357");
     /* enhanced mode asked for: CR */
     const char *enh = "MSH|^~\\&|S|SF|R|RF|2024||ADT^A04|C1|P|2.5.1|||AL|NE\rMSH|";
     assert_int_equal(cw_hl7v2_ack_build_raw(A, cw_slice_cstr(enh), &o, &e, 1, &ack, NULL), 0);
-    assert_string_equal(ack_text(ack), "MSH|^~\\&|R|RF|S|SF|20240102030405||ACK^A04^ACK|ACK1|P|2.5.1\n"
-                                       "MSA|CR|C1\n"
-                                       "ERR||MSH^2|100^Segment sequence error^HL70357|E|||second MSH");
+    assert_string_equal(ack_text(ack),
+                        "MSH|^~\\&|R|RF|S|SF|20240102030405||ACK^A04^ACK|ACK1|P|2.5.1\n"
+                        "MSA|CR|C1\n"
+                        "ERR||MSH^2|100^Segment sequence error^HL70357|E|||second MSH");
     /* nothing recoverable: defaults */
     assert_int_equal(cw_hl7v2_ack_build_raw(A, CW_LIT("\x01garbage"), &o, &e, 1, &ack, NULL), 0);
-    assert_string_equal(ack_text(ack), "MSH|^~\\&|||||20240102030405||ACK^^ACK|ACK1|P|2.5.1\n"
-                                       "MSA|AR\n"
-                                       "ERR||MSH^2|100^Segment sequence error^HL70357|E|||second MSH");
-    /* values with control characters or foreign delimiters are not copied; odd delimiters are kept */
+    assert_string_equal(ack_text(ack),
+                        "MSH|^~\\&|||||20240102030405||ACK^^ACK|ACK1|P|2.5.1\n"
+                        "MSA|AR\n"
+                        "ERR||MSH^2|100^Segment sequence error^HL70357|E|||second MSH");
+    /* values with control characters or foreign delimiters are not copied; odd delimiters are kept
+     */
     const char *odd = "MSH#^~\\&#A\x01#F#R~1#G#2024##ADT^A01#C|1#P#9.9";
     assert_int_equal(cw_hl7v2_ack_build_raw(A, cw_slice_cstr(odd), &o, NULL, 0, &ack, NULL), 0);
     assert_string_equal(ack_text(ack), "MSH#^~\\&##G##F#20240102030405##ACK^A01^ACK#ACK1#P#2.5.1\n"
@@ -254,9 +265,9 @@ static void reject_unparseable(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(original_accept),      cmocka_unit_test(original_error_v25),
+        cmocka_unit_test(original_accept),        cmocka_unit_test(original_error_v25),
         cmocka_unit_test(original_error_v23_v24), cmocka_unit_test(original_v21_v22),
-        cmocka_unit_test(enhanced_mode),        cmocka_unit_test(mirrors_delimiters_and_new_ids),
+        cmocka_unit_test(enhanced_mode),          cmocka_unit_test(mirrors_delimiters_and_new_ids),
         cmocka_unit_test(reject_unparseable),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -65,7 +65,8 @@ static void assert_same_tree(const struct cw_hl7v2_msg *a, const struct cw_hl7v2
                 const struct cw_hl7v2_node *ra = cw_hl7v2_rep(fa, r), *rb = cw_hl7v2_rep(fb, r);
                 assert_int_equal(cw_hl7v2_comp_count(ra), cw_hl7v2_comp_count(rb));
                 for (uint32_t c = 1; c <= cw_hl7v2_comp_count(ra); c++) {
-                    const struct cw_hl7v2_node *ca = cw_hl7v2_comp(ra, c), *cb = cw_hl7v2_comp(rb, c);
+                    const struct cw_hl7v2_node *ca = cw_hl7v2_comp(ra, c),
+                                               *cb = cw_hl7v2_comp(rb, c);
                     assert_int_equal(cw_hl7v2_sub_count(ca), cw_hl7v2_sub_count(cb));
                     assert_true(cw_slice_eq(cw_hl7v2_text(ca), cw_hl7v2_text(cb)));
                 }
@@ -103,14 +104,16 @@ static void corpus_messages(void **state)
         bool expect_fail = expected_to_fail(msgs.v[i].file);
         if (rc < 0) {
             failed++;
-            if (!expect_fail) fail_msg("%s: lenient parse failed: %d %s: %s", msgs.v[i].file,
-                                       (int)cw_err_v2_code(&err), err.location, err.msg);
+            if (!expect_fail)
+                fail_msg("%s: lenient parse failed: %d %s: %s", msgs.v[i].file,
+                         (int)cw_err_v2_code(&err), err.location, err.msg);
             assert_true(err.v2_code >= 100 && err.v2_code <= 207);
             assert_true(err.msg[0] != '\0');
             /* a reject can still be built for it */
             struct cw_hl7v2_msg *ack = NULL;
             assert_int_equal(cw_hl7v2_ack_build_raw(a, input, NULL, &err, 1, &ack, NULL), 0);
-            assert_true(cw_slice_eq_cstr(cw_hl7v2_text(cw_hl7v2_field(cw_hl7v2_seg_at(ack, 1), 1)), "AR"));
+            assert_true(
+                cw_slice_eq_cstr(cw_hl7v2_text(cw_hl7v2_field(cw_hl7v2_seg_at(ack, 1), 1)), "AR"));
             acks++;
             printf("  expected failure: %s: %d %s: %s\n", strrchr(msgs.v[i].file, '/') + 1,
                    (int)cw_err_v2_code(&err), err.location, err.msg);
@@ -162,8 +165,10 @@ static void corpus_messages(void **state)
         struct cw_hl7v2_msg *ack = NULL;
         struct cw_hl7v2_ack_opts ao = {.outcome = is.errors ? CW_HL7V2_ERROR : CW_HL7V2_ACCEPT};
         assert_int_equal(cw_hl7v2_ack_build(a, m, &ao, is.items, is.n, &ack, &err), 0);
-        cw_slice ctl = cw_hl7v2_text(cw_hl7v2_field(cw_hl7v2_seg_find(m, CW_LIT("MSH"), 1, NULL), 10));
-        cw_slice msa2 = cw_hl7v2_text(cw_hl7v2_field(cw_hl7v2_seg_find(ack, CW_LIT("MSA"), 1, NULL), 2));
+        cw_slice ctl =
+            cw_hl7v2_text(cw_hl7v2_field(cw_hl7v2_seg_find(m, CW_LIT("MSH"), 1, NULL), 10));
+        cw_slice msa2 =
+            cw_hl7v2_text(cw_hl7v2_field(cw_hl7v2_seg_find(ack, CW_LIT("MSA"), 1, NULL), 2));
         assert_true(cw_slice_eq(ctl, msa2));
         acks++;
         free(in);
@@ -171,7 +176,8 @@ static void corpus_messages(void **state)
     }
     printf("lenient: %zu parsed, %zu failed (all expected); %zu without warnings, %zu with\n",
            parsed, failed, parsed - with_warnings, with_warnings);
-    printf("round trip byte-identical (cached and rebuilt): %zu; re-parse stable (with warnings): %zu\n",
+    printf("round trip byte-identical (cached and rebuilt): %zu; re-parse stable (with warnings): "
+           "%zu\n",
            identical, stable);
     printf("strict: %zu accepted, %zu rejected\n", strict_ok, parsed - strict_ok + failed);
     printf("validate: %zu messages without errors, %zu issues in total; by code:", validated_clean,
@@ -220,7 +226,8 @@ static void corpus_files(void **state)
     if (!dir) cw_test_skip("corpus/hl7v2 not found (set CW_CORPUS)");
     struct file_ctx ctx = {0};
     cw_test_walk(dir, each_file, &ctx);
-    printf("parse_file: %zu files, %zu messages, %zu failed\n", ctx.files, ctx.messages, ctx.failed);
+    printf("parse_file: %zu files, %zu messages, %zu failed\n", ctx.files, ctx.messages,
+           ctx.failed);
     assert_int_equal(ctx.messages, 759);
     assert_int_equal(ctx.failed, sizeof expected_failures / sizeof expected_failures[0]);
 }
