@@ -22,9 +22,14 @@
 #include <string.h>
 #include <time.h>
 
-/* What an ACK needs from the inbound message, encoded with 'delims'. */
+/*
+ * What an ACK needs from the inbound message. The slices are encoded with
+ * the inbound delimiters 'src'; 'msg' is the parsed inbound message (NULL
+ * for a reject of raw input, whose slices hold no escape sequences).
+ */
 struct ackin {
-    struct cw_hl7v2_delims delims;
+    struct cw_hl7v2_delims src;
+    const struct cw_hl7v2_msg *msg;
     cw_slice app_s, fac_s, app_r, fac_r; /* MSH-3, MSH-4, MSH-5, MSH-6 */
     cw_slice event;                      /* MSH-9.2 */
     cw_slice control_id;                 /* MSH-10 */
@@ -137,6 +142,63 @@ __attribute__((format(printf, 5, 6))) static int setf(struct cw_arena *a, struct
     return cw_hl7v2_set(a, m, cw_slice_cstr(path), v, err);
 }
 
+/* Delimiters an ACK can reuse: all four encoding characters present. */
+static bool complete(const struct cw_hl7v2_delims *d)
+{
+    return d->comp && d->rep && d->esc && d->sub;
+}
+
+/* Split s at c into at most max pieces (the last one keeps the rest). */
+static uint32_t split_at(cw_slice s, char c, cw_slice *out, uint32_t max)
+{
+    uint32_t n = 0;
+    size_t start = 0;
+    for (size_t i = 0; i <= s.len && n < max; i++) {
+        if (i == s.len || (c && s.ptr[i] == c && n + 1 < max)) {
+            out[n++] = (cw_slice){s.ptr + start, i - start};
+            start = i + 1;
+        }
+    }
+    return n;
+}
+
+/*
+ * Put inbound value v (a whole field, or a component when comp_level) at
+ * path in the ACK. With the same delimiters the encoded text is copied as
+ * it is; otherwise every leaf is decoded and set again, escaped for the ACK.
+ */
+static int put_value(struct cw_arena *a, struct cw_hl7v2_msg *m, const char *path, cw_slice v,
+                     const struct ackin *in, bool comp_level, struct cw_err *err)
+{
+    if (v.len == 0) return 0;
+    const struct cw_hl7v2_delims *s = &in->src, *d = &m->delims;
+    if (s->field == d->field && s->comp == d->comp && s->rep == d->rep && s->esc == d->esc &&
+        s->sub == d->sub && s->trunc == d->trunc)
+        return cw_hl7v2_set_raw(a, m, cw_slice_cstr(path), v, err);
+    cw_slice reps[8], comps[16], subs[8];
+    uint32_t nr = comp_level ? 1 : split_at(v, s->rep, reps, 8);
+    if (comp_level) reps[0] = v;
+    for (uint32_t r = 0; r < nr; r++) {
+        uint32_t nc = comp_level ? 1 : split_at(reps[r], s->comp, comps, 16);
+        if (comp_level) comps[0] = reps[r];
+        for (uint32_t c = 0; c < nc; c++) {
+            uint32_t ns = split_at(comps[c], s->sub, subs, 8);
+            for (uint32_t k = 0; k < ns; k++) {
+                cw_slice leaf = subs[k];
+                if (leaf.len == 0) continue;
+                if (in->msg && hl7v2_decode(a, in->msg, leaf, true, &leaf, err) < 0) return -1;
+                char p[64];
+                if (comp_level)
+                    snprintf(p, sizeof p, "%s.%u", path, k + 1);
+                else
+                    snprintf(p, sizeof p, "%s[%u].%u.%u", path, r + 1, c + 1, k + 1);
+                if (cw_hl7v2_set(a, m, cw_slice_cstr(p), leaf, err) < 0) return -1;
+            }
+        }
+    }
+    return 0;
+}
+
 static cw_slice num(struct cw_arena *a, uint32_t v)
 {
     char *t = cw_arena_printf(a, "%u", v);
@@ -150,32 +212,36 @@ static int build(struct cw_arena *a, const struct ackin *in, const struct cw_hl7
     struct cw_hl7v2_ack_opts dflt = {0};
     if (!o) o = &dflt;
     *out = NULL;
-    struct cw_hl7v2_msg *m = cw_hl7v2_new(a, &in->delims, err);
+    /* mirror the inbound delimiters when they are complete, else use |^~\& */
+    struct cw_hl7v2_delims dd = complete(&in->src) ? in->src : CW_HL7V2_DELIMS_DEFAULT;
+    struct cw_hl7v2_msg *m = cw_hl7v2_new(a, &dd, err);
+    if (!m && complete(&in->src)) m = cw_hl7v2_new(a, NULL, err);
     if (!m) return -1;
     int v = version_code(in->version_id);
     bool enhanced = enhanced_of(in);
     bool commit = o->kind == CW_HL7V2_ACK_COMMIT || (o->kind == CW_HL7V2_ACK_AUTO && enhanced);
     const struct cw_hl7v2_delims *d = &m->delims;
 
-    if (in->charset.len && cw_hl7v2_set_raw(a, m, CW_LIT("MSH-18"), in->charset, err) < 0)
-        return -1;
+    if (put_value(a, m, "MSH-18", in->charset, in, false, err) < 0) return -1;
     m->charset = cw_hl7v2_charset_from_name(
         cw_hl7v2_text(cw_hl7v2_comp(cw_hl7v2_rep(cw_hl7v2_field(&m->segs[0], 18), 1), 1)));
-    if (cw_hl7v2_set_raw(a, m, CW_LIT("MSH-3"), in->app_r, err) < 0 ||
-        cw_hl7v2_set_raw(a, m, CW_LIT("MSH-4"), in->fac_r, err) < 0 ||
-        cw_hl7v2_set_raw(a, m, CW_LIT("MSH-5"), in->app_s, err) < 0 ||
-        cw_hl7v2_set_raw(a, m, CW_LIT("MSH-6"), in->fac_s, err) < 0)
+    if (put_value(a, m, "MSH-3", in->app_r, in, false, err) < 0 ||
+        put_value(a, m, "MSH-4", in->fac_r, in, false, err) < 0 ||
+        put_value(a, m, "MSH-5", in->app_s, in, false, err) < 0 ||
+        put_value(a, m, "MSH-6", in->fac_s, in, false, err) < 0)
         return -1;
     char ts[40];
     if (o->timestamp.len) {
         if (cw_hl7v2_set(a, m, CW_LIT("MSH-7"), o->timestamp, err) < 0) return -1;
     } else {
         now_ts(ts, sizeof ts);
+        if (d->field == '+' || d->comp == '+' || d->rep == '+' || d->sub == '+' || d->esc == '+' ||
+            d->trunc == '+')
+            ts[14] = '\0'; /* no "+0000" where '+' is a delimiter */
         if (cw_hl7v2_set(a, m, CW_LIT("MSH-7"), cw_slice_cstr(ts), err) < 0) return -1;
     }
     if (cw_hl7v2_set(a, m, CW_LIT("MSH-9.1"), CW_LIT("ACK"), err) < 0) return -1;
-    if (v >= V22 && in->event.len && cw_hl7v2_set_raw(a, m, CW_LIT("MSH-9.2"), in->event, err) < 0)
-        return -1;
+    if (v >= V22 && put_value(a, m, "MSH-9.2", in->event, in, true, err) < 0) return -1;
     if (v >= V231 && cw_hl7v2_set(a, m, CW_LIT("MSH-9.3"), CW_LIT("ACK"), err) < 0) return -1;
     char cid[48];
     if (o->control_id.len) {
@@ -184,18 +250,18 @@ static int build(struct cw_arena *a, const struct ackin *in, const struct cw_hl7
         new_control_id(cid, sizeof cid);
         if (cw_hl7v2_set(a, m, CW_LIT("MSH-10"), cw_slice_cstr(cid), err) < 0) return -1;
     }
-    if (in->proc_id.len ? cw_hl7v2_set_raw(a, m, CW_LIT("MSH-11"), in->proc_id, err)
+    if (in->proc_id.len ? put_value(a, m, "MSH-11", in->proc_id, in, false, err)
                         : cw_hl7v2_set(a, m, CW_LIT("MSH-11"), CW_LIT("P"), err))
         return -1;
-    if (cw_hl7v2_set_raw(a, m, CW_LIT("MSH-12"), in->version.len ? in->version : CW_LIT("2.5.1"),
-                         err) < 0)
+    if (in->version.len ? put_value(a, m, "MSH-12", in->version, in, false, err)
+                        : cw_hl7v2_set(a, m, CW_LIT("MSH-12"), CW_LIT("2.5.1"), err))
         return -1;
 
     /* MSA */
     long msa = cw_hl7v2_seg_append(a, m, CW_LIT("MSA"), err);
     if (msa < 0) return -1;
     if (cw_hl7v2_set(a, m, CW_LIT("MSA-1"), cw_slice_cstr(ack_code(commit, o->outcome)), err) < 0 ||
-        cw_hl7v2_set_raw(a, m, CW_LIT("MSA-2"), in->control_id, err) < 0)
+        put_value(a, m, "MSA-2", in->control_id, in, false, err) < 0)
         return -1;
     const struct cw_err *first = NULL;
     for (size_t i = 0; i < nerrs && !first; i++)
@@ -294,8 +360,8 @@ int cw_hl7v2_ack_build(struct cw_arena *a, const struct cw_hl7v2_msg *in,
 {
     struct ackin x;
     memset(&x, 0, sizeof x);
-    x.delims = in->delims;
-    if (!x.delims.comp) x.delims.comp = '^';
+    x.src = in->delims;
+    x.msg = in;
     x.app_s = hl7v2_msh(in, 3, 0);
     x.fac_s = hl7v2_msh(in, 4, 0);
     x.app_r = hl7v2_msh(in, 5, 0);
@@ -335,7 +401,7 @@ int cw_hl7v2_ack_build_raw(struct cw_arena *a, cw_slice input, const struct cw_h
 {
     struct ackin x;
     memset(&x, 0, sizeof x);
-    x.delims = CW_HL7V2_DELIMS_DEFAULT;
+    x.src = CW_HL7V2_DELIMS_DEFAULT;
     const char *p = input.ptr, *end = input.ptr + input.len;
     if (input.len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0) p += 3;
     while (p < end && ((unsigned char)*p <= 0x20 || *p == 0x1c)) p++;
@@ -349,7 +415,7 @@ int cw_hl7v2_ack_build_raw(struct cw_arena *a, cw_slice input, const struct cw_h
         bool irr;
         const char *why;
         if (hl7v2_read_header(p, le, false, &d, &enc, &irr, &why, NULL) == 0 && d.comp) {
-            x.delims = d;
+            x.src = d;
             /* fields of the first line: f[n] = MSH-n */
             const char *s = p + 4 + enc;
             uint32_t n = 2;
@@ -361,7 +427,7 @@ int cw_hl7v2_ack_build_raw(struct cw_arena *a, cw_slice input, const struct cw_h
             }
         }
     }
-    const struct cw_hl7v2_delims *d = &x.delims;
+    const struct cw_hl7v2_delims *d = &x.src;
     if (plain(f[3], d, true, 227)) x.app_s = f[3];
     if (plain(f[4], d, true, 227)) x.fac_s = f[4];
     if (plain(f[5], d, true, 227)) x.app_r = f[5];

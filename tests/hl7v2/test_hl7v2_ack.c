@@ -262,13 +262,47 @@ static void reject_unparseable(void **state)
                                        "MSA#AR#C|1");
 }
 
+/* Inbound delimiters without an escape character cannot carry every value: the ACK uses |^~\&. */
+static void incomplete_delimiters(void **state)
+{
+    (void)state;
+    const char *in = "MSH|^~|S^1|F|R|G|2024||ADT^A01|C1|P|2.5.1\rPID|1";
+    assert_string_equal(build(in, CW_HL7V2_ACCEPT, CW_HL7V2_ACK_AUTO, NULL, 0),
+                        "MSH|^~\\&|R|G|S^1|F|20240102030405||ACK^A01^ACK|ACK1|P|2.5.1\n"
+                        "MSA|AA|C1");
+    /* '+' as repetition character, no escape character (found by fuzz_hl7v2): the reject
+       is built with |^~\&, values re-encoded, and a timestamp of our own */
+    const char *raw = "MSH|^+|A|x^~y|R|G|2024||ADT^A01|C+1|P|2.8\rMSH|";
+    struct cw_hl7v2_msg *ack = NULL;
+    struct cw_err err;
+    assert_int_equal(cw_hl7v2_ack_build_raw(A, cw_slice_cstr(raw), NULL, NULL, 0, &ack, &err), 0);
+    cw_slice v;
+    assert_int_equal(cw_hl7v2_get(A, ack, CW_LIT("MSH-6.2"), &v, NULL, NULL, NULL), 0);
+    assert_slice_equal(v, "~y");
+    assert_int_equal(cw_hl7v2_get(A, ack, CW_LIT("MSH-6"), &v, NULL, NULL, NULL), 0);
+    assert_slice_equal(v, "x^\\R\\y");
+    assert_int_equal(cw_hl7v2_get(A, ack, CW_LIT("MSA-1"), &v, NULL, NULL, NULL), 0);
+    assert_slice_equal(v, "AR");
+    struct cw_buf b;
+    cw_buf_init(&b, 0);
+    assert_int_equal(cw_hl7v2_write(ack, 0, &b, NULL), 0);
+    struct cw_hl7v2_opts strict = {.flags = CW_HL7V2_STRICT};
+    struct cw_hl7v2_msg *re = NULL;
+    char *copy = cw_arena_strndup(A, b.ptr, b.len);
+    assert_int_equal(cw_hl7v2_parse(A, (cw_slice){copy, b.len}, &strict, &re, &err), 0);
+    cw_buf_release(&b);
+    /* "C+1" held the inbound repetition character: not copied */
+    assert_int_equal(cw_hl7v2_get(A, ack, CW_LIT("MSA-2"), &v, NULL, NULL, NULL), 0);
+    assert_int_equal(v.len, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(original_accept),        cmocka_unit_test(original_error_v25),
         cmocka_unit_test(original_error_v23_v24), cmocka_unit_test(original_v21_v22),
         cmocka_unit_test(enhanced_mode),          cmocka_unit_test(mirrors_delimiters_and_new_ids),
-        cmocka_unit_test(reject_unparseable),
+        cmocka_unit_test(reject_unparseable),     cmocka_unit_test(incomplete_delimiters),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
