@@ -3,6 +3,8 @@
  *
  *   bench_hl7v2 hl7v2-parse --reps R --warmup W DIR...
  *   bench_hl7v2 hl7v2-tables      (start-up cost of the definition tables)
+ *   bench_hl7v2 hl7v2-validate --reps R --warmup W DIR...
+ *                                 (ours, not a peer task: parse + validate + ACK)
  *
  * Contract: ../shared/bench/peers/README.md ("Plugging in the C
  * implementation", "Input rules"). Inputs are split exactly like the peers
@@ -15,6 +17,7 @@
  * reuse one per connection). Prints one JSON line on stdout; progress on
  * stderr.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +40,29 @@ static size_t value_len(struct cw_arena *a, const struct cw_hl7v2_msg *m,
 struct paths {
     struct cw_hl7v2_path msh9_1, msh10, pid3_1, pid5_1;
 };
+
+/* hl7v2-validate: parse, validate, build and write the ACK. Returns the issue count. */
+static long work_validate(struct cw_arena *a, const struct peer_msg *msg)
+{
+    struct cw_hl7v2_msg *m = NULL, *ack = NULL;
+    cw_slice in = {msg->data, msg->len};
+    struct cw_hl7v2_issues is = {0};
+    if (cw_hl7v2_parse(a, in, NULL, &m, NULL) < 0) {
+        struct cw_err e;
+        cw_err_clear(&e);
+        cw_err_set(&e, CW_ISSUE_STRUCTURE, "unparseable");
+        if (cw_hl7v2_ack_build_raw(a, in, NULL, &e, 1, &ack, NULL) < 0) return -1;
+    } else {
+        if (cw_hl7v2_validate(a, m, NULL, &is, NULL) < 0) return -1;
+        struct cw_hl7v2_ack_opts o = {.outcome = is.errors ? CW_HL7V2_ERROR : CW_HL7V2_ACCEPT};
+        if (cw_hl7v2_ack_build(a, m, &o, is.items, is.n, &ack, NULL) < 0) return -1;
+    }
+    struct cw_buf b;
+    cw_buf_init(&b, 0);
+    int r = cw_hl7v2_write(ack, CW_HL7V2_WRITE_CR, &b, NULL);
+    cw_buf_release(&b);
+    return r < 0 ? -1 : (long)is.n;
+}
 
 /* One item: parse and read. Returns -1 when the message does not parse. */
 static long work(struct cw_arena *a, const struct peer_msg *msg, const struct paths *p)
@@ -128,7 +154,8 @@ int main(int argc, char **argv)
             ndirs++;
         }
     }
-    if (strcmp(task, "hl7v2-parse") != 0) {
+    bool validate = strcmp(task, "hl7v2-validate") == 0;
+    if (strcmp(task, "hl7v2-parse") != 0 && !validate) {
         fprintf(stderr, "bench_hl7v2: only the hl7v2-parse task is implemented here, not %s\n",
                 task);
         return 2;
@@ -161,7 +188,7 @@ int main(int argc, char **argv)
         double s = cw_bench_now();
         for (size_t i = 0; i < msgs.n; i++) {
             cw_arena_reset(a);
-            long r = work(a, &msgs.v[i], &p);
+            long r = validate ? work_validate(a, &msgs.v[i]) : work(a, &msgs.v[i], &p);
             if (r < 0)
                 e++;
             else
@@ -181,7 +208,7 @@ int main(int argc, char **argv)
              "\"reps\":%d,\"warmup\":%d,\"seconds_min\":%.6f,\"check\":%ld,\"setup_s\":%.3f,"
              "\"parse\":\"full\"",
              reps, warmup, tmin, check, setup);
-    cw_bench_report("hl7v2-parse", "c", msgs.n, bytes, med, errors, extra);
+    cw_bench_report(task, "c", msgs.n, bytes, med, errors, extra);
     free(times);
     cw_arena_destroy(a);
     peer_free(&msgs);

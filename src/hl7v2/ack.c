@@ -130,18 +130,6 @@ static void new_control_id(char *buf, size_t size)
     snprintf(buf, size, "A%s%05lu", ts, c % 100000);
 }
 
-__attribute__((format(printf, 5, 6))) static int setf(struct cw_arena *a, struct cw_hl7v2_msg *m,
-                                                      cw_slice v, struct cw_err *err,
-                                                      const char *fmt, ...)
-{
-    char path[64];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(path, sizeof path, fmt, ap);
-    va_end(ap);
-    return cw_hl7v2_set(a, m, cw_slice_cstr(path), v, err);
-}
-
 /* Delimiters an ACK can reuse: all four encoding characters present. */
 static bool complete(const struct cw_hl7v2_delims *d)
 {
@@ -284,71 +272,71 @@ static int build(struct cw_arena *a, const struct ackin *in, const struct cw_hl7
         }
     }
 
-    /* ERR */
+    /* ERR: each one written as one line of plain text (no value needs escaping) */
     if (v >= V22 && first) {
         bool one_err = v < V25; /* 2.2-2.4: one ERR, ERR-1 repeats (ELD) */
-        uint32_t rep = 0;
-        for (size_t i = 0; i < nerrs; i++) {
+        uint32_t max = o->max_errors ? o->max_errors : 100, count = 0;
+        struct cw_buf b;
+        cw_buf_init(&b, (size_t)1 << 24);
+        if (one_err) cw_buf_printf(&b, "ERR%c", d->field);
+        for (size_t i = 0; i < nerrs && count < max; i++) {
             const struct cw_err *e = &errs[i];
             if (e->issue == CW_ISSUE_NONE) continue;
             struct cw_hl7v2_path loc;
             bool has_loc =
                 e->location[0] && cw_hl7v2_path_parse(cw_slice_cstr(e->location), &loc, NULL) == 0;
             enum cw_v2_error c = cw_err_v2_code(e);
-            if (!one_err || rep == 0) {
-                if (cw_hl7v2_seg_append(a, m, CW_LIT("ERR"), err) < 0) return -1;
-            }
-            uint32_t occ = cw_hl7v2_seg_count(m, CW_LIT("ERR"));
+            const char *text = cw_v2_error_text(c);
+            char cs = d->comp;
             if (one_err) {
-                if (rep >= CW_HL7V2_MAX_KIDS - 1 || !d->rep) break;
-                rep++;
+                /* ELD: segment ^ sequence ^ field ^ code & text & HL70357 */
+                if (count) cw_buf_putc(&b, d->rep);
                 if (has_loc) {
-                    if (setf(a, m, cw_slice_make(loc.seg, 3), err, "ERR[%u]-1[%u].1", occ, rep) < 0)
-                        return -1;
-                    if (setf(a, m, num(a, loc.occ), err, "ERR[%u]-1[%u].2", occ, rep) < 0)
-                        return -1;
-                    if (loc.field &&
-                        setf(a, m, num(a, loc.field), err, "ERR[%u]-1[%u].3", occ, rep) < 0)
-                        return -1;
+                    cw_buf_printf(&b, "%.3s%c%u%c", loc.seg, cs, loc.occ, cs);
+                    if (loc.field) cw_buf_printf(&b, "%u", loc.field);
+                    cw_buf_putc(&b, cs);
+                } else {
+                    cw_buf_printf(&b, "%c%c%c", cs, cs, cs);
                 }
-                if (setf(a, m, num(a, (uint32_t)c), err, "ERR[%u]-1[%u].4", occ, rep) < 0)
-                    return -1;
-                if (d->sub) {
-                    if (setf(a, m, cw_slice_cstr(cw_v2_error_text(c)), err, "ERR[%u]-1[%u].4.2",
-                             occ, rep) < 0 ||
-                        setf(a, m, CW_LIT("HL70357"), err, "ERR[%u]-1[%u].4.3", occ, rep) < 0)
-                        return -1;
-                }
+                cw_buf_printf(&b, "%d%c%s%cHL70357", (int)c, d->sub, text, d->sub);
+                count++;
                 continue;
             }
+            cw_buf_reset(&b);
+            /* ERR-1 empty; ERR-2 ERL: segment ^ sequence ^ field ^ repetition ^ component ^ sub */
+            cw_buf_printf(&b, "ERR%c%c", d->field, d->field);
             if (has_loc) {
-                /* ERL: segment ID ^ sequence ^ field ^ repetition ^ component ^ subcomponent */
-                if (setf(a, m, cw_slice_make(loc.seg, 3), err, "ERR[%u]-2.1", occ) < 0 ||
-                    setf(a, m, num(a, loc.occ), err, "ERR[%u]-2.2", occ) < 0)
-                    return -1;
+                cw_buf_printf(&b, "%.3s%c%u", loc.seg, cs, loc.occ);
                 if (loc.field) {
-                    if (setf(a, m, num(a, loc.field), err, "ERR[%u]-2.3", occ) < 0 ||
-                        setf(a, m, num(a, loc.rep ? loc.rep : 1), err, "ERR[%u]-2.4", occ) < 0)
-                        return -1;
-                    if (loc.comp && setf(a, m, num(a, loc.comp), err, "ERR[%u]-2.5", occ) < 0)
-                        return -1;
-                    if (loc.sub && setf(a, m, num(a, loc.sub), err, "ERR[%u]-2.6", occ) < 0)
-                        return -1;
+                    cw_buf_printf(&b, "%c%u%c%u", cs, loc.field, cs, loc.rep ? loc.rep : 1);
+                    if (loc.comp) cw_buf_printf(&b, "%c%u", cs, loc.comp);
+                    if (loc.comp && loc.sub) cw_buf_printf(&b, "%c%u", cs, loc.sub);
                 }
             }
-            if (setf(a, m, num(a, (uint32_t)c), err, "ERR[%u]-3.1", occ) < 0 ||
-                setf(a, m, cw_slice_cstr(cw_v2_error_text(c)), err, "ERR[%u]-3.2", occ) < 0 ||
-                setf(a, m, CW_LIT("HL70357"), err, "ERR[%u]-3.3", occ) < 0)
-                return -1;
             const char *sev = e->severity == CW_SEV_WARNING       ? "W"
                               : e->severity == CW_SEV_INFORMATION ? "I"
                                                                   : "E";
-            if (setf(a, m, cw_slice_cstr(sev), err, "ERR[%u]-4", occ) < 0) return -1;
+            /* ERR-3 code ^ text ^ HL70357; ERR-4 severity; ERR-7 diagnostic */
+            cw_buf_printf(&b, "%c%d%c%s%cHL70357%c%s", d->field, (int)c, cs, text, cs, d->field,
+                          sev);
             if (e->msg[0]) {
                 cw_slice t = plain_text(a, d, e->msg);
-                if (!t.ptr || setf(a, m, t, err, "ERR[%u]-7", occ) < 0) return -1;
+                if (!t.ptr) break;
+                cw_buf_printf(&b, "%c%c%c", d->field, d->field, d->field);
+                cw_buf_put_slice(&b, t);
             }
+            if (cw_buf_failed(&b) || hl7v2_seg_append_line(a, m, cw_buf_slice(&b), err) < 0) {
+                cw_buf_release(&b);
+                return -1;
+            }
+            count++;
         }
+        if (one_err &&
+            (cw_buf_failed(&b) || hl7v2_seg_append_line(a, m, cw_buf_slice(&b), err) < 0)) {
+            cw_buf_release(&b);
+            return -1;
+        }
+        cw_buf_release(&b);
     }
     *out = m;
     return 0;

@@ -165,14 +165,15 @@ enum cw_hl7v2_charset {
 #define CW_HL7V2_STRICT 0x01 /* irregularities are errors, not warnings */
 
 /* Default limits (0 in struct cw_hl7v2_limits means the default). */
-#define CW_HL7V2_DEFAULT_MAX_BYTES      ((size_t)64 << 20) /* 64 MiB per message */
-#define CW_HL7V2_DEFAULT_MAX_SEGMENTS   100000u
-#define CW_HL7V2_DEFAULT_MAX_FIELDS     1000u  /* highest field number in a segment */
-#define CW_HL7V2_DEFAULT_MAX_REPS       10000u /* per field */
-#define CW_HL7V2_DEFAULT_MAX_COMPONENTS 1000u  /* per repetition, and subcomponents per component  \
-                                                */
-#define CW_HL7V2_DEFAULT_MAX_WARNINGS 100u     /* more are counted, not kept */
-#define CW_HL7V2_DEFAULT_MAX_MESSAGES 100000u  /* per file (cw_hl7v2_parse_file) */
+#define CW_HL7V2_DEFAULT_MAX_BYTES    ((size_t)64 << 20) /* 64 MiB per message */
+#define CW_HL7V2_DEFAULT_MAX_SEGMENTS 100000u
+#define CW_HL7V2_DEFAULT_MAX_FIELDS   1000u  /* highest field number in a segment */
+#define CW_HL7V2_DEFAULT_MAX_REPS     10000u /* per field */
+#define CW_HL7V2_DEFAULT_MAX_COMPONENTS                                                            \
+    1000u                                     /* per repetition, and subcomponents per component   \
+                                               */
+#define CW_HL7V2_DEFAULT_MAX_WARNINGS 100u    /* more are counted, not kept */
+#define CW_HL7V2_DEFAULT_MAX_MESSAGES 100000u /* per file (cw_hl7v2_parse_file) */
 /*
  * Hard ceiling of kids of one node (node->n is 16 bits). Parse limits above
  * CW_HL7V2_MAX_KIDS - 64 are lowered to it.
@@ -530,6 +531,7 @@ struct cw_hl7v2_ack_opts {
     cw_slice control_id; /* MSH-10 of the ACK; empty = generated (time + counter) */
     cw_slice timestamp;  /* MSH-7; empty = now, UTC, YYYYMMDDHHMMSS+0000 */
     cw_slice text;       /* MSA-3 text (v2.1-2.4; ignored later); no PHI */
+    uint32_t max_errors; /* ERR entries written at most (0 = 100); the rest are left out */
 };
 
 /* True when the inbound message is in enhanced acknowledgment mode (MSH-15 or MSH-16 valued). */

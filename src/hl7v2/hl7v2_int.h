@@ -94,6 +94,13 @@ size_t hl7v2_utf8_valid_prefix(const unsigned char *p, size_t n);
 int hl7v2_split(struct cw_arena *a, const struct cw_hl7v2_delims *d, cw_slice text, int level,
                 struct cw_hl7v2_node *out, struct cw_err *err);
 
+/*
+ * Append a whole segment given as encoded text (no terminator) to m, split
+ * with m's delimiters. Returns its index or -1.
+ */
+long hl7v2_seg_append_line(struct cw_arena *a, struct cw_hl7v2_msg *m, cw_slice line,
+                           struct cw_err *err);
+
 /* Split one segment line (no terminator) into a segment node with delimiters d. */
 int hl7v2_split_segment(struct cw_arena *a, const struct cw_hl7v2_delims *d, cw_slice line,
                         struct cw_hl7v2_node *out, struct cw_err *err);

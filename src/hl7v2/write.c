@@ -415,37 +415,19 @@ struct cw_hl7v2_msg *cw_hl7v2_new(struct cw_arena *a, const struct cw_hl7v2_deli
     return m;
 }
 
-long cw_hl7v2_seg_append(struct cw_arena *a, struct cw_hl7v2_msg *m, cw_slice id,
-                         struct cw_err *err)
+/* Append segment node n (its text and kids already in the arena). Returns its index or -1. */
+static long append_node(struct cw_arena *a, struct cw_hl7v2_msg *m, struct cw_hl7v2_node n,
+                        struct cw_err *err)
 {
-    if (!hl7v2_id_ok(id) || hl7v2_is_header_id(id) || hl7v2_is_batch_id(id)) {
-        hl7v2_fail(err, CW_V2_SEGMENT_SEQUENCE, CW_ISSUE_INVALID, "",
-                   "a segment ID is 3 uppercase letters or digits, and not MSH or a batch "
-                   "segment");
-        return -1;
-    }
-    if (m->nsegs >= UINT32_MAX / 2) {
-        oom(err);
-        return -1;
-    }
+    if (m->nsegs >= UINT32_MAX / 2) return oom(err);
     if (m->nsegs + 1 > m->segs_cap) {
         uint32_t cap = m->segs_cap ? m->segs_cap * 2 : cap_of(m->nsegs + 1);
         struct cw_hl7v2_node *s = cw_arena_array(a, cap, sizeof *s);
-        if (!s) {
-            oom(err);
-            return -1;
-        }
+        if (!s) return oom(err);
         memcpy(s, m->segs, (size_t)m->nsegs * sizeof *s);
         m->segs = s;
         m->segs_cap = cap;
     }
-    char *t = cw_arena_strndup(a, id.ptr, 3);
-    struct cw_hl7v2_node *kids = cw_arena_array(a, 4, sizeof *kids);
-    if (!t || !kids) {
-        oom(err);
-        return -1;
-    }
-    kids[0] = (struct cw_hl7v2_node){t, 3, 0, 0, 0, NULL};
     uint8_t term = CW_HL7V2_TERM_CR;
     if (m->nsegs) {
         /* the new segment ends the way the message ended; the old last one gets a terminator */
@@ -456,9 +438,50 @@ long cw_hl7v2_seg_append(struct cw_arena *a, struct cw_hl7v2_msg *m, cw_slice id
             last->flags |= first ? first : CW_HL7V2_TERM_CR;
         }
     }
-    m->segs[m->nsegs] =
-        (struct cw_hl7v2_node){t, 3, 1, CW_HL7V2_FIELD, (uint8_t)(CW_HL7V2_NODE_OWN | term), kids};
+    n.flags = (uint8_t)((n.flags & ~CW_HL7V2_TERM_MASK) | term);
+    m->segs[m->nsegs] = n;
     return (long)m->nsegs++;
+}
+
+static bool appendable_id(cw_slice id)
+{
+    return hl7v2_id_ok(id) && !hl7v2_is_header_id(id) && !hl7v2_is_batch_id(id);
+}
+
+long cw_hl7v2_seg_append(struct cw_arena *a, struct cw_hl7v2_msg *m, cw_slice id,
+                         struct cw_err *err)
+{
+    if (!appendable_id(id)) {
+        hl7v2_fail(err, CW_V2_SEGMENT_SEQUENCE, CW_ISSUE_INVALID, "",
+                   "a segment ID is 3 uppercase letters or digits, and not MSH or a batch "
+                   "segment");
+        return -1;
+    }
+    char *t = cw_arena_strndup(a, id.ptr, 3);
+    struct cw_hl7v2_node *kids = cw_arena_array(a, 4, sizeof *kids);
+    if (!t || !kids) return oom(err);
+    kids[0] = (struct cw_hl7v2_node){t, 3, 0, 0, 0, NULL};
+    return append_node(
+        a, m, (struct cw_hl7v2_node){t, 3, 1, CW_HL7V2_FIELD, CW_HL7V2_NODE_OWN, kids}, err);
+}
+
+long hl7v2_seg_append_line(struct cw_arena *a, struct cw_hl7v2_msg *m, cw_slice line,
+                           struct cw_err *err)
+{
+    for (size_t i = 0; i < line.len; i++)
+        if (line.ptr[i] == '\r' || line.ptr[i] == '\n')
+            return hl7v2_fail(err, CW_V2_INTERNAL, CW_ISSUE_INVALID, "",
+                              "a segment line may not hold CR or LF");
+    if (line.len < 3 || !appendable_id((cw_slice){line.ptr, 3}) ||
+        (line.len > 3 && line.ptr[3] != m->delims.field))
+        return hl7v2_fail(err, CW_V2_SEGMENT_SEQUENCE, CW_ISSUE_INVALID, "",
+                          "a segment line starts with its ID and the field separator");
+    cw_slice copy = cw_arena_dup(a, line);
+    if (!copy.ptr) return oom(err);
+    note_bytes(m, copy);
+    struct cw_hl7v2_node n;
+    if (hl7v2_split_segment(a, &m->delims, copy, &n, err) < 0) return -1;
+    return append_node(a, m, n, err);
 }
 
 int cw_hl7v2_set_charset(struct cw_arena *a, struct cw_hl7v2_msg *m, cw_slice name,
