@@ -402,7 +402,25 @@ int cw_hl7v2_ack_build_raw(struct cw_arena *a, cw_slice input, const struct cw_h
         size_t enc;
         bool irr;
         const char *why;
-        if (hl7v2_read_header(p, le, false, &d, &enc, &irr, &why, NULL) == 0 && d.comp) {
+        bool got = hl7v2_read_header(p, le, false, &d, &enc, &irr, &why, NULL) == 0 && d.comp;
+        if (!got) {
+            /* Unreadable MSH-2 (empty, truncated): MSH-1 still names the field
+             * separator; read the header fields with the default encoding
+             * characters so MSH-10 can still be echoed in MSA-2. */
+            char fs = p[3];
+            struct cw_hl7v2_delims dd = CW_HL7V2_DELIMS_DEFAULT;
+            if ((unsigned char)fs > 0x20 && fs != 0x7f && !(fs >= '0' && fs <= '9') &&
+                !(fs >= 'A' && fs <= 'Z') && !(fs >= 'a' && fs <= 'z') && fs != dd.comp &&
+                fs != dd.rep && fs != dd.esc && fs != dd.sub) {
+                dd.field = fs;
+                const char *e2 = p + 4;
+                while (e2 < le && *e2 != fs) e2++;
+                d = dd;
+                enc = (size_t)(e2 - (p + 4));
+                got = true;
+            }
+        }
+        if (got) {
             x.src = d;
             /* fields of the first line: f[n] = MSH-n */
             const char *s = p + 4 + enc;
