@@ -127,10 +127,26 @@ static inline size_t arena_room(const struct cw_arena *a)
 
 /* ---- scanners ---- */
 
-/* Whitespace at p..: first non-whitespace byte or end. RFC 8259 section 2. */
+/*
+ * Whitespace at p..: first non-whitespace byte or end. RFC 8259 section 2.
+ * Pretty-printed input (most FHIR files) separates tokens by a newline and
+ * an indentation of spaces, so that case is tried first with a single
+ * compare per 16 bytes; anything else takes the general 4-way classifier.
+ */
 static const char *skip_ws_slow(const char *p, const char *end)
 {
 #ifdef CW_JSON_SSE2
+    if (end - p >= 17 && *p == '\n') {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + 1));
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(' '))) ^ 0xFFFFu;
+        if (m) {
+            const char *q = p + 1 + __builtin_ctz(m);
+            if ((unsigned char)*q > ' ') return q;
+            p = q;
+        } else {
+            p += 17;
+        }
+    }
     const __m128i sp = _mm_set1_epi8(' '), nl = _mm_set1_epi8('\n');
     const __m128i cr = _mm_set1_epi8('\r'), tab = _mm_set1_epi8('\t');
     while (end - p >= 16) {
