@@ -476,7 +476,7 @@ static inline bool key_eq(const cw_slice *a, const cw_slice *b)
 static const char *key_pos(const struct parser *P, const cw_slice *k, const char *close_at)
 {
     uintptr_t kp = (uintptr_t)k->ptr;
-    if (kp > (uintptr_t)P->begin && kp <= (uintptr_t)P->end) return k->ptr - 1;
+    if (kp > (uintptr_t)P->begin && kp < (uintptr_t)P->end) return k->ptr - 1;
     return close_at;
 }
 
