@@ -53,8 +53,8 @@ const struct cw_json *cw_json_at(const struct cw_json *arr, size_t i)
 
 bool cw_json_check_number(cw_slice t)
 {
+    if (!t.ptr || t.len == 0) return false;
     const char *p = t.ptr, *e = t.ptr + t.len;
-    if (!p || t.len == 0) return false;
     if (*p == '-') p++;
     if (p == e) return false;
     if (*p == '0') {

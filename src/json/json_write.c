@@ -48,8 +48,9 @@ static int buf_fail(struct cw_buf *b)
 
 int cw_json_escape(struct cw_buf *b, cw_slice str)
 {
+    if (str.len > SIZE_MAX / 2 || (!str.ptr && str.len)) return buf_fail(b);
+    if (!str.ptr) str.ptr = ""; /* NULL + 0 is undefined */
     const char *s = str.ptr, *e = str.ptr + str.len;
-    if (str.len > SIZE_MAX / 2 || (!s && str.len)) return buf_fail(b);
     /* Invariant: from o there is room for (e - s) + 1 + SLACK bytes. */
     if (cw_buf_reserve(b, str.len + 2 + SLACK) < 0) return -1;
     char *o = b->ptr + b->len;

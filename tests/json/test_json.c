@@ -699,6 +699,14 @@ static void test_write_escaping(void **state)
     cw_buf_reset(&b);
     assert_int_equal(cw_json_escape(&b, CW_LIT("")), 0);
     assert_string_equal(cw_buf_cstr(&b), "\"\"");
+    /* An empty slice with no storage, alone and inside a tree. */
+    cw_buf_reset(&b);
+    assert_int_equal(cw_json_escape(&b, CW_SLICE_NULL), 0);
+    assert_string_equal(cw_buf_cstr(&b), "\"\"");
+    struct cw_json nul_str = cw_json_string(CW_SLICE_NULL);
+    cw_buf_reset(&b);
+    assert_int_equal(cw_json_write(&b, &nul_str, 0), 0);
+    assert_string_equal(cw_buf_cstr(&b), "\"\"");
 
     /* Every position of an escaped byte in strings around the 16-byte blocks. */
     for (size_t len = 1; len <= 48; len++) {
