@@ -114,13 +114,16 @@ void *cw_arena_alloc_slow(struct cw_arena *a, size_t n, size_t align)
         a->exceeded = true;
         return NULL;
     }
+    /* Under ASan a zero-size block still owns one byte, so that unpoisoning
+     * it never reaches past the chunk. */
+    size_t fit = REDZONE && n == 0 ? 1 : n;
     for (int attempt = 0; attempt < 2; attempt++) {
         if (a->cur) {
             uintptr_t p = ((uintptr_t)a->cur + REDZONE + (align - 1)) & ~(uintptr_t)(align - 1);
-            if (p <= (uintptr_t)a->end && n <= (uintptr_t)a->end - p) {
-                a->cur = (char *)(p + n);
+            if (p <= (uintptr_t)a->end && fit <= (uintptr_t)a->end - p) {
+                a->cur = (char *)(p + fit);
                 a->used += n;
-                UNPOISON((void *)p, n ? n : 1);
+                UNPOISON((void *)p, fit);
                 return (void *)p;
             }
         }

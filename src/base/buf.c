@@ -15,6 +15,9 @@ void cw_buf_init(struct cw_buf *b, size_t max)
     b->ptr = NULL;
     b->len = b->cap = 0;
     b->max = max ? max : CW_BUF_DEFAULT_MAX;
+    /* Keep max + 1 (room for the NUL) from wrapping: SIZE_MAX as "no
+     * practical limit" would otherwise clamp the capacity to 0. */
+    if (b->max > SIZE_MAX - 1) b->max = SIZE_MAX - 1;
     b->failed = false;
 }
 
