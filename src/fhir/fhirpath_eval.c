@@ -112,6 +112,7 @@ static struct {
 } prim_map[24];
 static size_t prim_n;
 static struct cw_fhir_sd sd_quantity;
+static struct cw_fhir_sd sd_id;
 
 static void prim_init(void)
 {
@@ -133,6 +134,22 @@ static void prim_init(void)
         }
     }
     sd_quantity = cw_fhir_type_cstr("Quantity");
+    sd_id = cw_fhir_type_cstr("id");
+}
+
+/*
+ * The R4 (4.0.1) definitions type Resource.id as System.String with the
+ * fhir-type extension "string", while the specification's resource table
+ * (resource.html#Resource) says the type is id (corrected in R4B/R5). A
+ * resource's own id is therefore typed FHIR.id here.
+ */
+static struct cw_fhir_sd fix_type(const struct cw_fhir_node *p, cw_slice name, struct cw_fhir_sd t)
+{
+    if ((p->flags & CW_FHIR_NODE_RESOURCE) && name.len == 2 && name.ptr[0] == 'i' && name.ptr[1] == 'd') {
+        pthread_once(&prim_once, prim_init);
+        if (sd_id.set) return sd_id;
+    }
+    return t;
 }
 
 /* The System kind a FHIR primitive type maps to (String for the rest). */
@@ -595,8 +612,8 @@ static int nav_node(struct fp_ev *ev, const struct fp_ast *an, const struct cw_f
                 v = &m->value;
                 if (cw_fhir_sd_kind(prop.type) == CW_FHIR_KIND_PRIMITIVE) x = ext_member(obj, bare);
             }
-            if (emit_member(ev, p, prop.elem, prop.type, (prop.flags & CW_FHIR_PROP_CHOICE) != 0, bare, v, x,
-                            out) < 0)
+            if (emit_member(ev, p, prop.elem, fix_type(p, bare, prop.type), (prop.flags & CW_FHIR_PROP_CHOICE) != 0,
+                            bare, v, x, out) < 0)
                 return -1;
         }
         return 0;
@@ -619,7 +636,7 @@ static int nav_node(struct fp_ev *ev, const struct fp_ast *an, const struct cw_f
             if (!t.set) continue;
         } else {
             if (bare.len != name.len) continue;
-            t = single;
+            t = fix_type(p, name, single);
         }
         bool prim = choice ? cw_fhir_sd_kind(t) == CW_FHIR_KIND_PRIMITIVE : prim_single;
         const struct cw_json *v = NULL, *x = NULL;

@@ -1236,7 +1236,12 @@ static int sort_cmp(struct sort_ctx *sc, const struct sort_item *a, const struct
         bool desc = sc->n->nargs && (sc->n->args[k]->flags & FP_AST_DESC);
         int c;
         if (!x->kind || !y->kind) {
+            /* an empty key sorts first, in both directions (N1 STU sort():
+               "an empty value is considered lower than all other values";
+               the R4 suite's testSort10 puts it first when descending too) */
             c = (x->kind != 0) - (y->kind != 0);
+            if (c) return c;
+            continue;
         } else {
             c = fp_compare(sc->ev, x, y);
             if (c == -2) {

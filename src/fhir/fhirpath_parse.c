@@ -599,6 +599,11 @@ static struct fp_ast *parse_call(struct parser *p, const struct tok *name_tok, c
             }
             struct fp_ast *a = parse_expr(p, 0);
             if (!a) return NULL;
+            if (fn == FP_FN_SORT && (kw(peek(p), "asc") || kw(peek(p), "desc"))) {
+                /* FHIRPath 3.0 STU sort(key asc|desc) */
+                if (kw(peek(p), "desc")) a->flags |= FP_AST_DESC;
+                advance(p);
+            }
             args[na++] = a;
             if (peek(p)->kind == T_COMMA) {
                 advance(p);
@@ -637,8 +642,6 @@ static struct fp_ast *parse_call(struct parser *p, const struct tok *name_tok, c
                 struct fp_ast *inner = args[k]->target;
                 inner->flags |= FP_AST_DESC;
                 n->args[k] = inner;
-            } else if (args[k]->op == FP_OP_LITERAL && (args[k]->flags & FP_AST_DESC)) {
-                /* folded -literal: keep as is (constant criterion) */
             }
         }
     }
@@ -743,10 +746,7 @@ static struct fp_ast *parse_prefix(struct parser *p)
         advance(p);
         struct fp_ast *operand = parse_expr(p, BP_UNARY);
         if (!operand) return NULL;
-        if (t.kind == T_MINUS && operand->op == FP_OP_LITERAL && fold_neg(p, operand)) {
-            operand->flags |= FP_AST_DESC; /* remembers the sign for sort() */
-            return operand;
-        }
+        if (t.kind == T_MINUS && operand->op == FP_OP_LITERAL && fold_neg(p, operand)) return operand;
         struct fp_ast *n = node(p, t.kind == T_MINUS ? FP_OP_NEG : FP_OP_POS, t.pos);
         if (!n) return NULL;
         n->target = operand;
@@ -929,6 +929,7 @@ static struct fp_ast *parse_expr(struct parser *p, int min_bp)
         int bp = infix_bp(&t, &op);
         if (bp == 0) {
             if (t.kind == T_EOF || t.kind == T_RPAREN || t.kind == T_RBRACK || t.kind == T_COMMA) break;
+            if (kw(&t, "asc") || kw(&t, "desc")) break; /* sort() key direction: the caller decides */
             perr(p, t.pos, "operator expected, found '%.*s'", (int)(t.text.len > 20 ? 20 : t.text.len),
                  t.text.ptr);
             return NULL;
