@@ -44,7 +44,7 @@ for (let i = 2; i < process.argv.length; i += 2) {
   if (!k.startsWith('--') || i + 1 >= process.argv.length) die(`bad argument ${k}`);
   args[k.slice(2)] = process.argv[i + 1];
 }
-if (!args.defs || !args.out) die('usage: gen_fhir_defs.js --defs DIR --out FILE.c [--package package.json] [--stats FILE]');
+if (!args.defs || !args.out) die('usage: gen_fhir_defs.js --defs DIR --out FILE.c [--package package.json] [--stats FILE] [--verbose 1]');
 
 function load(name) {
   const p = path.join(args.defs, name);
@@ -177,7 +177,7 @@ function jsonKind(sd) {
 }
 
 const ELEM_FLAGS = { choice: 1, summary: 2, modifier: 4, mustSupport: 8, xmlAttr: 0x10, xhtml: 0x20,
-  xmlText: 0x40, typeAttr: 0x80, cdaText: 0x100, slice: 0x200, fixed: 0x400, pattern: 0x800 };
+  xmlText: 0x40, typeAttr: 0x80, cdaText: 0x100, slice: 0x200, fixed: 0x400, pattern: 0x800, repeats: 0x1000 };
 const STRENGTH = { required: 1, extensible: 2, preferred: 3, example: 4 };
 const SEVERITY = { error: 2, warning: 3 }; // enum cw_severity
 const RULES = { closed: 1, open: 2, openAtEnd: 3 };
@@ -218,6 +218,9 @@ function compileSd(sd, sdIndex) {
     if (el.isSummary) flags |= ELEM_FLAGS.summary;
     if (el.isModifier) flags |= ELEM_FLAGS.modifier;
     if (el.mustSupport) flags |= ELEM_FLAGS.mustSupport;
+    // json.html: an element is an array when its base definition repeats
+    const baseMax = el.base && el.base.max !== undefined ? el.base.max : el.max;
+    if (baseMax === '*' || Number(baseMax) > 1) flags |= ELEM_FLAGS.repeats;
     for (const r of el.representation || []) {
       if (!(r in ELEM_FLAGS)) die(`${id}: unknown representation ${r}`);
       flags |= ELEM_FLAGS[r];
@@ -600,8 +603,13 @@ const stats = {
   pool_bytes: pool.length, u32_bytes: u32.length * 4, record_bytes: recBytes, skipped, warnings,
 };
 if (args.stats) fs.writeFileSync(args.stats, JSON.stringify(stats, null, 1) + '\n');
-for (const s of skipped) process.stderr.write(`gen_fhir_defs: skipped ${s}\n`);
-for (const s of warnings) process.stderr.write(`gen_fhir_defs: warning: ${s}\n`);
+// Known data quirks go to the stats file; the build log gets one line.
+if (args.verbose) {
+  for (const s of skipped) process.stderr.write(`gen_fhir_defs: skipped ${s}\n`);
+  for (const s of warnings) process.stderr.write(`gen_fhir_defs: warning: ${s}\n`);
+}
 process.stdout.write(`gen_fhir_defs: ${stats.structure_definitions} SDs, ${stats.elements} elements, ` +
   `${stats.search_parameters} search parameters, ${stats.value_sets} value sets, ${stats.code_systems} code systems ` +
-  `(${stats.concepts} concepts), ${stats.concept_maps} concept maps; data ${((pool.length + u32.length * 4 + recBytes) / 1048576).toFixed(2)} MiB\n`);
+  `(${stats.concepts} concepts), ${stats.concept_maps} concept maps; data ${((pool.length + u32.length * 4 + recBytes) / 1048576).toFixed(2)} MiB; ` +
+  `${skipped.length} non-4.0.1 resources skipped, ${warnings.length} data warnings` +
+  (args.stats ? ` (listed in ${path.basename(args.stats)})` : '') + '\n');

@@ -88,15 +88,33 @@ struct cw_fhir_cm {
     uint32_t i;
 };
 
-#define CW_FHIR_NONE_SD ((struct cw_fhir_sd){NULL, 0})
+#define CW_FHIR_NONE_SD   ((struct cw_fhir_sd){NULL, 0})
 #define CW_FHIR_NONE_ELEM ((struct cw_fhir_elem){NULL, 0})
 
-static inline bool cw_fhir_sd_ok(struct cw_fhir_sd h) { return h.set != NULL; }
-static inline bool cw_fhir_elem_ok(struct cw_fhir_elem h) { return h.set != NULL; }
-static inline bool cw_fhir_sp_ok(struct cw_fhir_sp h) { return h.set != NULL; }
-static inline bool cw_fhir_vs_ok(struct cw_fhir_vs h) { return h.set != NULL; }
-static inline bool cw_fhir_cs_ok(struct cw_fhir_cs h) { return h.set != NULL; }
-static inline bool cw_fhir_cm_ok(struct cw_fhir_cm h) { return h.set != NULL; }
+static inline bool cw_fhir_sd_ok(struct cw_fhir_sd h)
+{
+    return h.set != NULL;
+}
+static inline bool cw_fhir_elem_ok(struct cw_fhir_elem h)
+{
+    return h.set != NULL;
+}
+static inline bool cw_fhir_sp_ok(struct cw_fhir_sp h)
+{
+    return h.set != NULL;
+}
+static inline bool cw_fhir_vs_ok(struct cw_fhir_vs h)
+{
+    return h.set != NULL;
+}
+static inline bool cw_fhir_cs_ok(struct cw_fhir_cs h)
+{
+    return h.set != NULL;
+}
+static inline bool cw_fhir_cm_ok(struct cw_fhir_cm h)
+{
+    return h.set != NULL;
+}
 
 static inline bool cw_fhir_sd_eq(struct cw_fhir_sd a, struct cw_fhir_sd b)
 {
@@ -146,7 +164,7 @@ struct cw_fhir_sd cw_fhir_sd_by_url(const struct cw_fhir_registry *reg, cw_slice
 size_t cw_fhir_core_sd_count(void);
 struct cw_fhir_sd cw_fhir_core_sd_at(size_t i);
 
-cw_slice cw_fhir_sd_name(struct cw_fhir_sd sd);    /* "Patient", "USCorePatientProfile" */
+cw_slice cw_fhir_sd_name(struct cw_fhir_sd sd); /* "Patient", "USCorePatientProfile" */
 cw_slice cw_fhir_sd_url(struct cw_fhir_sd sd);
 cw_slice cw_fhir_sd_type_name(struct cw_fhir_sd sd); /* type defined or constrained */
 cw_slice cw_fhir_sd_base_url(struct cw_fhir_sd sd);  /* baseDefinition ("" at the roots) */
@@ -184,18 +202,21 @@ int cw_fhir_sd_context(struct cw_fhir_sd sd, size_t i, cw_slice *type, cw_slice 
 #define CW_FHIR_UNBOUNDED UINT32_MAX /* max "*" */
 
 /* cw_fhir_elem_flags() */
-#define CW_FHIR_E_CHOICE 0x0001       /* a choice: path ends in [x] */
-#define CW_FHIR_E_SUMMARY 0x0002      /* isSummary */
-#define CW_FHIR_E_MODIFIER 0x0004     /* isModifier */
+#define CW_FHIR_E_CHOICE       0x0001 /* a choice: path ends in [x] */
+#define CW_FHIR_E_SUMMARY      0x0002 /* isSummary */
+#define CW_FHIR_E_MODIFIER     0x0004 /* isModifier */
 #define CW_FHIR_E_MUST_SUPPORT 0x0008 /* mustSupport (profiles) */
-#define CW_FHIR_E_XML_ATTR 0x0010     /* XML: an attribute (id, url, value) */
-#define CW_FHIR_E_XHTML 0x0020        /* XML: xhtml (Narrative.div) */
-#define CW_FHIR_E_XML_TEXT 0x0040     /* XML: element text */
-#define CW_FHIR_E_TYPE_ATTR 0x0080    /* XML: xsi:type */
-#define CW_FHIR_E_CDA_TEXT 0x0100     /* XML: CDA narrative */
-#define CW_FHIR_E_SLICE 0x0200        /* a slice (has a slice name) */
-#define CW_FHIR_E_HAS_FIXED 0x0400    /* fixed[x] present */
-#define CW_FHIR_E_HAS_PATTERN 0x0800  /* pattern[x] present */
+#define CW_FHIR_E_XML_ATTR     0x0010 /* XML: an attribute (id, url, value) */
+#define CW_FHIR_E_XHTML        0x0020 /* XML: xhtml (xhtml.value; Narrative.div has type xhtml) */
+#define CW_FHIR_E_XML_TEXT     0x0040 /* XML: element text */
+#define CW_FHIR_E_TYPE_ATTR    0x0080 /* XML: xsi:type */
+#define CW_FHIR_E_CDA_TEXT     0x0100 /* XML: CDA narrative */
+#define CW_FHIR_E_SLICE        0x0200 /* a slice (has a slice name) */
+#define CW_FHIR_E_HAS_FIXED    0x0400 /* fixed[x] present */
+#define CW_FHIR_E_HAS_PATTERN  0x0800 /* pattern[x] present */
+#define CW_FHIR_E_REPEATS                                                                          \
+    0x1000 /* the base definition repeats (max > 1): JSON array,                                   \
+              even where a profile narrows max to 1 */
 
 /* The SD root element ("Patient"), and all elements in snapshot order. */
 struct cw_fhir_elem cw_fhir_sd_root(struct cw_fhir_sd sd);
@@ -213,7 +234,7 @@ cw_slice cw_fhir_elem_path(struct cw_fhir_elem e);
 cw_slice cw_fhir_elem_name(struct cw_fhir_elem e);
 cw_slice cw_fhir_elem_slice_name(struct cw_fhir_elem e); /* "" if not a slice */
 uint32_t cw_fhir_elem_min(struct cw_fhir_elem e);
-uint32_t cw_fhir_elem_max(struct cw_fhir_elem e); /* CW_FHIR_UNBOUNDED for "*" */
+uint32_t cw_fhir_elem_max(struct cw_fhir_elem e);   /* CW_FHIR_UNBOUNDED for "*" */
 unsigned cw_fhir_elem_flags(struct cw_fhir_elem e); /* CW_FHIR_E_* */
 /* maxLength (0 = none). */
 uint32_t cw_fhir_elem_max_length(struct cw_fhir_elem e);
@@ -242,9 +263,9 @@ struct cw_fhir_typeref {
     size_t n_profiles;      /* profile URLs (cw_fhir_elem_type_profile) */
     size_t n_targets;       /* targetProfile URLs (cw_fhir_elem_type_target) */
 };
-#define CW_FHIR_AGG_CONTAINED 0x02
+#define CW_FHIR_AGG_CONTAINED  0x02
 #define CW_FHIR_AGG_REFERENCED 0x04
-#define CW_FHIR_AGG_BUNDLED 0x08
+#define CW_FHIR_AGG_BUNDLED    0x08
 
 size_t cw_fhir_elem_type_count(struct cw_fhir_elem e);
 /* Type i; returns 0, or -1 when i is out of range. */
@@ -272,7 +293,7 @@ bool cw_fhir_elem_binding(struct cw_fhir_elem e, struct cw_fhir_binding *out);
 
 /* One invariant (ElementDefinition.constraint). */
 struct cw_fhir_constraint {
-    cw_slice key;        /* "ele-1", "obs-6" */
+    cw_slice key;              /* "ele-1", "obs-6" */
     enum cw_severity severity; /* CW_SEV_ERROR or CW_SEV_WARNING */
     cw_slice human;
     cw_slice expression; /* FHIRPath */
@@ -294,7 +315,11 @@ int cw_fhir_elem_value_find(struct cw_fhir_elem e, const char *prefix, cw_slice 
                             cw_slice *json);
 
 /* Slicing (profiling.html#slicing). */
-enum cw_fhir_slicing_rules { CW_FHIR_SLICING_CLOSED = 1, CW_FHIR_SLICING_OPEN, CW_FHIR_SLICING_OPEN_AT_END };
+enum cw_fhir_slicing_rules {
+    CW_FHIR_SLICING_CLOSED = 1,
+    CW_FHIR_SLICING_OPEN,
+    CW_FHIR_SLICING_OPEN_AT_END
+};
 enum cw_fhir_discriminator {
     CW_FHIR_DISCR_VALUE = 1,
     CW_FHIR_DISCR_EXISTS,
@@ -323,9 +348,9 @@ int cw_fhir_elem_discriminator(struct cw_fhir_elem e, size_t i, enum cw_fhir_dis
 struct cw_fhir_elem cw_fhir_elem_structure(struct cw_fhir_elem e, struct cw_fhir_sd type);
 
 /* cw_fhir_prop.flags */
-#define CW_FHIR_PROP_EXT 0x01    /* the name was "_name": the primitive's id/extension */
+#define CW_FHIR_PROP_EXT    0x01 /* the name was "_name": the primitive's id/extension */
 #define CW_FHIR_PROP_CHOICE 0x02 /* a choice element, type from the name suffix */
-#define CW_FHIR_PROP_ARRAY 0x04  /* the element repeats (max > 1): JSON array */
+#define CW_FHIR_PROP_ARRAY  0x04 /* the element repeats in its base definition: JSON array */
 
 /* A JSON property resolved in a context. */
 struct cw_fhir_prop {
@@ -363,11 +388,11 @@ struct cw_fhir_elem cw_fhir_child_by_name(struct cw_fhir_elem parent, struct cw_
 #define CW_FHIR_NO_INDEX UINT32_MAX
 
 /* cw_fhir_node.flags */
-#define CW_FHIR_NODE_RESOURCE 0x01  /* the node is a resource (root, contained, entry) */
-#define CW_FHIR_NODE_CHOICE 0x02    /* reached through a choice name (valueQuantity) */
+#define CW_FHIR_NODE_RESOURCE  0x01 /* the node is a resource (root, contained, entry) */
+#define CW_FHIR_NODE_CHOICE    0x02 /* reached through a choice name (valueQuantity) */
 #define CW_FHIR_NODE_PRIMITIVE 0x04 /* type is a primitive (value and/or ext) */
-#define CW_FHIR_NODE_SYSTEM 0x08    /* a System-typed value (element id, Extension.url) */
-#define CW_FHIR_NODE_UNKNOWN 0x10   /* name not defined here (reported, elem is none) */
+#define CW_FHIR_NODE_SYSTEM    0x08 /* a System-typed value (element id, Extension.url) */
+#define CW_FHIR_NODE_UNKNOWN   0x10 /* name not defined here (reported, elem is none) */
 
 /*
  * One node of a resource: an element occurrence with its definition.
@@ -409,17 +434,16 @@ int cw_fhir_node_root(const struct cw_json *resource, struct cw_fhir_sd profile,
  */
 struct cw_fhir_iter {
     const struct cw_fhir_node *parent;
-    const struct cw_json *obj;   /* object whose members are iterated */
-    struct cw_fhir_elem ctx;     /* structure element for name resolution */
-    cw_slice name;               /* filter for CW_FHIR_ITER_NAME */
+    const struct cw_json *obj; /* object whose members are iterated */
+    struct cw_fhir_elem ctx;   /* structure element for name resolution */
+    cw_slice name;             /* filter for CW_FHIR_ITER_NAME */
     unsigned flags;
-    uint32_t member;             /* next member */
-    uint32_t item;               /* next item in the current array member */
-    struct cw_fhir_prop prop;    /* resolution of the current member */
-    const struct cw_json *arr;   /* current member value when iterating an array */
-    const struct cw_json *xarr;  /* matching "_name" value (array or object) */
+    uint32_t member;            /* next member */
+    uint32_t item;              /* next item in the current array member */
+    struct cw_fhir_prop prop;   /* resolution of the current member */
+    const struct cw_json *arr;  /* current member value when iterating an array */
+    const struct cw_json *xarr; /* matching "_name" value (array or object) */
     bool in_array;
-    bool prop_ok;
 };
 
 /*
@@ -485,11 +509,13 @@ int cw_fhir_walk(const struct cw_fhir_node *root, cw_fhir_visit_fn visit, cw_fhi
  * unsignedInt >= 0); a time zone whenever a time is given (dateTime);
  * base64 with correct padding; string length at most 1 MiB; id length
  * 1-64; leap seconds (":60") rejected (nothing downstream can hold them).
- * xhtml: the narrative rules that need no XML parser: one <div> root in the
- * XHTML namespace, balanced and properly nested tags, quoted attributes,
- * only the XML predefined or numeric character references, no comments,
- * processing instructions, DOCTYPE or CDATA, no script/iframe/object/form
- * elements and no on* event attributes.
+ * xhtml: the narrative rules that need no XML parser (narrative.html): one
+ * <div> root declaring the XHTML namespace, balanced and properly nested
+ * tags, quoted attributes, only the XML predefined or numeric character
+ * references (&nbsp; is not XML), comments and CDATA allowed, no DOCTYPE or
+ * processing instructions, no head/body/script/form/input/iframe/object/
+ * embed/base/link/meta elements and no on* event attributes. A full XHTML
+ * schema check needs the XML layer and is not done here.
  */
 int cw_fhir_check_primitive(struct cw_fhir_sd t, cw_slice text, struct cw_err *err);
 
@@ -558,8 +584,7 @@ int cw_fhir_sp_component(struct cw_fhir_sp sp, size_t i, cw_slice *definition,
  * the compartment 'code': returns their number (0 = t is never in it),
  * fills up to max of them into params.
  */
-size_t cw_fhir_compartment_params(cw_slice code, struct cw_fhir_sd t, cw_slice *params,
-                                  size_t max);
+size_t cw_fhir_compartment_params(cw_slice code, struct cw_fhir_sd t, cw_slice *params, size_t max);
 
 /* ==== terminology: code systems, value sets, concept maps ==== */
 
@@ -572,10 +597,10 @@ enum cw_fhir_cs_content {
 };
 
 /* Concept flags. */
-#define CW_FHIR_CONCEPT_ABSTRACT 0x01   /* notSelectable / abstract */
+#define CW_FHIR_CONCEPT_ABSTRACT   0x01 /* notSelectable / abstract */
 #define CW_FHIR_CONCEPT_DEPRECATED 0x02
-#define CW_FHIR_CONCEPT_RETIRED 0x04
-#define CW_FHIR_CONCEPT_INACTIVE 0x08
+#define CW_FHIR_CONCEPT_RETIRED    0x04
+#define CW_FHIR_CONCEPT_INACTIVE   0x08
 
 struct cw_fhir_concept {
     cw_slice code;
@@ -657,9 +682,11 @@ void cw_fhir_registry_free(struct cw_fhir_registry *r);
 
 /*
  * Add one JSON resource. StructureDefinitions are kept (the text is copied);
- * other resource types are ignored. Returns 0 when added, 1 when ignored,
- * -1 on error (bad JSON, no url, a duplicate url, too large: err). Nothing
- * is compiled until cw_fhir_registry_build.
+ * other resource types (ValueSet, CodeSystem, SearchParameter, ...) are
+ * ignored for now. Returns 0 when added, 1 when ignored, -1 on error (bad
+ * JSON, no url or type, neither snapshot nor differential, a duplicate url,
+ * larger than 64 MiB, or the registry is already built: err). Nothing is
+ * compiled until cw_fhir_registry_build.
  */
 int cw_fhir_registry_add(struct cw_fhir_registry *r, const char *json, size_t len,
                          struct cw_err *err);
@@ -679,12 +706,5 @@ int cw_fhir_registry_build(struct cw_fhir_registry *r,
 /* Compiled profiles in the registry, in the order they were added. */
 size_t cw_fhir_registry_count(const struct cw_fhir_registry *r);
 struct cw_fhir_sd cw_fhir_registry_at(const struct cw_fhir_registry *r, size_t i);
-
-/*
- * The snapshot of registry SD sd as a JSON array of ElementDefinitions
- * (generated or shipped), borrowed from the registry; NULL for core SDs.
- * For tools and tests that want every ElementDefinition field.
- */
-const struct cw_json *cw_fhir_registry_snapshot_json(struct cw_fhir_sd sd);
 
 #endif

@@ -215,7 +215,8 @@ struct cw_fhir_elem cw_fhir_elem_by_id(struct cw_fhir_sd sd, cw_slice id)
     const struct fd_sd *r = fhir_sd_rec(sd);
     for (uint32_t k = 0; k < r->elem_count; k++) {
         const struct fd_elem *e = &sd.set->elems[r->elem_first + k];
-        if (fhir_keycmp(id, fhir_cstr(sd.set, e->id)) == 0) return elem_at(sd.set, r->elem_first + k);
+        if (fhir_keycmp(id, fhir_cstr(sd.set, e->id)) == 0)
+            return elem_at(sd.set, r->elem_first + k);
     }
     return CW_FHIR_NONE_ELEM;
 }
@@ -419,7 +420,7 @@ int cw_fhir_elem_value_find(struct cw_fhir_elem e, const char *prefix, cw_slice 
     size_t n = cw_fhir_elem_value_count(e);
     size_t pl = strlen(prefix);
     for (size_t i = 0; i < n; i++) {
-        cw_slice k;
+        cw_slice k = {"", 0};
         cw_fhir_elem_value(e, i, &k, NULL);
         if (k.len > pl && memcmp(k.ptr, prefix, pl) == 0 && isupper((unsigned char)k.ptr[pl]))
             return cw_fhir_elem_value(e, i, key, json);
@@ -518,7 +519,8 @@ int cw_fhir_resolve(struct cw_fhir_elem parent, struct cw_fhir_sd parent_type, c
             p.type = cw_fhir_elem_single_type(p.elem);
             p.type_index = 0;
         }
-        if (r->max > 1) p.flags |= CW_FHIR_PROP_ARRAY;
+        /* json.html: arrays follow the base definition's cardinality */
+        if (r->flags & FD_E_REPEATS) p.flags |= CW_FHIR_PROP_ARRAY;
         if (flags & CW_FHIR_PROP_EXT) {
             /* "_name" exists only for primitives that are not XML attributes
                (json.html "Representations of primitive data types"). */

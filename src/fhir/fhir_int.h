@@ -32,56 +32,57 @@
 
 #include "fhir/fhir.h"
 
-#define FD_NONE 0xFFFFFFFFu
+#define FD_NONE     0xFFFFFFFFu
 #define FD_MAX_STAR 0xFFFFFFFFu /* max = "*" */
 
 typedef uint32_t fd_str;  /* offset in pool */
 typedef uint32_t fd_list; /* offset in u32: [count, items...] */
 
 /* fd_sd.flags */
-#define FD_SD_ABSTRACT 0x01
-#define FD_SD_CONSTRAINT 0x02 /* derivation = constraint (a profile) */
-#define FD_SD_TYPE 0x04       /* a type: found by name (specialization or root) */
+#define FD_SD_ABSTRACT     0x01
+#define FD_SD_CONSTRAINT   0x02 /* derivation = constraint (a profile) */
+#define FD_SD_TYPE         0x04 /* a type: found by name (specialization or root) */
 #define FD_SD_SNAPSHOT_GEN 0x08 /* snapshot generated here from a differential */
 
 /* One StructureDefinition. */
 struct fd_sd {
-    fd_str name;        /* "Patient", "USCorePatientProfile" */
-    fd_str url;         /* canonical URL */
-    fd_str type;        /* the type defined or constrained: "Patient" */
-    fd_str base;        /* baseDefinition URL ("" for Element, Resource) */
-    fd_str version;     /* "4.0.1" */
-    fd_str regex;       /* primitives: the value regex from the definitions, else "" */
+    fd_str name;         /* "Patient", "USCorePatientProfile" */
+    fd_str url;          /* canonical URL */
+    fd_str type;         /* the type defined or constrained: "Patient" */
+    fd_str base;         /* baseDefinition URL ("" for Element, Resource) */
+    fd_str version;      /* "4.0.1" */
+    fd_str regex;        /* primitives: the value regex from the definitions, else "" */
     uint32_t elem_first; /* first element (absolute index in set->elems) */
     uint32_t elem_count;
-    uint32_t type_sd;   /* BASE set index of the type's SD (itself for a type); FD_NONE */
-    uint32_t base_sd;   /* index in this set of the base definition, FD_NONE when not here */
-    fd_list contexts;   /* extensions: pairs (type fd_str, expression fd_str) */
-    uint8_t kind;       /* enum cw_fhir_kind */
-    uint8_t flags;      /* FD_SD_* */
-    uint8_t json;       /* enum cw_fhir_json_kind */
+    uint32_t type_sd; /* BASE set index of the type's SD (itself for a type); FD_NONE */
+    uint32_t base_sd; /* index in this set of the base definition, FD_NONE when not here */
+    fd_list contexts; /* extensions: pairs (type fd_str, expression fd_str) */
+    uint8_t kind;     /* enum cw_fhir_kind */
+    uint8_t flags;    /* FD_SD_* */
+    uint8_t json;     /* enum cw_fhir_json_kind */
     uint8_t pad;
 };
 
 /* fd_elem.flags */
-#define FD_E_CHOICE 0x0001     /* path ends in [x] */
-#define FD_E_SUMMARY 0x0002    /* isSummary */
-#define FD_E_MODIFIER 0x0004   /* isModifier */
+#define FD_E_CHOICE       0x0001 /* path ends in [x] */
+#define FD_E_SUMMARY      0x0002 /* isSummary */
+#define FD_E_MODIFIER     0x0004 /* isModifier */
 #define FD_E_MUST_SUPPORT 0x0008
-#define FD_E_XML_ATTR 0x0010   /* representation xmlAttr */
-#define FD_E_XHTML 0x0020      /* representation xhtml */
-#define FD_E_XML_TEXT 0x0040   /* representation xmlText */
-#define FD_E_TYPE_ATTR 0x0080  /* representation typeAttr */
-#define FD_E_CDA_TEXT 0x0100   /* representation cdaText */
-#define FD_E_SLICE 0x0200      /* has a sliceName */
-#define FD_E_HAS_FIXED 0x0400
-#define FD_E_HAS_PATTERN 0x0800
+#define FD_E_XML_ATTR     0x0010 /* representation xmlAttr */
+#define FD_E_XHTML        0x0020 /* representation xhtml */
+#define FD_E_XML_TEXT     0x0040 /* representation xmlText */
+#define FD_E_TYPE_ATTR    0x0080 /* representation typeAttr */
+#define FD_E_CDA_TEXT     0x0100 /* representation cdaText */
+#define FD_E_SLICE        0x0200 /* has a sliceName */
+#define FD_E_HAS_FIXED    0x0400
+#define FD_E_HAS_PATTERN  0x0800
+#define FD_E_REPEATS      0x1000 /* base.max > 1: a JSON array whatever a profile says */
 
 /* One element definition. 64 bytes. */
 struct fd_elem {
-    fd_str id;        /* "Observation.component:systolic.value[x]" */
-    fd_str path;      /* "Observation.component.value[x]" */
-    fd_str name;      /* last path segment without "[x]": "value" */
+    fd_str id;   /* "Observation.component:systolic.value[x]" */
+    fd_str path; /* "Observation.component.value[x]" */
+    fd_str name; /* last path segment without "[x]": "value" */
     uint32_t min;
     uint32_t max;     /* FD_MAX_STAR for "*" */
     uint32_t parent;  /* element index, FD_NONE for the root */
@@ -93,19 +94,19 @@ struct fd_elem {
     uint32_t cref;    /* contentReference target element or FD_NONE */
     uint32_t extra;   /* fd_extra index or FD_NONE */
     uint16_t n_trefs;
-    uint16_t flags;   /* FD_E_* */
-    uint16_t sd;      /* owning SD (index in set) */
-    uint16_t order;   /* position among the parent's kids */
+    uint16_t flags; /* FD_E_* */
+    uint16_t sd;    /* owning SD (index in set) */
+    uint16_t order; /* position among the parent's kids */
     uint8_t name_len;
     uint8_t pad[3];
 };
 
 /* fd_tref.flags */
-#define FD_T_SYSTEM 0x01          /* a FHIRPath System type (code is a System URL) */
-#define FD_T_AGG_CONTAINED 0x02
-#define FD_T_AGG_REFERENCED 0x04
-#define FD_T_AGG_BUNDLED 0x08
-#define FD_T_VERSION_SPECIFIC 0x10
+#define FD_T_SYSTEM              0x01 /* a FHIRPath System type (code is a System URL) */
+#define FD_T_AGG_CONTAINED       0x02
+#define FD_T_AGG_REFERENCED      0x04
+#define FD_T_AGG_BUNDLED         0x08
+#define FD_T_VERSION_SPECIFIC    0x10
 #define FD_T_VERSION_INDEPENDENT 0x20
 
 /* One entry of an element's type list. */
@@ -120,11 +121,11 @@ struct fd_tref {
 /* Rarely present element details. */
 struct fd_extra {
     fd_str slice_name;
-    fd_list values;   /* pairs (key fd_str, compact JSON fd_str): fixedX, patternX,
-                         minValueX, maxValueX, defaultValueX */
-    fd_list slicing;  /* [rules, ordered, description, n*(type, path)] see fhir_slicing */
+    fd_list values;      /* pairs (key fd_str, compact JSON fd_str): fixedX, patternX,
+                            minValueX, maxValueX, defaultValueX */
+    fd_list slicing;     /* [rules, ordered, description, n*(type, path)] see fhir_slicing */
     uint32_t max_length; /* 0 = none */
-    fd_str short_;    /* short description (profiles only) */
+    fd_str short_;       /* short description (profiles only) */
 };
 
 /* One invariant. */
@@ -135,22 +136,22 @@ struct fd_cons {
 
 /* One binding. */
 struct fd_binding {
-    fd_str value_set; /* canonical as written (may carry |version) */
-    fd_str name;      /* elementdefinition-bindingName, "" if none */
+    fd_str value_set;  /* canonical as written (may carry |version) */
+    fd_str name;       /* elementdefinition-bindingName, "" if none */
     uint32_t strength; /* enum cw_fhir_strength */
 };
 
 /* One SearchParameter. */
 struct fd_sp {
     fd_str url, name, code, expression;
-    fd_list bases;      /* BASE set SD indices */
-    fd_list targets;    /* BASE set SD indices */
-    fd_list modifiers;  /* fd_str */
+    fd_list bases;       /* BASE set SD indices */
+    fd_list targets;     /* BASE set SD indices */
+    fd_list modifiers;   /* fd_str */
     fd_list comparators; /* fd_str */
-    fd_list chains;     /* fd_str */
-    fd_list components; /* pairs (definition fd_str, expression fd_str) */
-    uint16_t type;      /* enum cw_fhir_sp_type */
-    uint16_t flags;     /* 1 multipleOr, 2 multipleAnd */
+    fd_list chains;      /* fd_str */
+    fd_list components;  /* pairs (definition fd_str, expression fd_str) */
+    uint16_t type;       /* enum cw_fhir_sp_type */
+    uint16_t flags;      /* 1 multipleOr, 2 multipleAnd */
 };
 
 /* (resource type, code) -> search parameter, sorted by (sd, code bytes). */
@@ -162,16 +163,16 @@ struct fd_sp_key {
 
 /* One CompartmentDefinition resource entry, sorted by (comp, sd). */
 struct fd_comp {
-    fd_str code;      /* compartment: "Patient" */
-    uint32_t sd;      /* resource type */
-    fd_list params;   /* fd_str param codes (empty: not in the compartment) */
+    fd_str code;    /* compartment: "Patient" */
+    uint32_t sd;    /* resource type */
+    fd_list params; /* fd_str param codes (empty: not in the compartment) */
 };
 
 /* fd_concept.flags */
-#define FD_C_ABSTRACT 0x01 /* notSelectable / abstract */
+#define FD_C_ABSTRACT   0x01 /* notSelectable / abstract */
 #define FD_C_DEPRECATED 0x02
-#define FD_C_RETIRED 0x04
-#define FD_C_INACTIVE 0x08
+#define FD_C_RETIRED    0x04
+#define FD_C_INACTIVE   0x08
 
 struct fd_cs {
     fd_str url, name, version;
@@ -184,8 +185,8 @@ struct fd_cs {
 
 struct fd_concept {
     fd_str code, display;
-    uint32_t parent;   /* concept index or FD_NONE */
-    fd_list parents2;  /* further parents ("child" property) */
+    uint32_t parent;  /* concept index or FD_NONE */
+    fd_list parents2; /* further parents ("child" property) */
     uint32_t flags;
 };
 
@@ -197,9 +198,9 @@ struct fd_vs {
 
 struct fd_vs_rule {
     fd_str system, version;
-    fd_list concepts;   /* pairs (code, display) */
-    fd_list filters;    /* triples (property, op, value) */
-    fd_list valuesets;  /* fd_str */
+    fd_list concepts;  /* pairs (code, display) */
+    fd_list filters;   /* triples (property, op, value) */
+    fd_list valuesets; /* fd_str */
 };
 
 struct fd_cm {

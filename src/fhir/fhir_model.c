@@ -34,7 +34,8 @@ static struct cw_fhir_sd resource_type_of(const struct cw_json *obj)
     const struct cw_json *rt = cw_json_get_slice(obj, RESOURCE_TYPE);
     if (!cw_json_is(rt, CW_JSON_STRING)) return CW_FHIR_NONE_SD;
     struct cw_fhir_sd t = cw_fhir_type(cw_json_text(rt));
-    if (cw_fhir_sd_kind(t) != CW_FHIR_KIND_RESOURCE || cw_fhir_sd_abstract(t)) return CW_FHIR_NONE_SD;
+    if (cw_fhir_sd_kind(t) != CW_FHIR_KIND_RESOURCE || cw_fhir_sd_abstract(t))
+        return CW_FHIR_NONE_SD;
     return t;
 }
 
@@ -170,11 +171,12 @@ static int node_fill(struct cw_fhir_iter *it, struct cw_fhir_node *out, const st
         if (v && v->type == CW_JSON_NULL) v = NULL;
         if (x && x->type == CW_JSON_NULL) x = NULL;
         if (v && !is_scalar(v))
-            return fail(out, err, CW_ISSUE_STRUCTURE, "a primitive value must be a string, number or boolean");
+            return fail(out, err, CW_ISSUE_STRUCTURE,
+                        "a primitive value must be a string, number or boolean");
         if (x && x->type != CW_JSON_OBJECT)
-            return fail(out, err, CW_ISSUE_STRUCTURE, "the _ entry of a primitive must be an object");
-        if (!v && !x)
-            return fail(out, err, CW_ISSUE_STRUCTURE, "null where a value is expected");
+            return fail(out, err, CW_ISSUE_STRUCTURE,
+                        "the _ entry of a primitive must be an object");
+        if (!v && !x) return fail(out, err, CW_ISSUE_STRUCTURE, "null where a value is expected");
         out->value = v;
         out->ext = x;
         return 1;
@@ -281,7 +283,8 @@ int cw_fhir_iter_next(struct cw_fhir_iter *it, struct cw_fhir_node *out, struct 
         if (repeats) {
             if (shape->type != CW_JSON_ARRAY) {
                 it->member++;
-                return fail(out, err, CW_ISSUE_STRUCTURE, "a repeating element must be a JSON array");
+                return fail(out, err, CW_ISSUE_STRUCTURE,
+                            "a repeating element must be a JSON array");
             }
             if (v && x && (x->type != CW_JSON_ARRAY || x->len != v->len)) {
                 it->member++;
@@ -356,8 +359,11 @@ static int walk_children(struct walk *w, const struct cw_fhir_node *parent, unsi
 int cw_fhir_walk(const struct cw_fhir_node *root, cw_fhir_visit_fn visit, cw_fhir_issue_fn issue,
                  void *ctx, unsigned max_depth, struct cw_err *err)
 {
-    struct walk w = {.visit = visit, .issue = issue, .ctx = ctx,
-                     .max_depth = max_depth ? max_depth : 256, .err = err};
+    struct walk w = {.visit = visit,
+                     .issue = issue,
+                     .ctx = ctx,
+                     .max_depth = max_depth ? max_depth : 256,
+                     .err = err};
     int v = visit ? visit(root, ctx) : 0;
     if (v < 0) return -1;
     if (v == 0 && has_children(root)) return walk_children(&w, root, 0);

@@ -27,7 +27,8 @@
 static int bad(struct cw_err *err, const char *type, size_t pos, const char *what)
 {
     if (err) {
-        cw_err_set(err, CW_ISSUE_VALUE, "not a valid %s: %s (at position %zu)", type, what, pos + 1);
+        cw_err_set(err, CW_ISSUE_VALUE, "not a valid %s: %s (at position %zu)", type, what,
+                   pos + 1);
         err->column = (unsigned)(pos + 1);
     }
     return -1;
@@ -101,7 +102,8 @@ static int zone_part(cw_slice s, size_t *i, const char *type, struct cw_err *err
     if (!digits(s, i, 2, &h)) return bad(err, type, *i, "time zone hours expected");
     if (*i >= s.len || s.ptr[*i] != ':') return bad(err, type, *i, "expected ':' in the time zone");
     (*i)++;
-    if (!digits(s, i, 2, &m) || m > 59) return bad(err, type, *i, "time zone minutes must be 00-59");
+    if (!digits(s, i, 2, &m) || m > 59)
+        return bad(err, type, *i, "time zone minutes must be 00-59");
     if (h > 14 || (h == 14 && m != 0)) return bad(err, type, *i, "time zone beyond +/-14:00");
     return 0;
 }
@@ -125,7 +127,8 @@ int fhir_dt_check(cw_slice s, enum fhir_dt_kind kind, struct cw_err *err)
     }
     if (s.ptr[i] != '-') return bad(err, type, i, "expected '-' after the year");
     i++;
-    if (!digits(s, &i, 2, &mo) || mo < 1 || mo > 12) return bad(err, type, i, "month must be 01-12");
+    if (!digits(s, &i, 2, &mo) || mo < 1 || mo > 12)
+        return bad(err, type, i, "month must be 01-12");
     if (i == s.len) {
         if (kind == FHIR_DT_INSTANT) return bad(err, type, i, "a full date and time are required");
         return 0;
@@ -221,7 +224,8 @@ static int check_string(cw_slice s, const char *type, bool cap, struct cw_err *e
         if (c == 0x0B || c == '\f') return bad(err, type, i, "vertical tab or form feed");
         if (c < 0x20 && c != '\t' && c != '\r' && c != '\n' && warn_at == (size_t)-1) warn_at = i;
     }
-    if (cap && chars > STRING_MAX) return bad(err, type, STRING_MAX, "longer than 1048576 characters");
+    if (cap && chars > STRING_MAX)
+        return bad(err, type, STRING_MAX, "longer than 1048576 characters");
     if (warn_at != (size_t)-1) {
         if (err) {
             cw_err_set(err, CW_ISSUE_VALUE,
@@ -243,7 +247,8 @@ static int check_code(cw_slice s, struct cw_err *err)
     for (size_t i = 0; i < s.len; i++) {
         if (!ws((unsigned char)s.ptr[i])) continue;
         if (i == 0 || i + 1 == s.len) return bad(err, "code", i, "leading or trailing whitespace");
-        if (ws((unsigned char)s.ptr[i + 1])) return bad(err, "code", i, "more than one whitespace in a row");
+        if (ws((unsigned char)s.ptr[i + 1]))
+            return bad(err, "code", i, "more than one whitespace in a row");
     }
     return 0;
 }
@@ -275,8 +280,10 @@ static int check_oid(cw_slice s, struct cw_err *err)
 {
     static const char pfx[] = "urn:oid:";
     size_t i = sizeof pfx - 1;
-    if (s.len < i || memcmp(s.ptr, pfx, i) != 0) return bad(err, "oid", 0, "must start with urn:oid:");
-    if (i >= s.len || s.ptr[i] < '0' || s.ptr[i] > '2') return bad(err, "oid", i, "first arc must be 0, 1 or 2");
+    if (s.len < i || memcmp(s.ptr, pfx, i) != 0)
+        return bad(err, "oid", 0, "must start with urn:oid:");
+    if (i >= s.len || s.ptr[i] < '0' || s.ptr[i] > '2')
+        return bad(err, "oid", i, "first arc must be 0, 1 or 2");
     i++;
     int arcs = 0;
     while (i < s.len) {
@@ -315,10 +322,12 @@ static int check_base64(cw_slice s, struct cw_err *err)
     for (size_t i = 0; i < s.len; i++) {
         unsigned char c = (unsigned char)s.ptr[i];
         if (ws(c)) {
-            if (n % 4 != 0) return bad(err, "base64Binary", i, "whitespace inside a 4-character group");
+            if (n % 4 != 0)
+                return bad(err, "base64Binary", i, "whitespace inside a 4-character group");
             continue;
         }
-        bool alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || digit((char)c) || c == '+' || c == '/';
+        bool alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || digit((char)c) ||
+                     c == '+' || c == '/';
         if (c == '=') {
             pad++;
         } else if (!alpha) {
@@ -352,10 +361,10 @@ static bool eq_nocase(cw_slice a, const char *b)
 /* Elements narrative.html forbids (scripts, forms, frames, objects, head/body, base/link). */
 static bool forbidden_element(cw_slice n)
 {
-    static const char *const bad_names[] = {"script", "object", "applet", "embed", "form", "input",
-                                            "button", "select", "textarea", "iframe", "frame",
-                                            "frameset", "head", "body", "html", "base", "link",
-                                            "meta", NULL};
+    static const char *const bad_names[] = {"script", "object",   "applet", "embed",    "form",
+                                            "input",  "button",   "select", "textarea", "iframe",
+                                            "frame",  "frameset", "head",   "body",     "html",
+                                            "base",   "link",     "meta",   NULL};
     for (int k = 0; bad_names[k]; k++)
         if (eq_nocase(n, bad_names[k])) return true;
     return false;
@@ -376,7 +385,8 @@ static size_t char_ref(cw_slice s, size_t i)
         bool hex = p[1] == 'x';
         if (hex) j++;
         size_t st = j;
-        while (j < r && (digit(p[j]) || (hex && ((p[j] >= 'a' && p[j] <= 'f') || (p[j] >= 'A' && p[j] <= 'F')))))
+        while (j < r && (digit(p[j]) ||
+                         (hex && ((p[j] >= 'a' && p[j] <= 'f') || (p[j] >= 'A' && p[j] <= 'F')))))
             j++;
         if (j > st && j < r && p[j] == ';' && j - st <= 8) return j + 2;
     }
@@ -395,7 +405,10 @@ static int check_xhtml(cw_slice s, struct cw_err *err)
         if (c != '<') {
             if (c == '&') {
                 size_t l = char_ref(s, i);
-                if (!l) return bad(err, type, i, "'&' that is not a character reference (only &amp; &lt; &gt; &quot; &apos; &#N; are defined)");
+                if (!l)
+                    return bad(err, type, i,
+                               "'&' that is not a character reference (only &amp; &lt; &gt; &quot; "
+                               "&apos; &#N; are defined)");
                 i += l;
                 continue;
             }
@@ -419,7 +432,8 @@ static int check_xhtml(cw_slice s, struct cw_err *err)
             continue;
         }
         if (i + 1 < s.len && (s.ptr[i + 1] == '!' || s.ptr[i + 1] == '?'))
-            return bad(err, type, i, "DOCTYPE, declarations and processing instructions are not allowed");
+            return bad(err, type, i,
+                       "DOCTYPE, declarations and processing instructions are not allowed");
         bool end = i + 1 < s.len && s.ptr[i + 1] == '/';
         size_t j = i + (end ? 2 : 1);
         size_t ns = j;
@@ -439,7 +453,8 @@ static int check_xhtml(cw_slice s, struct cw_err *err)
         if (root_closed) return bad(err, type, i, "content after the root <div>");
         if (depth == 0) {
             if (root_seen) return bad(err, type, i, "more than one root element");
-            if (!cw_slice_eq(name, CW_LIT("div"))) return bad(err, type, i, "the root element must be <div>");
+            if (!cw_slice_eq(name, CW_LIT("div")))
+                return bad(err, type, i, "the root element must be <div>");
             root_seen = true;
         }
         if (forbidden_element(name)) return bad(err, type, i, "element not allowed in a narrative");
@@ -467,7 +482,8 @@ static int check_xhtml(cw_slice s, struct cw_err *err)
                 (aname.ptr[1] == 'n' || aname.ptr[1] == 'N'))
                 return bad(err, type, an, "event attributes (on*) are not allowed");
             while (j < s.len && ws((unsigned char)s.ptr[j])) j++;
-            if (j >= s.len || s.ptr[j] != '=') return bad(err, type, j, "attribute without a value");
+            if (j >= s.len || s.ptr[j] != '=')
+                return bad(err, type, j, "attribute without a value");
             j++;
             while (j < s.len && ws((unsigned char)s.ptr[j])) j++;
             if (j >= s.len || (s.ptr[j] != '"' && s.ptr[j] != '\''))
@@ -492,7 +508,8 @@ static int check_xhtml(cw_slice s, struct cw_err *err)
                 xmlns_ok = true;
         }
         if (depth == 0 && !xmlns_ok)
-            return bad(err, type, i, "the root <div> must declare xmlns=\"http://www.w3.org/1999/xhtml\"");
+            return bad(err, type, i,
+                       "the root <div> must declare xmlns=\"http://www.w3.org/1999/xhtml\"");
         if (self_close) {
             if (depth == 0) root_closed = true;
         } else {
@@ -509,20 +526,51 @@ static int check_xhtml(cw_slice s, struct cw_err *err)
 /* ---- dispatch ---- */
 
 enum prim {
-    P_BOOLEAN = 1, P_INTEGER, P_POSITIVE_INT, P_UNSIGNED_INT, P_DECIMAL, P_STRING, P_MARKDOWN,
-    P_CODE, P_ID, P_URI, P_URL, P_CANONICAL, P_OID, P_UUID, P_BASE64, P_DATE, P_DATETIME,
-    P_INSTANT, P_TIME, P_XHTML,
+    P_BOOLEAN = 1,
+    P_INTEGER,
+    P_POSITIVE_INT,
+    P_UNSIGNED_INT,
+    P_DECIMAL,
+    P_STRING,
+    P_MARKDOWN,
+    P_CODE,
+    P_ID,
+    P_URI,
+    P_URL,
+    P_CANONICAL,
+    P_OID,
+    P_UUID,
+    P_BASE64,
+    P_DATE,
+    P_DATETIME,
+    P_INSTANT,
+    P_TIME,
+    P_XHTML,
 };
 
 static const struct {
     const char *name;
     enum prim p;
 } prims[] = {
-    {"boolean", P_BOOLEAN}, {"integer", P_INTEGER}, {"positiveInt", P_POSITIVE_INT},
-    {"unsignedInt", P_UNSIGNED_INT}, {"decimal", P_DECIMAL}, {"string", P_STRING},
-    {"markdown", P_MARKDOWN}, {"code", P_CODE}, {"id", P_ID}, {"uri", P_URI}, {"url", P_URL},
-    {"canonical", P_CANONICAL}, {"oid", P_OID}, {"uuid", P_UUID}, {"base64Binary", P_BASE64},
-    {"date", P_DATE}, {"dateTime", P_DATETIME}, {"instant", P_INSTANT}, {"time", P_TIME},
+    {"boolean", P_BOOLEAN},
+    {"integer", P_INTEGER},
+    {"positiveInt", P_POSITIVE_INT},
+    {"unsignedInt", P_UNSIGNED_INT},
+    {"decimal", P_DECIMAL},
+    {"string", P_STRING},
+    {"markdown", P_MARKDOWN},
+    {"code", P_CODE},
+    {"id", P_ID},
+    {"uri", P_URI},
+    {"url", P_URL},
+    {"canonical", P_CANONICAL},
+    {"oid", P_OID},
+    {"uuid", P_UUID},
+    {"base64Binary", P_BASE64},
+    {"date", P_DATE},
+    {"dateTime", P_DATETIME},
+    {"instant", P_INSTANT},
+    {"time", P_TIME},
     {"xhtml", P_XHTML},
 };
 
@@ -540,25 +588,44 @@ int cw_fhir_check_primitive(struct cw_fhir_sd t, cw_slice s, struct cw_err *err)
     case P_BOOLEAN:
         if (cw_slice_eq(s, CW_LIT("true")) || cw_slice_eq(s, CW_LIT("false"))) return 0;
         return bad(err, "boolean", 0, "must be true or false");
-    case P_INTEGER: return check_int(s, "integer", true, -2147483648LL, err);
-    case P_POSITIVE_INT: return check_int(s, "positiveInt", false, 1, err);
-    case P_UNSIGNED_INT: return check_int(s, "unsignedInt", false, 0, err);
-    case P_DECIMAL: return check_decimal(s, err);
-    case P_STRING: return check_string(s, "string", true, err);
-    case P_MARKDOWN: return check_string(s, "markdown", false, err);
-    case P_CODE: return check_code(s, err);
-    case P_ID: return check_id(s, err);
-    case P_URI: return check_uri(s, "uri", err);
-    case P_URL: return check_uri(s, "url", err);
-    case P_CANONICAL: return check_uri(s, "canonical", err);
-    case P_OID: return check_oid(s, err);
-    case P_UUID: return check_uuid(s, err);
-    case P_BASE64: return check_base64(s, err);
-    case P_DATE: return fhir_dt_check(s, FHIR_DT_DATE, err);
-    case P_DATETIME: return fhir_dt_check(s, FHIR_DT_DATETIME, err);
-    case P_INSTANT: return fhir_dt_check(s, FHIR_DT_INSTANT, err);
-    case P_TIME: return fhir_dt_check(s, FHIR_DT_TIME, err);
-    case P_XHTML: return check_xhtml(s, err);
+    case P_INTEGER:
+        return check_int(s, "integer", true, -2147483648LL, err);
+    case P_POSITIVE_INT:
+        return check_int(s, "positiveInt", false, 1, err);
+    case P_UNSIGNED_INT:
+        return check_int(s, "unsignedInt", false, 0, err);
+    case P_DECIMAL:
+        return check_decimal(s, err);
+    case P_STRING:
+        return check_string(s, "string", true, err);
+    case P_MARKDOWN:
+        return check_string(s, "markdown", false, err);
+    case P_CODE:
+        return check_code(s, err);
+    case P_ID:
+        return check_id(s, err);
+    case P_URI:
+        return check_uri(s, "uri", err);
+    case P_URL:
+        return check_uri(s, "url", err);
+    case P_CANONICAL:
+        return check_uri(s, "canonical", err);
+    case P_OID:
+        return check_oid(s, err);
+    case P_UUID:
+        return check_uuid(s, err);
+    case P_BASE64:
+        return check_base64(s, err);
+    case P_DATE:
+        return fhir_dt_check(s, FHIR_DT_DATE, err);
+    case P_DATETIME:
+        return fhir_dt_check(s, FHIR_DT_DATETIME, err);
+    case P_INSTANT:
+        return fhir_dt_check(s, FHIR_DT_INSTANT, err);
+    case P_TIME:
+        return fhir_dt_check(s, FHIR_DT_TIME, err);
+    case P_XHTML:
+        return check_xhtml(s, err);
     }
     return cw_err_set(err, CW_ISSUE_NOT_SUPPORTED, "not a primitive type: %.*s",
                       CW_SLICE_FMT(cw_fhir_sd_type_name(t)));
@@ -572,16 +639,20 @@ int cw_fhir_check_json_primitive(struct cw_fhir_sd t, const struct cw_json *v, s
     switch (want) {
     case CW_FHIR_JSON_BOOLEAN:
         if (v->type == CW_JSON_TRUE || v->type == CW_JSON_FALSE) return 0;
-        return cw_err_set(err, CW_ISSUE_VALUE, "a %.*s must be JSON true or false", CW_SLICE_FMT(tn));
+        return cw_err_set(err, CW_ISSUE_VALUE, "a %.*s must be JSON true or false",
+                          CW_SLICE_FMT(tn));
     case CW_FHIR_JSON_NUMBER:
         if (v->type != CW_JSON_NUMBER)
-            return cw_err_set(err, CW_ISSUE_VALUE, "a %.*s must be a JSON number", CW_SLICE_FMT(tn));
+            return cw_err_set(err, CW_ISSUE_VALUE, "a %.*s must be a JSON number",
+                              CW_SLICE_FMT(tn));
         return cw_fhir_check_primitive(t, cw_json_text(v), err);
     case CW_FHIR_JSON_STRING:
         if (v->type != CW_JSON_STRING)
-            return cw_err_set(err, CW_ISSUE_VALUE, "a %.*s must be a JSON string", CW_SLICE_FMT(tn));
+            return cw_err_set(err, CW_ISSUE_VALUE, "a %.*s must be a JSON string",
+                              CW_SLICE_FMT(tn));
         return cw_fhir_check_primitive(t, cw_json_text(v), err);
-    case CW_FHIR_JSON_OBJECT: break;
+    case CW_FHIR_JSON_OBJECT:
+        break;
     }
     return cw_err_set(err, CW_ISSUE_NOT_SUPPORTED, "not a primitive type: %.*s", CW_SLICE_FMT(tn));
 }

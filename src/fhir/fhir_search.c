@@ -94,7 +94,8 @@ int cw_fhir_sp_each(struct cw_fhir_sd t, int (*fn)(struct cw_fhir_sp sp, void *c
     t = cw_fhir_sd_type(t);
     for (int k = 0; k < 16 && t.set; k++) {
         if (t.set == SET) {
-            for (uint32_t j = keys_lower(t.i); j < SET->n_sp_keys && SET->sp_keys[j].sd == t.i; j++) {
+            for (uint32_t j = keys_lower(t.i); j < SET->n_sp_keys && SET->sp_keys[j].sd == t.i;
+                 j++) {
                 int r = fn((struct cw_fhir_sp){SET, SET->sp_keys[j].sp}, ctx);
                 if (r) return r;
             }
@@ -123,8 +124,8 @@ enum cw_fhir_sp_type cw_fhir_sp_type(struct cw_fhir_sp sp)
 
 const char *cw_fhir_sp_type_code(enum cw_fhir_sp_type t)
 {
-    static const char *const codes[] = {"", "number", "date", "string", "token", "reference",
-                                        "composite", "quantity", "uri", "special"};
+    static const char *const codes[] = {"",          "number",    "date",     "string", "token",
+                                        "reference", "composite", "quantity", "uri",    "special"};
     return (unsigned)t < sizeof codes / sizeof codes[0] ? codes[t] : "";
 }
 
@@ -188,8 +189,7 @@ size_t cw_fhir_sp_component_count(struct cw_fhir_sp sp)
     return r ? fhir_list_len(sp.set, r->components) / 2 : 0;
 }
 
-int cw_fhir_sp_component(struct cw_fhir_sp sp, size_t i, cw_slice *definition,
-                         cw_slice *expression)
+int cw_fhir_sp_component(struct cw_fhir_sp sp, size_t i, cw_slice *definition, cw_slice *expression)
 {
     if (i >= cw_fhir_sp_component_count(sp)) return -1;
     fd_list l = sp_rec(sp)->components;

@@ -17,7 +17,7 @@
 
 #include "fhir/fhir_int.h"
 
-#define SET (&cw_fhir_base_set)
+#define SET      (&cw_fhir_base_set)
 #define VS_DEPTH 8
 #define HIER_MAX 512
 
@@ -115,7 +115,8 @@ static uint32_t cs_find_code(const struct cw_fhir_set *s, const struct fd_cs *r,
     if (ci != FD_NONE || r->case_sensitive != 0) return ci;
     /* caseSensitive = false: compare without case */
     for (uint32_t k = 0; k < r->count; k++)
-        if (cw_slice_eq_nocase(code, fhir_str(s, s->concepts[r->first + k].code))) return r->first + k;
+        if (cw_slice_eq_nocase(code, fhir_str(s, s->concepts[r->first + k].code)))
+            return r->first + k;
     return FD_NONE;
 }
 
@@ -141,7 +142,8 @@ static bool concept_is_a(const struct cw_fhir_set *s, uint32_t a, uint32_t b)
         const struct fd_concept *r = &s->concepts[c];
         if (r->parent != FD_NONE && tail < 64) queue[tail++] = r->parent;
         uint32_t n = fhir_list_len(s, r->parents2);
-        for (uint32_t k = 0; k < n && tail < 64; k++) queue[tail++] = fhir_list_at(s, r->parents2, k);
+        for (uint32_t k = 0; k < n && tail < 64; k++)
+            queue[tail++] = fhir_list_at(s, r->parents2, k);
         if (head == tail || tail == 64) {
             /* compact the queue so long chains keep going */
             uint32_t m = tail - head;
@@ -205,10 +207,12 @@ static enum cw_fhir_member filter_match(const struct cw_fhir_set *s, const struc
                                         uint32_t ci, cw_slice prop, cw_slice op, cw_slice value)
 {
     bool concept_prop = cw_slice_eq(prop, CW_LIT("concept")) || cw_slice_eq(prop, CW_LIT("code"));
-    if (concept_prop && (cw_slice_eq(op, CW_LIT("is-a")) || cw_slice_eq(op, CW_LIT("descendent-of")) ||
-                         cw_slice_eq(op, CW_LIT("is-not-a")) || cw_slice_eq(op, CW_LIT("generalizes")))) {
+    if (concept_prop &&
+        (cw_slice_eq(op, CW_LIT("is-a")) || cw_slice_eq(op, CW_LIT("descendent-of")) ||
+         cw_slice_eq(op, CW_LIT("is-not-a")) || cw_slice_eq(op, CW_LIT("generalizes")))) {
         uint32_t vi = cs_find_code(s, r, value);
-        if (vi == FD_NONE) return cw_slice_eq(op, CW_LIT("is-not-a")) ? CW_FHIR_MEMBER_YES : CW_FHIR_MEMBER_NO;
+        if (vi == FD_NONE)
+            return cw_slice_eq(op, CW_LIT("is-not-a")) ? CW_FHIR_MEMBER_YES : CW_FHIR_MEMBER_NO;
         bool below = concept_is_a(s, ci, vi);
         if (cw_slice_eq(op, CW_LIT("is-a"))) return below ? CW_FHIR_MEMBER_YES : CW_FHIR_MEMBER_NO;
         if (cw_slice_eq(op, CW_LIT("descendent-of")))
@@ -274,7 +278,7 @@ static enum cw_fhir_member rule_member(const struct cw_fhir_set *s, const struct
         struct cw_fhir_cs cs = cw_fhir_cs_find(rsys);
         const struct fd_cs *r = cs_rec(cs);
         uint32_t nc = fhir_list_len(s, rule->concepts) / 2; /* (code, display) pairs */
-        uint32_t nf = fhir_list_len(s, rule->filters) / 3; /* (property, op, value) */
+        uint32_t nf = fhir_list_len(s, rule->filters) / 3;  /* (property, op, value) */
         if (nc) {
             res = CW_FHIR_MEMBER_NO;
             for (uint32_t k = 0; k < nc; k++) {
@@ -283,7 +287,8 @@ static enum cw_fhir_member rule_member(const struct cw_fhir_set *s, const struct
                     if (display) {
                         *display = fhir_str(s, fhir_list_at(s, rule->concepts, 2 * k + 1));
                         struct cw_fhir_concept c;
-                        if (!display->len && cw_fhir_cs_lookup(cs, code, &c) == 0) *display = c.display;
+                        if (!display->len && cw_fhir_cs_lookup(cs, code, &c) == 0)
+                            *display = c.display;
                     }
                     break;
                 }
@@ -293,7 +298,8 @@ static enum cw_fhir_member rule_member(const struct cw_fhir_set *s, const struct
         } else {
             uint32_t ci = cs_find_code(cs.set, r, code);
             if (ci == FD_NONE) {
-                res = r->content == CW_FHIR_CS_COMPLETE ? CW_FHIR_MEMBER_NO : CW_FHIR_MEMBER_UNKNOWN;
+                res =
+                    r->content == CW_FHIR_CS_COMPLETE ? CW_FHIR_MEMBER_NO : CW_FHIR_MEMBER_UNKNOWN;
             } else {
                 for (uint32_t k = 0; k < nf && res != CW_FHIR_MEMBER_NO; k++) {
                     cw_slice prop = fhir_str(s, fhir_list_at(s, rule->filters, 3 * k));
@@ -391,7 +397,8 @@ static int expand_vs(struct expand *x, const struct cw_fhir_set *s, uint32_t vi,
         if (!rule->system) {
             /* a rule of value sets only: expand a single one; intersections are not done here */
             if (nv != 1) return -1;
-            struct cw_fhir_vs sub = cw_fhir_vs_find(fhir_str(s, fhir_list_at(s, rule->valuesets, 0)));
+            struct cw_fhir_vs sub =
+                cw_fhir_vs_find(fhir_str(s, fhir_list_at(s, rule->valuesets, 0)));
             if (!sub.set || expand_vs(x, sub.set, sub.i, depth + 1) < 0) return -1;
             continue;
         }
@@ -488,8 +495,9 @@ size_t cw_fhir_cm_translate(struct cw_fhir_cm cm, cw_slice system, cw_slice code
             uint32_t nt = fhir_list_len(s, el->targets) / 3;
             for (uint32_t t = 0; t < nt; t++) {
                 found++;
-                if (fn && fn(fhir_str(s, gr->target), fhir_str(s, fhir_list_at(s, el->targets, 3 * t)),
-                             fhir_str(s, fhir_list_at(s, el->targets, 3 * t + 1)), ctx))
+                if (fn &&
+                    fn(fhir_str(s, gr->target), fhir_str(s, fhir_list_at(s, el->targets, 3 * t)),
+                       fhir_str(s, fhir_list_at(s, el->targets, 3 * t + 1)), ctx))
                     return found;
             }
         }

@@ -40,7 +40,8 @@ static void test_types(void **state)
     assert_false(cw_fhir_sd_abstract(p));
     assert_false(cw_fhir_sd_is_profile(p));
     assert_slice_equal(cw_fhir_sd_url(p), "http://hl7.org/fhir/StructureDefinition/Patient");
-    assert_slice_equal(cw_fhir_sd_base_url(p), "http://hl7.org/fhir/StructureDefinition/DomainResource");
+    assert_slice_equal(cw_fhir_sd_base_url(p),
+                       "http://hl7.org/fhir/StructureDefinition/DomainResource");
     assert_slice_equal(cw_fhir_sd_version(p), "4.0.1");
     assert_true(cw_fhir_sd_eq(cw_fhir_sd_type(p), p));
     assert_true(cw_fhir_sd_eq(cw_fhir_sd_base(p), type("DomainResource")));
@@ -48,7 +49,7 @@ static void test_types(void **state)
     assert_true(cw_fhir_sd_abstract(type("Resource")));
     assert_int_equal(cw_fhir_sd_kind(type("Quantity")), CW_FHIR_KIND_COMPLEX);
     assert_int_equal(cw_fhir_sd_kind(type("dateTime")), CW_FHIR_KIND_PRIMITIVE);
-    assert_false(cw_fhir_sd_ok(cw_fhir_type_cstr("patient")));    /* case-sensitive */
+    assert_false(cw_fhir_sd_ok(cw_fhir_type_cstr("patient")));        /* case-sensitive */
     assert_false(cw_fhir_sd_ok(cw_fhir_type_cstr("SimpleQuantity"))); /* a profile */
     assert_false(cw_fhir_sd_ok(cw_fhir_type_cstr("")));
     assert_false(cw_fhir_sd_ok(cw_fhir_type_cstr("SubscriptionStatus"))); /* not R4 */
@@ -89,14 +90,16 @@ static void test_types(void **state)
     assert_int_equal(primitives, 20);
 
     /* profiles and extensions by URL */
-    struct cw_fhir_sd vs = cw_fhir_sd_by_url(NULL, S("http://hl7.org/fhir/StructureDefinition/vitalsigns"));
+    struct cw_fhir_sd vs =
+        cw_fhir_sd_by_url(NULL, S("http://hl7.org/fhir/StructureDefinition/vitalsigns"));
     assert_true(cw_fhir_sd_ok(vs));
     assert_true(cw_fhir_sd_is_profile(vs));
     assert_true(cw_fhir_sd_eq(cw_fhir_sd_type(vs), type("Observation")));
-    struct cw_fhir_sd bp = cw_fhir_sd_by_url(NULL, S("http://hl7.org/fhir/StructureDefinition/bp|4.0.1"));
+    struct cw_fhir_sd bp =
+        cw_fhir_sd_by_url(NULL, S("http://hl7.org/fhir/StructureDefinition/bp|4.0.1"));
     assert_true(cw_fhir_sd_eq(cw_fhir_sd_base(bp), vs));
-    struct cw_fhir_sd ext = cw_fhir_sd_by_url(
-        NULL, S("http://hl7.org/fhir/StructureDefinition/patient-birthPlace"));
+    struct cw_fhir_sd ext =
+        cw_fhir_sd_by_url(NULL, S("http://hl7.org/fhir/StructureDefinition/patient-birthPlace"));
     assert_true(cw_fhir_sd_ok(ext));
     assert_true(cw_fhir_sd_eq(cw_fhir_sd_type(ext), type("Extension")));
     assert_true(cw_fhir_sd_context_count(ext) >= 1);
@@ -115,12 +118,38 @@ static void test_elements(void **state)
     assert_false(cw_fhir_elem_ok(cw_fhir_elem_parent(root)));
 
     /* children in definition order (XML order) */
-    const char *order[] = {"id", "meta", "implicitRules", "language", "text", "contained",
-                           "extension", "modifierExtension", "identifier", "basedOn", "partOf",
-                           "status", "category", "code", "subject", "focus", "encounter",
-                           "effective", "issued", "performer", "value", "dataAbsentReason",
-                           "interpretation", "note", "bodySite", "method", "specimen", "device",
-                           "referenceRange", "hasMember", "derivedFrom", "component"};
+    const char *order[] = {"id",
+                           "meta",
+                           "implicitRules",
+                           "language",
+                           "text",
+                           "contained",
+                           "extension",
+                           "modifierExtension",
+                           "identifier",
+                           "basedOn",
+                           "partOf",
+                           "status",
+                           "category",
+                           "code",
+                           "subject",
+                           "focus",
+                           "encounter",
+                           "effective",
+                           "issued",
+                           "performer",
+                           "value",
+                           "dataAbsentReason",
+                           "interpretation",
+                           "note",
+                           "bodySite",
+                           "method",
+                           "specimen",
+                           "device",
+                           "referenceRange",
+                           "hasMember",
+                           "derivedFrom",
+                           "component"};
     size_t n = sizeof order / sizeof order[0];
     assert_int_equal(cw_fhir_elem_child_count(root), n);
     for (size_t k = 0; k < n; k++) {
@@ -184,8 +213,9 @@ static void test_elements(void **state)
     assert_true(tr.system);
     assert_true(cw_fhir_sd_eq(tr.type, type("string")));
     assert_true(cw_fhir_elem_flags(eid) & CW_FHIR_E_XML_ATTR);
-    assert_true(cw_fhir_elem_flags(elem("Narrative", "Narrative.div")) & CW_FHIR_E_XHTML ||
-                cw_fhir_sd_eq(cw_fhir_elem_single_type(elem("Narrative", "Narrative.div")), type("xhtml")));
+    assert_true(
+        cw_fhir_sd_eq(cw_fhir_elem_single_type(elem("Narrative", "Narrative.div")), type("xhtml")));
+    assert_true(cw_fhir_elem_flags(elem("xhtml", "xhtml.value")) & CW_FHIR_E_XHTML);
 
     /* contentReference */
     struct cw_fhir_elem qii = elem("Questionnaire", "Questionnaire.item.item");
@@ -196,7 +226,8 @@ static void test_elements(void **state)
     assert_true(cw_fhir_elem_eq(cw_fhir_elem_structure(qii, type("BackboneElement")), qi));
 
     /* slicing in a core profile: vitalsigns Observation.category:VSCat */
-    struct cw_fhir_sd vs = cw_fhir_sd_by_url(NULL, S("http://hl7.org/fhir/StructureDefinition/vitalsigns"));
+    struct cw_fhir_sd vs =
+        cw_fhir_sd_by_url(NULL, S("http://hl7.org/fhir/StructureDefinition/vitalsigns"));
     struct cw_fhir_elem cat = cw_fhir_elem_by_id(vs, S("Observation.category"));
     struct cw_fhir_slicing sl;
     assert_true(cw_fhir_elem_slicing(cat, &sl));
@@ -213,7 +244,8 @@ static void test_elements(void **state)
     assert_slice_equal(cw_fhir_elem_id(vscat), "Observation.category:VSCat");
     assert_int_equal(cw_fhir_elem_min(vscat), 1);
     assert_true(cw_fhir_elem_flags(vscat) & CW_FHIR_E_SLICE);
-    struct cw_fhir_elem vscode = cw_fhir_elem_by_id(vs, S("Observation.category:VSCat.coding.code"));
+    struct cw_fhir_elem vscode =
+        cw_fhir_elem_by_id(vs, S("Observation.category:VSCat.coding.code"));
     cw_slice key, json;
     assert_int_equal(cw_fhir_elem_value_find(vscode, "fixed", &key, &json), 0);
     assert_slice_equal(key, "fixedCode");
@@ -238,11 +270,14 @@ static void test_resolve(void **state)
     struct cw_fhir_elem root = cw_fhir_sd_root(obs);
     expect_prop(root, obs, "status", "Observation.status", "code", 0);
     expect_prop(root, obs, "_status", "Observation.status", "code", CW_FHIR_PROP_EXT);
-    expect_prop(root, obs, "valueQuantity", "Observation.value[x]", "Quantity", CW_FHIR_PROP_CHOICE);
-    expect_prop(root, obs, "valueDateTime", "Observation.value[x]", "dateTime", CW_FHIR_PROP_CHOICE);
+    expect_prop(root, obs, "valueQuantity", "Observation.value[x]", "Quantity",
+                CW_FHIR_PROP_CHOICE);
+    expect_prop(root, obs, "valueDateTime", "Observation.value[x]", "dateTime",
+                CW_FHIR_PROP_CHOICE);
     expect_prop(root, obs, "_valueString", "Observation.value[x]", "string",
                 CW_FHIR_PROP_CHOICE | CW_FHIR_PROP_EXT);
-    expect_prop(root, obs, "component", "Observation.component", "BackboneElement", CW_FHIR_PROP_ARRAY);
+    expect_prop(root, obs, "component", "Observation.component", "BackboneElement",
+                CW_FHIR_PROP_ARRAY);
     expect_prop(root, obs, "contained", "Observation.contained", "Resource", CW_FHIR_PROP_ARRAY);
     /* R4 snapshots type Resource.id as System.String with fhir-type "string"
        (the id rule is the validator's, resource.html#id); "_id" is allowed */
@@ -263,14 +298,16 @@ static void test_resolve(void **state)
                 "Quantity", CW_FHIR_PROP_CHOICE);
     struct cw_fhir_elem vq = elem("Observation", "Observation.value[x]");
     expect_prop(vq, type("Quantity"), "value", "Quantity.value", "decimal", 0);
-    expect_prop(vq, type("Quantity"), "extension", "Quantity.extension", "Extension", CW_FHIR_PROP_ARRAY);
+    expect_prop(vq, type("Quantity"), "extension", "Quantity.extension", "Extension",
+                CW_FHIR_PROP_ARRAY);
     /* element id (XML attribute) has no _id */
     assert_int_equal(cw_fhir_resolve(vq, type("Quantity"), S("_id"), &p), -1);
     expect_prop(vq, type("Quantity"), "id", "Quantity.id", "string", 0);
 
     /* primitive extensions: _birthDate */
     struct cw_fhir_sd pat = type("Patient");
-    expect_prop(cw_fhir_sd_root(pat), pat, "_birthDate", "Patient.birthDate", "date", CW_FHIR_PROP_EXT);
+    expect_prop(cw_fhir_sd_root(pat), pat, "_birthDate", "Patient.birthDate", "date",
+                CW_FHIR_PROP_EXT);
     expect_prop(cw_fhir_sd_root(pat), pat, "deceasedBoolean", "Patient.deceased[x]", "boolean",
                 CW_FHIR_PROP_CHOICE);
     /* ... and the children of the primitive itself */
@@ -297,7 +334,8 @@ static void test_resolve(void **state)
     /* FHIRPath-name navigation */
     struct cw_fhir_elem v = cw_fhir_child_by_name(cw_fhir_sd_root(obs), obs, S("value"));
     assert_slice_equal(cw_fhir_elem_id(v), "Observation.value[x]");
-    assert_false(cw_fhir_elem_ok(cw_fhir_child_by_name(cw_fhir_sd_root(obs), obs, S("valueQuantity"))));
+    assert_false(
+        cw_fhir_elem_ok(cw_fhir_child_by_name(cw_fhir_sd_root(obs), obs, S("valueQuantity"))));
 }
 
 static int count_sp(struct cw_fhir_sp sp, void *ctx)
@@ -320,7 +358,8 @@ static void test_search_params(void **state)
 
     struct cw_fhir_sp vq = cw_fhir_sp_find(obs, S("value-quantity"));
     assert_int_equal(cw_fhir_sp_type(vq), CW_FHIR_SP_QUANTITY);
-    assert_slice_equal(cw_fhir_sp_expression(vq), "(Observation.value as Quantity) | (Observation.value as SampledData)");
+    assert_slice_equal(cw_fhir_sp_expression(vq),
+                       "(Observation.value as Quantity) | (Observation.value as SampledData)");
 
     /* composite with components */
     struct cw_fhir_sp cvq = cw_fhir_sp_find(obs, S("code-value-quantity"));
@@ -348,7 +387,8 @@ static void test_search_params(void **state)
     assert_slice_equal(cw_fhir_sp_expression(id), "Resource.id");
     assert_true(cw_fhir_sp_ok(cw_fhir_sp_find(type("Bundle"), S("_lastUpdated"))));
     assert_true(cw_fhir_sp_ok(cw_fhir_sp_find(type("Patient"), S("_text")))); /* DomainResource */
-    assert_false(cw_fhir_sp_ok(cw_fhir_sp_find(type("Bundle"), S("_text"))));  /* not a DomainResource */
+    assert_false(
+        cw_fhir_sp_ok(cw_fhir_sp_find(type("Bundle"), S("_text")))); /* not a DomainResource */
     assert_false(cw_fhir_sp_ok(cw_fhir_sp_find(obs, S("no-such"))));
     assert_true(cw_fhir_sp_ok(cw_fhir_sp_find(type("Patient"), S("birthdate"))));
     assert_true(cw_fhir_sp_ok(cw_fhir_sp_find(type("Patient"), S("family"))));
@@ -358,7 +398,8 @@ static void test_search_params(void **state)
     printf("search parameters applying to Patient: %d\n", n);
     assert_true(n >= 30);
 
-    assert_true(cw_fhir_sp_ok(cw_fhir_sp_by_url(S("http://hl7.org/fhir/SearchParameter/individual-birthdate"))));
+    assert_true(cw_fhir_sp_ok(
+        cw_fhir_sp_by_url(S("http://hl7.org/fhir/SearchParameter/individual-birthdate"))));
 
     /* compartments */
     cw_slice params[8];
@@ -396,7 +437,8 @@ static void test_sp_count_matches_bundle(void **state)
     size_t total = entries->len, sps = 0, r4 = 0, found = 0;
     for (size_t i = 0; i < entries->len; i++) {
         const struct cw_json *r = cw_json_get(cw_json_at(entries, i), "resource");
-        if (!cw_slice_eq_cstr(cw_json_text(cw_json_get(r, "resourceType")), "SearchParameter")) continue;
+        if (!cw_slice_eq_cstr(cw_json_text(cw_json_get(r, "resourceType")), "SearchParameter"))
+            continue;
         sps++;
         if (!cw_slice_eq_cstr(cw_json_text(cw_json_get(r, "version")), "4.0.1")) continue;
         r4++;
@@ -413,7 +455,8 @@ static void test_sp_count_matches_bundle(void **state)
             struct cw_fhir_sp byc = cw_fhir_sp_find(t, cw_json_text(cw_json_get(r, "code")));
             assert_true(byc.set == sp.set && byc.i == sp.i);
         }
-        assert_true(cw_slice_eq(cw_fhir_sp_expression(sp), cw_json_text(cw_json_get(r, "expression"))));
+        assert_true(
+            cw_slice_eq(cw_fhir_sp_expression(sp), cw_json_text(cw_json_get(r, "expression"))));
     }
     printf("search-parameters.json: %zu entries, %zu SearchParameters, %zu for FHIR 4.0.1, "
            "%zu in the tables (table size %zu)\n",
@@ -433,12 +476,15 @@ static void test_terminology(void **state)
     struct cw_fhir_vs os = cw_fhir_vs_find(b.value_set);
     assert_true(cw_fhir_vs_ok(os));
     cw_slice disp;
-    assert_int_equal(cw_fhir_vs_contains(os, S("http://hl7.org/fhir/observation-status"), S("final"), &disp),
-                     CW_FHIR_MEMBER_YES);
+    assert_int_equal(
+        cw_fhir_vs_contains(os, S("http://hl7.org/fhir/observation-status"), S("final"), &disp),
+        CW_FHIR_MEMBER_YES);
     assert_slice_equal(disp, "Final");
-    assert_int_equal(cw_fhir_vs_contains(os, CW_SLICE_NULL, S("amended"), NULL), CW_FHIR_MEMBER_YES);
+    assert_int_equal(cw_fhir_vs_contains(os, CW_SLICE_NULL, S("amended"), NULL),
+                     CW_FHIR_MEMBER_YES);
     assert_int_equal(cw_fhir_vs_contains(os, CW_SLICE_NULL, S("Final"), NULL), CW_FHIR_MEMBER_NO);
-    assert_int_equal(cw_fhir_vs_contains(os, S("http://other"), S("final"), NULL), CW_FHIR_MEMBER_NO);
+    assert_int_equal(cw_fhir_vs_contains(os, S("http://other"), S("final"), NULL),
+                     CW_FHIR_MEMBER_NO);
     long n = cw_fhir_vs_expand(os, NULL, NULL, 0);
     assert_int_equal(n, 8);
 
@@ -477,7 +523,8 @@ static void test_terminology(void **state)
             if (cw_fhir_vs_expand(vs, NULL, NULL, 0) > 0) expandable++;
         }
     }
-    printf("required bindings: %zu, value set found %zu, expandable here %zu\n", req, resolved, expandable);
+    printf("required bindings: %zu, value set found %zu, expandable here %zu\n", req, resolved,
+           expandable);
     assert_true(req > 300);
     assert_int_equal(resolved + known, req);
     assert_true(expandable * 10 >= req * 9);
@@ -497,15 +544,19 @@ static void test_terminology(void **state)
     assert_int_equal(cw_fhir_cs_lookup(act, S("_ActEncounterCode"), &c), 0);
     assert_true(c.flags & CW_FHIR_CONCEPT_ABSTRACT);
     /* Encounter.class is bound (extensible) to v3 ActEncounterCode, an is-a filter */
-    struct cw_fhir_vs enc = cw_fhir_vs_find(S("http://terminology.hl7.org/ValueSet/v3-ActEncounterCode"));
-    assert_int_equal(cw_fhir_vs_contains(enc, S("http://terminology.hl7.org/CodeSystem/v3-ActCode"), S("AMB"), NULL),
+    struct cw_fhir_vs enc =
+        cw_fhir_vs_find(S("http://terminology.hl7.org/ValueSet/v3-ActEncounterCode"));
+    assert_int_equal(cw_fhir_vs_contains(enc, S("http://terminology.hl7.org/CodeSystem/v3-ActCode"),
+                                         S("AMB"), NULL),
                      CW_FHIR_MEMBER_YES);
-    assert_int_equal(cw_fhir_vs_contains(enc, S("http://terminology.hl7.org/CodeSystem/v3-ActCode"), S("_ActAccountCode"), NULL),
+    assert_int_equal(cw_fhir_vs_contains(enc, S("http://terminology.hl7.org/CodeSystem/v3-ActCode"),
+                                         S("_ActAccountCode"), NULL),
                      CW_FHIR_MEMBER_NO);
     /* value sets over code systems we do not hold answer unknown */
     struct cw_fhir_vs lc = cw_fhir_vs_find(S("http://hl7.org/fhir/ValueSet/observation-codes"));
     assert_true(cw_fhir_vs_ok(lc));
-    assert_int_equal(cw_fhir_vs_contains(lc, S("http://loinc.org"), S("718-7"), NULL), CW_FHIR_MEMBER_UNKNOWN);
+    assert_int_equal(cw_fhir_vs_contains(lc, S("http://loinc.org"), S("718-7"), NULL),
+                     CW_FHIR_MEMBER_UNKNOWN);
     assert_int_equal(cw_fhir_vs_expand(lc, NULL, NULL, 0), -1);
     printf("value sets %zu, code systems %zu\n", cw_fhir_vs_count(), cw_fhir_cs_count());
 
@@ -525,7 +576,8 @@ static int first_target(cw_slice system, cw_slice code, cw_slice eq, void *ctx)
 static void test_concept_maps(void **state)
 {
     (void)state;
-    struct cw_fhir_cm cm = cw_fhir_cm_find(S("http://hl7.org/fhir/ConceptMap/cm-administrative-gender-v2"));
+    struct cw_fhir_cm cm =
+        cw_fhir_cm_find(S("http://hl7.org/fhir/ConceptMap/cm-administrative-gender-v2"));
     assert_true(cw_fhir_cm_ok(cm));
     cw_slice out[2] = {{0}};
     assert_int_equal(cw_fhir_cm_translate(cm, CW_SLICE_NULL, S("female"), first_target, out), 1);
@@ -537,9 +589,12 @@ static void test_concept_maps(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_types),         cmocka_unit_test(test_elements),
-        cmocka_unit_test(test_resolve),       cmocka_unit_test(test_search_params),
-        cmocka_unit_test(test_sp_count_matches_bundle), cmocka_unit_test(test_terminology),
+        cmocka_unit_test(test_types),
+        cmocka_unit_test(test_elements),
+        cmocka_unit_test(test_resolve),
+        cmocka_unit_test(test_search_params),
+        cmocka_unit_test(test_sp_count_matches_bundle),
+        cmocka_unit_test(test_terminology),
         cmocka_unit_test(test_concept_maps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -80,22 +80,21 @@ static void test_paths(void **state)
         "\"code\":{\"text\":\"bp\"},"
         "\"component\":[{\"code\":{\"text\":\"a\"},\"valueString\":\"x\"},"
         "{\"code\":{\"text\":\"b\"},\"valueQuantity\":{\"value\":1.50,\"unit\":\"mm\"}}]}");
-    const char *want =
-        "Observation|Observation\n"
-        "Observation.status|code|vx\n"
-        "Observation.status.id|string|v\n"
-        "Observation.code|CodeableConcept\n"
-        "Observation.code.text|string|v\n"
-        "Observation.component[0]|BackboneElement\n"
-        "Observation.component[0].code|CodeableConcept\n"
-        "Observation.component[0].code.text|string|v\n"
-        "Observation.component[0].value.ofType(string)|string|v\n"
-        "Observation.component[1]|BackboneElement\n"
-        "Observation.component[1].code|CodeableConcept\n"
-        "Observation.component[1].code.text|string|v\n"
-        "Observation.component[1].value.ofType(Quantity)|Quantity\n"
-        "Observation.component[1].value.ofType(Quantity).value|decimal|v\n"
-        "Observation.component[1].value.ofType(Quantity).unit|string|v\n";
+    const char *want = "Observation|Observation\n"
+                       "Observation.status|code|vx\n"
+                       "Observation.status.id|string|v\n"
+                       "Observation.code|CodeableConcept\n"
+                       "Observation.code.text|string|v\n"
+                       "Observation.component[0]|BackboneElement\n"
+                       "Observation.component[0].code|CodeableConcept\n"
+                       "Observation.component[0].code.text|string|v\n"
+                       "Observation.component[0].value.ofType(string)|string|v\n"
+                       "Observation.component[1]|BackboneElement\n"
+                       "Observation.component[1].code|CodeableConcept\n"
+                       "Observation.component[1].code.text|string|v\n"
+                       "Observation.component[1].value.ofType(Quantity)|Quantity\n"
+                       "Observation.component[1].value.ofType(Quantity).value|decimal|v\n"
+                       "Observation.component[1].value.ofType(Quantity).unit|string|v\n";
     assert_string_equal(got, want);
 }
 
@@ -103,23 +102,23 @@ static void test_primitive_arrays(void **state)
 {
     (void)state;
     /* json.html: given with a null slot whose extension is in _given; _birthDate alone */
-    const char *got = walk_text(
-        "{\"resourceType\":\"Patient\",\"name\":[{\"given\":[\"A\",null,\"C\"],"
-        "\"_given\":[null,{\"extension\":[{\"url\":\"http://e\",\"valueCode\":\"masked\"}]},null]}],"
-        "\"_birthDate\":{\"extension\":[{\"url\":\"http://x\",\"valueBoolean\":true}]}}");
-    const char *want =
-        "Patient|Patient\n"
-        "Patient.name[0]|HumanName\n"
-        "Patient.name[0].given[0]|string|v\n"
-        "Patient.name[0].given[1]|string|x\n"
-        "Patient.name[0].given[1].extension[0]|Extension\n"
-        "Patient.name[0].given[1].extension[0].url|uri|v\n"
-        "Patient.name[0].given[1].extension[0].value.ofType(code)|code|v\n"
-        "Patient.name[0].given[2]|string|v\n"
-        "Patient.birthDate|date|x\n"
-        "Patient.birthDate.extension[0]|Extension\n"
-        "Patient.birthDate.extension[0].url|uri|v\n"
-        "Patient.birthDate.extension[0].value.ofType(boolean)|boolean|v\n";
+    const char *got =
+        walk_text("{\"resourceType\":\"Patient\",\"name\":[{\"given\":[\"A\",null,\"C\"],"
+                  "\"_given\":[null,{\"extension\":[{\"url\":\"http://"
+                  "e\",\"valueCode\":\"masked\"}]},null]}],"
+                  "\"_birthDate\":{\"extension\":[{\"url\":\"http://x\",\"valueBoolean\":true}]}}");
+    const char *want = "Patient|Patient\n"
+                       "Patient.name[0]|HumanName\n"
+                       "Patient.name[0].given[0]|string|v\n"
+                       "Patient.name[0].given[1]|string|x\n"
+                       "Patient.name[0].given[1].extension[0]|Extension\n"
+                       "Patient.name[0].given[1].extension[0].url|uri|v\n"
+                       "Patient.name[0].given[1].extension[0].value.ofType(code)|code|v\n"
+                       "Patient.name[0].given[2]|string|v\n"
+                       "Patient.birthDate|date|x\n"
+                       "Patient.birthDate.extension[0]|Extension\n"
+                       "Patient.birthDate.extension[0].url|uri|v\n"
+                       "Patient.birthDate.extension[0].value.ofType(boolean)|boolean|v\n";
     assert_string_equal(got, want);
 }
 
@@ -128,23 +127,25 @@ static void test_contained_and_bundle(void **state)
     (void)state;
     const char *got = walk_text(
         "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":[{\"fullUrl\":\"urn:x\","
-        "\"resource\":{\"resourceType\":\"Patient\",\"contained\":[{\"resourceType\":\"Organization\","
+        "\"resource\":{\"resourceType\":\"Patient\",\"contained\":[{\"resourceType\":"
+        "\"Organization\","
         "\"name\":\"O\"}],\"active\":true}}]}");
-    const char *want =
-        "Bundle|Bundle\n"
-        "Bundle.type|code|v\n"
-        "Bundle.entry[0]|BackboneElement\n"
-        "Bundle.entry[0].fullUrl|uri|v\n"
-        "Bundle.entry[0].resource|Patient\n"
-        "Bundle.entry[0].resource.contained[0]|Organization\n"
-        "Bundle.entry[0].resource.contained[0].name|string|v\n"
-        "Bundle.entry[0].resource.active|boolean|v\n";
+    const char *want = "Bundle|Bundle\n"
+                       "Bundle.type|code|v\n"
+                       "Bundle.entry[0]|BackboneElement\n"
+                       "Bundle.entry[0].fullUrl|uri|v\n"
+                       "Bundle.entry[0].resource|Patient\n"
+                       "Bundle.entry[0].resource.contained[0]|Organization\n"
+                       "Bundle.entry[0].resource.contained[0].name|string|v\n"
+                       "Bundle.entry[0].resource.active|boolean|v\n";
     assert_string_equal(got, want);
 
     /* Questionnaire items nest through contentReference */
-    got = walk_text("{\"resourceType\":\"Questionnaire\",\"status\":\"draft\",\"item\":[{\"linkId\":\"1\","
-                    "\"type\":\"group\",\"item\":[{\"linkId\":\"1.1\",\"type\":\"string\",\"item\":[{\"linkId\":\"1.1.1\","
-                    "\"type\":\"display\"}]}]}]}");
+    got = walk_text(
+        "{\"resourceType\":\"Questionnaire\",\"status\":\"draft\",\"item\":[{\"linkId\":\"1\","
+        "\"type\":\"group\",\"item\":[{\"linkId\":\"1.1\",\"type\":\"string\",\"item\":[{"
+        "\"linkId\":\"1.1.1\","
+        "\"type\":\"display\"}]}]}]}");
     assert_non_null(strstr(got, "Questionnaire.item[0].item[0].item[0].linkId|string|v\n"));
     assert_null(strstr(got, "!"));
 }
@@ -152,12 +153,12 @@ static void test_contained_and_bundle(void **state)
 static void test_structure_errors(void **state)
 {
     (void)state;
-    const char *got = walk_text(
-        "{\"resourceType\":\"Patient\",\"foo\":1,\"active\":[true],\"gender\":{\"x\":1},"
-        "\"name\":{\"family\":\"F\"},\"telecom\":[],\"birthDate\":null,"
-        "\"_gender\":\"nope\",\"contained\":[{\"resourceType\":\"Nope\"}],"
-        "\"address\":[{\"line\":[\"a\",\"b\"],\"_line\":[null]}],"
-        "\"identifier\":[null],\"_name\":{}}");
+    const char *got =
+        walk_text("{\"resourceType\":\"Patient\",\"foo\":1,\"active\":[true],\"gender\":{\"x\":1},"
+                  "\"name\":{\"family\":\"F\"},\"telecom\":[],\"birthDate\":null,"
+                  "\"_gender\":\"nope\",\"contained\":[{\"resourceType\":\"Nope\"}],"
+                  "\"address\":[{\"line\":[\"a\",\"b\"],\"_line\":[null]}],"
+                  "\"identifier\":[null],\"_name\":{}}");
     /* "_name" is unknown: HumanName is not a primitive */
     const char *expect_lines[] = {
         "!Patient.foo|unknown element\n",
@@ -173,7 +174,8 @@ static void test_structure_errors(void **state)
         "!Patient._name|unknown element\n",
     };
     for (size_t i = 0; i < sizeof expect_lines / sizeof expect_lines[0]; i++)
-        if (!strstr(got, expect_lines[i])) fail_msg("missing line %s in:\n%s", expect_lines[i], got);
+        if (!strstr(got, expect_lines[i]))
+            fail_msg("missing line %s in:\n%s", expect_lines[i], got);
     /* "_gender":"nope" is reported once, at gender (merged pair) */
     assert_null(strstr(got, "Patient.gender|code"));
 }
@@ -181,8 +183,9 @@ static void test_structure_errors(void **state)
 static void test_name_filter(void **state)
 {
     (void)state;
-    struct parsed p = parse("{\"resourceType\":\"Observation\",\"status\":\"final\",\"valueQuantity\":{\"value\":3},"
-                            "\"code\":{\"coding\":[{\"code\":\"a\"},{\"code\":\"b\"}]}}");
+    struct parsed p = parse(
+        "{\"resourceType\":\"Observation\",\"status\":\"final\",\"valueQuantity\":{\"value\":3},"
+        "\"code\":{\"coding\":[{\"code\":\"a\"},{\"code\":\"b\"}]}}");
     struct cw_fhir_node root, n, m;
     struct cw_err err;
     assert_int_equal(cw_fhir_node_root(p.root, CW_FHIR_NONE_SD, &root, &err), 0);
@@ -205,10 +208,12 @@ static void test_name_filter(void **state)
     }
     assert_int_equal(count, 2);
     /* a root with a profile of another type is refused */
-    struct cw_fhir_sd bp = cw_fhir_sd_by_url(NULL, cw_slice_cstr("http://hl7.org/fhir/StructureDefinition/bp"));
+    struct cw_fhir_sd bp =
+        cw_fhir_sd_by_url(NULL, cw_slice_cstr("http://hl7.org/fhir/StructureDefinition/bp"));
     assert_int_equal(cw_fhir_node_root(p.root, bp, &root, &err), 0);
     assert_slice_equal(cw_fhir_elem_id(root.elem), "Observation");
-    struct cw_fhir_sd pat = cw_fhir_sd_by_url(NULL, cw_slice_cstr("http://hl7.org/fhir/StructureDefinition/familymemberhistory-genetic"));
+    struct cw_fhir_sd pat = cw_fhir_sd_by_url(
+        NULL, cw_slice_cstr("http://hl7.org/fhir/StructureDefinition/familymemberhistory-genetic"));
     assert_int_equal(cw_fhir_node_root(p.root, pat, &root, &err), -1);
     /* roots that are not resources */
     struct parsed q = parse("{\"resourceType\":\"Element\"}");
@@ -255,17 +260,17 @@ static size_t count_members(const struct cw_json *v, bool resource, int depth)
     size_t n = 0;
     if (depth > 200) return 0;
     if (v->type == CW_JSON_ARRAY) {
-        for (uint32_t i = 0; i < v->len; i++) n += count_members(&v->u.items[i], resource, depth + 1);
+        for (uint32_t i = 0; i < v->len; i++)
+            n += count_members(&v->u.items[i], resource, depth + 1);
     } else if (v->type == CW_JSON_OBJECT) {
         for (uint32_t i = 0; i < v->len; i++) {
             const struct cw_json_member *m = &v->u.members[i];
             bool merged = m->key.len > 1 && m->key.ptr[0] == '_' &&
                           cw_json_get_slice(v, (cw_slice){m->key.ptr + 1, m->key.len - 1});
             if (!(resource && cw_slice_eq_cstr(m->key, "resourceType")) && !merged) n++;
-            bool child_res = cw_slice_eq_cstr(m->key, "contained") ||
-                             cw_slice_eq_cstr(m->key, "resource") ||
-                             (cw_slice_eq_cstr(m->key, "outcome") &&
-                              cw_json_get(&m->value, "resourceType"));
+            bool child_res =
+                cw_slice_eq_cstr(m->key, "contained") || cw_slice_eq_cstr(m->key, "resource") ||
+                (cw_slice_eq_cstr(m->key, "outcome") && cw_json_get(&m->value, "resourceType"));
             n += count_members(&m->value, child_res, depth + 1);
         }
     }
@@ -291,8 +296,10 @@ static int ex_visit(const struct cw_fhir_node *n, void *ctx)
         int r = cw_fhir_check_json_primitive(n->type, n->value, &err);
         if (r != 0) {
             cw_fhir_node_locate(n, &err);
-            if (r < 0) c->bad_values++;
-            else c->warnings++;
+            if (r < 0)
+                c->bad_values++;
+            else
+                c->warnings++;
             cw_buf_printf(&c->report, "  %s %s: %s: %s\n", r < 0 ? "VALUE" : "warn", c->file,
                           err.location, err.msg);
         }
@@ -374,9 +381,12 @@ static void test_spec_examples(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_paths),           cmocka_unit_test(test_primitive_arrays),
-        cmocka_unit_test(test_contained_and_bundle), cmocka_unit_test(test_structure_errors),
-        cmocka_unit_test(test_name_filter),     cmocka_unit_test(test_depth_limit),
+        cmocka_unit_test(test_paths),
+        cmocka_unit_test(test_primitive_arrays),
+        cmocka_unit_test(test_contained_and_bundle),
+        cmocka_unit_test(test_structure_errors),
+        cmocka_unit_test(test_name_filter),
+        cmocka_unit_test(test_depth_limit),
         cmocka_unit_test(test_spec_examples),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

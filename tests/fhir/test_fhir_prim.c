@@ -45,38 +45,96 @@ static int check(const char *t, const char *v)
 static void test_known_values(void **state)
 {
     (void)state;
-    struct { const char *type, *value; int want; } cases[] = {
-        {"boolean", "true", 0}, {"boolean", "false", 0}, {"boolean", "True", -1}, {"boolean", "1", -1},
-        {"integer", "0", 0}, {"integer", "-0", 0}, {"integer", "-2147483648", 0}, {"integer", "2147483647", 0},
-        {"integer", "2147483648", -1}, {"integer", "01", -1}, {"integer", "+1", -1}, {"integer", "1.0", -1},
-        {"integer", "", -1}, {"positiveInt", "1", 0}, {"positiveInt", "0", -1}, {"positiveInt", "-1", -1},
-        {"unsignedInt", "0", 0}, {"unsignedInt", "-1", -1}, {"unsignedInt", "2147483647", 0},
-        {"decimal", "1.50", 0}, {"decimal", "-0.0", 0}, {"decimal", "1e10", 0}, {"decimal", "1.", -1},
-        {"decimal", ".5", -1}, {"decimal", "00.5", -1}, {"decimal", "1E-3", 0},
-        {"string", "a", 0}, {"string", " padded ", 0}, {"string", "", -1}, {"string", "a\fb", -1},
-        {"string", "tab\tnl\n", 0}, {"string", "bell\a", 1}, {"markdown", "# T\n\n* x", 0},
-        {"code", "final", 0}, {"code", "a b", 0}, {"code", " a", -1}, {"code", "a ", -1}, {"code", "a  b", -1},
-        {"code", "", -1}, {"id", "a-B.9", 0}, {"id", "a_b", -1},
+    struct {
+        const char *type, *value;
+        int want;
+    } cases[] = {
+        {"boolean", "true", 0},
+        {"boolean", "false", 0},
+        {"boolean", "True", -1},
+        {"boolean", "1", -1},
+        {"integer", "0", 0},
+        {"integer", "-0", 0},
+        {"integer", "-2147483648", 0},
+        {"integer", "2147483647", 0},
+        {"integer", "2147483648", -1},
+        {"integer", "01", -1},
+        {"integer", "+1", -1},
+        {"integer", "1.0", -1},
+        {"integer", "", -1},
+        {"positiveInt", "1", 0},
+        {"positiveInt", "0", -1},
+        {"positiveInt", "-1", -1},
+        {"unsignedInt", "0", 0},
+        {"unsignedInt", "-1", -1},
+        {"unsignedInt", "2147483647", 0},
+        {"decimal", "1.50", 0},
+        {"decimal", "-0.0", 0},
+        {"decimal", "1e10", 0},
+        {"decimal", "1.", -1},
+        {"decimal", ".5", -1},
+        {"decimal", "00.5", -1},
+        {"decimal", "1E-3", 0},
+        {"string", "a", 0},
+        {"string", " padded ", 0},
+        {"string", "", -1},
+        {"string", "a\fb", -1},
+        {"string", "tab\tnl\n", 0},
+        {"string", "bell\a", 1},
+        {"markdown", "# T\n\n* x", 0},
+        {"code", "final", 0},
+        {"code", "a b", 0},
+        {"code", " a", -1},
+        {"code", "a ", -1},
+        {"code", "a  b", -1},
+        {"code", "", -1},
+        {"id", "a-B.9", 0},
+        {"id", "a_b", -1},
         {"id", "0123456789012345678901234567890123456789012345678901234567890123", 0},
         {"id", "01234567890123456789012345678901234567890123456789012345678901234", -1},
-        {"uri", "http://x", 0}, {"uri", "urn:uuid:x", 0}, {"uri", "a b", -1}, {"uri", "", -1},
-        {"url", "http://x/y?z", 0}, {"canonical", "http://x|1.0", 0},
-        {"oid", "urn:oid:1.2.840.10008", 0}, {"oid", "urn:oid:1", -1}, {"oid", "urn:oid:3.1", -1},
-        {"oid", "urn:oid:1.02", -1}, {"oid", "1.2.3", -1},
+        {"uri", "http://x", 0},
+        {"uri", "urn:uuid:x", 0},
+        {"uri", "a b", -1},
+        {"uri", "", -1},
+        {"url", "http://x/y?z", 0},
+        {"canonical", "http://x|1.0", 0},
+        {"oid", "urn:oid:1.2.840.10008", 0},
+        {"oid", "urn:oid:1", -1},
+        {"oid", "urn:oid:3.1", -1},
+        {"oid", "urn:oid:1.02", -1},
+        {"oid", "1.2.3", -1},
         {"uuid", "urn:uuid:a76d9bbf-f293-4fb7-ad4c-2851cac77162", 0},
         {"uuid", "urn:uuid:A76D9BBF-F293-4FB7-AD4C-2851CAC77162", -1},
         {"uuid", "a76d9bbf-f293-4fb7-ad4c-2851cac77162", -1},
-        {"base64Binary", "aGVsbG8=", 0}, {"base64Binary", "aGVs bG8=", 0}, {"base64Binary", "aGVsbG8", -1},
-        {"base64Binary", "aG=sbG8=", -1}, {"base64Binary", "", -1},
-        {"date", "2024", 0}, {"date", "2024-02", 0}, {"date", "2024-02-29", 0}, {"date", "2023-02-29", -1},
-        {"date", "1900-02-29", -1}, {"date", "2000-02-29", 0}, {"date", "0000", -1}, {"date", "2024-13", -1},
-        {"date", "2024-1-01", -1}, {"date", "2024-01-01T00:00:00Z", -1},
-        {"dateTime", "2024-01-01T10:00:00Z", 0}, {"dateTime", "2024-01-01T10:00:00.123+14:00", 0},
-        {"dateTime", "2024-01-01T10:00:00", -1}, {"dateTime", "2024-01-01T10:00Z", -1},
-        {"dateTime", "2024-01-01T24:00:00Z", -1}, {"dateTime", "2024-01-01T10:00:60Z", -1},
-        {"dateTime", "2024-01-01T10:00:00+14:01", -1}, {"dateTime", "2024-01", 0},
-        {"instant", "2024-01-01T10:00:00Z", 0}, {"instant", "2024-01-01", -1},
-        {"time", "10:00:00", 0}, {"time", "10:00", -1}, {"time", "10:00:00Z", -1}, {"time", "23:59:59.999", 0},
+        {"base64Binary", "aGVsbG8=", 0},
+        {"base64Binary", "aGVs bG8=", 0},
+        {"base64Binary", "aGVsbG8", -1},
+        {"base64Binary", "aG=sbG8=", -1},
+        {"base64Binary", "", -1},
+        {"date", "2024", 0},
+        {"date", "2024-02", 0},
+        {"date", "2024-02-29", 0},
+        {"date", "2023-02-29", -1},
+        {"date", "1900-02-29", -1},
+        {"date", "2000-02-29", 0},
+        {"date", "0000", -1},
+        {"date", "2024-13", -1},
+        {"date", "2024-1-01", -1},
+        {"date", "2024-01-01T00:00:00Z", -1},
+        {"dateTime", "2024-01-01T10:00:00Z", 0},
+        {"dateTime", "2024-01-01T10:00:00.123+14:00", 0},
+        {"dateTime", "2024-01-01T10:00:00", -1},
+        {"dateTime", "2024-01-01T10:00Z", -1},
+        {"dateTime", "2024-01-01T24:00:00Z", -1},
+        {"dateTime", "2024-01-01T10:00:60Z", -1},
+        {"dateTime", "2024-01-01T10:00:00+14:01", -1},
+        {"dateTime", "2024-01", 0},
+        {"instant", "2024-01-01T10:00:00Z", 0},
+        {"instant", "2024-01-01", -1},
+        {"time", "10:00:00", 0},
+        {"time", "10:00", -1},
+        {"time", "10:00:00Z", -1},
+        {"time", "23:59:59.999", 0},
         {"xhtml", "<div xmlns=\"http://www.w3.org/1999/xhtml\">x &amp; <b>y</b><br/></div>", 0},
         {"xhtml", "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>a</div>", -1},
         {"xhtml", "<div>no namespace</div>", -1},
@@ -92,7 +150,8 @@ static void test_known_values(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int got = check(cases[i].type, cases[i].value);
         if (got != cases[i].want)
-            fail_msg("%s \"%s\": got %d, want %d", cases[i].type, cases[i].value, got, cases[i].want);
+            fail_msg("%s \"%s\": got %d, want %d", cases[i].type, cases[i].value, got,
+                     cases[i].want);
     }
     /* messages carry a position and never the value */
     struct cw_err err;
@@ -116,8 +175,9 @@ static void test_json_kinds(void **state)
     const char *doc = "[1, \"1\", true, \"true\", 1.5, \"2024-01-01\", 2024, -3]";
     assert_int_equal(cw_json_parse(a, doc, strlen(doc), NULL, &v, &err), 0);
     const struct cw_json *num = cw_json_at(v, 0), *str1 = cw_json_at(v, 1), *t = cw_json_at(v, 2),
-                         *tstr = cw_json_at(v, 3), *dec = cw_json_at(v, 4), *date = cw_json_at(v, 5),
-                         *year = cw_json_at(v, 6), *neg = cw_json_at(v, 7);
+                         *tstr = cw_json_at(v, 3), *dec = cw_json_at(v, 4),
+                         *date = cw_json_at(v, 5), *year = cw_json_at(v, 6),
+                         *neg = cw_json_at(v, 7);
     assert_int_equal(cw_fhir_check_json_primitive(type("integer"), num, &err), 0);
     assert_int_equal(cw_fhir_check_json_primitive(type("integer"), str1, &err), -1);
     assert_int_equal(cw_fhir_check_json_primitive(type("integer"), dec, &err), -1);
@@ -224,9 +284,9 @@ static uint32_t rnd(uint32_t n)
     return (uint32_t)(rng_state % n);
 }
 
-static const char *const replacements[] = {"x", "0", "9", "1", " ", "\t", "-", ".", ":", "T", "Z",
-                                           "+", "=", "/", "e", "A", "\xc3\xa9", "", "  ", "60", "00",
-                                           "13", "32", "a", "F", "_", "\n"};
+static const char *const replacements[] = {
+    "x", "0", "9",        "1", " ",  "\t", "-",  ".",  ":",  "T", "Z", "+", "=", "/",
+    "e", "A", "\xc3\xa9", "",  "  ", "60", "00", "13", "32", "a", "F", "_", "\n"};
 
 /* Mutations of every seed: deterministic, a fixed number per seed. */
 static void mutate(struct cands *c, size_t seeds)
@@ -241,7 +301,7 @@ static void mutate(struct cands *c, size_t seeds)
             const char *r = replacements[rnd(sizeof replacements / sizeof replacements[0])];
             size_t rl = strlen(r);
             size_t cut = (k % 3 == 0) ? 0 : (pos < n ? 1 : 0); /* insert or replace */
-            if (k == 11) { /* truncate */
+            if (k == 11) {                                     /* truncate */
                 add(c, v, pos);
                 continue;
             }
@@ -257,28 +317,46 @@ static void mutate(struct cands *c, size_t seeds)
 /* Hand-written seeds per type (valid and invalid, including regex corner cases). */
 static void seeds_for(const char *t, struct cands *c)
 {
-    static const char *const common[] = {"", " ", "a", "0", "1", "-1", "true", "x y", "\xc3\xa9t\xc3\xa9", NULL};
+    static const char *const common[] = {
+        "", " ", "a", "0", "1", "-1", "true", "x y", "\xc3\xa9t\xc3\xa9", NULL};
     for (int i = 0; common[i]; i++) adds(c, common[i]);
     if (!strcmp(t, "date") || !strcmp(t, "dateTime") || !strcmp(t, "instant")) {
-        static const char *const d[] = {"2024", "2024-02-29", "2023-02-29", "2023-02-30", "2024-04-31",
-                                        "0001", "0000", "9999-12-31", "1000", "0100", "0010",
-                                        "2024-01-01T10:00:00Z", "2024-01-01T23:59:60Z",
-                                        "2024-01-01T10:00:00.1234567-05:00", "2024-01-01T10:00:00+14:00",
-                                        "2024-01-01T10:00:00-13:59", "2024-01-01T10:00:00+15:00",
-                                        "2024-12-31T00:00:00Z", "1969-06", "2024-00", NULL};
+        static const char *const d[] = {"2024",
+                                        "2024-02-29",
+                                        "2023-02-29",
+                                        "2023-02-30",
+                                        "2024-04-31",
+                                        "0001",
+                                        "0000",
+                                        "9999-12-31",
+                                        "1000",
+                                        "0100",
+                                        "0010",
+                                        "2024-01-01T10:00:00Z",
+                                        "2024-01-01T23:59:60Z",
+                                        "2024-01-01T10:00:00.1234567-05:00",
+                                        "2024-01-01T10:00:00+14:00",
+                                        "2024-01-01T10:00:00-13:59",
+                                        "2024-01-01T10:00:00+15:00",
+                                        "2024-12-31T00:00:00Z",
+                                        "1969-06",
+                                        "2024-00",
+                                        NULL};
         for (int i = 0; d[i]; i++) adds(c, d[i]);
     } else if (!strcmp(t, "time")) {
-        static const char *const d[] = {"00:00:00", "23:59:59", "23:59:60", "24:00:00", "12:30:00.5", NULL};
+        static const char *const d[] = {"00:00:00", "23:59:59",   "23:59:60",
+                                        "24:00:00", "12:30:00.5", NULL};
         for (int i = 0; d[i]; i++) adds(c, d[i]);
     } else if (!strcmp(t, "integer") || !strcmp(t, "positiveInt") || !strcmp(t, "unsignedInt") ||
                !strcmp(t, "decimal")) {
-        static const char *const d[] = {"2147483647", "2147483648", "-2147483648", "-2147483649",
-                                        "99999999999999999999", "0.5", "-0", "007", "1e5", "1.5E-3",
-                                        NULL};
+        static const char *const d[] = {
+            "2147483647", "2147483648", "-2147483648", "-2147483649", "99999999999999999999",
+            "0.5",        "-0",         "007",         "1e5",         "1.5E-3",
+            NULL};
         for (int i = 0; d[i]; i++) adds(c, d[i]);
     } else if (!strcmp(t, "base64Binary")) {
-        static const char *const d[] = {"aGVsbG8=", "aGVsbA==", "aGVs bG8=", "a===", "aG=sbG8=",
-                                        "====", "YQ==YQ==", "aGVsbG8", " aGVs ", NULL};
+        static const char *const d[] = {"aGVsbG8=", "aGVsbA==", "aGVs bG8=", "a===",   "aG=sbG8=",
+                                        "====",     "YQ==YQ==", "aGVsbG8",   " aGVs ", NULL};
         for (int i = 0; d[i]; i++) adds(c, d[i]);
     } else if (!strcmp(t, "oid") || !strcmp(t, "uuid")) {
         adds(c, "urn:oid:2.16.840.1.113883.6.1");
@@ -292,18 +370,23 @@ static void seeds_for(const char *t, struct cands *c)
 
 /* Reasons the checker may reject what the regex accepts (fhir_prim.c). */
 static const char *const stricter[] = {
-    "empty", "no such day", "seconds must be 00-59", "out of the 32-bit range",
-    "'=' padding before the end", "more than two '='", NULL,
+    "empty",
+    "no such day",
+    "seconds must be 00-59",
+    "out of the 32-bit range",
+    "'=' padding before the end",
+    "more than two '='",
+    NULL,
 };
 
 static void test_against_regexes(void **state)
 {
     (void)state;
     const char *examples = cw_test_corpus("fhir-r4-examples/spec-examples");
-    static const char *const types[] = {"boolean", "integer", "positiveInt", "unsignedInt", "decimal",
-                                        "string", "markdown", "code", "id", "uri", "url", "canonical",
-                                        "oid", "uuid", "base64Binary", "date", "dateTime", "instant",
-                                        "time", NULL};
+    static const char *const types[] = {
+        "boolean",      "integer", "positiveInt", "unsignedInt", "decimal",   "string", "markdown",
+        "code",         "id",      "uri",         "url",         "canonical", "oid",    "uuid",
+        "base64Binary", "date",    "dateTime",    "instant",     "time",      NULL};
     size_t total = 0, total_stricter = 0;
     for (int ti = 0; types[ti]; ti++) {
         struct cw_fhir_sd t = type(types[ti]);
@@ -352,19 +435,21 @@ static void test_against_regexes(void **state)
                 agree++;
                 continue;
             }
-            if (ok && !re_ok) fail_msg("%s: checker accepts \"%s\" but the regex does not", types[ti], v);
+            if (ok && !re_ok)
+                fail_msg("%s: checker accepts \"%s\" but the regex does not", types[ti], v);
             int k;
             for (k = 0; stricter[k]; k++)
                 if (strstr(err.msg, stricter[k])) break;
             if (!stricter[k])
-                fail_msg("%s: checker rejects \"%s\" which the regex accepts: %s", types[ti], v, err.msg);
+                fail_msg("%s: checker rejects \"%s\" which the regex accepts: %s", types[ti], v,
+                         err.msg);
             /* ":60" is only a documented reason for a leap second */
             if (k == 2 && !strstr(v, ":60")) fail_msg("%s: \"%s\": %s", types[ti], v, err.msg);
             reasons[k]++;
             strict++;
         }
-        printf("%-12s %5zu candidates (%4zu distinct seeds): %5zu agree, %3zu stricter [", types[ti],
-               c.n, harvested, agree, strict);
+        printf("%-12s %5zu candidates (%4zu distinct seeds): %5zu agree, %3zu stricter [",
+               types[ti], c.n, harvested, agree, strict);
         for (int k = 0; stricter[k]; k++)
             if (reasons[k]) printf(" %s:%zu", stricter[k], reasons[k]);
         printf(" ]\n");
@@ -375,7 +460,8 @@ static void test_against_regexes(void **state)
         pcre2_match_data_free(md);
         pcre2_code_free(code);
     }
-    printf("total %zu candidates, %zu rejected by a documented stricter rule\n", total, total_stricter);
+    printf("total %zu candidates, %zu rejected by a documented stricter rule\n", total,
+           total_stricter);
     assert_true(total > 1000);
 }
 #endif
