@@ -89,6 +89,22 @@ int fp_vec_push(struct fp_ev *ev, struct fp_vec *v, fp_val x)
     return 0;
 }
 
+int fp_vec_reserve(struct fp_ev *ev, struct fp_vec *v, size_t more)
+{
+    if (v->cap - v->n >= more) return 0;
+    if (v->n + more > ev->max_items)
+        return fp_fail(ev, NULL, CW_ISSUE_TOO_COSTLY, "collection larger than %zu items", ev->max_items);
+    size_t cap = v->cap ? v->cap : 4;
+    while (cap < v->n + more) cap *= 2;
+    if (cap > ev->max_items) cap = ev->max_items;
+    fp_val *p = cw_arena_array(ev->a, cap, sizeof *p);
+    if (!p) return oom(ev, NULL);
+    if (v->n) memcpy(p, v->items, v->n * sizeof *p);
+    v->items = p;
+    v->cap = cap;
+    return 0;
+}
+
 int fp_single(struct fp_ev *ev, fp_val v, fp_coll *out)
 {
     fp_val *p = cw_arena_alloc(ev->a, sizeof *p);
@@ -106,11 +122,13 @@ static int ret_bool(struct fp_ev *ev, bool b, fp_coll *out)
 /* ---- FHIR primitive types ---- */
 
 static pthread_once_t prim_once = PTHREAD_ONCE_INIT;
-static struct {
-    struct cw_fhir_sd sd;
-    enum fp_sys sys;
-} prim_map[24];
-static size_t prim_n;
+/* Per core SD index: the System kind of a primitive (0 = not one) and
+   whether any core type specializes it (is-a tests need a chain walk only
+   then). Built once; read-only afterwards. */
+#define TYPE_TABLE_MAX 8192
+static uint8_t prim_tab[TYPE_TABLE_MAX];
+static uint8_t has_sub_tab[TYPE_TABLE_MAX];
+static const struct cw_fhir_set *base_set;
 static struct cw_fhir_sd sd_quantity;
 static struct cw_fhir_sd sd_id;
 
@@ -125,16 +143,42 @@ static void prim_init(void)
         {"dateTime", FP_SYS_DATETIME}, {"instant", FP_SYS_DATETIME}, {"time", FP_SYS_TIME},
         {"integer64", FP_SYS_INTEGER},
     };
+    struct cw_fhir_sd any = cw_fhir_type_cstr("Resource");
+    base_set = any.set;
     for (size_t k = 0; k < sizeof P / sizeof P[0]; k++) {
         struct cw_fhir_sd sd = cw_fhir_type_cstr(P[k].name);
-        if (sd.set && prim_n < sizeof prim_map / sizeof prim_map[0]) {
-            prim_map[prim_n].sd = sd;
-            prim_map[prim_n].sys = P[k].sys;
-            prim_n++;
+        if (sd.set == base_set && sd.i < TYPE_TABLE_MAX) prim_tab[sd.i] = (uint8_t)P[k].sys;
+    }
+    size_t n = cw_fhir_core_sd_count();
+    for (size_t i = 0; i < n; i++) {
+        struct cw_fhir_sd sd = cw_fhir_core_sd_at(i);
+        if (cw_fhir_sd_is_profile(sd)) continue;
+        struct cw_fhir_sd b = cw_fhir_sd_base(sd);
+        for (int guard = 0; b.set && guard < 64; guard++) {
+            if (b.set == base_set && b.i < TYPE_TABLE_MAX) has_sub_tab[b.i] = 1;
+            b = cw_fhir_sd_base(b);
         }
     }
     sd_quantity = cw_fhir_type_cstr("Quantity");
     sd_id = cw_fhir_type_cstr("id");
+}
+
+/* The System kind a FHIR primitive type maps to (String for the rest). */
+static enum fp_sys prim_sys(struct cw_fhir_sd t)
+{
+    pthread_once(&prim_once, prim_init);
+    if (t.set == base_set && t.i < TYPE_TABLE_MAX && prim_tab[t.i]) return (enum fp_sys)prim_tab[t.i];
+    return FP_SYS_STRING;
+}
+
+/* t is-a ancestor, with the common cases answered from the tables. */
+static bool type_is_a(struct cw_fhir_sd t, struct cw_fhir_sd ancestor)
+{
+    if (t.set == ancestor.set && t.i == ancestor.i) return true;
+    pthread_once(&prim_once, prim_init);
+    if (ancestor.set == base_set && ancestor.i < TYPE_TABLE_MAX && !has_sub_tab[ancestor.i] && t.set == base_set)
+        return false;
+    return cw_fhir_type_is_a(t, ancestor);
 }
 
 /*
@@ -150,15 +194,6 @@ static struct cw_fhir_sd fix_type(const struct cw_fhir_node *p, cw_slice name, s
         if (sd_id.set) return sd_id;
     }
     return t;
-}
-
-/* The System kind a FHIR primitive type maps to (String for the rest). */
-static enum fp_sys prim_sys(struct cw_fhir_sd t)
-{
-    pthread_once(&prim_once, prim_init);
-    for (size_t k = 0; k < prim_n; k++)
-        if (prim_map[k].sd.set == t.set && prim_map[k].sd.i == t.i) return prim_map[k].sys;
-    return FP_SYS_STRING;
 }
 
 bool fp_node_is_primitive(const struct cw_fhir_node *n)
@@ -282,8 +317,7 @@ int fp_to_quantity(struct fp_ev *ev, const fp_val *in, fp_qty *out)
         }
         return 0;
     }
-    pthread_once(&prim_once, prim_init);
-    if (!cw_fhir_type_is_a(n->type, sd_quantity)) return 0;
+    if (!type_is_a(n->type, sd_quantity)) return 0;
     const struct cw_json *o = n->value;
     const struct cw_json *v = cw_json_get(o, "value");
     if (!cw_json_is(v, CW_JSON_NUMBER)) return 0;
@@ -326,8 +360,7 @@ bool fp_is_type(const fp_val *v, const struct fp_typespec *t)
         if (v->kind != CW_FHIRPATH_NODE) return false;
         const struct cw_fhir_node *n = v->u.node;
         if (n->flags & FP_NODE_UNTYPED) return false;
-        if (n->type.set == t->sd.set && n->type.i == t->sd.i) return true;
-        return cw_fhir_type_is_a(n->type, t->sd);
+        return type_is_a(n->type, t->sd);
     }
     return false;
 }
@@ -361,7 +394,15 @@ struct cw_fhirpath_type fp_type_of(const fp_val *v)
 
 static struct cw_fhir_sd resource_type(struct fp_ev *ev, const struct cw_json *obj)
 {
-    const struct cw_json *rt = cw_json_get(obj, "resourceType");
+    const struct cw_json *rt = NULL;
+    if (!obj || obj->type != CW_JSON_OBJECT) return CW_FHIR_NONE_SD;
+    for (uint32_t k = 0; k < obj->len; k++) {
+        const struct cw_json_member *m = &obj->u.members[k];
+        if (m->key.len == 12 && memcmp(m->key.ptr, "resourceType", 12) == 0) {
+            rt = &m->value;
+            break;
+        }
+    }
     if (!cw_json_is(rt, CW_JSON_STRING)) return CW_FHIR_NONE_SD;
     cw_slice name = cw_json_text(rt);
     for (unsigned k = 0; k < FP_RT_WAYS; k++) {
@@ -415,12 +456,11 @@ int fp_node_for_resource(struct fp_ev *ev, const struct cw_json *res, const stru
 
 /* Emit one child node from JSON value v (may be NULL) and its "_x" entry x. */
 static int emit_node(struct fp_ev *ev, const struct cw_fhir_node *parent, struct cw_fhir_elem ce,
-                     struct cw_fhir_sd t, bool choice, cw_slice name, uint32_t index,
+                     struct cw_fhir_sd t, enum cw_fhir_kind kind, bool choice, cw_slice name, uint32_t index,
                      const struct cw_json *v, const struct cw_json *x, struct fp_vec *out)
 {
     if (v && v->type == CW_JSON_NULL) v = NULL;
     if (x && x->type != CW_JSON_OBJECT) x = NULL;
-    enum cw_fhir_kind kind = cw_fhir_sd_kind(t);
     if (kind == CW_FHIR_KIND_PRIMITIVE) {
         if (v && (v->type == CW_JSON_OBJECT || v->type == CW_JSON_ARRAY)) return 0;
         if (!v && !x) return 0;
@@ -456,8 +496,8 @@ static int emit_node(struct fp_ev *ev, const struct cw_fhir_node *parent, struct
 
 /* Emit the nodes of one JSON member (array or single). */
 static int emit_member(struct fp_ev *ev, const struct cw_fhir_node *parent, struct cw_fhir_elem ce,
-                       struct cw_fhir_sd t, bool choice, cw_slice name, const struct cw_json *v,
-                       const struct cw_json *x, struct fp_vec *out)
+                       struct cw_fhir_sd t, enum cw_fhir_kind kind, bool choice, cw_slice name,
+                       const struct cw_json *v, const struct cw_json *x, struct fp_vec *out)
 {
     const struct cw_json *shape = v ? v : x;
     if (!shape) return 0;
@@ -465,17 +505,17 @@ static int emit_member(struct fp_ev *ev, const struct cw_fhir_node *parent, stru
         uint32_t len = v && v->type == CW_JSON_ARRAY ? v->len : 0;
         uint32_t xlen = x && x->type == CW_JSON_ARRAY ? x->len : 0;
         uint32_t nn = len > xlen ? len : xlen;
-        if (fp_steps(ev, NULL, nn) < 0) return -1;
+        if (fp_steps(ev, NULL, nn) < 0 || fp_vec_reserve(ev, out, nn) < 0) return -1;
         for (uint32_t i = 0; i < nn; i++) {
             const struct cw_json *vi = i < len ? &v->u.items[i] : NULL;
             const struct cw_json *xi = i < xlen ? &x->u.items[i] : NULL;
-            if (emit_node(ev, parent, ce, t, choice, name, i, vi, xi, out) < 0) return -1;
+            if (emit_node(ev, parent, ce, t, kind, choice, name, i, vi, xi, out) < 0) return -1;
         }
         return 0;
     }
     if (x && x->type == CW_JSON_ARRAY) x = NULL;
     if (fp_steps(ev, NULL, 1) < 0) return -1;
-    return emit_node(ev, parent, ce, t, choice, name, CW_FHIR_NO_INDEX, v, x, out);
+    return emit_node(ev, parent, ce, t, kind, choice, name, CW_FHIR_NO_INDEX, v, x, out);
 }
 
 /* The type of a choice element named by a JSON suffix ("Quantity"). */
@@ -513,19 +553,32 @@ static bool has_member(const struct cw_json *obj, cw_slice key)
 }
 
 /* Child element named 'name' of a typed node, through the slot cache. */
-static struct cw_fhir_elem child_elem(struct fp_ev *ev, const struct fp_ast *n, const struct cw_fhir_node *p,
-                                      cw_slice name)
+static void child_elem(struct fp_ev *ev, const struct fp_ast *n, const struct cw_fhir_node *p, cw_slice name,
+                       struct fp_nav_cache *res)
 {
     struct fp_nav_cache *c = NULL;
     if (n && ev->nav && (n->op == FP_OP_MEMBER || n->op == FP_OP_FUNC)) {
         c = &ev->nav[(size_t)n->slot * FP_NAV_WAYS];
         for (unsigned k = 0; k < FP_NAV_WAYS; k++) {
             if (c[k].valid && c[k].pelem.set == p->elem.set && c[k].pelem.i == p->elem.i &&
-                c[k].ptype.set == p->type.set && c[k].ptype.i == p->type.i)
-                return c[k].child;
+                c[k].ptype.set == p->type.set && c[k].ptype.i == p->type.i) {
+                *res = c[k];
+                return;
+            }
         }
     }
-    struct cw_fhir_elem ce = cw_fhir_child_by_name(p->elem, p->type, name);
+    memset(res, 0, sizeof *res);
+    res->pelem = p->elem;
+    res->ptype = p->type;
+    res->child = cw_fhir_child_by_name(p->elem, p->type, name);
+    res->valid = true;
+    if (res->child.set) {
+        res->choice = (cw_fhir_elem_flags(res->child) & CW_FHIR_E_CHOICE) != 0;
+        if (!res->choice) {
+            res->single = cw_fhir_elem_single_type(res->child);
+            res->kind = (uint8_t)cw_fhir_sd_kind(res->single);
+        }
+    }
     if (c) {
         /* replace the first invalid way, else rotate */
         unsigned w = 0;
@@ -534,12 +587,8 @@ static struct cw_fhir_elem child_elem(struct fp_ev *ev, const struct fp_ast *n, 
             memmove(&c[1], &c[0], (FP_NAV_WAYS - 1) * sizeof *c);
             w = 0;
         }
-        c[w].pelem = p->elem;
-        c[w].ptype = p->type;
-        c[w].child = ce;
-        c[w].valid = true;
+        c[w] = *res;
     }
-    return ce;
 }
 
 /* Untyped JSON: the member named exactly 'name' (or all members). */
@@ -612,33 +661,44 @@ static int nav_node(struct fp_ev *ev, const struct fp_ast *an, const struct cw_f
                 v = &m->value;
                 if (cw_fhir_sd_kind(prop.type) == CW_FHIR_KIND_PRIMITIVE) x = ext_member(obj, bare);
             }
-            if (emit_member(ev, p, prop.elem, fix_type(p, bare, prop.type), (prop.flags & CW_FHIR_PROP_CHOICE) != 0,
+            struct cw_fhir_sd pt = fix_type(p, bare, prop.type);
+            if (emit_member(ev, p, prop.elem, pt, cw_fhir_sd_kind(pt), (prop.flags & CW_FHIR_PROP_CHOICE) != 0,
                             bare, v, x, out) < 0)
                 return -1;
         }
         return 0;
     }
-    struct cw_fhir_elem ce = child_elem(ev, an, p, name);
+    struct fp_nav_cache info;
+    child_elem(ev, an, p, name, &info);
+    struct cw_fhir_elem ce = info.child;
     if (!ce.set) return 0;
-    bool choice = (cw_fhir_elem_flags(ce) & CW_FHIR_E_CHOICE) != 0;
-    struct cw_fhir_sd single = choice ? CW_FHIR_NONE_SD : cw_fhir_elem_single_type(ce);
-    bool prim_single = !choice && cw_fhir_sd_kind(single) == CW_FHIR_KIND_PRIMITIVE;
+    bool choice = info.choice;
+    struct cw_fhir_sd single = choice ? CW_FHIR_NONE_SD : fix_type(p, name, info.single);
+    enum cw_fhir_kind single_kind = single.i == info.single.i ? (enum cw_fhir_kind)info.kind : cw_fhir_sd_kind(single);
+    size_t nl = name.len;
+    const struct cw_json_member *mem = obj->u.members;
     for (uint32_t k = 0; k < obj->len; k++) {
-        const struct cw_json_member *m = &obj->u.members[k];
+        const struct cw_json_member *m = &mem[k];
+        /* lengths first: the key bytes live in the input text, far away */
+        size_t kl = m->key.len;
+        if (choice ? kl <= nl : (kl != nl && kl != nl + 1)) continue;
         cw_slice key = m->key;
-        bool ext = key.len > 1 && key.ptr[0] == '_';
-        cw_slice bare = ext ? (cw_slice){key.ptr + 1, key.len - 1} : key;
-        if (bare.len < name.len || memcmp(bare.ptr, name.ptr, name.len) != 0) continue;
+        bool ext = key.ptr[0] == '_';
+        cw_slice bare = ext ? (cw_slice){key.ptr + 1, kl - 1} : key;
+        if (bare.len < nl || memcmp(bare.ptr, name.ptr, nl) != 0) continue;
         struct cw_fhir_sd t;
+        enum cw_fhir_kind kind;
         if (choice) {
-            if (bare.len == name.len) continue;
-            t = choice_type(ce, (cw_slice){bare.ptr + name.len, bare.len - name.len});
+            if (bare.len == nl) continue;
+            t = choice_type(ce, (cw_slice){bare.ptr + nl, bare.len - nl});
             if (!t.set) continue;
+            kind = cw_fhir_sd_kind(t);
         } else {
-            if (bare.len != name.len) continue;
-            t = fix_type(p, name, single);
+            if (bare.len != nl) continue;
+            t = single;
+            kind = single_kind;
         }
-        bool prim = choice ? cw_fhir_sd_kind(t) == CW_FHIR_KIND_PRIMITIVE : prim_single;
+        bool prim = kind == CW_FHIR_KIND_PRIMITIVE;
         const struct cw_json *v = NULL, *x = NULL;
         if (ext) {
             if (!prim) continue;
@@ -648,7 +708,7 @@ static int nav_node(struct fp_ev *ev, const struct fp_ast *an, const struct cw_f
             v = &m->value;
             if (prim) x = ext_member(obj, bare);
         }
-        if (emit_member(ev, p, ce, t, choice, bare, v, x, out) < 0) return -1;
+        if (emit_member(ev, p, ce, t, kind, choice, bare, v, x, out) < 0) return -1;
         if (!choice && !ext && !prim) break; /* a complex element appears once */
     }
     return 0;

@@ -168,7 +168,7 @@ int fp_fn_resolve(struct fp_ev *ev, const struct fp_ast *n, fp_coll in, struct f
         if (!bundle && ctx_root && cw_slice_eq_cstr(cw_fhir_sd_type_name(ctx_root->type), "Bundle")) bundle = ctx_root;
         if (bundle) {
             const struct cw_json *entries = cw_json_get(bundle->value, "entry");
-            cw_slice rtype, rid;
+            cw_slice rtype = CW_SLICE_NULL, rid = CW_SLICE_NULL;
             bool has_tail = type_id_tail(ref, &rtype, &rid);
             for (uint32_t k = 0; cw_json_is(entries, CW_JSON_ARRAY) && k < entries->len && !found; k++) {
                 const struct cw_json *e = &entries->u.items[k];

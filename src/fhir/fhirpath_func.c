@@ -589,7 +589,7 @@ static int fn_convert(struct fp_ev *ev, const struct fp_ast *n, const struct fp_
     switch (f) {
     case FP_FN_TOBOOLEAN:
     case FP_FN_CONVERTSTOBOOLEAN: {
-        bool b;
+        bool b = false;
         ok = conv_bool(&v, &b) == 1;
         res = fp_bool(b);
         break;

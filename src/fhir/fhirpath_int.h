@@ -310,6 +310,9 @@ struct fp_nav_cache {
     struct cw_fhir_elem pelem;
     struct cw_fhir_sd ptype;
     struct cw_fhir_elem child; /* none: the parent has no such element */
+    struct cw_fhir_sd single;  /* the child's type when it has one (not a choice) */
+    uint8_t kind;              /* enum cw_fhir_kind of single */
+    bool choice;               /* the child is a choice element (value[x]) */
     bool valid;
 };
 #define FP_NAV_WAYS 4
@@ -361,6 +364,8 @@ struct fp_vec {
 };
 
 int fp_vec_push(struct fp_ev *ev, struct fp_vec *v, fp_val x);
+/* Room for 'more' items without further growth. */
+int fp_vec_reserve(struct fp_ev *ev, struct fp_vec *v, size_t more);
 static inline fp_coll fp_vec_coll(const struct fp_vec *v)
 {
     return (fp_coll){v->items, v->n};
