@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "benchutil.h"
 #include "fhir/fhirpath.h"
@@ -46,13 +47,17 @@ int main(int argc, char **argv)
         return 2;
     }
     for (int i = 2; i < argc; i++) {
-        if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) reps = atoi(argv[++i]);
-        else if (strcmp(argv[i], "--warmup") == 0 && i + 1 < argc) warmup = atoi(argv[++i]);
-        else if (strcmp(argv[i], "--exprs") == 0 && i + 1 < argc) exprs_file = argv[++i];
+        if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc)
+            reps = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--warmup") == 0 && i + 1 < argc)
+            warmup = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--exprs") == 0 && i + 1 < argc)
+            exprs_file = argv[++i];
         else if (argv[i][0] == '-') {
             usage();
             return 2;
-        } else if (ndirs < 64) dirs[ndirs++] = argv[i];
+        } else if (ndirs < 64)
+            dirs[ndirs++] = argv[i];
     }
     if (!exprs_file || ndirs == 0 || reps < 1 || warmup < 0) {
         usage();
@@ -80,8 +85,10 @@ int main(int argc, char **argv)
         while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r')) e--;
         if (e > s && *s != '#') {
             struct cw_err err;
-            if (nexpr >= MAX_EXPRS || cw_fhirpath_compile((cw_slice){s, (size_t)(e - s)}, NULL, &exprs[nexpr], &err) < 0) {
-                fprintf(stderr, "bench_fhirpath: cannot compile expression %zu: %s\n", nexpr + 1, err.msg);
+            if (nexpr >= MAX_EXPRS || cw_fhirpath_compile((cw_slice){s, (size_t)(e - s)}, NULL,
+                                                          &exprs[nexpr], &err) < 0) {
+                fprintf(stderr, "bench_fhirpath: cannot compile expression %zu: %s\n", nexpr + 1,
+                        err.msg);
                 return 1;
             }
             nexpr++;
@@ -138,16 +145,19 @@ int main(int argc, char **argv)
         }
     }
     t_parse = cw_bench_now() - t_parse;
-    fprintf(stderr, "bench_fhirpath: %zu resources (%zu bytes, %zu skipped), %zu expressions\n", nitems, bytes,
-            skipped, nexpr);
+    fprintf(stderr, "bench_fhirpath: %zu resources (%zu bytes, %zu skipped), %zu expressions\n",
+            nitems, bytes, skipped, nexpr);
 
     struct cw_arena *a = cw_arena_new(0);
     double *times = calloc((size_t)reps, sizeof *times);
+    double *cpu = calloc((size_t)reps, sizeof *cpu);
     size_t errors = 0, results = 0;
     for (int pass = 0; pass < warmup + reps; pass++) {
         errors = 0;
         results = 0;
         double t0 = cw_bench_now();
+        struct timespec c0, c1;
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
         for (size_t i = 0; i < nitems; i++) {
             bool failed = false;
             for (size_t x = 0; x < nexpr; x++) {
@@ -155,7 +165,8 @@ int main(int argc, char **argv)
                 struct cw_err err;
                 if (cw_fhirpath_eval(a, exprs[x], NULL, items[i].json, &r, &err) < 0) {
                     if (!failed && getenv("BENCH_VERBOSE"))
-                        fprintf(stderr, "bench_fhirpath: item %zu, expression %zu: %s\n", i, x + 1, err.msg);
+                        fprintf(stderr, "bench_fhirpath: item %zu, expression %zu: %s\n", i, x + 1,
+                                err.msg);
                     failed = true;
                     continue;
                 }
@@ -165,21 +176,30 @@ int main(int argc, char **argv)
             cw_arena_reset(a);
         }
         double dt = cw_bench_now() - t0;
-        if (pass >= warmup) times[pass - warmup] = dt;
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+        if (pass >= warmup) {
+            times[pass - warmup] = dt;
+            cpu[pass - warmup] =
+                (double)(c1.tv_sec - c0.tv_sec) + (double)(c1.tv_nsec - c0.tv_nsec) / 1e9;
+        }
     }
     double tmin = times[0];
     for (int r = 1; r < reps; r++)
         if (times[r] < tmin) tmin = times[r];
     double med = cw_bench_median(times, reps);
+    double cpu_med = cw_bench_median(cpu, reps);
     char extra[512];
     size_t evals = nitems * nexpr;
     snprintf(extra, sizeof extra,
-             "\"reps\":%d,\"warmup\":%d,\"seconds_min\":%.6f,\"setup_s\":%.3f,\"expressions\":%zu,\"evals\":%zu,"
+             "\"reps\":%d,\"warmup\":%d,\"seconds_min\":%.6f,\"cpu_seconds\":%.6f,\"setup_s\":%.3f,"
+             "\"expressions\":%zu,\"evals\":%zu,"
              "\"evals_per_s\":%.0f,\"results\":%zu,\"check\":%zu",
-             reps, warmup, tmin, t_parse, nexpr, evals, med > 0 ? (double)evals / med : 0.0, results, results);
+             reps, warmup, tmin, cpu_med, t_parse, nexpr, evals,
+             med > 0 ? (double)evals / med : 0.0, results, results);
     cw_bench_report("fhirpath", "c", nitems, bytes, med, errors, extra);
 
     free(times);
+    free(cpu);
     free(items);
     cw_arena_destroy(a);
     cw_arena_destroy(docs);

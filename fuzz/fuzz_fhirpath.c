@@ -26,33 +26,51 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const RESOURCES[] = {
-    ("{\"resourceType\":\"Patient\",\"id\":\"p1\",\"meta\":{\"profile\":[\"http://example.org/p\"]},"
-    "\"text\":{\"status\":\"generated\",\"div\":\"<div xmlns=\\\"http://www.w3.org/1999/xhtml\\\">x</div>\"},"
-    "\"contained\":[{\"resourceType\":\"Organization\",\"id\":\"o1\",\"name\":\"Org\"}],"
-    "\"extension\":[{\"url\":\"http://e/x\",\"valueCodeableConcept\":{\"coding\":[{\"system\":\"http://s\",\"code\":\"c\"}]}}],"
-    "\"identifier\":[{\"system\":\"urn:s\",\"value\":\"123\",\"period\":{\"start\":\"2001-05-06\"}}],"
-    "\"active\":true,\"name\":[{\"use\":\"official\",\"family\":\"Fam\",\"given\":[\"A\",null,\"C\"],"
-    "\"_given\":[null,{\"extension\":[{\"url\":\"http://e/y\",\"valueString\":\"y\"}]}]},{\"use\":\"usual\",\"given\":[\"Z\"]}],"
-    "\"telecom\":[{\"system\":\"phone\",\"value\":\"555\",\"rank\":2}],\"gender\":\"female\","
-    "\"birthDate\":\"1974-12-25\",\"_birthDate\":{\"extension\":[{\"url\":\"http://e/t\",\"valueDateTime\":\"1974-12-25T14:35:45-05:00\"}]},"
-    "\"deceasedBoolean\":false,\"multipleBirthInteger\":2,"
-    "\"managingOrganization\":{\"reference\":\"#o1\"}}"),
+    ("{\"resourceType\":\"Patient\",\"id\":\"p1\",\"meta\":{\"profile\":[\"http://example.org/"
+     "p\"]},"
+     "\"text\":{\"status\":\"generated\",\"div\":\"<div "
+     "xmlns=\\\"http://www.w3.org/1999/xhtml\\\">x</div>\"},"
+     "\"contained\":[{\"resourceType\":\"Organization\",\"id\":\"o1\",\"name\":\"Org\"}],"
+     "\"extension\":[{\"url\":\"http://e/"
+     "x\",\"valueCodeableConcept\":{\"coding\":[{\"system\":\"http://s\",\"code\":\"c\"}]}}],"
+     "\"identifier\":[{\"system\":\"urn:s\",\"value\":\"123\",\"period\":{\"start\":\"2001-05-06\"}"
+     "}],"
+     "\"active\":true,\"name\":[{\"use\":\"official\",\"family\":\"Fam\",\"given\":[\"A\",null,"
+     "\"C\"],"
+     "\"_given\":[null,{\"extension\":[{\"url\":\"http://e/"
+     "y\",\"valueString\":\"y\"}]}]},{\"use\":\"usual\",\"given\":[\"Z\"]}],"
+     "\"telecom\":[{\"system\":\"phone\",\"value\":\"555\",\"rank\":2}],\"gender\":\"female\","
+     "\"birthDate\":\"1974-12-25\",\"_birthDate\":{\"extension\":[{\"url\":\"http://e/"
+     "t\",\"valueDateTime\":\"1974-12-25T14:35:45-05:00\"}]},"
+     "\"deceasedBoolean\":false,\"multipleBirthInteger\":2,"
+     "\"managingOrganization\":{\"reference\":\"#o1\"}}"),
     ("{\"resourceType\":\"Observation\",\"id\":\"o\",\"status\":\"final\","
-    "\"category\":[{\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/observation-category\",\"code\":\"vital-signs\"}]}],"
-    "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"85354-9\"}]},"
-    "\"effectiveDateTime\":\"2016-03-28T10:00:00Z\",\"issued\":\"2016-03-28T10:00:00.123+01:00\","
-    "\"valueQuantity\":{\"value\":185.50,\"unit\":\"lbs\",\"system\":\"http://unitsofmeasure.org\",\"code\":\"[lb_av]\"},"
-    "\"component\":[{\"code\":{\"coding\":[{\"code\":\"8480-6\"}]},\"valueQuantity\":{\"value\":107,\"code\":\"mm[Hg]\",\"system\":\"http://unitsofmeasure.org\"}},"
-    "{\"code\":{\"coding\":[{\"code\":\"x\"}]},\"valuePeriod\":{\"start\":\"2020\",\"end\":\"2021-01-01T00:00:00Z\"}}]}"),
+     "\"category\":[{\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/"
+     "observation-category\",\"code\":\"vital-signs\"}]}],"
+     "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"85354-9\"}]},"
+     "\"effectiveDateTime\":\"2016-03-28T10:00:00Z\",\"issued\":\"2016-03-28T10:00:00.123+01:00\","
+     "\"valueQuantity\":{\"value\":185.50,\"unit\":\"lbs\",\"system\":\"http://"
+     "unitsofmeasure.org\",\"code\":\"[lb_av]\"},"
+     "\"component\":[{\"code\":{\"coding\":[{\"code\":\"8480-6\"}]},\"valueQuantity\":{\"value\":"
+     "107,\"code\":\"mm[Hg]\",\"system\":\"http://unitsofmeasure.org\"}},"
+     "{\"code\":{\"coding\":[{\"code\":\"x\"}]},\"valuePeriod\":{\"start\":\"2020\",\"end\":\"2021-"
+     "01-01T00:00:00Z\"}}]}"),
     ("{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":["
-    "{\"fullUrl\":\"urn:uuid:1\",\"resource\":{\"resourceType\":\"Patient\",\"id\":\"a\",\"birthDate\":\"2000\"}},"
-    "{\"fullUrl\":\"http://x/Encounter/e\",\"resource\":{\"resourceType\":\"Encounter\",\"id\":\"e\",\"status\":\"finished\","
-    "\"class\":{\"code\":\"AMB\"},\"subject\":{\"reference\":\"urn:uuid:1\"},\"period\":{\"start\":\"2015-01-01T10:00:00+02:00\"}}},"
-    "{\"resource\":{\"resourceType\":\"Condition\",\"subject\":{\"reference\":\"Patient/a\"},\"code\":{\"text\":\"t\"},"
-    "\"onsetAge\":{\"value\":41,\"code\":\"a\",\"system\":\"http://unitsofmeasure.org\"}}}]}"),
-    ("{\"resourceType\":\"Questionnaire\",\"status\":\"draft\",\"item\":[{\"linkId\":\"1\",\"type\":\"group\",\"item\":["
-    "{\"linkId\":\"1.1\",\"type\":\"decimal\",\"code\":[{\"code\":\"a\"}],\"item\":[{\"linkId\":\"1.1.1\",\"type\":\"string\"}]}]}]}"),
-    ("{\"a\":[1,2.50,\"x\",true,null,{\"b\":{\"c\":[]}}],\"n\":-0.0,\"s\":\"\\u00e9\\ud83d\\ude00\"}"),
+     "{\"fullUrl\":\"urn:uuid:1\",\"resource\":{\"resourceType\":\"Patient\",\"id\":\"a\","
+     "\"birthDate\":\"2000\"}},"
+     "{\"fullUrl\":\"http://x/Encounter/"
+     "e\",\"resource\":{\"resourceType\":\"Encounter\",\"id\":\"e\",\"status\":\"finished\","
+     "\"class\":{\"code\":\"AMB\"},\"subject\":{\"reference\":\"urn:uuid:1\"},\"period\":{"
+     "\"start\":\"2015-01-01T10:00:00+02:00\"}}},"
+     "{\"resource\":{\"resourceType\":\"Condition\",\"subject\":{\"reference\":\"Patient/"
+     "a\"},\"code\":{\"text\":\"t\"},"
+     "\"onsetAge\":{\"value\":41,\"code\":\"a\",\"system\":\"http://unitsofmeasure.org\"}}}]}"),
+    ("{\"resourceType\":\"Questionnaire\",\"status\":\"draft\",\"item\":[{\"linkId\":\"1\","
+     "\"type\":\"group\",\"item\":["
+     "{\"linkId\":\"1.1\",\"type\":\"decimal\",\"code\":[{\"code\":\"a\"}],\"item\":[{\"linkId\":"
+     "\"1.1.1\",\"type\":\"string\"}]}]}]}"),
+    ("{\"a\":[1,2.50,\"x\",true,null,{\"b\":{\"c\":[]}}],\"n\":-0.0,\"s\":"
+     "\"\\u00e9\\ud83d\\ude00\"}"),
 };
 #define N_RES (sizeof RESOURCES / sizeof RESOURCES[0])
 
@@ -65,7 +83,9 @@ static void init(void)
     res_arena = cw_arena_new(0);
     for (size_t i = 0; i < N_RES; i++) {
         struct cw_err err;
-        if (cw_json_parse(res_arena, RESOURCES[i], strlen(RESOURCES[i]), NULL, &res_json[i], &err) < 0) abort();
+        if (cw_json_parse(res_arena, RESOURCES[i], strlen(RESOURCES[i]), NULL, &res_json[i], &err) <
+            0)
+            abort();
     }
 }
 
@@ -88,7 +108,8 @@ static void check_result(struct cw_fhirpath_coll r, struct cw_buf *out)
     }
     cw_buf_release(&t);
     cw_buf_reset(out);
-    if (cw_fhirpath_write_json(out, r, (r.n & 1) ? CW_FHIRPATH_JSON_TYPES : 0, 0) < 0) return; /* too large */
+    if (cw_fhirpath_write_json(out, r, (r.n & 1) ? CW_FHIRPATH_JSON_TYPES : 0, 0) < 0)
+        return; /* too large */
     struct cw_arena *a = cw_arena_new(1 << 26);
     struct cw_json *j;
     struct cw_err err;
@@ -124,7 +145,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .vars = &var,
         .n_vars = 1,
         .resolve = resolve_cb,
-        .limits = {.max_items = 20000, .max_steps = 300000, .max_depth = 128, .max_string = 1 << 16},
+        .limits = {.max_items = 20000,
+                   .max_steps = 300000,
+                   .max_depth = 128,
+                   .max_string = 1 << 16},
         .now_us = 1700000000000000LL,
         .tz_offset_set = true,
         .tz_offset_min = 60,
@@ -143,19 +167,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (pass == 1 && out1.len) abort(); /* ok the first time, failed the second */
         } else {
             check_result(r, pass ? &out2 : &out1);
-            if (pass == 1 && (out1.len != out2.len || memcmp(out1.ptr, out2.ptr, out1.len) != 0)) abort();
+            if (pass == 1 && (out1.len != out2.len || memcmp(out1.ptr, out2.ptr, out1.len) != 0))
+                abort();
         }
         cw_arena_destroy(a);
     }
     /* once more on a literal collection context */
     struct cw_arena *a = cw_arena_new(32 << 20);
-    struct cw_fhirpath_value ctx[2] = {{.kind = CW_FHIRPATH_INTEGER}, {.kind = CW_FHIRPATH_STRING, .len = 1}};
+    struct cw_fhirpath_value ctx[2] = {{.kind = CW_FHIRPATH_INTEGER},
+                                       {.kind = CW_FHIRPATH_STRING, .len = 1}};
     ctx[0].u.i = 7;
     ctx[1].u.s = "s";
     struct cw_fhirpath_coll r;
     cw_err_clear(&err);
-    if (cw_fhirpath_eval_coll(a, e, &env, (struct cw_fhirpath_coll){ctx, 2}, &r, &err) == 0) check_result(r, &out1);
-    else if (err.issue == CW_ISSUE_NONE) abort();
+    if (cw_fhirpath_eval_coll(a, e, &env, (struct cw_fhirpath_coll){ctx, 2}, &r, &err) == 0)
+        check_result(r, &out1);
+    else if (err.issue == CW_ISSUE_NONE)
+        abort();
     cw_arena_destroy(a);
     cw_buf_release(&out1);
     cw_buf_release(&out2);

@@ -22,20 +22,21 @@
 #include "fhir/fhirpath.h"
 #include "json/json.h"
 
-#define MAX_VARS 64
+#define MAX_VARS  64
 #define MAX_INPUT ((size_t)256 << 20)
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: causeway fhirpath [--var NAME=VALUE]... [--types] [--pretty] [--strict] EXPR FILE\n"
-            "\n"
-            "Evaluate the FHIRPath expression EXPR against the FHIR JSON resource in FILE\n"
-            "(- for standard input) and print the result collection as a JSON array.\n"
-            "  --var NAME=VALUE  define the environment variable %%NAME as the string VALUE\n"
-            "  --types           print items as {\"type\": \"System.String\", \"value\": ...}\n"
-            "  --pretty          indent the output\n"
-            "  --strict          reject element names and constructs the resource type cannot have\n");
+    fprintf(
+        out,
+        "usage: causeway fhirpath [--var NAME=VALUE]... [--types] [--pretty] [--strict] EXPR FILE\n"
+        "\n"
+        "Evaluate the FHIRPath expression EXPR against the FHIR JSON resource in FILE\n"
+        "(- for standard input) and print the result collection as a JSON array.\n"
+        "  --var NAME=VALUE  define the environment variable %%NAME as the string VALUE\n"
+        "  --types           print items as {\"type\": \"System.String\", \"value\": ...}\n"
+        "  --pretty          indent the output\n"
+        "  --strict          reject element names and constructs the resource type cannot have\n");
 }
 
 static char *read_all(const char *path, size_t *len)
@@ -107,7 +108,8 @@ int cw_cmd_fhirpath(int argc, char **argv)
             const char *nv = argv[++i];
             const char *eq = strchr(nv, '=');
             if (!eq || eq == nv || n_vars >= MAX_VARS) {
-                fprintf(stderr, "causeway fhirpath: --var needs NAME=VALUE (at most %d)\n", MAX_VARS);
+                fprintf(stderr, "causeway fhirpath: --var needs NAME=VALUE (at most %d)\n",
+                        MAX_VARS);
                 cw_arena_destroy(a);
                 return CW_EXIT_USAGE;
             }
@@ -155,7 +157,8 @@ int cw_cmd_fhirpath(int argc, char **argv)
     struct cw_buf out;
     cw_buf_init(&out, 0);
     if (cw_json_parse(a, text, len, &jo, &res, &err) < 0) {
-        fprintf(stderr, "causeway fhirpath: %s: line %u, column %u: %s\n", file, err.line, err.column, err.msg);
+        fprintf(stderr, "causeway fhirpath: %s: line %u, column %u: %s\n", file, err.line,
+                err.column, err.msg);
         goto done;
     }
     struct cw_fhirpath_opts co = {.flags = comp_flags};

@@ -110,14 +110,16 @@ struct cw_fhirpath_coll {
 /* ==== compiling ==== */
 
 /* cw_fhirpath_opts.flags */
-#define CW_FHIRPATH_STRICT 0x01u /* semantic checks against root_type: unknown
-                                    elements, a first type name that cannot be
-                                    the context, non-Boolean iif criteria,
-                                    functions on operands of the wrong type */
-#define CW_FHIRPATH_CHECK_ORDERED 0x02u /* semantic error when an order-dependent
-                                           function (first, skip, [i], ...) is
-                                           applied to an unordered result
-                                           (children(), descendants()) */
+#define CW_FHIRPATH_STRICT                                                                         \
+    0x01u /* semantic checks against root_type: unknown                                            \
+             elements, a first type name that cannot be                                            \
+             the context, non-Boolean iif criteria,                                                \
+             functions on operands of the wrong type */
+#define CW_FHIRPATH_CHECK_ORDERED                                                                  \
+    0x02u /* semantic error when an order-dependent                                                \
+             function (first, skip, [i], ...) is                                                   \
+             applied to an unordered result                                                        \
+             (children(), descendants()) */
 
 /*
  * Compile options; NULL or zero means: no root type, not strict, defaults.
@@ -156,17 +158,17 @@ cw_slice cw_fhirpath_source(const struct cw_fhirpath_expr *e);
 
 /* Evaluation limits; zero fields take the defaults given. */
 struct cw_fhirpath_limits {
-    size_t max_items;      /* items in any one collection (0 = 1,000,000) */
-    uint64_t max_steps;    /* work units: nodes visited + items produced
-                              (0 = 50,000,000) */
-    unsigned max_depth;    /* nested evaluation depth, e.g. recursion through
-                              repeat()/descendants()/aggregate() (0 = 512) */
-    size_t max_string;     /* bytes of any string produced (0 = 16 MiB) */
+    size_t max_items;   /* items in any one collection (0 = 1,000,000) */
+    uint64_t max_steps; /* work units: nodes visited + items produced
+                           (0 = 50,000,000) */
+    unsigned max_depth; /* nested evaluation depth, e.g. recursion through
+                           repeat()/descendants()/aggregate() (0 = 512) */
+    size_t max_string;  /* bytes of any string produced (0 = 16 MiB) */
 };
 
 /* A named environment variable (%name): a collection of values. */
 struct cw_fhirpath_var {
-    cw_slice name;                 /* without '%' ("patient", "vs-foo") */
+    cw_slice name; /* without '%' ("patient", "vs-foo") */
     struct cw_fhirpath_coll value;
 };
 
@@ -208,15 +210,15 @@ struct cw_fhirpath_env {
     cw_fhirpath_trace_fn trace;
     void *trace_ctx;
     struct cw_fhirpath_limits limits;
-    int64_t now_us;        /* now()/today()/timeOfDay() at this instant (µs since
-                              the epoch); 0 = the clock, read once per evaluation */
-    int tz_offset_min;     /* the local offset for now()/today(), minutes east
-                              of UTC */
-    bool tz_offset_set;    /* false: the process's local time zone */
-    bool as_filters;       /* `as` on several items filters them like ofType()
-                              instead of failing (HAPI's R4 behaviour, which
-                              the R4 invariant dom-3 relies on); default off:
-                              FHIRPath N1 requires a singleton */
+    int64_t now_us;     /* now()/today()/timeOfDay() at this instant (µs since
+                           the epoch); 0 = the clock, read once per evaluation */
+    int tz_offset_min;  /* the local offset for now()/today(), minutes east
+                           of UTC */
+    bool tz_offset_set; /* false: the process's local time zone */
+    bool as_filters;    /* `as` on several items filters them like ofType()
+                           instead of failing (HAPI's R4 behaviour, which
+                           the R4 invariant dom-3 relies on); default off:
+                           FHIRPath N1 requires a singleton */
 };
 
 /*
@@ -279,7 +281,6 @@ int cw_fhirpath_value_type(const struct cw_fhirpath_value *v, struct cw_buf *b);
  * and Quantity as "v 'unit'" strings (the FHIRPath literal forms), types as
  * "Namespace.Name". indent as for cw_json_write. Returns 0 or -1 (buffer).
  */
-int cw_fhirpath_write_json(struct cw_buf *b, struct cw_fhirpath_coll c, unsigned flags,
-                           int indent);
+int cw_fhirpath_write_json(struct cw_buf *b, struct cw_fhirpath_coll c, unsigned flags, int indent);
 
 #endif

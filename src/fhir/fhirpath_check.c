@@ -49,8 +49,8 @@ struct checker {
     int depth;
 };
 
-__attribute__((format(printf, 3, 4))) static int serr(struct checker *c, const struct fp_ast *n, const char *fmt,
-                                                       ...)
+__attribute__((format(printf, 3, 4))) static int serr(struct checker *c, const struct fp_ast *n,
+                                                      const char *fmt, ...)
 {
     char msg[200];
     va_list ap;
@@ -59,7 +59,8 @@ __attribute__((format(printf, 3, 4))) static int serr(struct checker *c, const s
     va_end(ap);
     unsigned line, col;
     fp_line_col(c->e->source, n->pos, &line, &col);
-    cw_err_set(c->err, CW_ISSUE_INVALID, "FHIRPath semantic error at line %u, column %u: %s", line, col, msg);
+    cw_err_set(c->err, CW_ISSUE_INVALID, "FHIRPath semantic error at line %u, column %u: %s", line,
+               col, msg);
     if (c->err) {
         c->err->line = line;
         c->err->column = col;
@@ -136,10 +137,12 @@ static bool st_known(const struct st_type *t)
 static struct st_type st_of_typespec(const struct fp_typespec *ts)
 {
     if (ts->ns == FP_NS_FHIR) {
-        if (cw_fhir_sd_abstract(ts->sd) && cw_fhir_sd_kind(ts->sd) == CW_FHIR_KIND_RESOURCE) return st_any();
+        if (cw_fhir_sd_abstract(ts->sd) && cw_fhir_sd_kind(ts->sd) == CW_FHIR_KIND_RESOURCE)
+            return st_any();
         return st_of_fhir(ts->sd);
     }
-    if (ts->ns == FP_NS_SYSTEM && ts->sys != FP_SYS_NONE && ts->sys != FP_SYS_ANY) return st_sys((enum fp_sys)ts->sys);
+    if (ts->ns == FP_NS_SYSTEM && ts->sys != FP_SYS_NONE && ts->sys != FP_SYS_ANY)
+        return st_sys((enum fp_sys)ts->sys);
     return st_any();
 }
 
@@ -154,10 +157,12 @@ static bool st_maybe_boolean(const struct st_type *t)
     return t->n == 0 && t->sys == 0;
 }
 
-static int check(struct checker *c, const struct fp_ast *n, const struct st_type *this_, struct st_type *out);
+static int check(struct checker *c, const struct fp_ast *n, const struct st_type *this_,
+                 struct st_type *out);
 
 /* Member navigation on a known type set. */
-static int member(struct checker *c, const struct fp_ast *n, const struct st_type *in, struct st_type *out)
+static int member(struct checker *c, const struct fp_ast *n, const struct st_type *in,
+                  struct st_type *out)
 {
     *out = st_empty();
     if (!st_known(in)) {
@@ -175,7 +180,8 @@ static int member(struct checker *c, const struct fp_ast *n, const struct st_typ
             }
         }
         if (out->n == 0 && !out->any && (c->flags & CW_FHIRPATH_STRICT))
-            return serr(c, n, "'%.*s' cannot be the type of the context", (int)n->name.len, n->name.ptr);
+            return serr(c, n, "'%.*s' cannot be the type of the context", (int)n->name.len,
+                        n->name.ptr);
         return 0;
     }
     bool found = false;
@@ -195,50 +201,102 @@ static int member(struct checker *c, const struct fp_ast *n, const struct st_typ
         }
     }
     if (!found && in->n > 0)
-        return serr(c, n, "'%.*s' is not an element of %.*s%s", (int)(n->name.len > 64 ? 64 : n->name.len),
-                    n->name.ptr, CW_SLICE_FMT(cw_fhir_sd_type_name(in->t[0].sd)), in->n > 1 ? " (or the other possible types)" : "");
+        return serr(c, n, "'%.*s' is not an element of %.*s%s",
+                    (int)(n->name.len > 64 ? 64 : n->name.len), n->name.ptr,
+                    CW_SLICE_FMT(cw_fhir_sd_type_name(in->t[0].sd)),
+                    in->n > 1 ? " (or the other possible types)" : "");
     if (!found && in->sys && (c->flags & CW_FHIRPATH_STRICT))
-        return serr(c, n, "'%.*s': System values have no elements", (int)(n->name.len > 64 ? 64 : n->name.len),
-                    n->name.ptr);
+        return serr(c, n, "'%.*s': System values have no elements",
+                    (int)(n->name.len > 64 ? 64 : n->name.len), n->name.ptr);
     return 0;
 }
 
 static enum fp_sys fn_result_sys(enum fp_fn f)
 {
     switch (f) {
-    case FP_FN_EMPTY: case FP_FN_EXISTS: case FP_FN_ALL: case FP_FN_ALLTRUE: case FP_FN_ANYTRUE:
-    case FP_FN_ALLFALSE: case FP_FN_ANYFALSE: case FP_FN_SUBSETOF: case FP_FN_SUPERSETOF:
-    case FP_FN_ISDISTINCT: case FP_FN_CONVERTSTOBOOLEAN: case FP_FN_CONVERTSTOINTEGER:
-    case FP_FN_CONVERTSTODATE: case FP_FN_CONVERTSTODATETIME: case FP_FN_CONVERTSTODECIMAL:
-    case FP_FN_CONVERTSTOQUANTITY: case FP_FN_CONVERTSTOSTRING: case FP_FN_CONVERTSTOTIME:
-    case FP_FN_STARTSWITH: case FP_FN_ENDSWITH: case FP_FN_CONTAINS: case FP_FN_MATCHES:
-    case FP_FN_MATCHESFULL: case FP_FN_IS: case FP_FN_NOT: case FP_FN_HASVALUE: case FP_FN_MEMBEROF:
-    case FP_FN_CONFORMSTO: case FP_FN_HTMLCHECKS: case FP_FN_SUBSUMES: case FP_FN_SUBSUMEDBY:
-    case FP_FN_COMPARABLE: case FP_FN_TOBOOLEAN:
+    case FP_FN_EMPTY:
+    case FP_FN_EXISTS:
+    case FP_FN_ALL:
+    case FP_FN_ALLTRUE:
+    case FP_FN_ANYTRUE:
+    case FP_FN_ALLFALSE:
+    case FP_FN_ANYFALSE:
+    case FP_FN_SUBSETOF:
+    case FP_FN_SUPERSETOF:
+    case FP_FN_ISDISTINCT:
+    case FP_FN_CONVERTSTOBOOLEAN:
+    case FP_FN_CONVERTSTOINTEGER:
+    case FP_FN_CONVERTSTODATE:
+    case FP_FN_CONVERTSTODATETIME:
+    case FP_FN_CONVERTSTODECIMAL:
+    case FP_FN_CONVERTSTOQUANTITY:
+    case FP_FN_CONVERTSTOSTRING:
+    case FP_FN_CONVERTSTOTIME:
+    case FP_FN_STARTSWITH:
+    case FP_FN_ENDSWITH:
+    case FP_FN_CONTAINS:
+    case FP_FN_MATCHES:
+    case FP_FN_MATCHESFULL:
+    case FP_FN_IS:
+    case FP_FN_NOT:
+    case FP_FN_HASVALUE:
+    case FP_FN_MEMBEROF:
+    case FP_FN_CONFORMSTO:
+    case FP_FN_HTMLCHECKS:
+    case FP_FN_SUBSUMES:
+    case FP_FN_SUBSUMEDBY:
+    case FP_FN_COMPARABLE:
+    case FP_FN_TOBOOLEAN:
         return FP_SYS_BOOLEAN;
-    case FP_FN_COUNT: case FP_FN_INDEXOF: case FP_FN_LASTINDEXOF: case FP_FN_LENGTH: case FP_FN_TOINTEGER:
+    case FP_FN_COUNT:
+    case FP_FN_INDEXOF:
+    case FP_FN_LASTINDEXOF:
+    case FP_FN_LENGTH:
+    case FP_FN_TOINTEGER:
     case FP_FN_PRECISION:
         return FP_SYS_INTEGER;
-    case FP_FN_TOSTRING: case FP_FN_SUBSTRING: case FP_FN_UPPER: case FP_FN_LOWER: case FP_FN_REPLACE:
-    case FP_FN_REPLACEMATCHES: case FP_FN_TOCHARS: case FP_FN_ENCODE: case FP_FN_DECODE: case FP_FN_ESCAPE:
-    case FP_FN_UNESCAPE: case FP_FN_TRIM: case FP_FN_SPLIT: case FP_FN_JOIN:
+    case FP_FN_TOSTRING:
+    case FP_FN_SUBSTRING:
+    case FP_FN_UPPER:
+    case FP_FN_LOWER:
+    case FP_FN_REPLACE:
+    case FP_FN_REPLACEMATCHES:
+    case FP_FN_TOCHARS:
+    case FP_FN_ENCODE:
+    case FP_FN_DECODE:
+    case FP_FN_ESCAPE:
+    case FP_FN_UNESCAPE:
+    case FP_FN_TRIM:
+    case FP_FN_SPLIT:
+    case FP_FN_JOIN:
         return FP_SYS_STRING;
-    case FP_FN_TODECIMAL: return FP_SYS_DECIMAL;
-    case FP_FN_TODATE: case FP_FN_TODAY: return FP_SYS_DATE;
-    case FP_FN_TODATETIME: case FP_FN_NOW: return FP_SYS_DATETIME;
-    case FP_FN_TOTIME: case FP_FN_TIMEOFDAY: return FP_SYS_TIME;
-    case FP_FN_TOQUANTITY: return FP_SYS_QUANTITY;
-    default: return FP_SYS_NONE;
+    case FP_FN_TODECIMAL:
+        return FP_SYS_DECIMAL;
+    case FP_FN_TODATE:
+    case FP_FN_TODAY:
+        return FP_SYS_DATE;
+    case FP_FN_TODATETIME:
+    case FP_FN_NOW:
+        return FP_SYS_DATETIME;
+    case FP_FN_TOTIME:
+    case FP_FN_TIMEOFDAY:
+        return FP_SYS_TIME;
+    case FP_FN_TOQUANTITY:
+        return FP_SYS_QUANTITY;
+    default:
+        return FP_SYS_NONE;
     }
 }
 
-static int func(struct checker *c, const struct fp_ast *n, const struct st_type *this_, const struct st_type *in,
-                struct st_type *out)
+static int func(struct checker *c, const struct fp_ast *n, const struct st_type *this_,
+                const struct st_type *in, struct st_type *out)
 {
     const struct fp_fn_info *fi = &fp_fn_table[n->fn];
     if ((c->flags & CW_FHIRPATH_CHECK_ORDERED) && (fi->flags & FP_FNF_ORDERED) && in->unordered)
-        return serr(c, n, "%s() depends on the order of its input, which has none (children(), descendants())",
-                    fi->name);
+        return serr(
+            c, n,
+            "%s() depends on the order of its input, which has none (children(), descendants())",
+            fi->name);
     /* arguments */
     struct st_type args[16];
     struct st_type unknown = st_any();
@@ -257,9 +315,18 @@ static int func(struct checker *c, const struct fp_ast *n, const struct st_type 
         return 0;
     }
     switch ((enum fp_fn)n->fn) {
-    case FP_FN_WHERE: case FP_FN_DISTINCT: case FP_FN_SINGLE: case FP_FN_FIRST: case FP_FN_LAST:
-    case FP_FN_TAIL: case FP_FN_SKIP: case FP_FN_TAKE: case FP_FN_INTERSECT: case FP_FN_EXCLUDE:
-    case FP_FN_TRACE: case FP_FN_SORT:
+    case FP_FN_WHERE:
+    case FP_FN_DISTINCT:
+    case FP_FN_SINGLE:
+    case FP_FN_FIRST:
+    case FP_FN_LAST:
+    case FP_FN_TAIL:
+    case FP_FN_SKIP:
+    case FP_FN_TAKE:
+    case FP_FN_INTERSECT:
+    case FP_FN_EXCLUDE:
+    case FP_FN_TRACE:
+    case FP_FN_SORT:
         *out = *in;
         if (n->fn == FP_FN_SORT) out->unordered = false;
         return 0;
@@ -293,43 +360,80 @@ static int func(struct checker *c, const struct fp_ast *n, const struct st_type 
         *out = st_any();
         out->unordered = true;
         return 0;
-    case FP_FN_ABS: case FP_FN_CEILING: case FP_FN_FLOOR: case FP_FN_TRUNCATE: case FP_FN_ROUND:
-    case FP_FN_EXP: case FP_FN_LN: case FP_FN_LOG: case FP_FN_POWER: case FP_FN_SQRT:
-    case FP_FN_LOWBOUNDARY: case FP_FN_HIGHBOUNDARY: case FP_FN_GETVALUE:
+    case FP_FN_ABS:
+    case FP_FN_CEILING:
+    case FP_FN_FLOOR:
+    case FP_FN_TRUNCATE:
+    case FP_FN_ROUND:
+    case FP_FN_EXP:
+    case FP_FN_LN:
+    case FP_FN_LOG:
+    case FP_FN_POWER:
+    case FP_FN_SQRT:
+    case FP_FN_LOWBOUNDARY:
+    case FP_FN_HIGHBOUNDARY:
+    case FP_FN_GETVALUE:
     default:
         *out = st_any();
         return 0;
     }
 }
 
-static int check(struct checker *c, const struct fp_ast *n, const struct st_type *this_, struct st_type *out)
+static int check(struct checker *c, const struct fp_ast *n, const struct st_type *this_,
+                 struct st_type *out)
 {
     if (++c->depth > 10000) return serr(c, n, "expression too deep to check");
     int r = 0;
     switch ((enum fp_op)n->op) {
     case FP_OP_LITERAL:
         switch (n->lit.kind) {
-        case CW_FHIRPATH_BOOLEAN: *out = st_sys(FP_SYS_BOOLEAN); break;
-        case CW_FHIRPATH_INTEGER: *out = st_sys(FP_SYS_INTEGER); break;
-        case CW_FHIRPATH_DECIMAL: *out = st_sys(FP_SYS_DECIMAL); break;
-        case CW_FHIRPATH_STRING: *out = st_sys(FP_SYS_STRING); break;
-        case CW_FHIRPATH_DATE: *out = st_sys(FP_SYS_DATE); break;
-        case CW_FHIRPATH_DATETIME: *out = st_sys(FP_SYS_DATETIME); break;
-        case CW_FHIRPATH_TIME: *out = st_sys(FP_SYS_TIME); break;
-        case CW_FHIRPATH_QUANTITY: *out = st_sys(FP_SYS_QUANTITY); break;
-        default: *out = st_any();
+        case CW_FHIRPATH_BOOLEAN:
+            *out = st_sys(FP_SYS_BOOLEAN);
+            break;
+        case CW_FHIRPATH_INTEGER:
+            *out = st_sys(FP_SYS_INTEGER);
+            break;
+        case CW_FHIRPATH_DECIMAL:
+            *out = st_sys(FP_SYS_DECIMAL);
+            break;
+        case CW_FHIRPATH_STRING:
+            *out = st_sys(FP_SYS_STRING);
+            break;
+        case CW_FHIRPATH_DATE:
+            *out = st_sys(FP_SYS_DATE);
+            break;
+        case CW_FHIRPATH_DATETIME:
+            *out = st_sys(FP_SYS_DATETIME);
+            break;
+        case CW_FHIRPATH_TIME:
+            *out = st_sys(FP_SYS_TIME);
+            break;
+        case CW_FHIRPATH_QUANTITY:
+            *out = st_sys(FP_SYS_QUANTITY);
+            break;
+        default:
+            *out = st_any();
         }
         break;
-    case FP_OP_EMPTY: *out = st_empty(); break;
-    case FP_OP_THIS: *out = *this_; break;
-    case FP_OP_INDEX: *out = st_sys(FP_SYS_INTEGER); break;
-    case FP_OP_TOTAL: *out = st_any(); break;
+    case FP_OP_EMPTY:
+        *out = st_empty();
+        break;
+    case FP_OP_THIS:
+        *out = *this_;
+        break;
+    case FP_OP_INDEX:
+        *out = st_sys(FP_SYS_INTEGER);
+        break;
+    case FP_OP_TOTAL:
+        *out = st_any();
+        break;
     case FP_OP_VAR:
         if (cw_slice_eq_cstr(n->name, "context") || cw_slice_eq_cstr(n->name, "resource") ||
             cw_slice_eq_cstr(n->name, "rootResource"))
             *out = c->root;
         else if (cw_slice_eq_cstr(n->name, "ucum") || cw_slice_eq_cstr(n->name, "sct") ||
-                 cw_slice_eq_cstr(n->name, "loinc") || cw_slice_starts_with(n->name, CW_LIT("vs-")) ||
+                 cw_slice_eq_cstr(n->name, "loinc") ||
+                 cw_slice_starts_with(n->name, CW_LIT("vs-")) ||
                  cw_slice_starts_with(n->name, CW_LIT("ext-")))
             *out = st_sys(FP_SYS_STRING);
         else
@@ -387,13 +491,28 @@ static int check(struct checker *c, const struct fp_ast *n, const struct st_type
         struct st_type a, b;
         if (check(c, n->target, this_, &a) < 0 || check(c, n->rhs, this_, &b) < 0) return -1;
         switch ((enum fp_op)n->op) {
-        case FP_OP_LT: case FP_OP_LE: case FP_OP_GT: case FP_OP_GE: case FP_OP_EQ: case FP_OP_EQUIV:
-        case FP_OP_NE: case FP_OP_NEQUIV: case FP_OP_IN: case FP_OP_CONTAINS: case FP_OP_AND:
-        case FP_OP_OR: case FP_OP_XOR: case FP_OP_IMPLIES:
+        case FP_OP_LT:
+        case FP_OP_LE:
+        case FP_OP_GT:
+        case FP_OP_GE:
+        case FP_OP_EQ:
+        case FP_OP_EQUIV:
+        case FP_OP_NE:
+        case FP_OP_NEQUIV:
+        case FP_OP_IN:
+        case FP_OP_CONTAINS:
+        case FP_OP_AND:
+        case FP_OP_OR:
+        case FP_OP_XOR:
+        case FP_OP_IMPLIES:
             *out = st_sys(FP_SYS_BOOLEAN);
             break;
-        case FP_OP_CONCAT: *out = st_sys(FP_SYS_STRING); break;
-        default: *out = st_any(); break;
+        case FP_OP_CONCAT:
+            *out = st_sys(FP_SYS_STRING);
+            break;
+        default:
+            *out = st_any();
+            break;
         }
     }
     }
@@ -403,7 +522,8 @@ static int check(struct checker *c, const struct fp_ast *n, const struct st_type
 
 int fp_check(struct cw_fhirpath_expr *e, const struct cw_fhirpath_opts *opts, struct cw_err *err)
 {
-    if (!opts->root_type.set && !(opts->flags & (CW_FHIRPATH_STRICT | CW_FHIRPATH_CHECK_ORDERED))) return 0;
+    if (!opts->root_type.set && !(opts->flags & (CW_FHIRPATH_STRICT | CW_FHIRPATH_CHECK_ORDERED)))
+        return 0;
     struct checker c = {.e = e, .flags = opts->flags, .err = err};
     c.root = opts->root_type.set ? st_of_fhir(opts->root_type) : st_any();
     struct st_type out;

@@ -68,7 +68,7 @@ static const fp_u128 P10[39] = {
     E19 * 10000000000000000ULL,
     E19 * 100000000000000000ULL,
     E19 * 1000000000000000000ULL,
-    E19 * E19,
+    E19 *E19,
 };
 #define LIMIT P10[FP_DEC_DIGITS] /* coef must stay below 10^38 */
 
@@ -117,12 +117,39 @@ static int normalize(fp_dec *d)
 
 static int parse(cw_slice s, fp_dec *out, bool allow_exp)
 {
+    /* fast path: [-]digits[.digits] with at most 18 digits */
+    if (s.len > 0 && s.len <= 20) {
+        size_t i = 0;
+        bool neg = s.ptr[0] == '-';
+        if (neg) i++;
+        uint64_t c = 0;
+        int nd = 0, scale = -1;
+        size_t start = i;
+        for (; i < s.len; i++) {
+            char ch = s.ptr[i];
+            if (ch >= '0' && ch <= '9') {
+                c = c * 10 + (uint64_t)(ch - '0');
+                nd++;
+                if (scale >= 0) scale++;
+            } else if (ch == '.' && scale < 0 && i > start && i + 1 < s.len) {
+                scale = 0;
+            } else {
+                break;
+            }
+        }
+        if (i == s.len && nd > 0 && nd <= 18) {
+            out->coef = c;
+            out->scale = scale < 0 ? 0 : scale;
+            out->neg = neg && c != 0;
+            return 0;
+        }
+    }
     size_t i = 0;
     bool neg = false;
     if (i < s.len && (s.ptr[i] == '+' || s.ptr[i] == '-')) neg = s.ptr[i++] == '-';
     fp_u128 coef = 0;
-    int sig = 0;        /* significant digits held */
-    long scale = 0;     /* fraction digits held, minus integer digits dropped */
+    int sig = 0;    /* significant digits held */
+    long scale = 0; /* fraction digits held, minus integer digits dropped */
     bool round_up = false, dropped = false;
     size_t int_digits = 0, frac_digits = 0;
     while (i < s.len && s.ptr[i] >= '0' && s.ptr[i] <= '9') {
@@ -241,7 +268,8 @@ size_t fp_dec_format(const fp_dec *d, char *buf, size_t cap)
     char dig[48];
     int nd = u128_digits(d->coef, dig);
     int scale = d->scale < 0 ? 0 : d->scale;
-    size_t need = (size_t)(d->neg ? 1 : 0) + (size_t)(nd > scale ? nd : scale + 1) + (scale ? 1 : 0);
+    size_t need =
+        (size_t)(d->neg ? 1 : 0) + (size_t)(nd > scale ? nd : scale + 1) + (scale ? 1 : 0);
     if (cap < need + 1) {
         if (cap) buf[0] = 0;
         return 0;

@@ -48,7 +48,8 @@ int fp_fail(struct fp_ev *ev, const struct fp_ast *n, enum cw_issue issue, const
     va_end(ap);
     unsigned line = 0, col = 0;
     if (n) fp_line_col(ev->e->source, n->pos, &line, &col);
-    cw_err_set(ev->err, issue, "FHIRPath evaluation error at line %u, column %u: %s", line, col, msg);
+    cw_err_set(ev->err, issue, "FHIRPath evaluation error at line %u, column %u: %s", line, col,
+               msg);
     if (ev->err) {
         ev->err->line = line;
         ev->err->column = col;
@@ -72,11 +73,12 @@ int fp_steps(struct fp_ev *ev, const struct fp_ast *n, uint64_t k)
     return 0;
 }
 
-int fp_vec_push(struct fp_ev *ev, struct fp_vec *v, fp_val x)
+int fp_vec_push_slow(struct fp_ev *ev, struct fp_vec *v, fp_val x)
 {
     if (v->n == v->cap) {
         if (v->n >= ev->max_items)
-            return fp_fail(ev, NULL, CW_ISSUE_TOO_COSTLY, "collection larger than %zu items", ev->max_items);
+            return fp_fail(ev, NULL, CW_ISSUE_TOO_COSTLY, "collection larger than %zu items",
+                           ev->max_items);
         size_t cap = v->cap ? v->cap * 2 : 4;
         if (cap > ev->max_items) cap = ev->max_items;
         fp_val *p = cw_arena_array(ev->a, cap, sizeof *p);
@@ -93,7 +95,8 @@ int fp_vec_reserve(struct fp_ev *ev, struct fp_vec *v, size_t more)
 {
     if (v->cap - v->n >= more) return 0;
     if (v->n + more > ev->max_items)
-        return fp_fail(ev, NULL, CW_ISSUE_TOO_COSTLY, "collection larger than %zu items", ev->max_items);
+        return fp_fail(ev, NULL, CW_ISSUE_TOO_COSTLY, "collection larger than %zu items",
+                       ev->max_items);
     size_t cap = v->cap ? v->cap : 4;
     while (cap < v->n + more) cap *= 2;
     if (cap > ev->max_items) cap = ev->max_items;
@@ -114,14 +117,28 @@ int fp_single(struct fp_ev *ev, fp_val v, fp_coll *out)
     return 0;
 }
 
+static const fp_val TRUE_VAL = {.kind = CW_FHIRPATH_BOOLEAN, .u = {.b = true}};
+static const fp_val FALSE_VAL = {.kind = CW_FHIRPATH_BOOLEAN, .u = {.b = false}};
+
+/* Booleans are immutable: results point at shared constants, no allocation. */
 static int ret_bool(struct fp_ev *ev, bool b, fp_coll *out)
 {
-    return fp_single(ev, fp_bool(b), out);
+    (void)ev;
+    *out = (fp_coll){b ? &TRUE_VAL : &FALSE_VAL, 1};
+    return 0;
 }
 
 /* ---- FHIR primitive types ---- */
 
 static pthread_once_t prim_once = PTHREAD_ONCE_INIT;
+static bool prim_ready;
+#define PRIM_INIT()                                                                                \
+    do {                                                                                           \
+        if (!__atomic_load_n(&prim_ready, __ATOMIC_ACQUIRE)) {                                     \
+            pthread_once(&prim_once, prim_init);                                                   \
+            __atomic_store_n(&prim_ready, true, __ATOMIC_RELEASE);                                 \
+        }                                                                                          \
+    } while (0)
 /* Per core SD index: the System kind of a primitive (0 = not one) and
    whether any core type specializes it (is-a tests need a chain walk only
    then). Built once; read-only afterwards. */
@@ -138,10 +155,11 @@ static void prim_init(void)
         const char *name;
         enum fp_sys sys;
     } P[] = {
-        {"boolean", FP_SYS_BOOLEAN},   {"integer", FP_SYS_INTEGER},  {"positiveInt", FP_SYS_INTEGER},
-        {"unsignedInt", FP_SYS_INTEGER}, {"decimal", FP_SYS_DECIMAL}, {"date", FP_SYS_DATE},
-        {"dateTime", FP_SYS_DATETIME}, {"instant", FP_SYS_DATETIME}, {"time", FP_SYS_TIME},
-        {"integer64", FP_SYS_INTEGER},
+        {"boolean", FP_SYS_BOOLEAN},     {"integer", FP_SYS_INTEGER},
+        {"positiveInt", FP_SYS_INTEGER}, {"unsignedInt", FP_SYS_INTEGER},
+        {"decimal", FP_SYS_DECIMAL},     {"date", FP_SYS_DATE},
+        {"dateTime", FP_SYS_DATETIME},   {"instant", FP_SYS_DATETIME},
+        {"time", FP_SYS_TIME},           {"integer64", FP_SYS_INTEGER},
     };
     struct cw_fhir_sd any = cw_fhir_type_cstr("Resource");
     base_set = any.set;
@@ -166,8 +184,9 @@ static void prim_init(void)
 /* The System kind a FHIR primitive type maps to (String for the rest). */
 static enum fp_sys prim_sys(struct cw_fhir_sd t)
 {
-    pthread_once(&prim_once, prim_init);
-    if (t.set == base_set && t.i < TYPE_TABLE_MAX && prim_tab[t.i]) return (enum fp_sys)prim_tab[t.i];
+    PRIM_INIT();
+    if (t.set == base_set && t.i < TYPE_TABLE_MAX && prim_tab[t.i])
+        return (enum fp_sys)prim_tab[t.i];
     return FP_SYS_STRING;
 }
 
@@ -175,8 +194,9 @@ static enum fp_sys prim_sys(struct cw_fhir_sd t)
 static bool type_is_a(struct cw_fhir_sd t, struct cw_fhir_sd ancestor)
 {
     if (t.set == ancestor.set && t.i == ancestor.i) return true;
-    pthread_once(&prim_once, prim_init);
-    if (ancestor.set == base_set && ancestor.i < TYPE_TABLE_MAX && !has_sub_tab[ancestor.i] && t.set == base_set)
+    PRIM_INIT();
+    if (ancestor.set == base_set && ancestor.i < TYPE_TABLE_MAX && !has_sub_tab[ancestor.i] &&
+        t.set == base_set)
         return false;
     return cw_fhir_type_is_a(t, ancestor);
 }
@@ -189,7 +209,8 @@ static bool type_is_a(struct cw_fhir_sd t, struct cw_fhir_sd ancestor)
  */
 static struct cw_fhir_sd fix_type(const struct cw_fhir_node *p, cw_slice name, struct cw_fhir_sd t)
 {
-    if ((p->flags & CW_FHIR_NODE_RESOURCE) && name.len == 2 && name.ptr[0] == 'i' && name.ptr[1] == 'd') {
+    if ((p->flags & CW_FHIR_NODE_RESOURCE) && name.len == 2 && name.ptr[0] == 'i' &&
+        name.ptr[1] == 'd') {
         pthread_once(&prim_once, prim_init);
         if (sd_id.set) return sd_id;
     }
@@ -212,8 +233,12 @@ static int json_scalar(struct fp_ev *ev, const struct cw_json *j, fp_val *out)
 {
     switch (j->type) {
     case CW_JSON_TRUE:
-    case CW_JSON_FALSE: *out = fp_bool(j->type == CW_JSON_TRUE); return 1;
-    case CW_JSON_STRING: *out = fp_str(cw_json_text(j)); return 1;
+    case CW_JSON_FALSE:
+        *out = fp_bool(j->type == CW_JSON_TRUE);
+        return 1;
+    case CW_JSON_STRING:
+        *out = fp_str(cw_json_text(j));
+        return 1;
     case CW_JSON_NUMBER: {
         long long i;
         if (cw_json_to_i64(j, &i) == 0) {
@@ -227,7 +252,8 @@ static int json_scalar(struct fp_ev *ev, const struct cw_json *j, fp_val *out)
         }
         return fp_make_dec(ev, &d, out) < 0 ? -1 : 1;
     }
-    default: return 0;
+    default:
+        return 0;
     }
 }
 
@@ -265,14 +291,16 @@ int fp_to_system(struct fp_ev *ev, const fp_val *in, fp_val *out)
     case FP_SYS_DATETIME:
     case FP_SYS_TIME:
         if (j->type == CW_JSON_STRING) {
-            enum cw_fhirpath_kind k = s == FP_SYS_DATE ? CW_FHIRPATH_DATE
+            enum cw_fhirpath_kind k = s == FP_SYS_DATE   ? CW_FHIRPATH_DATE
                                       : s == FP_SYS_TIME ? CW_FHIRPATH_TIME
                                                          : CW_FHIRPATH_DATETIME;
             struct cw_dt dt;
-            if (fp_parse_dt_text(cw_json_text(j), k, &dt) == 0) return fp_make_dt(ev, k, &dt, out) < 0 ? 0 : 1;
+            if (fp_parse_dt_text(cw_json_text(j), k, &dt) == 0)
+                return fp_make_dt(ev, k, &dt, out) < 0 ? 0 : 1;
         }
         break;
-    default: break;
+    default:
+        break;
     }
     /* strings (and malformed primitives): the text */
     if (j->type == CW_JSON_STRING || j->type == CW_JSON_NUMBER) {
@@ -292,7 +320,9 @@ int fp_to_quantity(struct fp_ev *ev, const fp_val *in, fp_qty *out)
 {
     (void)ev;
     switch (in->kind) {
-    case CW_FHIRPATH_QUANTITY: *out = *in->u.qty; return 1;
+    case CW_FHIRPATH_QUANTITY:
+        *out = *in->u.qty;
+        return 1;
     case CW_FHIRPATH_INTEGER:
         memset(out, 0, sizeof *out);
         fp_dec_from_i64(in->u.i, &out->value);
@@ -303,8 +333,10 @@ int fp_to_quantity(struct fp_ev *ev, const fp_val *in, fp_qty *out)
         out->value = *in->u.dec;
         out->unit = CW_LIT("1");
         return 1;
-    case CW_FHIRPATH_NODE: break;
-    default: return 0;
+    case CW_FHIRPATH_NODE:
+        break;
+    default:
+        return 0;
     }
     const struct cw_fhir_node *n = in->u.node;
     if (n->flags & (CW_FHIR_NODE_PRIMITIVE | FP_NODE_UNTYPED)) {
@@ -345,15 +377,24 @@ bool fp_is_type(const fp_val *v, const struct fp_typespec *t)
     if (t->ns == FP_NS_SYSTEM) {
         if (t->sys == FP_SYS_ANY) return true;
         switch (v->kind) {
-        case CW_FHIRPATH_BOOLEAN: return t->sys == FP_SYS_BOOLEAN;
-        case CW_FHIRPATH_INTEGER: return t->sys == FP_SYS_INTEGER;
-        case CW_FHIRPATH_DECIMAL: return t->sys == FP_SYS_DECIMAL;
-        case CW_FHIRPATH_STRING: return t->sys == FP_SYS_STRING;
-        case CW_FHIRPATH_DATE: return t->sys == FP_SYS_DATE;
-        case CW_FHIRPATH_DATETIME: return t->sys == FP_SYS_DATETIME;
-        case CW_FHIRPATH_TIME: return t->sys == FP_SYS_TIME;
-        case CW_FHIRPATH_QUANTITY: return t->sys == FP_SYS_QUANTITY;
-        default: return false;
+        case CW_FHIRPATH_BOOLEAN:
+            return t->sys == FP_SYS_BOOLEAN;
+        case CW_FHIRPATH_INTEGER:
+            return t->sys == FP_SYS_INTEGER;
+        case CW_FHIRPATH_DECIMAL:
+            return t->sys == FP_SYS_DECIMAL;
+        case CW_FHIRPATH_STRING:
+            return t->sys == FP_SYS_STRING;
+        case CW_FHIRPATH_DATE:
+            return t->sys == FP_SYS_DATE;
+        case CW_FHIRPATH_DATETIME:
+            return t->sys == FP_SYS_DATETIME;
+        case CW_FHIRPATH_TIME:
+            return t->sys == FP_SYS_TIME;
+        case CW_FHIRPATH_QUANTITY:
+            return t->sys == FP_SYS_QUANTITY;
+        default:
+            return false;
         }
     }
     if (t->ns == FP_NS_FHIR) {
@@ -369,14 +410,30 @@ struct cw_fhirpath_type fp_type_of(const fp_val *v)
 {
     struct cw_fhirpath_type t = {.ns = FP_NS_SYSTEM};
     switch (v->kind) {
-    case CW_FHIRPATH_BOOLEAN: t.sys = FP_SYS_BOOLEAN; break;
-    case CW_FHIRPATH_INTEGER: t.sys = FP_SYS_INTEGER; break;
-    case CW_FHIRPATH_DECIMAL: t.sys = FP_SYS_DECIMAL; break;
-    case CW_FHIRPATH_STRING: t.sys = FP_SYS_STRING; break;
-    case CW_FHIRPATH_DATE: t.sys = FP_SYS_DATE; break;
-    case CW_FHIRPATH_DATETIME: t.sys = FP_SYS_DATETIME; break;
-    case CW_FHIRPATH_TIME: t.sys = FP_SYS_TIME; break;
-    case CW_FHIRPATH_QUANTITY: t.sys = FP_SYS_QUANTITY; break;
+    case CW_FHIRPATH_BOOLEAN:
+        t.sys = FP_SYS_BOOLEAN;
+        break;
+    case CW_FHIRPATH_INTEGER:
+        t.sys = FP_SYS_INTEGER;
+        break;
+    case CW_FHIRPATH_DECIMAL:
+        t.sys = FP_SYS_DECIMAL;
+        break;
+    case CW_FHIRPATH_STRING:
+        t.sys = FP_SYS_STRING;
+        break;
+    case CW_FHIRPATH_DATE:
+        t.sys = FP_SYS_DATE;
+        break;
+    case CW_FHIRPATH_DATETIME:
+        t.sys = FP_SYS_DATETIME;
+        break;
+    case CW_FHIRPATH_TIME:
+        t.sys = FP_SYS_TIME;
+        break;
+    case CW_FHIRPATH_QUANTITY:
+        t.sys = FP_SYS_QUANTITY;
+        break;
     case CW_FHIRPATH_NODE:
         if (!(v->u.node->flags & FP_NODE_UNTYPED)) {
             t.ns = FP_NS_FHIR;
@@ -385,38 +442,124 @@ struct cw_fhirpath_type fp_type_of(const fp_val *v)
             t.sys = FP_SYS_ANY;
         }
         break;
-    default: t.sys = FP_SYS_ANY; break;
+    default:
+        t.sys = FP_SYS_ANY;
+        break;
     }
     return t;
 }
 
 /* ---- navigation ---- */
 
+/* Short byte comparisons without a libc call. */
+static inline bool same_bytes(const char *a, const char *b, size_t n)
+{
+    while (n >= 8) {
+        uint64_t x, y;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        if (x != y) return false;
+        a += 8;
+        b += 8;
+        n -= 8;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i]) return false;
+    return true;
+}
+
+/* Resource type names -> SD: an open-addressing table of every concrete
+   core resource type, built once (read-only afterwards), keyed by the
+   length and the first and last 8 bytes of the name (loaded as words). */
+#define RT_SLOTS 1024
+static struct {
+    const char *name;
+    uint32_t len;
+    uint64_t w0, w1;
+    struct cw_fhir_sd sd;
+} rt_tab[RT_SLOTS];
+static pthread_once_t rt_once = PTHREAD_ONCE_INIT;
+static bool rt_ready;
+
+static inline void rt_words(const char *p, size_t n, uint64_t *w0, uint64_t *w1)
+{
+    *w0 = *w1 = 0;
+    if (n >= 8) {
+        memcpy(w0, p, 8);
+        memcpy(w1, p + n - 8, 8);
+    } else {
+        uint64_t w = 0;
+        for (size_t i = 0; i < n; i++) w |= (uint64_t)(unsigned char)p[i] << (8 * i);
+        *w0 = w;
+    }
+}
+
+static inline uint32_t rt_hash(size_t n, uint64_t w0, uint64_t w1)
+{
+    uint64_t h = w0 ^ (w1 * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)n << 56);
+    h ^= h >> 33;
+    h *= 0xFF51AFD7ED558CCDull;
+    h ^= h >> 33;
+    h *= 0xC4CEB9FE1A85EC53ull;
+    h ^= h >> 33;
+    return (uint32_t)h;
+}
+
+static void rt_init(void)
+{
+    size_t n = cw_fhir_core_sd_count();
+    for (size_t i = 0; i < n; i++) {
+        struct cw_fhir_sd sd = cw_fhir_core_sd_at(i);
+        if (cw_fhir_sd_is_profile(sd) || cw_fhir_sd_kind(sd) != CW_FHIR_KIND_RESOURCE ||
+            cw_fhir_sd_abstract(sd))
+            continue;
+        cw_slice name = cw_fhir_sd_type_name(sd);
+        uint64_t w0, w1;
+        rt_words(name.ptr, name.len, &w0, &w1);
+        uint32_t h = rt_hash(name.len, w0, w1) & (RT_SLOTS - 1);
+        for (unsigned probe = 0; probe < RT_SLOTS; probe++, h = (h + 1) & (RT_SLOTS - 1)) {
+            if (!rt_tab[h].name) {
+                rt_tab[h].name = name.ptr;
+                rt_tab[h].len = (uint32_t)name.len;
+                rt_tab[h].w0 = w0;
+                rt_tab[h].w1 = w1;
+                rt_tab[h].sd = sd;
+                break;
+            }
+            if (rt_tab[h].len == name.len && same_bytes(rt_tab[h].name, name.ptr, name.len)) break;
+        }
+    }
+}
+
 static struct cw_fhir_sd resource_type(struct fp_ev *ev, const struct cw_json *obj)
 {
+    (void)ev;
     const struct cw_json *rt = NULL;
     if (!obj || obj->type != CW_JSON_OBJECT) return CW_FHIR_NONE_SD;
     for (uint32_t k = 0; k < obj->len; k++) {
         const struct cw_json_member *m = &obj->u.members[k];
-        if (m->key.len == 12 && memcmp(m->key.ptr, "resourceType", 12) == 0) {
+        if (m->key.len == 12 && same_bytes(m->key.ptr, "resourceType", 12)) {
             rt = &m->value;
             break;
         }
     }
     if (!cw_json_is(rt, CW_JSON_STRING)) return CW_FHIR_NONE_SD;
-    cw_slice name = cw_json_text(rt);
-    for (unsigned k = 0; k < FP_RT_WAYS; k++) {
-        const struct fp_rt_cache *c = &ev->rt[k];
-        if (c->ptr && c->len == name.len && memcmp(c->ptr, name.ptr, name.len) == 0) return c->sd;
+    if (!__atomic_load_n(&rt_ready, __ATOMIC_ACQUIRE)) {
+        pthread_once(&rt_once, rt_init);
+        __atomic_store_n(&rt_ready, true, __ATOMIC_RELEASE);
     }
-    struct cw_fhir_sd sd = cw_fhir_type(name);
-    if (sd.set && (cw_fhir_sd_kind(sd) != CW_FHIR_KIND_RESOURCE || cw_fhir_sd_abstract(sd)))
-        sd = CW_FHIR_NONE_SD;
-    struct fp_rt_cache *c = &ev->rt[ev->rt_next++ % FP_RT_WAYS];
-    c->ptr = name.ptr;
-    c->len = (uint32_t)name.len;
-    c->sd = sd;
-    return sd;
+    const char *p = rt->u.str;
+    uint32_t n = rt->len;
+    uint64_t w0, w1;
+    rt_words(p, n, &w0, &w1);
+    uint32_t h = rt_hash(n, w0, w1) & (RT_SLOTS - 1);
+    for (unsigned probe = 0; probe < RT_SLOTS; probe++, h = (h + 1) & (RT_SLOTS - 1)) {
+        if (!rt_tab[h].name) return CW_FHIR_NONE_SD;
+        if (rt_tab[h].len == n && rt_tab[h].w0 == w0 && rt_tab[h].w1 == w1 &&
+            (n <= 16 || same_bytes(rt_tab[h].name + 8, p + 8, n - 16)))
+            return rt_tab[h].sd;
+    }
+    return CW_FHIR_NONE_SD;
 }
 
 static struct cw_fhir_node *new_node(struct fp_ev *ev)
@@ -429,8 +572,8 @@ static struct cw_fhir_node *new_node(struct fp_ev *ev)
     return n;
 }
 
-int fp_node_for_resource(struct fp_ev *ev, const struct cw_json *res, const struct cw_fhir_node *parent,
-                         fp_val *out)
+int fp_node_for_resource(struct fp_ev *ev, const struct cw_json *res,
+                         const struct cw_fhir_node *parent, fp_val *out)
 {
     struct cw_fhir_node *n = new_node(ev);
     if (!n) return -1;
@@ -455,9 +598,10 @@ int fp_node_for_resource(struct fp_ev *ev, const struct cw_json *res, const stru
 }
 
 /* Emit one child node from JSON value v (may be NULL) and its "_x" entry x. */
-static int emit_node(struct fp_ev *ev, const struct cw_fhir_node *parent, struct cw_fhir_elem ce,
-                     struct cw_fhir_sd t, enum cw_fhir_kind kind, bool choice, cw_slice name, uint32_t index,
-                     const struct cw_json *v, const struct cw_json *x, struct fp_vec *out)
+static inline __attribute__((always_inline)) int
+emit_node(struct fp_ev *ev, const struct cw_fhir_node *parent, struct cw_fhir_elem ce,
+          struct cw_fhir_sd t, enum cw_fhir_kind kind, bool choice, cw_slice name, uint32_t index,
+          const struct cw_json *v, const struct cw_json *x, struct fp_vec *out)
 {
     if (v && v->type == CW_JSON_NULL) v = NULL;
     if (x && x->type != CW_JSON_OBJECT) x = NULL;
@@ -466,6 +610,37 @@ static int emit_node(struct fp_ev *ev, const struct cw_fhir_node *parent, struct
         if (!v && !x) return 0;
     } else {
         if (!v || v->type != CW_JSON_OBJECT) return 0;
+    }
+    unsigned flags = 0;
+    if (choice) flags |= CW_FHIR_NODE_CHOICE;
+    if (kind == CW_FHIR_KIND_PRIMITIVE) flags |= CW_FHIR_NODE_PRIMITIVE;
+    const struct fp_typespec *f = ev->nav_filter;
+    if (kind == CW_FHIR_KIND_RESOURCE && f && f->ns == FP_NS_FHIR && f->leaf_resource) {
+        /* ofType(<a concrete resource type>): compare the resourceType text
+           with the wanted name instead of looking the type up */
+        const struct cw_json *rtv = v->len && v->u.members[0].key.len == 12 &&
+                                            same_bytes(v->u.members[0].key.ptr, "resourceType", 12)
+                                        ? &v->u.members[0].value
+                                        : cw_json_get(v, "resourceType");
+        if (!cw_json_is(rtv, CW_JSON_STRING) || rtv->len != f->name_len ||
+            !same_bytes(rtv->u.str, f->name, f->name_len))
+            return 0;
+        t = f->sd;
+        flags |= CW_FHIR_NODE_RESOURCE;
+        f = NULL; /* already matched */
+    } else if (kind == CW_FHIR_KIND_RESOURCE || !t.set) {
+        struct cw_fhir_sd rt = resource_type(ev, v);
+        if (rt.set) {
+            t = rt;
+            flags |= CW_FHIR_NODE_RESOURCE;
+        } else {
+            flags |= FP_NODE_UNTYPED;
+            if (kind == CW_FHIR_KIND_RESOURCE) flags |= CW_FHIR_NODE_RESOURCE;
+        }
+    }
+    /* a fused ofType() after this navigation: skip what it would drop */
+    if (f && !(f->ns == FP_NS_SYSTEM && f->sys == FP_SYS_ANY)) {
+        if (f->ns != FP_NS_FHIR || (flags & FP_NODE_UNTYPED) || !type_is_a(t, f->sd)) return 0;
     }
     struct cw_fhir_node *n = new_node(ev);
     if (!n) return -1;
@@ -476,19 +651,7 @@ static int emit_node(struct fp_ev *ev, const struct cw_fhir_node *parent, struct
     n->name = name;
     n->index = index;
     n->parent = parent;
-    n->flags = 0;
-    if (choice) n->flags |= CW_FHIR_NODE_CHOICE;
-    if (kind == CW_FHIR_KIND_PRIMITIVE) n->flags |= CW_FHIR_NODE_PRIMITIVE;
-    if (kind == CW_FHIR_KIND_RESOURCE || !t.set) {
-        struct cw_fhir_sd rt = resource_type(ev, v);
-        if (rt.set) {
-            n->type = rt;
-            n->flags |= CW_FHIR_NODE_RESOURCE;
-        } else {
-            n->flags |= FP_NODE_UNTYPED;
-            if (kind == CW_FHIR_KIND_RESOURCE) n->flags |= CW_FHIR_NODE_RESOURCE;
-        }
-    }
+    n->flags = flags;
     fp_val val = {.kind = CW_FHIRPATH_NODE};
     val.u.node = n;
     return fp_vec_push(ev, out, val);
@@ -529,7 +692,8 @@ static struct cw_fhir_sd choice_type(struct cw_fhir_elem ce, cw_slice suffix)
         if (tn.len != suffix.len || tn.len == 0) continue;
         char c0 = tn.ptr[0];
         if (c0 >= 'a' && c0 <= 'z') c0 = (char)(c0 - 32);
-        if (c0 == suffix.ptr[0] && memcmp(tn.ptr + 1, suffix.ptr + 1, tn.len - 1) == 0) return tr.type;
+        if (c0 == suffix.ptr[0] && memcmp(tn.ptr + 1, suffix.ptr + 1, tn.len - 1) == 0)
+            return tr.type;
     }
     return CW_FHIR_NONE_SD;
 }
@@ -539,7 +703,8 @@ static const struct cw_json *ext_member(const struct cw_json *obj, cw_slice bare
 {
     for (uint32_t k = 0; k < obj->len; k++) {
         cw_slice key = obj->u.members[k].key;
-        if (key.len == bare.len + 1 && key.ptr[0] == '_' && memcmp(key.ptr + 1, bare.ptr, bare.len) == 0)
+        if (key.len == bare.len + 1 && key.ptr[0] == '_' &&
+            memcmp(key.ptr + 1, bare.ptr, bare.len) == 0)
             return &obj->u.members[k].value;
     }
     return NULL;
@@ -552,21 +717,28 @@ static bool has_member(const struct cw_json *obj, cw_slice key)
     return false;
 }
 
-/* Child element named 'name' of a typed node, through the slot cache. */
-static void child_elem(struct fp_ev *ev, const struct fp_ast *n, const struct cw_fhir_node *p, cw_slice name,
-                       struct fp_nav_cache *res)
+/* Child element named 'name' of a typed node, through the slot cache. The
+   result points into the cache or into *tmp. */
+static const struct fp_nav_cache *child_elem(struct fp_ev *ev, const struct fp_ast *n,
+                                             const struct cw_fhir_node *p, cw_slice name,
+                                             struct fp_nav_cache *tmp)
 {
     struct fp_nav_cache *c = NULL;
     if (n && ev->nav && (n->op == FP_OP_MEMBER || n->op == FP_OP_FUNC)) {
-        c = &ev->nav[(size_t)n->slot * FP_NAV_WAYS];
-        for (unsigned k = 0; k < FP_NAV_WAYS; k++) {
-            if (c[k].valid && c[k].pelem.set == p->elem.set && c[k].pelem.i == p->elem.i &&
-                c[k].ptype.set == p->type.set && c[k].ptype.i == p->type.i) {
-                *res = c[k];
-                return;
+        c = ev->nav[n->slot];
+        if (!c) {
+            c = cw_arena_zalloc(ev->a, FP_NAV_WAYS * sizeof *c);
+            ev->nav[n->slot] = c;
+        }
+        if (c) {
+            for (unsigned k = 0; k < FP_NAV_WAYS && c[k].valid; k++) {
+                if (c[k].pelem.i == p->elem.i && c[k].ptype.i == p->type.i &&
+                    c[k].pelem.set == p->elem.set && c[k].ptype.set == p->type.set)
+                    return &c[k];
             }
         }
     }
+    struct fp_nav_cache *res = tmp;
     memset(res, 0, sizeof *res);
     res->pelem = p->elem;
     res->ptype = p->type;
@@ -580,15 +752,12 @@ static void child_elem(struct fp_ev *ev, const struct fp_ast *n, const struct cw
         }
     }
     if (c) {
-        /* replace the first invalid way, else rotate */
-        unsigned w = 0;
-        while (w < FP_NAV_WAYS && c[w].valid) w++;
-        if (w == FP_NAV_WAYS) {
-            memmove(&c[1], &c[0], (FP_NAV_WAYS - 1) * sizeof *c);
-            w = 0;
-        }
-        c[w] = *res;
+        /* newest first; the oldest way falls off */
+        memmove(&c[1], &c[0], (FP_NAV_WAYS - 1) * sizeof *c);
+        c[0] = *res;
+        return &c[0];
     }
+    return res;
 }
 
 /* Untyped JSON: the member named exactly 'name' (or all members). */
@@ -600,7 +769,8 @@ static int nav_untyped(struct fp_ev *ev, const struct cw_fhir_node *p, cw_slice 
     for (uint32_t k = 0; k < obj->len; k++) {
         const struct cw_json_member *m = &obj->u.members[k];
         if (!all && !cw_slice_eq(m->key, name)) continue;
-        if (all && (p->flags & CW_FHIR_NODE_RESOURCE) && cw_slice_eq_cstr(m->key, "resourceType")) continue;
+        if (all && (p->flags & CW_FHIR_NODE_RESOURCE) && cw_slice_eq_cstr(m->key, "resourceType"))
+            continue;
         const struct cw_json *v = &m->value;
         uint32_t cnt = v->type == CW_JSON_ARRAY ? v->len : 1;
         if (fp_steps(ev, NULL, cnt) < 0) return -1;
@@ -616,7 +786,8 @@ static int nav_untyped(struct fp_ev *ev, const struct cw_fhir_node *p, cw_slice 
             if (it->type != CW_JSON_OBJECT) continue;
             struct cw_fhir_sd rt = resource_type(ev, it);
             if (rt.set) {
-                if (fp_node_for_resource(ev, it, p, &sv) < 0 || fp_vec_push(ev, out, sv) < 0) return -1;
+                if (fp_node_for_resource(ev, it, p, &sv) < 0 || fp_vec_push(ev, out, sv) < 0)
+                    return -1;
                 continue;
             }
             struct cw_fhir_node *n = new_node(ev);
@@ -636,8 +807,8 @@ static int nav_untyped(struct fp_ev *ev, const struct cw_fhir_node *p, cw_slice 
     return 0;
 }
 
-static int nav_node(struct fp_ev *ev, const struct fp_ast *an, const struct cw_fhir_node *p, cw_slice name,
-                    bool all, struct fp_vec *out)
+static int nav_node(struct fp_ev *ev, const struct fp_ast *an, const struct cw_fhir_node *p,
+                    cw_slice name, bool all, struct fp_vec *out)
 {
     if (p->flags & FP_NODE_UNTYPED) return nav_untyped(ev, p, name, all, out);
     const struct cw_json *obj = (p->flags & CW_FHIR_NODE_PRIMITIVE) ? p->ext : p->value;
@@ -647,7 +818,8 @@ static int nav_node(struct fp_ev *ev, const struct fp_ast *an, const struct cw_f
         for (uint32_t k = 0; k < obj->len; k++) {
             const struct cw_json_member *m = &obj->u.members[k];
             cw_slice key = m->key;
-            if ((p->flags & CW_FHIR_NODE_RESOURCE) && cw_slice_eq_cstr(key, "resourceType")) continue;
+            if ((p->flags & CW_FHIR_NODE_RESOURCE) && cw_slice_eq_cstr(key, "resourceType"))
+                continue;
             if ((p->flags & CW_FHIR_NODE_PRIMITIVE) && cw_slice_eq_cstr(key, "value")) continue;
             struct cw_fhir_prop prop;
             if (cw_fhir_resolve(ctx.set ? ctx : p->elem, p->type, key, &prop) < 0) continue;
@@ -662,42 +834,64 @@ static int nav_node(struct fp_ev *ev, const struct fp_ast *an, const struct cw_f
                 if (cw_fhir_sd_kind(prop.type) == CW_FHIR_KIND_PRIMITIVE) x = ext_member(obj, bare);
             }
             struct cw_fhir_sd pt = fix_type(p, bare, prop.type);
-            if (emit_member(ev, p, prop.elem, pt, cw_fhir_sd_kind(pt), (prop.flags & CW_FHIR_PROP_CHOICE) != 0,
-                            bare, v, x, out) < 0)
+            if (emit_member(ev, p, prop.elem, pt, cw_fhir_sd_kind(pt),
+                            (prop.flags & CW_FHIR_PROP_CHOICE) != 0, bare, v, x, out) < 0)
                 return -1;
         }
         return 0;
     }
-    struct fp_nav_cache info;
-    child_elem(ev, an, p, name, &info);
-    struct cw_fhir_elem ce = info.child;
+    struct fp_nav_cache tmp;
+    const struct fp_nav_cache *info = child_elem(ev, an, p, name, &tmp);
+    struct cw_fhir_elem ce = info->child;
     if (!ce.set) return 0;
-    bool choice = info.choice;
-    struct cw_fhir_sd single = choice ? CW_FHIR_NONE_SD : fix_type(p, name, info.single);
-    enum cw_fhir_kind single_kind = single.i == info.single.i ? (enum cw_fhir_kind)info.kind : cw_fhir_sd_kind(single);
+    bool choice = info->choice;
     size_t nl = name.len;
     const struct cw_json_member *mem = obj->u.members;
-    for (uint32_t k = 0; k < obj->len; k++) {
+    uint32_t nm = obj->len;
+    if (!choice) {
+        /* one pass finds "name" and "_name" (JSON keys are unique) */
+        struct cw_fhir_sd t = info->single;
+        enum cw_fhir_kind kind = (enum cw_fhir_kind)info->kind;
+        if (nl == 2 && (p->flags & CW_FHIR_NODE_RESOURCE)) {
+            t = fix_type(p, name, t);
+            kind = cw_fhir_sd_kind(t);
+        }
+        bool prim = kind == CW_FHIR_KIND_PRIMITIVE;
+        const struct cw_json *v = NULL, *x = NULL;
+        cw_slice jname =
+            CW_SLICE_NULL; /* the JSON key (nodes keep it, not the expression's text) */
+        for (uint32_t k = 0; k < nm; k++) {
+            const struct cw_json_member *m = &mem[k];
+            /* lengths first: the key bytes live in the input text, far away */
+            size_t kl = m->key.len;
+            if (kl == nl) {
+                if (!v && same_bytes(m->key.ptr, name.ptr, nl)) {
+                    v = &m->value;
+                    jname = m->key;
+                    if (!prim || x) break;
+                }
+            } else if (kl == nl + 1 && prim) {
+                if (!x && m->key.ptr[0] == '_' && same_bytes(m->key.ptr + 1, name.ptr, nl)) {
+                    x = &m->value;
+                    if (!v) jname = (cw_slice){m->key.ptr + 1, nl};
+                    if (v) break;
+                }
+            }
+        }
+        if (!v && !x) return 0;
+        return emit_member(ev, p, ce, t, kind, false, jname, v, x, out);
+    }
+    for (uint32_t k = 0; k < nm; k++) {
         const struct cw_json_member *m = &mem[k];
-        /* lengths first: the key bytes live in the input text, far away */
         size_t kl = m->key.len;
-        if (choice ? kl <= nl : (kl != nl && kl != nl + 1)) continue;
+        if (kl <= nl) continue;
         cw_slice key = m->key;
         bool ext = key.ptr[0] == '_';
         cw_slice bare = ext ? (cw_slice){key.ptr + 1, kl - 1} : key;
-        if (bare.len < nl || memcmp(bare.ptr, name.ptr, nl) != 0) continue;
-        struct cw_fhir_sd t;
-        enum cw_fhir_kind kind;
-        if (choice) {
-            if (bare.len == nl) continue;
-            t = choice_type(ce, (cw_slice){bare.ptr + nl, bare.len - nl});
-            if (!t.set) continue;
-            kind = cw_fhir_sd_kind(t);
-        } else {
-            if (bare.len != nl) continue;
-            t = single;
-            kind = single_kind;
-        }
+        if (bare.len <= nl || !same_bytes(bare.ptr, name.ptr, nl)) continue;
+        struct cw_fhir_sd t = choice_type(ce, (cw_slice){bare.ptr + nl, bare.len - nl});
+        if (!t.set) continue;
+        enum cw_fhir_kind kind = cw_fhir_sd_kind(t);
         bool prim = kind == CW_FHIR_KIND_PRIMITIVE;
         const struct cw_json *v = NULL, *x = NULL;
         if (ext) {
@@ -708,24 +902,25 @@ static int nav_node(struct fp_ev *ev, const struct fp_ast *an, const struct cw_f
             v = &m->value;
             if (prim) x = ext_member(obj, bare);
         }
-        if (emit_member(ev, p, ce, t, kind, choice, bare, v, x, out) < 0) return -1;
-        if (!choice && !ext && !prim) break; /* a complex element appears once */
+        if (emit_member(ev, p, ce, t, kind, true, bare, v, x, out) < 0) return -1;
     }
     return 0;
 }
 
-int fp_children(struct fp_ev *ev, const struct fp_ast *n, const fp_val *item, cw_slice name, bool all,
-                struct fp_vec *out)
+int fp_children(struct fp_ev *ev, const struct fp_ast *n, const fp_val *item, cw_slice name,
+                bool all, struct fp_vec *out)
 {
     if (item->kind == CW_FHIRPATH_NODE) return nav_node(ev, n, item->u.node, name, all, out);
     if (item->kind == CW_FHIRPATH_TYPEINFO && !all) {
         const struct cw_fhirpath_type *t = item->u.type;
         if (cw_slice_eq_cstr(name, "namespace"))
-            return fp_vec_push(ev, out, fp_str(cw_slice_cstr(t->ns == FP_NS_FHIR ? "FHIR" : "System")));
+            return fp_vec_push(ev, out,
+                               fp_str(cw_slice_cstr(t->ns == FP_NS_FHIR ? "FHIR" : "System")));
         if (cw_slice_eq_cstr(name, "name"))
             return fp_vec_push(ev, out,
-                               fp_str(t->ns == FP_NS_FHIR ? cw_fhir_sd_type_name(t->sd)
-                                                          : cw_slice_cstr(fp_sys_name((enum fp_sys)t->sys))));
+                               fp_str(t->ns == FP_NS_FHIR
+                                          ? cw_fhir_sd_type_name(t->sd)
+                                          : cw_slice_cstr(fp_sys_name((enum fp_sys)t->sys))));
     }
     return 0;
 }
@@ -733,14 +928,15 @@ int fp_children(struct fp_ev *ev, const struct fp_ast *n, const fp_val *item, cw
 /* ---- singleton helpers ---- */
 
 /* Evaluate and require at most one item: 0 empty, 1 one (in *v), -1 error. */
-static int eval_single(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr, fp_val *v,
-                       const char *what)
+static int eval_single(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr,
+                       fp_val *v, const char *what)
 {
     fp_coll c;
     if (fp_eval(ev, n, fr, &c) < 0) return -1;
     if (c.n == 0) return 0;
     if (c.n > 1)
-        return fp_fail(ev, n, CW_ISSUE_PROCESSING, "%s: expected a single item, got %zu", what, c.n);
+        return fp_fail(ev, n, CW_ISSUE_PROCESSING, "%s: expected a single item, got %zu", what,
+                       c.n);
     *v = c.items[0];
     return 1;
 }
@@ -752,17 +948,21 @@ static int coll_truth(struct fp_ev *ev, const struct fp_ast *n, fp_coll c)
     if (c.n > 1)
         return fp_fail(ev, n, CW_ISSUE_PROCESSING, "a single Boolean expected, got %zu items", c.n);
     fp_val s;
-    if (fp_to_system(ev, &c.items[0], &s) == 1 && s.kind == CW_FHIRPATH_BOOLEAN) return s.u.b ? FP_TRUE : FP_FALSE;
+    if (fp_to_system(ev, &c.items[0], &s) == 1 && s.kind == CW_FHIRPATH_BOOLEAN)
+        return s.u.b ? FP_TRUE : FP_FALSE;
     return FP_TRUE; /* a single item that is not a Boolean counts as true */
 }
 
 int cw_fhirpath_truth(struct cw_fhirpath_coll c, struct cw_err *err)
 {
     if (c.n == 0) return FP_UNKNOWN;
-    if (c.n > 1) return cw_err_set(err, CW_ISSUE_PROCESSING, "a single Boolean expected, got %zu items", c.n);
+    if (c.n > 1)
+        return cw_err_set(err, CW_ISSUE_PROCESSING, "a single Boolean expected, got %zu items",
+                          c.n);
     const fp_val *v = &c.items[0];
     if (v->kind == CW_FHIRPATH_BOOLEAN) return v->u.b;
-    if (v->kind == CW_FHIRPATH_NODE && (v->u.node->flags & CW_FHIR_NODE_PRIMITIVE) && v->u.node->value) {
+    if (v->kind == CW_FHIRPATH_NODE && (v->u.node->flags & CW_FHIR_NODE_PRIMITIVE) &&
+        v->u.node->value) {
         const struct cw_json *j = v->u.node->value;
         if (j->type == CW_JSON_TRUE) return 1;
         if (j->type == CW_JSON_FALSE) return 0;
@@ -779,7 +979,8 @@ int fp_eval_truth(struct fp_ev *ev, const struct fp_ast *n, const struct fp_fram
 
 /* ---- operators ---- */
 
-static int arith(struct fp_ev *ev, const struct fp_ast *n, const fp_val *a0, const fp_val *b0, fp_coll *out)
+static int arith(struct fp_ev *ev, const struct fp_ast *n, const fp_val *a0, const fp_val *b0,
+                 fp_coll *out)
 {
     fp_val a, b;
     int ha = fp_to_system(ev, a0, &a), hb = fp_to_system(ev, b0, &b);
@@ -787,7 +988,8 @@ static int arith(struct fp_ev *ev, const struct fp_ast *n, const fp_val *a0, con
     if (!ha || !hb) {
         /* complex operands: only FHIR Quantities take part */
         if (fp_to_quantity(ev, a0, &qa) != 1 || fp_to_quantity(ev, b0, &qb) != 1)
-            return fp_fail(ev, n, CW_ISSUE_PROCESSING, "arithmetic on a value that is not a number");
+            return fp_fail(ev, n, CW_ISSUE_PROCESSING,
+                           "arithmetic on a value that is not a number");
         if (fp_make_qty(ev, &qa, &a) < 0 || fp_make_qty(ev, &qb, &b) < 0) return oom(ev, n);
     }
     uint8_t ka = a.kind, kb = b.kind;
@@ -799,16 +1001,24 @@ static int arith(struct fp_ev *ev, const struct fp_ast *n, const fp_val *a0, con
         int64_t x = a.u.i, y = b.u.i, z;
         bool ovf = false;
         switch (op) {
-        case FP_OP_ADD: ovf = __builtin_add_overflow(x, y, &z); break;
-        case FP_OP_SUB: ovf = __builtin_sub_overflow(x, y, &z); break;
-        case FP_OP_MUL: ovf = __builtin_mul_overflow(x, y, &z); break;
+        case FP_OP_ADD:
+            ovf = __builtin_add_overflow(x, y, &z);
+            break;
+        case FP_OP_SUB:
+            ovf = __builtin_sub_overflow(x, y, &z);
+            break;
+        case FP_OP_MUL:
+            ovf = __builtin_mul_overflow(x, y, &z);
+            break;
         case FP_OP_IDIV:
             if (y == 0) {
                 *out = (fp_coll){0};
                 return 0;
             }
-            if (x == INT64_MIN && y == -1) ovf = true;
-            else z = x / y;
+            if (x == INT64_MIN && y == -1)
+                ovf = true;
+            else
+                z = x / y;
             break;
         case FP_OP_MOD:
             if (y == 0) {
@@ -817,20 +1027,33 @@ static int arith(struct fp_ev *ev, const struct fp_ast *n, const fp_val *a0, con
             }
             z = (y == -1) ? 0 : x % y;
             break;
-        default: return fp_fail(ev, n, CW_ISSUE_PROCESSING, "bad operator");
+        default:
+            return fp_fail(ev, n, CW_ISSUE_PROCESSING, "bad operator");
         }
         if (ovf) return fp_fail(ev, n, CW_ISSUE_PROCESSING, "integer overflow");
         return fp_single(ev, fp_int(z), out);
     }
     if (num_a && num_b) {
         fp_dec x, y, z;
-        if (ka == CW_FHIRPATH_INTEGER) fp_dec_from_i64(a.u.i, &x); else x = *a.u.dec;
-        if (kb == CW_FHIRPATH_INTEGER) fp_dec_from_i64(b.u.i, &y); else y = *b.u.dec;
+        if (ka == CW_FHIRPATH_INTEGER)
+            fp_dec_from_i64(a.u.i, &x);
+        else
+            x = *a.u.dec;
+        if (kb == CW_FHIRPATH_INTEGER)
+            fp_dec_from_i64(b.u.i, &y);
+        else
+            y = *b.u.dec;
         int rc;
         switch (op) {
-        case FP_OP_ADD: rc = fp_dec_add(&x, &y, &z); break;
-        case FP_OP_SUB: rc = fp_dec_sub(&x, &y, &z); break;
-        case FP_OP_MUL: rc = fp_dec_mul(&x, &y, &z); break;
+        case FP_OP_ADD:
+            rc = fp_dec_add(&x, &y, &z);
+            break;
+        case FP_OP_SUB:
+            rc = fp_dec_sub(&x, &y, &z);
+            break;
+        case FP_OP_MUL:
+            rc = fp_dec_mul(&x, &y, &z);
+            break;
         case FP_OP_DIV:
             if (fp_dec_is_zero(&y)) {
                 *out = (fp_coll){0};
@@ -855,7 +1078,8 @@ static int arith(struct fp_ev *ev, const struct fp_ast *n, const fp_val *a0, con
             }
             rc = fp_dec_mod(&x, &y, &z);
             break;
-        default: rc = -1;
+        default:
+            rc = -1;
         }
         if (rc < 0) return fp_fail(ev, n, CW_ISSUE_PROCESSING, "decimal overflow");
         if (fp_make_dec(ev, &z, &r) < 0) return oom(ev, n);
@@ -877,8 +1101,9 @@ static int arith(struct fp_ev *ev, const struct fp_ast *n, const fp_val *a0, con
         struct cw_dt res;
         int rc = fp_dt_add(&a.u.dt->v, (enum cw_fhirpath_kind)ka, b.u.qty, op == FP_OP_SUB, &res);
         if (rc == 1)
-            return fp_fail(ev, n, CW_ISSUE_PROCESSING,
-                           "the quantity's unit cannot be added to a date/time (use a calendar duration)");
+            return fp_fail(
+                ev, n, CW_ISSUE_PROCESSING,
+                "the quantity's unit cannot be added to a date/time (use a calendar duration)");
         if (rc < 0) return fp_fail(ev, n, CW_ISSUE_PROCESSING, "date/time out of range");
         if (fp_make_dt(ev, (enum cw_fhirpath_kind)ka, &res, &r) < 0) return oom(ev, n);
         return fp_single(ev, r, out);
@@ -889,7 +1114,8 @@ static int arith(struct fp_ev *ev, const struct fp_ast *n, const fp_val *a0, con
             int rc;
             if (op == FP_OP_ADD || op == FP_OP_SUB) {
                 if (ka != CW_FHIRPATH_QUANTITY || kb != CW_FHIRPATH_QUANTITY)
-                    return fp_fail(ev, n, CW_ISSUE_PROCESSING, "cannot add a number and a quantity");
+                    return fp_fail(ev, n, CW_ISSUE_PROCESSING,
+                                   "cannot add a number and a quantity");
                 rc = fp_qty_add(&qa, &qb, op == FP_OP_SUB, &res);
             } else if (op == FP_OP_MUL || op == FP_OP_DIV) {
                 if (op == FP_OP_DIV && fp_dec_is_zero(&qb.value)) {
@@ -898,7 +1124,8 @@ static int arith(struct fp_ev *ev, const struct fp_ast *n, const fp_val *a0, con
                 }
                 rc = fp_qty_mul(ev, &qa, &qb, op == FP_OP_DIV, &res);
             } else {
-                return fp_fail(ev, n, CW_ISSUE_PROCESSING, "div/mod are not defined for quantities");
+                return fp_fail(ev, n, CW_ISSUE_PROCESSING,
+                               "div/mod are not defined for quantities");
             }
             if (rc == 1) return fp_fail(ev, n, CW_ISSUE_PROCESSING, "incompatible units");
             if (rc < 0) return fp_fail(ev, n, CW_ISSUE_PROCESSING, "quantity overflow");
@@ -909,7 +1136,8 @@ static int arith(struct fp_ev *ev, const struct fp_ast *n, const fp_val *a0, con
     return fp_fail(ev, n, CW_ISSUE_PROCESSING, "operands of the wrong types for this operator");
 }
 
-static int op_arith(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr, fp_coll *out)
+static int op_arith(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr,
+                    fp_coll *out)
 {
     fp_val a, b;
     int ra = eval_single(ev, n->target, fr, &a, "left operand");
@@ -923,7 +1151,8 @@ static int op_arith(struct fp_ev *ev, const struct fp_ast *n, const struct fp_fr
     return arith(ev, n, &a, &b, out);
 }
 
-static int op_concat(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr, fp_coll *out)
+static int op_concat(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr,
+                     fp_coll *out)
 {
     fp_val a, b;
     int ra = eval_single(ev, n->target, fr, &a, "left operand of &");
@@ -942,7 +1171,8 @@ static int op_concat(struct fp_ev *ev, const struct fp_ast *n, const struct fp_f
             return fp_fail(ev, n, CW_ISSUE_PROCESSING, "& needs strings");
         y = fp_val_str(&sb);
     }
-    if (x.len + y.len > ev->max_string) return fp_fail(ev, n, CW_ISSUE_TOO_COSTLY, "string longer than the limit");
+    if (x.len + y.len > ev->max_string)
+        return fp_fail(ev, n, CW_ISSUE_TOO_COSTLY, "string longer than the limit");
     char *p = cw_arena_alloc_bytes(ev->a, x.len + y.len + 1);
     if (!p) return oom(ev, n);
     if (x.len) memcpy(p, x.ptr, x.len);
@@ -951,7 +1181,8 @@ static int op_concat(struct fp_ev *ev, const struct fp_ast *n, const struct fp_f
     return fp_single(ev, fp_str((cw_slice){p, x.len + y.len}), out);
 }
 
-static int op_compare(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr, fp_coll *out)
+static int op_compare(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr,
+                      fp_coll *out)
 {
     fp_val a, b;
     int ra = eval_single(ev, n->target, fr, &a, "left operand");
@@ -963,17 +1194,26 @@ static int op_compare(struct fp_ev *ev, const struct fp_ast *n, const struct fp_
         return 0;
     }
     int c = fp_compare(ev, &a, &b);
-    if (c == -2) return fp_fail(ev, n, CW_ISSUE_PROCESSING, "values of these types cannot be compared");
+    if (c == -2)
+        return fp_fail(ev, n, CW_ISSUE_PROCESSING, "values of these types cannot be compared");
     if (c == FP_UNKNOWN) {
         *out = (fp_coll){0};
         return 0;
     }
     bool r;
     switch (n->op) {
-    case FP_OP_LT: r = c < 0; break;
-    case FP_OP_LE: r = c <= 0; break;
-    case FP_OP_GT: r = c > 0; break;
-    default: r = c >= 0; break;
+    case FP_OP_LT:
+        r = c < 0;
+        break;
+    case FP_OP_LE:
+        r = c <= 0;
+        break;
+    case FP_OP_GT:
+        r = c > 0;
+        break;
+    default:
+        r = c >= 0;
+        break;
     }
     return ret_bool(ev, r, out);
 }
@@ -1014,7 +1254,8 @@ static bool coll_equiv(struct fp_ev *ev, fp_coll a, fp_coll b)
     return true;
 }
 
-static int op_equality(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr, fp_coll *out)
+static int op_equality(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr,
+                       fp_coll *out)
 {
     fp_coll a, b;
     if (fp_eval(ev, n->target, fr, &a) < 0 || fp_eval(ev, n->rhs, fr, &b) < 0) return -1;
@@ -1039,7 +1280,8 @@ static bool coll_has(struct fp_ev *ev, fp_coll c, const fp_val *v)
     return false;
 }
 
-static int op_membership(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr, fp_coll *out)
+static int op_membership(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr,
+                         fp_coll *out)
 {
     const struct fp_ast *single_side = n->op == FP_OP_IN ? n->target : n->rhs;
     const struct fp_ast *coll_side = n->op == FP_OP_IN ? n->rhs : n->target;
@@ -1065,7 +1307,8 @@ static int op_membership(struct fp_ev *ev, const struct fp_ast *n, const struct 
     return ret_bool(ev, coll_has(ev, c, &v), out);
 }
 
-static int op_logic(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr, fp_coll *out)
+static int op_logic(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr,
+                    fp_coll *out)
 {
     int a = fp_eval_truth(ev, n->target, fr);
     if (a < 0) return -1;
@@ -1087,9 +1330,12 @@ static int op_logic(struct fp_ev *ev, const struct fp_ast *n, const struct fp_fr
         r = (a == FP_UNKNOWN || b == FP_UNKNOWN) ? FP_UNKNOWN : (a != b) ? FP_TRUE : FP_FALSE;
         break;
     default: /* implies, a is true or unknown */
-        if (b == FP_TRUE) r = FP_TRUE;
-        else if (a == FP_TRUE) r = b;
-        else r = FP_UNKNOWN;
+        if (b == FP_TRUE)
+            r = FP_TRUE;
+        else if (a == FP_TRUE)
+            r = b;
+        else
+            r = FP_UNKNOWN;
         break;
     }
     if (r == FP_UNKNOWN) {
@@ -1099,7 +1345,8 @@ static int op_logic(struct fp_ev *ev, const struct fp_ast *n, const struct fp_fr
     return ret_bool(ev, r == FP_TRUE, out);
 }
 
-static int op_unary(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr, fp_coll *out)
+static int op_unary(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr,
+                    fp_coll *out)
 {
     fp_val a;
     int r = eval_single(ev, n->target, fr, &a, "operand of unary +/-");
@@ -1110,11 +1357,13 @@ static int op_unary(struct fp_ev *ev, const struct fp_ast *n, const struct fp_fr
     fp_val s;
     if (fp_to_system(ev, &a, &s) != 1) {
         fp_qty q;
-        if (fp_to_quantity(ev, &a, &q) != 1) return fp_fail(ev, n, CW_ISSUE_PROCESSING, "unary +/- needs a number");
+        if (fp_to_quantity(ev, &a, &q) != 1)
+            return fp_fail(ev, n, CW_ISSUE_PROCESSING, "unary +/- needs a number");
         if (fp_make_qty(ev, &q, &s) < 0) return oom(ev, n);
     }
     if (n->op == FP_OP_POS) {
-        if (s.kind != CW_FHIRPATH_INTEGER && s.kind != CW_FHIRPATH_DECIMAL && s.kind != CW_FHIRPATH_QUANTITY)
+        if (s.kind != CW_FHIRPATH_INTEGER && s.kind != CW_FHIRPATH_DECIMAL &&
+            s.kind != CW_FHIRPATH_QUANTITY)
             return fp_fail(ev, n, CW_ISSUE_PROCESSING, "unary + needs a number");
         return fp_single(ev, s, out);
     }
@@ -1136,7 +1385,8 @@ static int op_unary(struct fp_ev *ev, const struct fp_ast *n, const struct fp_fr
         if (fp_make_qty(ev, &q, &res) < 0) return oom(ev, n);
         break;
     }
-    default: return fp_fail(ev, n, CW_ISSUE_PROCESSING, "unary - needs a number");
+    default:
+        return fp_fail(ev, n, CW_ISSUE_PROCESSING, "unary - needs a number");
     }
     return fp_single(ev, res, out);
 }
@@ -1151,11 +1401,13 @@ int fp_op_is_as(struct fp_ev *ev, const struct fp_ast *n, fp_coll in, bool is, f
         if (!is && ev->env && ev->env->as_filters) {
             struct fp_vec v = {0};
             for (size_t i = 0; i < in.n; i++)
-                if (fp_is_type(&in.items[i], &n->type) && fp_vec_push(ev, &v, in.items[i]) < 0) return -1;
+                if (fp_is_type(&in.items[i], &n->type) && fp_vec_push(ev, &v, in.items[i]) < 0)
+                    return -1;
             *out = fp_vec_coll(&v);
             return 0;
         }
-        return fp_fail(ev, n, CW_ISSUE_PROCESSING, "'%s' needs a single item, got %zu", is ? "is" : "as", in.n);
+        return fp_fail(ev, n, CW_ISSUE_PROCESSING, "'%s' needs a single item, got %zu",
+                       is ? "is" : "as", in.n);
     }
     bool m = fp_is_type(&in.items[0], &n->type);
     if (is) return ret_bool(ev, m, out);
@@ -1165,7 +1417,8 @@ int fp_op_is_as(struct fp_ev *ev, const struct fp_ast *n, fp_coll in, bool is, f
 
 /* ---- the dispatcher ---- */
 
-static int op_member(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr, fp_coll *out)
+static int op_member(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr,
+                     fp_coll *out, const struct fp_typespec *filter)
 {
     fp_coll in;
     if (n->target) {
@@ -1183,7 +1436,8 @@ static int op_member(struct fp_ev *ev, const struct fp_ast *n, const struct fp_f
         bool any_typed = false;
         for (size_t i = 0; i < in.n; i++) {
             const fp_val *it = &in.items[i];
-            if (it->kind == CW_FHIRPATH_NODE && !(it->u.node->flags & FP_NODE_UNTYPED)) any_typed = true;
+            if (it->kind == CW_FHIRPATH_NODE && !(it->u.node->flags & FP_NODE_UNTYPED))
+                any_typed = true;
             if (fp_is_type(it, &n->type) && fp_vec_push(ev, &v, *it) < 0) return -1;
         }
         if (v.n || any_typed) {
@@ -1193,8 +1447,22 @@ static int op_member(struct fp_ev *ev, const struct fp_ast *n, const struct fp_f
         /* untyped data: fall through and look the name up as a key */
     }
     struct fp_vec v = {0};
-    for (size_t i = 0; i < in.n; i++)
-        if (fp_children(ev, n, &in.items[i], n->name, false, &v) < 0) return -1;
+    ev->nav_filter = filter;
+    for (size_t i = 0; i < in.n; i++) {
+        if (fp_children(ev, n, &in.items[i], n->name, false, &v) < 0) {
+            ev->nav_filter = NULL;
+            return -1;
+        }
+    }
+    ev->nav_filter = NULL;
+    if (filter) {
+        /* System values (untyped data) are not filtered during navigation */
+        size_t k = 0;
+        for (size_t i = 0; i < v.n; i++)
+            if (v.items[i].kind == CW_FHIRPATH_NODE || fp_is_type(&v.items[i], filter))
+                v.items[k++] = v.items[i];
+        v.n = k;
+    }
     *out = fp_vec_coll(&v);
     return 0;
 }
@@ -1235,12 +1503,15 @@ int fp_eval(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr,
 {
     if (++ev->depth > ev->max_depth) {
         ev->depth--;
-        return fp_fail(ev, n, CW_ISSUE_TOO_COSTLY, "evaluation nested deeper than %u", ev->max_depth);
+        return fp_fail(ev, n, CW_ISSUE_TOO_COSTLY, "evaluation nested deeper than %u",
+                       ev->max_depth);
     }
     int r;
     switch ((enum fp_op)n->op) {
     case FP_OP_LITERAL:
-        r = fp_single(ev, n->lit, out);
+        /* literals are immutable and owned by the expression: no copy */
+        *out = (fp_coll){&n->lit, 1};
+        r = 0;
         break;
     case FP_OP_EMPTY:
         *out = (fp_coll){0};
@@ -1262,10 +1533,22 @@ int fp_eval(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr,
         *out = fr->has_total ? fr->total : (fp_coll){0};
         r = 0;
         break;
-    case FP_OP_VAR: r = op_var(ev, n, out); break;
-    case FP_OP_MEMBER: r = op_member(ev, n, fr, out); break;
+    case FP_OP_VAR:
+        r = op_var(ev, n, out);
+        break;
+    case FP_OP_MEMBER:
+        r = op_member(ev, n, fr, out, NULL);
+        break;
     case FP_OP_FUNC: {
         fp_coll in;
+        if (n->fn == FP_FN_OFTYPE && n->target && n->target->op == FP_OP_MEMBER &&
+            !((n->target->flags & FP_AST_ROOTNAME) && n->target->type.ns)) {
+            /* path.ofType(T): filter while navigating (no nodes for the rest) */
+            ev->depth++;
+            r = op_member(ev, n->target, fr, out, &n->type);
+            ev->depth--;
+            break;
+        }
         if (n->target) {
             r = fp_eval(ev, n->target, fr, &in);
             if (r < 0) break;
@@ -1304,7 +1587,9 @@ int fp_eval(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr,
         break;
     }
     case FP_OP_NEG:
-    case FP_OP_POS: r = op_unary(ev, n, fr, out); break;
+    case FP_OP_POS:
+        r = op_unary(ev, n, fr, out);
+        break;
     case FP_OP_IS:
     case FP_OP_AS: {
         fp_coll in;
@@ -1318,8 +1603,12 @@ int fp_eval(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr,
     case FP_OP_IDIV:
     case FP_OP_MOD:
     case FP_OP_ADD:
-    case FP_OP_SUB: r = op_arith(ev, n, fr, out); break;
-    case FP_OP_CONCAT: r = op_concat(ev, n, fr, out); break;
+    case FP_OP_SUB:
+        r = op_arith(ev, n, fr, out);
+        break;
+    case FP_OP_CONCAT:
+        r = op_concat(ev, n, fr, out);
+        break;
     case FP_OP_UNION: {
         fp_coll a, b;
         r = fp_eval(ev, n->target, fr, &a);
@@ -1332,18 +1621,28 @@ int fp_eval(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr,
     case FP_OP_LT:
     case FP_OP_LE:
     case FP_OP_GT:
-    case FP_OP_GE: r = op_compare(ev, n, fr, out); break;
+    case FP_OP_GE:
+        r = op_compare(ev, n, fr, out);
+        break;
     case FP_OP_EQ:
     case FP_OP_EQUIV:
     case FP_OP_NE:
-    case FP_OP_NEQUIV: r = op_equality(ev, n, fr, out); break;
+    case FP_OP_NEQUIV:
+        r = op_equality(ev, n, fr, out);
+        break;
     case FP_OP_IN:
-    case FP_OP_CONTAINS: r = op_membership(ev, n, fr, out); break;
+    case FP_OP_CONTAINS:
+        r = op_membership(ev, n, fr, out);
+        break;
     case FP_OP_AND:
     case FP_OP_OR:
     case FP_OP_XOR:
-    case FP_OP_IMPLIES: r = op_logic(ev, n, fr, out); break;
-    default: r = fp_fail(ev, n, CW_ISSUE_EXCEPTION, "unknown operation"); break;
+    case FP_OP_IMPLIES:
+        r = op_logic(ev, n, fr, out);
+        break;
+    default:
+        r = fp_fail(ev, n, CW_ISSUE_EXCEPTION, "unknown operation");
+        break;
     }
     ev->depth--;
     return r;
@@ -1355,6 +1654,12 @@ static int ev_init(struct fp_ev *ev, struct cw_arena *a, const struct cw_fhirpat
                    const struct cw_fhirpath_env *env, struct cw_err *err)
 {
     memset(ev, 0, sizeof *ev);
+    if (err) {
+        /* fp_fail keeps the first error, so start clean (cheaply: the rest
+           of the struct is written by cw_err_set when an error happens) */
+        err->issue = CW_ISSUE_NONE;
+        err->msg[0] = 0;
+    }
     ev->a = a;
     ev->e = e;
     ev->env = env;
@@ -1365,8 +1670,9 @@ static int ev_init(struct fp_ev *ev, struct cw_arena *a, const struct cw_fhirpat
     ev->max_depth = l && l->max_depth ? l->max_depth : 512;
     ev->max_string = l && l->max_string ? l->max_string : ((size_t)16 << 20);
     if (e->n_slots) {
-        ev->nav = cw_arena_zalloc(a, (size_t)e->n_slots * FP_NAV_WAYS * sizeof *ev->nav);
-        if (!ev->nav) return cw_err_set(err, CW_ISSUE_TOO_COSTLY, "memory limit of the evaluation reached");
+        ev->nav = cw_arena_zalloc(a, (size_t)e->n_slots * sizeof *ev->nav);
+        if (!ev->nav)
+            return cw_err_set(err, CW_ISSUE_TOO_COSTLY, "memory limit of the evaluation reached");
     }
     return 0;
 }

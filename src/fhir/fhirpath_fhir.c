@@ -120,13 +120,14 @@ static const struct cw_fhir_node *nearest_resource(const struct cw_fhir_node *n)
 static const struct cw_fhir_node *nearest_bundle(const struct cw_fhir_node *n)
 {
     for (int g = 0; n && g < 100000; g++, n = n->parent)
-        if ((n->flags & CW_FHIR_NODE_RESOURCE) && cw_slice_eq_cstr(cw_fhir_sd_type_name(n->type), "Bundle"))
+        if ((n->flags & CW_FHIR_NODE_RESOURCE) &&
+            cw_slice_eq_cstr(cw_fhir_sd_type_name(n->type), "Bundle"))
             return n;
     return NULL;
 }
 
-static int push_resource(struct fp_ev *ev, const struct cw_json *res, const struct cw_fhir_node *parent,
-                         struct fp_vec *out)
+static int push_resource(struct fp_ev *ev, const struct cw_json *res,
+                         const struct cw_fhir_node *parent, struct fp_vec *out)
 {
     fp_val v;
     if (fp_node_for_resource(ev, res, parent, &v) < 0) return -1;
@@ -136,7 +137,8 @@ static int push_resource(struct fp_ev *ev, const struct cw_json *res, const stru
 int fp_fn_resolve(struct fp_ev *ev, const struct fp_ast *n, fp_coll in, struct fp_vec *out)
 {
     const struct cw_fhir_node *ctx_root =
-        ev->root.n == 1 && ev->root.items[0].kind == CW_FHIRPATH_NODE ? ev->root.items[0].u.node : NULL;
+        ev->root.n == 1 && ev->root.items[0].kind == CW_FHIRPATH_NODE ? ev->root.items[0].u.node
+                                                                      : NULL;
     for (size_t i = 0; i < in.n; i++) {
         if (fp_steps(ev, n, 1) < 0) return -1;
         const fp_val *it = &in.items[i];
@@ -145,7 +147,8 @@ int fp_fn_resolve(struct fp_ev *ev, const struct fp_ast *n, fp_coll in, struct f
         const struct cw_fhir_node *at = it->kind == CW_FHIRPATH_NODE ? it->u.node : ctx_root;
         if (ref.ptr[0] == '#') {
             const struct cw_fhir_node *res = nearest_resource(at);
-            if (res && cw_slice_eq_cstr(res->name, "contained")) res = nearest_resource(res->parent);
+            if (res && cw_slice_eq_cstr(res->name, "contained"))
+                res = nearest_resource(res->parent);
             if (!res) continue;
             if (ref.len == 1) {
                 if (push_resource(ev, res->value, res->parent, out) < 0) return -1;
@@ -165,19 +168,22 @@ int fp_fn_resolve(struct fp_ev *ev, const struct fp_ast *n, fp_coll in, struct f
         }
         bool found = false;
         const struct cw_fhir_node *bundle = nearest_bundle(at);
-        if (!bundle && ctx_root && cw_slice_eq_cstr(cw_fhir_sd_type_name(ctx_root->type), "Bundle")) bundle = ctx_root;
+        if (!bundle && ctx_root && cw_slice_eq_cstr(cw_fhir_sd_type_name(ctx_root->type), "Bundle"))
+            bundle = ctx_root;
         if (bundle) {
             const struct cw_json *entries = cw_json_get(bundle->value, "entry");
             cw_slice rtype = CW_SLICE_NULL, rid = CW_SLICE_NULL;
             bool has_tail = type_id_tail(ref, &rtype, &rid);
-            for (uint32_t k = 0; cw_json_is(entries, CW_JSON_ARRAY) && k < entries->len && !found; k++) {
+            for (uint32_t k = 0; cw_json_is(entries, CW_JSON_ARRAY) && k < entries->len && !found;
+                 k++) {
                 const struct cw_json *e = &entries->u.items[k];
                 const struct cw_json *res = cw_json_get(e, "resource");
                 if (!cw_json_is(res, CW_JSON_OBJECT)) continue;
                 cw_slice full = json_str(e, "fullUrl");
                 bool match = full.len && cw_slice_eq(full, ref);
                 if (!match && has_tail)
-                    match = cw_slice_eq(json_str(res, "resourceType"), rtype) && cw_slice_eq(json_str(res, "id"), rid);
+                    match = cw_slice_eq(json_str(res, "resourceType"), rtype) &&
+                            cw_slice_eq(json_str(res, "id"), rid);
                 if (match) {
                     if (push_resource(ev, res, bundle, out) < 0) return -1;
                     found = true;
@@ -204,10 +210,12 @@ static int member_coding(struct fp_ev *ev, struct cw_fhir_vs vs, const struct cw
     return m == CW_FHIR_MEMBER_YES ? FP_TRUE : m == CW_FHIR_MEMBER_NO ? FP_FALSE : FP_UNKNOWN;
 }
 
-int fp_fn_member_of(struct fp_ev *ev, const struct fp_ast *n, const fp_val *item, cw_slice url, int *result)
+int fp_fn_member_of(struct fp_ev *ev, const struct fp_ast *n, const fp_val *item, cw_slice url,
+                    int *result)
 {
     struct cw_fhir_vs vs = cw_fhir_vs_find(url);
-    if (!cw_fhir_vs_ok(vs)) return fp_fail(ev, n, CW_ISSUE_NOT_FOUND, "memberOf(): unknown value set");
+    if (!cw_fhir_vs_ok(vs))
+        return fp_fail(ev, n, CW_ISSUE_NOT_FOUND, "memberOf(): unknown value set");
     *result = FP_FALSE;
     if (item->kind == CW_FHIRPATH_NODE && !fp_node_is_primitive(item->u.node)) {
         const struct cw_fhir_node *node = item->u.node;
@@ -233,7 +241,9 @@ int fp_fn_member_of(struct fp_ev *ev, const struct fp_ast *n, const fp_val *item
         cw_slice sys = json_str(node->value, "system"), code = json_str(node->value, "code");
         if (code.len) { /* Quantity and other system/code pairs */
             enum cw_fhir_member m = cw_fhir_vs_contains(vs, sys, code, NULL);
-            *result = m == CW_FHIR_MEMBER_YES ? FP_TRUE : m == CW_FHIR_MEMBER_NO ? FP_FALSE : FP_UNKNOWN;
+            *result = m == CW_FHIR_MEMBER_YES  ? FP_TRUE
+                      : m == CW_FHIR_MEMBER_NO ? FP_FALSE
+                                               : FP_UNKNOWN;
         }
         return 0;
     }
@@ -261,7 +271,8 @@ static bool coding_of(struct fp_ev *ev, const fp_val *v, cw_slice *sys, cw_slice
     return false;
 }
 
-int fp_fn_subsumes(struct fp_ev *ev, const struct fp_ast *n, const fp_val *a, const fp_val *b, int *result)
+int fp_fn_subsumes(struct fp_ev *ev, const struct fp_ast *n, const fp_val *a, const fp_val *b,
+                   int *result)
 {
     (void)n;
     cw_slice sa, ca, sb, cb;
@@ -282,7 +293,8 @@ int fp_fn_subsumes(struct fp_ev *ev, const struct fp_ast *n, const fp_val *a, co
 
 /* ---- conformsTo() ---- */
 
-int fp_fn_conforms_to(struct fp_ev *ev, const struct fp_ast *n, const fp_val *item, cw_slice url, int *result)
+int fp_fn_conforms_to(struct fp_ev *ev, const struct fp_ast *n, const fp_val *item, cw_slice url,
+                      int *result)
 {
     const struct cw_fhirpath_env *env = ev->env;
     if (env && env->conforms) {
@@ -296,7 +308,8 @@ int fp_fn_conforms_to(struct fp_ev *ev, const struct fp_ast *n, const fp_val *it
         return 0;
     }
     struct cw_fhir_sd sd = cw_fhir_sd_by_url(env ? env->registry : NULL, url);
-    if (!cw_fhir_sd_ok(sd)) return fp_fail(ev, n, CW_ISSUE_NOT_FOUND, "conformsTo(): unknown profile");
+    if (!cw_fhir_sd_ok(sd))
+        return fp_fail(ev, n, CW_ISSUE_NOT_FOUND, "conformsTo(): unknown profile");
     if (item->kind != CW_FHIRPATH_NODE || (item->u.node->flags & FP_NODE_UNTYPED)) {
         *result = FP_FALSE;
         return 0;

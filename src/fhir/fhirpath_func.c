@@ -31,7 +31,7 @@
 
 #define RE_MATCH_LIMIT 1000000u
 #define RE_DEPTH_LIMIT 2000u
-#define RE_HEAP_LIMIT 8192u /* KiB */
+#define RE_HEAP_LIMIT  8192u /* KiB */
 #define RE_MAX_PATTERN 4096
 
 const struct fp_fn_info fp_fn_table[FP_FN_COUNT_] = {
@@ -56,9 +56,14 @@ static int empty(fp_coll *out)
     return 0;
 }
 
+static const fp_val TRUE_VAL = {.kind = CW_FHIRPATH_BOOLEAN, .u = {.b = true}};
+static const fp_val FALSE_VAL = {.kind = CW_FHIRPATH_BOOLEAN, .u = {.b = false}};
+
 static int ret_bool(struct fp_ev *ev, bool b, fp_coll *out)
 {
-    return fp_single(ev, fp_bool(b), out);
+    (void)ev;
+    *out = (fp_coll){b ? &TRUE_VAL : &FALSE_VAL, 1};
+    return 0;
 }
 
 static int ret_int(struct fp_ev *ev, int64_t i, fp_coll *out)
@@ -75,7 +80,8 @@ static int ret_dec(struct fp_ev *ev, const struct fp_ast *n, const fp_dec *d, fp
 
 static int ret_str(struct fp_ev *ev, const struct fp_ast *n, cw_slice s, fp_coll *out)
 {
-    if (s.len > ev->max_string) return fp_fail(ev, n, CW_ISSUE_TOO_COSTLY, "string longer than the limit");
+    if (s.len > ev->max_string)
+        return fp_fail(ev, n, CW_ISSUE_TOO_COSTLY, "string longer than the limit");
     fp_val v;
     if (fp_make_str(ev, s, &v) < 0) return fp_fail(ev, n, CW_ISSUE_TOO_COSTLY, "out of memory");
     return fp_single(ev, v, out);
@@ -103,38 +109,41 @@ static int input_string(struct fp_ev *ev, const struct fp_ast *n, fp_coll in, cw
         if (r == 0 && in.n == 1 && in.items[0].kind == CW_FHIRPATH_NODE &&
             !fp_node_is_primitive(in.items[0].u.node))
             return fp_fail(ev, n, CW_ISSUE_PROCESSING, "%s() needs a string, not a %.*s",
-                           fp_fn_table[n->fn].name, CW_SLICE_FMT(fp_node_type_name(in.items[0].u.node)));
+                           fp_fn_table[n->fn].name,
+                           CW_SLICE_FMT(fp_node_type_name(in.items[0].u.node)));
         return r;
     }
     if (v.kind != CW_FHIRPATH_STRING)
-        return fp_fail(ev, n, CW_ISSUE_PROCESSING, "%s() needs a string input", fp_fn_table[n->fn].name);
+        return fp_fail(ev, n, CW_ISSUE_PROCESSING, "%s() needs a string input",
+                       fp_fn_table[n->fn].name);
     *s = fp_val_str(&v);
     return 1;
 }
 
 /* Evaluate argument k to one System value: 0 empty, 1 ok, -1 error. */
-static int arg_single(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr, unsigned k,
-                      fp_val *v)
+static int arg_single(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr,
+                      unsigned k, fp_val *v)
 {
     fp_coll c;
     if (fp_eval(ev, n->args[k], fr, &c) < 0) return -1;
     if (c.n == 0) return 0;
     if (c.n > 1)
-        return fp_fail(ev, n->args[k], CW_ISSUE_PROCESSING, "argument %u of %s() must be a single value",
-                       k + 1, fp_fn_table[n->fn].name);
+        return fp_fail(ev, n->args[k], CW_ISSUE_PROCESSING,
+                       "argument %u of %s() must be a single value", k + 1,
+                       fp_fn_table[n->fn].name);
     if (fp_to_system(ev, &c.items[0], v) != 1) return 0;
     return 1;
 }
 
-static int arg_string(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr, unsigned k,
-                      cw_slice *s)
+static int arg_string(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr,
+                      unsigned k, cw_slice *s)
 {
     fp_val v;
     int r = arg_single(ev, n, fr, k, &v);
     if (r <= 0) return r;
     if (v.kind != CW_FHIRPATH_STRING)
-        return fp_fail(ev, n->args[k], CW_ISSUE_PROCESSING, "argument %u of %s() must be a string", k + 1,
-                       fp_fn_table[n->fn].name);
+        return fp_fail(ev, n->args[k], CW_ISSUE_PROCESSING, "argument %u of %s() must be a string",
+                       k + 1, fp_fn_table[n->fn].name);
     *s = fp_val_str(&v);
     return 1;
 }
@@ -146,8 +155,8 @@ static int arg_int(struct fp_ev *ev, const struct fp_ast *n, const struct fp_fra
     int r = arg_single(ev, n, fr, k, &v);
     if (r <= 0) return r;
     if (v.kind != CW_FHIRPATH_INTEGER)
-        return fp_fail(ev, n->args[k], CW_ISSUE_PROCESSING, "argument %u of %s() must be an integer", k + 1,
-                       fp_fn_table[n->fn].name);
+        return fp_fail(ev, n->args[k], CW_ISSUE_PROCESSING,
+                       "argument %u of %s() must be an integer", k + 1, fp_fn_table[n->fn].name);
     *i = v.u.i;
     return 1;
 }
@@ -182,17 +191,85 @@ static bool has_equal(struct fp_ev *ev, const fp_val *items, size_t n, const fp_
     return false;
 }
 
+/*
+ * A hash consistent with =: equal items hash alike (strings by bytes,
+ * numbers by value, booleans); items whose equality is more involved
+ * (dates, quantities, complex nodes) share one bucket and are compared
+ * pairwise.
+ */
+static uint64_t item_hash(struct fp_ev *ev, const fp_val *v)
+{
+    fp_val s;
+    if (fp_to_system(ev, v, &s) != 1) return 5;
+    uint64_t h;
+    switch (s.kind) {
+    case CW_FHIRPATH_STRING:
+        h = 1469598103934665603ull;
+        for (uint32_t i = 0; i < s.len; i++) h = (h ^ (unsigned char)s.u.s[i]) * 1099511628211ull;
+        return h ^ 1;
+    case CW_FHIRPATH_BOOLEAN:
+        return 2 + (uint64_t)s.u.b;
+    case CW_FHIRPATH_INTEGER:
+        return ((uint64_t)s.u.i * 0x9E3779B97F4A7C15ull) ^ 3;
+    case CW_FHIRPATH_DECIMAL: {
+        fp_dec d = *s.u.dec;
+        fp_dec_strip(&d, 0);
+        int64_t i;
+        if (d.scale == 0 && fp_dec_to_i64(&d, &i) == 0)
+            return ((uint64_t)i * 0x9E3779B97F4A7C15ull) ^ 3;
+        return ((uint64_t)d.coef * 0x9E3779B97F4A7C15ull) ^ (uint64_t)(d.coef >> 64) ^
+               ((uint64_t)d.scale << 1) ^ d.neg;
+    }
+    default:
+        return 5;
+    }
+}
+
 int fp_union(struct fp_ev *ev, const struct fp_ast *n, fp_coll a, fp_coll b, fp_coll *out)
 {
     struct fp_vec v = {0};
-    if (fp_steps(ev, n, (a.n + b.n) * (a.n + b.n) / 16 + a.n + b.n) < 0) return -1;
+    size_t total = a.n + b.n;
+    if (total <= 8) {
+        if (fp_steps(ev, n, total) < 0) return -1;
+        for (int side = 0; side < 2; side++) {
+            fp_coll c = side ? b : a;
+            for (size_t i = 0; i < c.n; i++) {
+                if (has_equal(ev, v.items, v.n, &c.items[i])) continue;
+                if (fp_vec_push(ev, &v, c.items[i]) < 0) return -1;
+            }
+        }
+        *out = fp_vec_coll(&v);
+        return 0;
+    }
+    size_t cap = 16;
+    while (cap < total * 2) cap *= 2;
+    uint32_t *slots = cw_arena_zalloc(ev->a, cap * sizeof *slots);
+    uint64_t *hashes = cw_arena_array(ev->a, total, sizeof *hashes);
+    if (!slots || !hashes || fp_vec_reserve(ev, &v, total) < 0)
+        return fp_fail(ev, n, CW_ISSUE_TOO_COSTLY, "out of memory");
+    uint64_t probes = 0;
     for (int side = 0; side < 2; side++) {
         fp_coll c = side ? b : a;
         for (size_t i = 0; i < c.n; i++) {
-            if (has_equal(ev, v.items, v.n, &c.items[i])) continue;
+            uint64_t h = item_hash(ev, &c.items[i]);
+            size_t at = (size_t)(h ^ (h >> 29)) & (cap - 1);
+            bool dup = false;
+            while (slots[at]) {
+                uint32_t k = slots[at] - 1;
+                probes++;
+                if (hashes[k] == h && fp_equal(ev, &v.items[k], &c.items[i]) == FP_TRUE) {
+                    dup = true;
+                    break;
+                }
+                at = (at + 1) & (cap - 1);
+            }
+            if (dup) continue;
+            hashes[v.n] = h;
+            slots[at] = (uint32_t)v.n + 1;
             if (fp_vec_push(ev, &v, c.items[i]) < 0) return -1;
         }
     }
+    if (fp_steps(ev, n, total + probes) < 0) return -1;
     *out = fp_vec_coll(&v);
     return 0;
 }
@@ -261,18 +338,27 @@ static uint32_t re_options(cw_slice flags, bool full, bool *ok)
     *ok = true;
     for (size_t i = 0; i < flags.len; i++) {
         switch (flags.ptr[i]) {
-        case 'i': o |= PCRE2_CASELESS; break;
-        case 'm': o |= PCRE2_MULTILINE; break;
-        case 's': o |= PCRE2_DOTALL; break;
-        case 'x': o |= PCRE2_EXTENDED; break;
-        default: *ok = false;
+        case 'i':
+            o |= PCRE2_CASELESS;
+            break;
+        case 'm':
+            o |= PCRE2_MULTILINE;
+            break;
+        case 's':
+            o |= PCRE2_DOTALL;
+            break;
+        case 'x':
+            o |= PCRE2_EXTENDED;
+            break;
+        default:
+            *ok = false;
         }
     }
     return o;
 }
 
-static pcre2_code *re_compile(cw_slice pattern, uint32_t options, pcre2_compile_context *cctx, char *msg,
-                              size_t cap)
+static pcre2_code *re_compile(cw_slice pattern, uint32_t options, pcre2_compile_context *cctx,
+                              char *msg, size_t cap)
 {
     int ec;
     PCRE2_SIZE off;
@@ -280,12 +366,13 @@ static pcre2_code *re_compile(cw_slice pattern, uint32_t options, pcre2_compile_
         snprintf(msg, cap, "regular expression longer than %d bytes", RE_MAX_PATTERN);
         return NULL;
     }
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)(pattern.ptr ? pattern.ptr : ""), pattern.len, options, &ec,
-                                   &off, cctx);
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)(pattern.ptr ? pattern.ptr : ""), pattern.len,
+                                   options, &ec, &off, cctx);
     if (!re) {
         PCRE2_UCHAR buf[120];
         pcre2_get_error_message(ec, buf, sizeof buf);
-        snprintf(msg, cap, "invalid regular expression at offset %zu: %s", (size_t)off, (const char *)buf);
+        snprintf(msg, cap, "invalid regular expression at offset %zu: %s", (size_t)off,
+                 (const char *)buf);
     }
     return re;
 }
@@ -300,7 +387,10 @@ int fp_regex_compile_ast(struct cw_fhirpath_expr *e, struct fp_ast *n, struct cw
     uint32_t o = re_options(flags, n->fn == FP_FN_MATCHESFULL, &ok);
     unsigned line, col;
     fp_line_col(e->source, n->args[0]->pos, &line, &col);
-    if (!ok) return cw_err_set(err, CW_ISSUE_INVALID, "FHIRPath: unknown regular expression flag (line %u, column %u)", line, col);
+    if (!ok)
+        return cw_err_set(err, CW_ISSUE_INVALID,
+                          "FHIRPath: unknown regular expression flag (line %u, column %u)", line,
+                          col);
     char msg[200];
     pcre2_code *re = re_compile(pattern, o, NULL, msg, sizeof msg);
     if (!re) {
@@ -335,7 +425,8 @@ struct re_run {
 
 /* Prepare contexts (in the arena) and the compiled pattern. 0 ok, -1 error,
    1 empty (an argument was empty). */
-static int re_prepare(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr, struct re_run *r)
+static int re_prepare(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr,
+                      struct re_run *r)
 {
     r->g = pcre2_general_context_create(re_malloc, re_free, ev->a);
     if (!r->g) return fp_fail(ev, n, CW_ISSUE_TOO_COSTLY, "out of memory");
@@ -374,8 +465,8 @@ static int re_error(struct fp_ev *ev, const struct fp_ast *n, int rc)
     return fp_fail(ev, n, CW_ISSUE_PROCESSING, "regular expression failed (PCRE2 error %d)", rc);
 }
 
-static int fn_matches(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr, fp_coll in,
-                      fp_coll *out)
+static int fn_matches(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr,
+                      fp_coll in, fp_coll *out)
 {
     cw_slice s;
     int r = input_string(ev, n, in, &s);
@@ -391,8 +482,8 @@ static int fn_matches(struct fp_ev *ev, const struct fp_ast *n, const struct fp_
     return ret_bool(ev, true, out);
 }
 
-static int fn_replace_matches(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr, fp_coll in,
-                              fp_coll *out)
+static int fn_replace_matches(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr,
+                              fp_coll in, fp_coll *out)
 {
     cw_slice s, subst;
     int r = input_string(ev, n, in, &s);
@@ -411,12 +502,14 @@ static int fn_replace_matches(struct fp_ev *ev, const struct fp_ast *n, const st
         PCRE2_UCHAR *buf = (PCRE2_UCHAR *)cw_arena_alloc_bytes(ev->a, cap + 1);
         if (!buf) return fp_fail(ev, n, CW_ISSUE_TOO_COSTLY, "out of memory");
         PCRE2_SIZE olen = cap;
-        int rc = pcre2_substitute(rr.re, (PCRE2_SPTR)s.ptr, s.len, 0,
-                                  PCRE2_SUBSTITUTE_GLOBAL | PCRE2_SUBSTITUTE_OVERFLOW_LENGTH, NULL, rr.m,
-                                  (PCRE2_SPTR)(subst.ptr ? subst.ptr : ""), subst.len, buf, &olen);
+        int rc =
+            pcre2_substitute(rr.re, (PCRE2_SPTR)s.ptr, s.len, 0,
+                             PCRE2_SUBSTITUTE_GLOBAL | PCRE2_SUBSTITUTE_OVERFLOW_LENGTH, NULL, rr.m,
+                             (PCRE2_SPTR)(subst.ptr ? subst.ptr : ""), subst.len, buf, &olen);
         if (rc >= 0) return ret_str(ev, n, (cw_slice){(const char *)buf, olen}, out);
         if (rc != PCRE2_ERROR_NOMEMORY) return re_error(ev, n, rc);
-        if (olen > ev->max_string) return fp_fail(ev, n, CW_ISSUE_TOO_COSTLY, "string longer than the limit");
+        if (olen > ev->max_string)
+            return fp_fail(ev, n, CW_ISSUE_TOO_COSTLY, "string longer than the limit");
         cap = olen + 1;
     }
     return fp_fail(ev, n, CW_ISSUE_PROCESSING, "replaceMatches() could not size its result");
@@ -440,7 +533,9 @@ static bool ieq(cw_slice s, const char *w)
 static int conv_bool(const fp_val *v, bool *b)
 {
     switch (v->kind) {
-    case CW_FHIRPATH_BOOLEAN: *b = v->u.b; return 1;
+    case CW_FHIRPATH_BOOLEAN:
+        *b = v->u.b;
+        return 1;
     case CW_FHIRPATH_INTEGER:
         if (v->u.i == 0 || v->u.i == 1) {
             *b = v->u.i == 1;
@@ -451,31 +546,44 @@ static int conv_bool(const fp_val *v, bool *b)
         fp_dec one, zero;
         fp_dec_from_i64(1, &one);
         fp_dec_from_i64(0, &zero);
-        if (fp_dec_eq(v->u.dec, &one)) { *b = true; return 1; }
-        if (fp_dec_eq(v->u.dec, &zero)) { *b = false; return 1; }
-        return 0;
-    }
-    case CW_FHIRPATH_STRING: {
-        cw_slice s = fp_val_str(v);
-        if (ieq(s, "true") || ieq(s, "t") || ieq(s, "yes") || ieq(s, "y") || ieq(s, "1") || ieq(s, "1.0")) {
+        if (fp_dec_eq(v->u.dec, &one)) {
             *b = true;
             return 1;
         }
-        if (ieq(s, "false") || ieq(s, "f") || ieq(s, "no") || ieq(s, "n") || ieq(s, "0") || ieq(s, "0.0")) {
+        if (fp_dec_eq(v->u.dec, &zero)) {
             *b = false;
             return 1;
         }
         return 0;
     }
-    default: return 0;
+    case CW_FHIRPATH_STRING: {
+        cw_slice s = fp_val_str(v);
+        if (ieq(s, "true") || ieq(s, "t") || ieq(s, "yes") || ieq(s, "y") || ieq(s, "1") ||
+            ieq(s, "1.0")) {
+            *b = true;
+            return 1;
+        }
+        if (ieq(s, "false") || ieq(s, "f") || ieq(s, "no") || ieq(s, "n") || ieq(s, "0") ||
+            ieq(s, "0.0")) {
+            *b = false;
+            return 1;
+        }
+        return 0;
+    }
+    default:
+        return 0;
     }
 }
 
 static int conv_int(const fp_val *v, int64_t *i)
 {
     switch (v->kind) {
-    case CW_FHIRPATH_INTEGER: *i = v->u.i; return 1;
-    case CW_FHIRPATH_BOOLEAN: *i = v->u.b; return 1;
+    case CW_FHIRPATH_INTEGER:
+        *i = v->u.i;
+        return 1;
+    case CW_FHIRPATH_BOOLEAN:
+        *i = v->u.b;
+        return 1;
     case CW_FHIRPATH_STRING: {
         cw_slice s = fp_val_str(v);
         long long x;
@@ -487,31 +595,41 @@ static int conv_int(const fp_val *v, int64_t *i)
         *i = x;
         return 1;
     }
-    default: return 0;
+    default:
+        return 0;
     }
 }
 
 static int conv_dec(const fp_val *v, fp_dec *d)
 {
     switch (v->kind) {
-    case CW_FHIRPATH_INTEGER: fp_dec_from_i64(v->u.i, d); return 1;
-    case CW_FHIRPATH_DECIMAL: *d = *v->u.dec; return 1;
+    case CW_FHIRPATH_INTEGER:
+        fp_dec_from_i64(v->u.i, d);
+        return 1;
+    case CW_FHIRPATH_DECIMAL:
+        *d = *v->u.dec;
+        return 1;
     case CW_FHIRPATH_BOOLEAN:
         fp_dec_from_i64(v->u.b, d);
         d->scale = 1;
         d->coef *= 10;
         return 1;
-    case CW_FHIRPATH_STRING: return fp_dec_parse_plain(fp_val_str(v), d) == 0;
-    default: return 0;
+    case CW_FHIRPATH_STRING:
+        return fp_dec_parse_plain(fp_val_str(v), d) == 0;
+    default:
+        return 0;
     }
 }
 
 static int conv_qty(struct fp_ev *ev, const fp_val *v, fp_qty *q)
 {
     switch (v->kind) {
-    case CW_FHIRPATH_QUANTITY: *q = *v->u.qty; return 1;
+    case CW_FHIRPATH_QUANTITY:
+        *q = *v->u.qty;
+        return 1;
     case CW_FHIRPATH_INTEGER:
-    case CW_FHIRPATH_DECIMAL: return fp_to_quantity(ev, v, q);
+    case CW_FHIRPATH_DECIMAL:
+        return fp_to_quantity(ev, v, q);
     case CW_FHIRPATH_BOOLEAN:
         memset(q, 0, sizeof *q);
         fp_dec_from_i64(v->u.b, &q->value);
@@ -519,8 +637,10 @@ static int conv_qty(struct fp_ev *ev, const fp_val *v, fp_qty *q)
         q->value.coef *= 10;
         q->unit = CW_LIT("1");
         return 1;
-    case CW_FHIRPATH_STRING: return fp_parse_quantity_text(ev, fp_val_str(v), q) == 0;
-    default: return 0;
+    case CW_FHIRPATH_STRING:
+        return fp_parse_quantity_text(ev, fp_val_str(v), q) == 0;
+    default:
+        return 0;
     }
 }
 
@@ -559,22 +679,30 @@ static int conv_dt(const fp_val *v, enum cw_fhirpath_kind want, struct cw_dt *dt
         }
         return fp_parse_dt_text(s, want, dt) == 0;
     }
-    default: return 0;
+    default:
+        return 0;
     }
 }
 
 /* Conversion functions: to != 0 makes the value, else answers convertsTo. */
-static int fn_convert(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr, fp_coll in,
-                      fp_coll *out)
+static int fn_convert(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr,
+                      fp_coll in, fp_coll *out)
 {
     bool make;
     enum fp_fn f = (enum fp_fn)n->fn;
     switch (f) {
-    case FP_FN_TOBOOLEAN: case FP_FN_TOINTEGER: case FP_FN_TODECIMAL: case FP_FN_TOSTRING:
-    case FP_FN_TOQUANTITY: case FP_FN_TODATE: case FP_FN_TODATETIME: case FP_FN_TOTIME:
+    case FP_FN_TOBOOLEAN:
+    case FP_FN_TOINTEGER:
+    case FP_FN_TODECIMAL:
+    case FP_FN_TOSTRING:
+    case FP_FN_TOQUANTITY:
+    case FP_FN_TODATE:
+    case FP_FN_TODATETIME:
+    case FP_FN_TOTIME:
         make = true;
         break;
-    default: make = false;
+    default:
+        make = false;
     }
     fp_val v;
     int r = input_single(ev, n, in, &v);
@@ -605,13 +733,15 @@ static int fn_convert(struct fp_ev *ev, const struct fp_ast *n, const struct fp_
     case FP_FN_CONVERTSTODECIMAL: {
         fp_dec d;
         ok = conv_dec(&v, &d) == 1;
-        if (ok && make && fp_make_dec(ev, &d, &res) < 0) return fp_fail(ev, n, CW_ISSUE_TOO_COSTLY, "out of memory");
+        if (ok && make && fp_make_dec(ev, &d, &res) < 0)
+            return fp_fail(ev, n, CW_ISSUE_TOO_COSTLY, "out of memory");
         break;
     }
     case FP_FN_TOSTRING:
     case FP_FN_CONVERTSTOSTRING:
         ok = v.kind != CW_FHIRPATH_TYPEINFO;
-        if (ok && make && fp_val_to_string(ev, &v, &res) < 0) return fp_fail(ev, n, CW_ISSUE_TOO_COSTLY, "out of memory");
+        if (ok && make && fp_val_to_string(ev, &v, &res) < 0)
+            return fp_fail(ev, n, CW_ISSUE_TOO_COSTLY, "out of memory");
         break;
     case FP_FN_TOQUANTITY:
     case FP_FN_CONVERTSTOQUANTITY: {
@@ -634,12 +764,15 @@ static int fn_convert(struct fp_ev *ev, const struct fp_ast *n, const struct fp_
                     fp_qty conv;
                     fp_qty zero = target;
                     fp_dec_from_i64(0, &zero.value);
-                    if (fp_qty_add(&zero, &q, false, &conv) != 0) ok = false;
-                    else q = conv;
+                    if (fp_qty_add(&zero, &q, false, &conv) != 0)
+                        ok = false;
+                    else
+                        q = conv;
                 }
             }
         }
-        if (ok && make && fp_make_qty(ev, &q, &res) < 0) return fp_fail(ev, n, CW_ISSUE_TOO_COSTLY, "out of memory");
+        if (ok && make && fp_make_qty(ev, &q, &res) < 0)
+            return fp_fail(ev, n, CW_ISSUE_TOO_COSTLY, "out of memory");
         break;
     }
     case FP_FN_TODATE:
@@ -648,15 +781,18 @@ static int fn_convert(struct fp_ev *ev, const struct fp_ast *n, const struct fp_
     case FP_FN_CONVERTSTODATETIME:
     case FP_FN_TOTIME:
     case FP_FN_CONVERTSTOTIME: {
-        enum cw_fhirpath_kind k = (f == FP_FN_TODATE || f == FP_FN_CONVERTSTODATE) ? CW_FHIRPATH_DATE
-                                  : (f == FP_FN_TOTIME || f == FP_FN_CONVERTSTOTIME) ? CW_FHIRPATH_TIME
-                                                                                     : CW_FHIRPATH_DATETIME;
+        enum cw_fhirpath_kind k =
+            (f == FP_FN_TODATE || f == FP_FN_CONVERTSTODATE)   ? CW_FHIRPATH_DATE
+            : (f == FP_FN_TOTIME || f == FP_FN_CONVERTSTOTIME) ? CW_FHIRPATH_TIME
+                                                               : CW_FHIRPATH_DATETIME;
         struct cw_dt dt;
         ok = conv_dt(&v, k, &dt) == 1;
-        if (ok && make && fp_make_dt(ev, k, &dt, &res) < 0) return fp_fail(ev, n, CW_ISSUE_TOO_COSTLY, "out of memory");
+        if (ok && make && fp_make_dt(ev, k, &dt, &res) < 0)
+            return fp_fail(ev, n, CW_ISSUE_TOO_COSTLY, "out of memory");
         break;
     }
-    default: return fp_fail(ev, n, CW_ISSUE_EXCEPTION, "bad conversion");
+    default:
+        return fp_fail(ev, n, CW_ISSUE_EXCEPTION, "bad conversion");
     }
     if (!make) return ret_bool(ev, ok, out);
     if (!ok) return empty(out);
@@ -665,7 +801,8 @@ static int fn_convert(struct fp_ev *ev, const struct fp_ast *n, const struct fp_
 
 /* ---- math ---- */
 
-static int fn_math(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr, fp_coll in, fp_coll *out)
+static int fn_math(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr, fp_coll in,
+                   fp_coll *out)
 {
     fp_val v;
     int r = input_single(ev, n, in, &v);
@@ -678,7 +815,9 @@ static int fn_math(struct fp_ev *ev, const struct fp_ast *n, const struct fp_fra
             if (fp_make_qty(ev, &q, &qv) < 0) return -1;
             return fp_single(ev, qv, out);
         }
-        if (in.n == 1) return fp_fail(ev, n, CW_ISSUE_PROCESSING, "%s() needs a number", fp_fn_table[n->fn].name);
+        if (in.n == 1)
+            return fp_fail(ev, n, CW_ISSUE_PROCESSING, "%s() needs a number",
+                           fp_fn_table[n->fn].name);
         return empty(out);
     }
     if (v.kind == CW_FHIRPATH_QUANTITY && n->fn == FP_FN_ABS) {
@@ -692,7 +831,10 @@ static int fn_math(struct fp_ev *ev, const struct fp_ast *n, const struct fp_fra
         return fp_fail(ev, n, CW_ISSUE_PROCESSING, "%s() needs a number", fp_fn_table[n->fn].name);
     bool is_int = v.kind == CW_FHIRPATH_INTEGER;
     fp_dec d;
-    if (is_int) fp_dec_from_i64(v.u.i, &d); else d = *v.u.dec;
+    if (is_int)
+        fp_dec_from_i64(v.u.i, &d);
+    else
+        d = *v.u.dec;
     fp_dec res;
     switch (n->fn) {
     case FP_FN_ABS:
@@ -707,11 +849,15 @@ static int fn_math(struct fp_ev *ev, const struct fp_ast *n, const struct fp_fra
     case FP_FN_FLOOR:
     case FP_FN_TRUNCATE: {
         if (is_int) return ret_int(ev, v.u.i, out);
-        if (n->fn == FP_FN_CEILING) fp_dec_ceil(&d, &res);
-        else if (n->fn == FP_FN_FLOOR) fp_dec_floor(&d, &res);
-        else if (fp_dec_trunc_to(&d, 0, &res) < 0) return fp_fail(ev, n, CW_ISSUE_PROCESSING, "overflow");
+        if (n->fn == FP_FN_CEILING)
+            fp_dec_ceil(&d, &res);
+        else if (n->fn == FP_FN_FLOOR)
+            fp_dec_floor(&d, &res);
+        else if (fp_dec_trunc_to(&d, 0, &res) < 0)
+            return fp_fail(ev, n, CW_ISSUE_PROCESSING, "overflow");
         int64_t iv;
-        if (fp_dec_to_i64(&res, &iv) < 0) return fp_fail(ev, n, CW_ISSUE_PROCESSING, "integer overflow");
+        if (fp_dec_to_i64(&res, &iv) < 0)
+            return fp_fail(ev, n, CW_ISSUE_PROCESSING, "integer overflow");
         return ret_int(ev, iv, out);
     }
     case FP_FN_ROUND: {
@@ -720,10 +866,12 @@ static int fn_math(struct fp_ev *ev, const struct fp_ast *n, const struct fp_fra
             int a = arg_int(ev, n, fr, 0, &prec);
             if (a < 0) return -1;
             if (a == 0) return empty(out);
-            if (prec < 0) return fp_fail(ev, n, CW_ISSUE_PROCESSING, "round() precision must be >= 0");
+            if (prec < 0)
+                return fp_fail(ev, n, CW_ISSUE_PROCESSING, "round() precision must be >= 0");
             if (prec > FP_DEC_MAX_SCALE) prec = FP_DEC_MAX_SCALE;
         }
-        if (fp_dec_round(&d, (int)prec, &res) < 0) return fp_fail(ev, n, CW_ISSUE_PROCESSING, "decimal overflow");
+        if (fp_dec_round(&d, (int)prec, &res) < 0)
+            return fp_fail(ev, n, CW_ISSUE_PROCESSING, "decimal overflow");
         return ret_dec(ev, n, &res, out);
     }
     case FP_FN_EXP:
@@ -738,7 +886,8 @@ static int fn_math(struct fp_ev *ev, const struct fp_ast *n, const struct fp_fra
             if (ra < 0) return -1;
             if (ra == 0) return empty(out);
             if (a.kind != CW_FHIRPATH_INTEGER && a.kind != CW_FHIRPATH_DECIMAL)
-                return fp_fail(ev, n, CW_ISSUE_PROCESSING, "%s() needs a number argument", fp_fn_table[n->fn].name);
+                return fp_fail(ev, n, CW_ISSUE_PROCESSING, "%s() needs a number argument",
+                               fp_fn_table[n->fn].name);
             if (n->fn == FP_FN_POWER && is_int && a.kind == CW_FHIRPATH_INTEGER && a.u.i >= 0) {
                 /* exact integer power */
                 int64_t acc = 1, base = v.u.i;
@@ -754,21 +903,35 @@ static int fn_math(struct fp_ev *ev, const struct fp_ast *n, const struct fp_fra
                 return ret_int(ev, acc, out);
             }
             fp_dec ad;
-            if (a.kind == CW_FHIRPATH_INTEGER) fp_dec_from_i64(a.u.i, &ad); else ad = *a.u.dec;
+            if (a.kind == CW_FHIRPATH_INTEGER)
+                fp_dec_from_i64(a.u.i, &ad);
+            else
+                ad = *a.u.dec;
             y = fp_dec_to_double(&ad);
         }
         switch (n->fn) {
-        case FP_FN_EXP: z = exp(x); break;
-        case FP_FN_LN: z = log(x); break;
-        case FP_FN_SQRT: z = sqrt(x); break;
-        case FP_FN_LOG: z = (x == 10.0 || y == 10.0) ? log10(x) / log10(y) : log(x) / log(y); break;
-        default: z = pow(x, y); break;
+        case FP_FN_EXP:
+            z = exp(x);
+            break;
+        case FP_FN_LN:
+            z = log(x);
+            break;
+        case FP_FN_SQRT:
+            z = sqrt(x);
+            break;
+        case FP_FN_LOG:
+            z = (x == 10.0 || y == 10.0) ? log10(x) / log10(y) : log(x) / log(y);
+            break;
+        default:
+            z = pow(x, y);
+            break;
         }
         if (!isfinite(z)) return empty(out);
         if (fp_dec_from_double(z, &res) < 0) return empty(out);
         return ret_dec(ev, n, &res, out);
     }
-    default: return fp_fail(ev, n, CW_ISSUE_EXCEPTION, "bad math function");
+    default:
+        return fp_fail(ev, n, CW_ISSUE_EXCEPTION, "bad math function");
     }
 }
 
@@ -805,33 +968,45 @@ static int dt_precision(const struct cw_dt *v)
     int frac = v->prec >= CW_DT_PREC_FRACTION ? (v->frac_digits > 9 ? 9 : v->frac_digits) : 0;
     if (v->time_only) {
         switch (v->prec) {
-        case CW_DT_PREC_HOUR: return 2;
-        case CW_DT_PREC_MINUTE: return 4;
-        case CW_DT_PREC_SECOND: return 6;
-        default: return 6 + frac;
+        case CW_DT_PREC_HOUR:
+            return 2;
+        case CW_DT_PREC_MINUTE:
+            return 4;
+        case CW_DT_PREC_SECOND:
+            return 6;
+        default:
+            return 6 + frac;
         }
     }
     switch (v->prec) {
-    case CW_DT_PREC_YEAR: return 4;
-    case CW_DT_PREC_MONTH: return 6;
-    case CW_DT_PREC_DAY: return 8;
-    case CW_DT_PREC_HOUR: return 10;
-    case CW_DT_PREC_MINUTE: return 12;
-    case CW_DT_PREC_SECOND: return 14;
-    default: return 14 + frac;
+    case CW_DT_PREC_YEAR:
+        return 4;
+    case CW_DT_PREC_MONTH:
+        return 6;
+    case CW_DT_PREC_DAY:
+        return 8;
+    case CW_DT_PREC_HOUR:
+        return 10;
+    case CW_DT_PREC_MINUTE:
+        return 12;
+    case CW_DT_PREC_SECOND:
+        return 14;
+    default:
+        return 14 + frac;
     }
 }
 
 /* Date/time boundary at 'digits' precision (4,6,8,10,12,14,17 / 2,4,6,9). */
-static int dt_boundary(const struct cw_dt *in, enum cw_fhirpath_kind kind, int digits, bool high, struct cw_dt *out)
+static int dt_boundary(const struct cw_dt *in, enum cw_fhirpath_kind kind, int digits, bool high,
+                       struct cw_dt *out)
 {
     struct cw_dt v = *in;
     int cur = dt_precision(&v);
     if (v.time_only) {
         if (digits != 2 && digits != 4 && digits != 6 && digits != 9) return -1;
     } else {
-        if (digits != 4 && digits != 6 && digits != 8 && digits != 10 && digits != 12 && digits != 14 &&
-            digits != 17)
+        if (digits != 4 && digits != 6 && digits != 8 && digits != 10 && digits != 12 &&
+            digits != 14 && digits != 17)
             return -1;
         if (kind == CW_FHIRPATH_DATE && digits > 8) return -1;
     }
@@ -839,12 +1014,14 @@ static int dt_boundary(const struct cw_dt *in, enum cw_fhirpath_kind kind, int d
     /* fill every missing component with its least / greatest value */
     if (!v.time_only) {
         if (v.prec < CW_DT_PREC_MONTH) v.month = high ? 12 : 1;
-        if (v.prec < CW_DT_PREC_DAY) v.day = high ? (uint8_t)cw_dt_days_in_month(v.year, v.month) : 1;
+        if (v.prec < CW_DT_PREC_DAY)
+            v.day = high ? (uint8_t)cw_dt_days_in_month(v.year, v.month) : 1;
     }
     if (v.prec < CW_DT_PREC_HOUR) v.hour = high ? 23 : 0;
     if (v.prec < CW_DT_PREC_MINUTE) v.minute = high ? 59 : 0;
     if (v.prec < CW_DT_PREC_SECOND) v.second = high ? 59 : 0;
-    if (v.prec < CW_DT_PREC_FRACTION) v.nanos = high ? 999999999u : 0;
+    if (v.prec < CW_DT_PREC_FRACTION)
+        v.nanos = high ? 999999999u : 0;
     else if (high) {
         /* the digits written are exact; those not written are the greatest */
         unsigned fd = v.frac_digits > 9 ? 9 : v.frac_digits;
@@ -862,12 +1039,18 @@ static int dt_boundary(const struct cw_dt *in, enum cw_fhirpath_kind kind, int d
     (void)had_time;
     /* cut to the requested precision */
     if (v.time_only) {
-        v.prec = digits == 2 ? CW_DT_PREC_HOUR : digits == 4 ? CW_DT_PREC_MINUTE
-                 : digits == 6 ? CW_DT_PREC_SECOND : CW_DT_PREC_FRACTION;
+        v.prec = digits == 2   ? CW_DT_PREC_HOUR
+                 : digits == 4 ? CW_DT_PREC_MINUTE
+                 : digits == 6 ? CW_DT_PREC_SECOND
+                               : CW_DT_PREC_FRACTION;
     } else {
-        v.prec = digits == 4 ? CW_DT_PREC_YEAR : digits == 6 ? CW_DT_PREC_MONTH : digits == 8 ? CW_DT_PREC_DAY
-                 : digits == 10 ? CW_DT_PREC_HOUR : digits == 12 ? CW_DT_PREC_MINUTE
-                 : digits == 14 ? CW_DT_PREC_SECOND : CW_DT_PREC_FRACTION;
+        v.prec = digits == 4    ? CW_DT_PREC_YEAR
+                 : digits == 6  ? CW_DT_PREC_MONTH
+                 : digits == 8  ? CW_DT_PREC_DAY
+                 : digits == 10 ? CW_DT_PREC_HOUR
+                 : digits == 12 ? CW_DT_PREC_MINUTE
+                 : digits == 14 ? CW_DT_PREC_SECOND
+                                : CW_DT_PREC_FRACTION;
         if (v.prec <= CW_DT_PREC_DAY) {
             v.has_tz = false;
             v.tz_min = 0;
@@ -892,8 +1075,8 @@ static int dt_boundary(const struct cw_dt *in, enum cw_fhirpath_kind kind, int d
     return 0;
 }
 
-static int fn_boundary(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr, fp_coll in,
-                       fp_coll *out)
+static int fn_boundary(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr,
+                       fp_coll in, fp_coll *out)
 {
     fp_val v;
     int r = input_single(ev, n, in, &v);
@@ -919,9 +1102,12 @@ static int fn_boundary(struct fp_ev *ev, const struct fp_ast *n, const struct fp
     case CW_FHIRPATH_DECIMAL:
     case CW_FHIRPATH_QUANTITY: {
         fp_dec d;
-        if (v.kind == CW_FHIRPATH_INTEGER) fp_dec_from_i64(v.u.i, &d);
-        else if (v.kind == CW_FHIRPATH_DECIMAL) d = *v.u.dec;
-        else d = v.u.qty->value;
+        if (v.kind == CW_FHIRPATH_INTEGER)
+            fp_dec_from_i64(v.u.i, &d);
+        else if (v.kind == CW_FHIRPATH_DECIMAL)
+            d = *v.u.dec;
+        else
+            d = v.u.qty->value;
         if (prec < 0) prec = 8;
         if (prec > MAX_DEC_PRECISION) return empty(out);
         fp_dec b;
@@ -941,26 +1127,29 @@ static int fn_boundary(struct fp_ev *ev, const struct fp_ast *n, const struct fp
         const struct cw_dt *dt = &v.u.dt->v;
         if (prec < 0) prec = v.kind == CW_FHIRPATH_DATE ? 8 : v.kind == CW_FHIRPATH_TIME ? 9 : 17;
         struct cw_dt b;
-        if (dt_boundary(dt, (enum cw_fhirpath_kind)v.kind, (int)prec, high, &b) < 0) return empty(out);
+        if (dt_boundary(dt, (enum cw_fhirpath_kind)v.kind, (int)prec, high, &b) < 0)
+            return empty(out);
         fp_val res;
         if (fp_make_dt(ev, (enum cw_fhirpath_kind)v.kind, &b, &res) < 0) return -1;
         return fp_single(ev, res, out);
     }
-    default: return fp_fail(ev, n, CW_ISSUE_PROCESSING, "%s() needs a number, quantity or date/time",
-                            fp_fn_table[n->fn].name);
+    default:
+        return fp_fail(ev, n, CW_ISSUE_PROCESSING, "%s() needs a number, quantity or date/time",
+                       fp_fn_table[n->fn].name);
     }
 }
 
 /* ---- strings ---- */
 
-static int fn_string(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr, fp_coll in,
-                     fp_coll *out)
+static int fn_string(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr,
+                     fp_coll in, fp_coll *out)
 {
     cw_slice s;
     int r = input_string(ev, n, in, &s);
     if (r <= 0) return r < 0 ? -1 : empty(out);
     switch (n->fn) {
-    case FP_FN_LENGTH: return ret_int(ev, (int64_t)u8_count(s), out);
+    case FP_FN_LENGTH:
+        return ret_int(ev, (int64_t)u8_count(s), out);
     case FP_FN_UPPER:
     case FP_FN_LOWER: {
         char *p = cw_arena_alloc_bytes(ev->a, s.len + 1);
@@ -976,8 +1165,11 @@ static int fn_string(struct fp_ev *ev, const struct fp_ast *n, const struct fp_f
     }
     case FP_FN_TRIM: {
         size_t a = 0, b = s.len;
-        while (a < b && (s.ptr[a] == ' ' || s.ptr[a] == '\t' || s.ptr[a] == '\n' || s.ptr[a] == '\r')) a++;
-        while (b > a && (s.ptr[b - 1] == ' ' || s.ptr[b - 1] == '\t' || s.ptr[b - 1] == '\n' || s.ptr[b - 1] == '\r'))
+        while (a < b &&
+               (s.ptr[a] == ' ' || s.ptr[a] == '\t' || s.ptr[a] == '\n' || s.ptr[a] == '\r'))
+            a++;
+        while (b > a && (s.ptr[b - 1] == ' ' || s.ptr[b - 1] == '\t' || s.ptr[b - 1] == '\n' ||
+                         s.ptr[b - 1] == '\r'))
             b--;
         return fp_single(ev, fp_str((cw_slice){s.ptr + a, b - a}), out);
     }
@@ -1007,14 +1199,16 @@ static int fn_string(struct fp_ev *ev, const struct fp_ast *n, const struct fp_f
         }
         if (n->fn == FP_FN_LASTINDEXOF) {
             long last = -1;
-            if (t.len == 0) last = (long)s.len;
+            if (t.len == 0)
+                last = (long)s.len;
             else
                 for (long at = find(s, t, 0); at >= 0; at = find(s, t, (size_t)at + 1)) last = at;
             return ret_int(ev, last < 0 ? -1 : (int64_t)u8_index(s, (size_t)last), out);
         }
         if (n->fn == FP_FN_STARTSWITH) return ret_bool(ev, cw_slice_starts_with(s, t), out);
         if (n->fn == FP_FN_ENDSWITH)
-            return ret_bool(ev, t.len <= s.len && memcmp(s.ptr + s.len - t.len, t.ptr, t.len) == 0, out);
+            return ret_bool(ev, t.len <= s.len && memcmp(s.ptr + s.len - t.len, t.ptr, t.len) == 0,
+                            out);
         return ret_bool(ev, find(s, t, 0) >= 0, out);
     }
     case FP_FN_SUBSTRING: {
@@ -1024,13 +1218,17 @@ static int fn_string(struct fp_ev *ev, const struct fp_ast *n, const struct fp_f
         if (n->nargs == 2) {
             int b = arg_int(ev, n, fr, 1, &len);
             if (b < 0) return -1;
-            if (b == 0) len = -1;
-            else if (len < 0) len = 0;
+            if (b == 0)
+                len = -1;
+            else if (len < 0)
+                len = 0;
         }
         size_t count = u8_count(s);
         if (start < 0 || (uint64_t)start >= count) return empty(out);
         size_t from = u8_offset(s, (size_t)start);
-        size_t to = (len < 0 || (uint64_t)start + (uint64_t)len >= count) ? s.len : u8_offset(s, (size_t)(start + len));
+        size_t to = (len < 0 || (uint64_t)start + (uint64_t)len >= count)
+                        ? s.len
+                        : u8_offset(s, (size_t)(start + len));
         return fp_single(ev, fp_str((cw_slice){s.ptr + from, to - from}), out);
     }
     case FP_FN_REPLACE: {
@@ -1061,8 +1259,10 @@ static int fn_string(struct fp_ev *ev, const struct fp_ast *n, const struct fp_f
             cw_buf_append(&buf, s.ptr + i, s.len - i);
         }
         int rr;
-        if (cw_buf_failed(&buf)) rr = fp_fail(ev, n, CW_ISSUE_TOO_COSTLY, "string longer than the limit");
-        else rr = ret_str(ev, n, cw_buf_slice(&buf), out);
+        if (cw_buf_failed(&buf))
+            rr = fp_fail(ev, n, CW_ISSUE_TOO_COSTLY, "string longer than the limit");
+        else
+            rr = ret_str(ev, n, cw_buf_slice(&buf), out);
         cw_buf_release(&buf);
         return rr;
     }
@@ -1081,7 +1281,8 @@ static int fn_string(struct fp_ev *ev, const struct fp_ast *n, const struct fp_f
         } else {
             size_t i = 0;
             for (long at = find(s, sep, 0); at >= 0; at = find(s, sep, i)) {
-                if (fp_vec_push(ev, &v, fp_str((cw_slice){s.ptr + i, (size_t)at - i})) < 0) return -1;
+                if (fp_vec_push(ev, &v, fp_str((cw_slice){s.ptr + i, (size_t)at - i})) < 0)
+                    return -1;
                 i = (size_t)at + sep.len;
             }
             if (fp_vec_push(ev, &v, fp_str((cw_slice){s.ptr + i, s.len - i})) < 0) return -1;
@@ -1098,7 +1299,8 @@ static int fn_string(struct fp_ev *ev, const struct fp_ast *n, const struct fp_f
         if (cw_slice_eq_cstr(fmt, "hex")) {
             static const char H[] = "0123456789abcdef";
             if (enc) {
-                if (s.len > ev->max_string / 2) return fp_fail(ev, n, CW_ISSUE_TOO_COSTLY, "string too long");
+                if (s.len > ev->max_string / 2)
+                    return fp_fail(ev, n, CW_ISSUE_TOO_COSTLY, "string too long");
                 char *p = cw_arena_alloc_bytes(ev->a, s.len * 2 + 1);
                 if (!p) return fp_fail(ev, n, CW_ISSUE_TOO_COSTLY, "out of memory");
                 for (size_t i = 0; i < s.len; i++) {
@@ -1125,19 +1327,24 @@ static int fn_string(struct fp_ev *ev, const struct fp_ast *n, const struct fp_f
             return fp_single(ev, fp_str((cw_slice){p, s.len / 2}), out);
         }
         unsigned flags;
-        if (cw_slice_eq_cstr(fmt, "base64")) flags = 0;
-        else if (cw_slice_eq_cstr(fmt, "urlbase64")) flags = CW_BASE64_URL;
-        else return fp_fail(ev, n, CW_ISSUE_PROCESSING, "unknown encoding (hex, base64, urlbase64)");
+        if (cw_slice_eq_cstr(fmt, "base64"))
+            flags = 0;
+        else if (cw_slice_eq_cstr(fmt, "urlbase64"))
+            flags = CW_BASE64_URL;
+        else
+            return fp_fail(ev, n, CW_ISSUE_PROCESSING, "unknown encoding (hex, base64, urlbase64)");
         if (enc) {
             struct cw_buf b;
             cw_buf_init(&b, ev->max_string);
             int rc = cw_base64_encode_buf(&b, s, flags);
-            int rr = rc < 0 ? fp_fail(ev, n, CW_ISSUE_TOO_COSTLY, "string too long") : ret_str(ev, n, cw_buf_slice(&b), out);
+            int rr = rc < 0 ? fp_fail(ev, n, CW_ISSUE_TOO_COSTLY, "string too long")
+                            : ret_str(ev, n, cw_buf_slice(&b), out);
             cw_buf_release(&b);
             return rr;
         }
         cw_slice dec;
-        if (cw_base64_decode_arena(ev->a, s, flags | CW_BASE64_PAD_OPTIONAL, &dec, NULL) < 0) return empty(out);
+        if (cw_base64_decode_arena(ev->a, s, flags | CW_BASE64_PAD_OPTIONAL, &dec, NULL) < 0)
+            return empty(out);
         return fp_single(ev, fp_str(dec), out);
     }
     case FP_FN_ESCAPE:
@@ -1155,23 +1362,46 @@ static int fn_string(struct fp_ev *ev, const struct fp_ast *n, const struct fp_f
                 char c = s.ptr[i];
                 if (html) {
                     switch (c) {
-                    case '<': cw_buf_puts(&b, "&lt;"); break;
-                    case '>': cw_buf_puts(&b, "&gt;"); break;
-                    case '&': cw_buf_puts(&b, "&amp;"); break;
-                    case '"': cw_buf_puts(&b, "&quot;"); break;
-                    case '\'': cw_buf_puts(&b, "&#39;"); break;
-                    default: cw_buf_putc(&b, c);
+                    case '<':
+                        cw_buf_puts(&b, "&lt;");
+                        break;
+                    case '>':
+                        cw_buf_puts(&b, "&gt;");
+                        break;
+                    case '&':
+                        cw_buf_puts(&b, "&amp;");
+                        break;
+                    case '"':
+                        cw_buf_puts(&b, "&quot;");
+                        break;
+                    case '\'':
+                        cw_buf_puts(&b, "&#39;");
+                        break;
+                    default:
+                        cw_buf_putc(&b, c);
                     }
                 } else {
                     switch (c) {
-                    case '"': cw_buf_puts(&b, "\\\""); break;
-                    case '\\': cw_buf_puts(&b, "\\\\"); break;
-                    case '\n': cw_buf_puts(&b, "\\n"); break;
-                    case '\r': cw_buf_puts(&b, "\\r"); break;
-                    case '\t': cw_buf_puts(&b, "\\t"); break;
+                    case '"':
+                        cw_buf_puts(&b, "\\\"");
+                        break;
+                    case '\\':
+                        cw_buf_puts(&b, "\\\\");
+                        break;
+                    case '\n':
+                        cw_buf_puts(&b, "\\n");
+                        break;
+                    case '\r':
+                        cw_buf_puts(&b, "\\r");
+                        break;
+                    case '\t':
+                        cw_buf_puts(&b, "\\t");
+                        break;
                     default:
-                        if ((unsigned char)c < 0x20) cw_buf_printf(&b, "\\u%04x", (unsigned char)c);
-                        else cw_buf_putc(&b, c);
+                        if ((unsigned char)c < 0x20)
+                            cw_buf_printf(&b, "\\u%04x", (unsigned char)c);
+                        else
+                            cw_buf_putc(&b, c);
                     }
                 }
             }
@@ -1179,8 +1409,11 @@ static int fn_string(struct fp_ev *ev, const struct fp_ast *n, const struct fp_f
             for (size_t i = 0; i < s.len; i++) {
                 char c = s.ptr[i];
                 if (html && c == '&') {
-                    static const struct { const char *e; char c; } E[] = {
-                        {"&lt;", '<'}, {"&gt;", '>'}, {"&amp;", '&'}, {"&quot;", '"'}, {"&#39;", '\''}, {"&apos;", '\''}};
+                    static const struct {
+                        const char *e;
+                        char c;
+                    } E[] = {{"&lt;", '<'},   {"&gt;", '>'},   {"&amp;", '&'},
+                             {"&quot;", '"'}, {"&#39;", '\''}, {"&apos;", '\''}};
                     bool done = false;
                     for (size_t k = 0; k < sizeof E / sizeof E[0] && !done; k++) {
                         size_t el = strlen(E[k].e);
@@ -1194,12 +1427,23 @@ static int fn_string(struct fp_ev *ev, const struct fp_ast *n, const struct fp_f
                 } else if (!html && c == '\\' && i + 1 < s.len) {
                     char d = s.ptr[++i];
                     switch (d) {
-                    case 'n': cw_buf_putc(&b, '\n'); break;
-                    case 'r': cw_buf_putc(&b, '\r'); break;
-                    case 't': cw_buf_putc(&b, '\t'); break;
-                    case 'b': cw_buf_putc(&b, '\b'); break;
-                    case 'f': cw_buf_putc(&b, '\f'); break;
-                    default: cw_buf_putc(&b, d);
+                    case 'n':
+                        cw_buf_putc(&b, '\n');
+                        break;
+                    case 'r':
+                        cw_buf_putc(&b, '\r');
+                        break;
+                    case 't':
+                        cw_buf_putc(&b, '\t');
+                        break;
+                    case 'b':
+                        cw_buf_putc(&b, '\b');
+                        break;
+                    case 'f':
+                        cw_buf_putc(&b, '\f');
+                        break;
+                    default:
+                        cw_buf_putc(&b, d);
                     }
                 } else {
                     cw_buf_putc(&b, c);
@@ -1211,7 +1455,8 @@ static int fn_string(struct fp_ev *ev, const struct fp_ast *n, const struct fp_f
         cw_buf_release(&b);
         return rr;
     }
-    default: return fp_fail(ev, n, CW_ISSUE_EXCEPTION, "bad string function");
+    default:
+        return fp_fail(ev, n, CW_ISSUE_EXCEPTION, "bad string function");
     }
 }
 
@@ -1255,7 +1500,8 @@ static int sort_cmp(struct sort_ctx *sc, const struct sort_item *a, const struct
     return 0;
 }
 
-static int fn_sort(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr, fp_coll in, fp_coll *out)
+static int fn_sort(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr, fp_coll in,
+                   fp_coll *out)
 {
     if (in.n <= 1) {
         *out = in;
@@ -1277,7 +1523,8 @@ static int fn_sort(struct fp_ev *ev, const struct fp_ast *n, const struct fp_fra
             } else {
                 c = (fp_coll){in.items + i, 1};
             }
-            if (c.n > 1) return fp_fail(ev, n, CW_ISSUE_PROCESSING, "a sort key must be a single value");
+            if (c.n > 1)
+                return fp_fail(ev, n, CW_ISSUE_PROCESSING, "a sort key must be a single value");
             memset(&items[i].keys[k], 0, sizeof(fp_val));
             if (c.n == 1) {
                 fp_val s;
@@ -1292,13 +1539,15 @@ static int fn_sort(struct fp_ev *ev, const struct fp_ast *n, const struct fp_fra
         for (size_t lo = 0; lo < in.n; lo += 2 * w) {
             size_t mid = lo + w < in.n ? lo + w : in.n, hi = lo + 2 * w < in.n ? lo + 2 * w : in.n;
             size_t a = lo, b = mid, o = lo;
-            while (a < mid && b < hi) tmp[o++] = sort_cmp(&sc, &items[b], &items[a]) < 0 ? items[b++] : items[a++];
+            while (a < mid && b < hi)
+                tmp[o++] = sort_cmp(&sc, &items[b], &items[a]) < 0 ? items[b++] : items[a++];
             while (a < mid) tmp[o++] = items[a++];
             while (b < hi) tmp[o++] = items[b++];
         }
         memcpy(items, tmp, in.n * sizeof *items);
     }
-    if (sc.failed) return fp_fail(ev, n, CW_ISSUE_PROCESSING, "sort keys of types that cannot be compared");
+    if (sc.failed)
+        return fp_fail(ev, n, CW_ISSUE_PROCESSING, "sort keys of types that cannot be compared");
     fp_val *res = cw_arena_array(ev->a, in.n, sizeof *res);
     if (!res) return fp_fail(ev, n, CW_ISSUE_TOO_COSTLY, "out of memory");
     for (size_t i = 0; i < in.n; i++) res[i] = items[i].v;
@@ -1375,26 +1624,31 @@ static int descendants(struct fp_ev *ev, const struct fp_ast *n, fp_coll in, fp_
 
 /* ---- the dispatcher ---- */
 
-static int need_bool_items(struct fp_ev *ev, const struct fp_ast *n, fp_coll in, int want_all, bool value,
-                           fp_coll *out)
+static int need_bool_items(struct fp_ev *ev, const struct fp_ast *n, fp_coll in, int want_all,
+                           bool value, fp_coll *out)
 {
     /* allTrue/anyTrue/allFalse/anyFalse */
     bool any = false, all = true;
     for (size_t i = 0; i < in.n; i++) {
         fp_val s;
         if (fp_to_system(ev, &in.items[i], &s) != 1 || s.kind != CW_FHIRPATH_BOOLEAN)
-            return fp_fail(ev, n, CW_ISSUE_PROCESSING, "%s() needs Boolean items", fp_fn_table[n->fn].name);
-        if (s.u.b == value) any = true;
-        else all = false;
+            return fp_fail(ev, n, CW_ISSUE_PROCESSING, "%s() needs Boolean items",
+                           fp_fn_table[n->fn].name);
+        if (s.u.b == value)
+            any = true;
+        else
+            all = false;
     }
     return ret_bool(ev, want_all ? all : any, out);
 }
 
-int fp_call(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr, fp_coll in, fp_coll *out)
+int fp_call(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr, fp_coll in,
+            fp_coll *out)
 {
     if (fp_steps(ev, n, 1) < 0) return -1;
     switch ((enum fp_fn)n->fn) {
-    case FP_FN_EMPTY: return ret_bool(ev, in.n == 0, out);
+    case FP_FN_EMPTY:
+        return ret_bool(ev, in.n == 0, out);
     case FP_FN_EXISTS:
     case FP_FN_ALL:
     case FP_FN_WHERE:
@@ -1415,29 +1669,37 @@ int fp_call(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr,
             if (t < 0) return -1;
             if (is_exists && t == FP_TRUE) return ret_bool(ev, true, out);
             if (is_all && t != FP_TRUE) return ret_bool(ev, false, out);
-            if (n->fn == FP_FN_WHERE && t == FP_TRUE && fp_vec_push(ev, &v, in.items[i]) < 0) return -1;
+            if (n->fn == FP_FN_WHERE && t == FP_TRUE && fp_vec_push(ev, &v, in.items[i]) < 0)
+                return -1;
         }
         if (is_exists) return ret_bool(ev, false, out);
         if (is_all) return ret_bool(ev, true, out);
         *out = fp_vec_coll(&v);
         return 0;
     }
-    case FP_FN_ALLTRUE: return need_bool_items(ev, n, in, 1, true, out);
-    case FP_FN_ANYTRUE: return need_bool_items(ev, n, in, 0, true, out);
-    case FP_FN_ALLFALSE: return need_bool_items(ev, n, in, 1, false, out);
-    case FP_FN_ANYFALSE: return need_bool_items(ev, n, in, 0, false, out);
+    case FP_FN_ALLTRUE:
+        return need_bool_items(ev, n, in, 1, true, out);
+    case FP_FN_ANYTRUE:
+        return need_bool_items(ev, n, in, 0, true, out);
+    case FP_FN_ALLFALSE:
+        return need_bool_items(ev, n, in, 1, false, out);
+    case FP_FN_ANYFALSE:
+        return need_bool_items(ev, n, in, 0, false, out);
     case FP_FN_SUBSETOF:
     case FP_FN_SUPERSETOF: {
         fp_coll other;
         if (fp_eval(ev, n->args[0], fr, &other) < 0) return -1;
-        fp_coll sub = n->fn == FP_FN_SUBSETOF ? in : other, sup = n->fn == FP_FN_SUBSETOF ? other : in;
+        fp_coll sub = n->fn == FP_FN_SUBSETOF ? in : other,
+                sup = n->fn == FP_FN_SUBSETOF ? other : in;
         if (fp_steps(ev, n, sub.n * sup.n / 16 + 1) < 0) return -1;
         for (size_t i = 0; i < sub.n; i++)
             if (!has_equal(ev, sup.items, sup.n, &sub.items[i])) return ret_bool(ev, false, out);
         return ret_bool(ev, true, out);
     }
-    case FP_FN_COUNT: return ret_int(ev, (int64_t)in.n, out);
-    case FP_FN_DISTINCT: return distinct(ev, n, in, out);
+    case FP_FN_COUNT:
+        return ret_int(ev, (int64_t)in.n, out);
+    case FP_FN_DISTINCT:
+        return distinct(ev, n, in, out);
     case FP_FN_ISDISTINCT: {
         fp_coll d;
         if (distinct(ev, n, in, &d) < 0) return -1;
@@ -1456,9 +1718,12 @@ int fp_call(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr,
                 if (fp_steps(ev, n, c.n + 1) < 0) return -1;
                 for (size_t k = 0; k < c.n; k++) {
                     bool seen = false;
-                    for (size_t j = 0; j < res.n && !seen; j++) seen = same_item(ev, &res.items[j], &c.items[k]);
+                    for (size_t j = 0; j < res.n && !seen; j++)
+                        seen = same_item(ev, &res.items[j], &c.items[k]);
                     if (seen) continue;
-                    if (fp_vec_push(ev, &res, c.items[k]) < 0 || fp_vec_push(ev, &next, c.items[k]) < 0) return -1;
+                    if (fp_vec_push(ev, &res, c.items[k]) < 0 ||
+                        fp_vec_push(ev, &next, c.items[k]) < 0)
+                        return -1;
                 }
             }
             queue = fp_vec_coll(&next);
@@ -1469,7 +1734,8 @@ int fp_call(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr,
     case FP_FN_OFTYPE: {
         struct fp_vec v = {0};
         for (size_t i = 0; i < in.n; i++)
-            if (fp_is_type(&in.items[i], &n->type) && fp_vec_push(ev, &v, in.items[i]) < 0) return -1;
+            if (fp_is_type(&in.items[i], &n->type) && fp_vec_push(ev, &v, in.items[i]) < 0)
+                return -1;
         *out = fp_vec_coll(&v);
         return 0;
     }
@@ -1493,11 +1759,16 @@ int fp_call(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr,
         if (a < 0) return -1;
         if (a == 0) return empty(out);
         if (n->fn == FP_FN_SKIP) {
-            if (k <= 0) *out = in;
-            else *out = (uint64_t)k >= in.n ? (fp_coll){0} : (fp_coll){in.items + k, in.n - (size_t)k};
+            if (k <= 0)
+                *out = in;
+            else
+                *out =
+                    (uint64_t)k >= in.n ? (fp_coll){0} : (fp_coll){in.items + k, in.n - (size_t)k};
         } else {
-            if (k <= 0) *out = (fp_coll){0};
-            else *out = (fp_coll){in.items, (uint64_t)k >= in.n ? in.n : (size_t)k};
+            if (k <= 0)
+                *out = (fp_coll){0};
+            else
+                *out = (fp_coll){in.items, (uint64_t)k >= in.n ? in.n : (size_t)k};
         }
         return 0;
     }
@@ -1542,19 +1813,46 @@ int fp_call(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr,
         if (n->nargs == 3) return fp_eval(ev, n->args[2], &f, out);
         return empty(out);
     }
-    case FP_FN_TOBOOLEAN: case FP_FN_CONVERTSTOBOOLEAN: case FP_FN_TOINTEGER: case FP_FN_CONVERTSTOINTEGER:
-    case FP_FN_TODATE: case FP_FN_CONVERTSTODATE: case FP_FN_TODATETIME: case FP_FN_CONVERTSTODATETIME:
-    case FP_FN_TODECIMAL: case FP_FN_CONVERTSTODECIMAL: case FP_FN_TOQUANTITY: case FP_FN_CONVERTSTOQUANTITY:
-    case FP_FN_TOSTRING: case FP_FN_CONVERTSTOSTRING: case FP_FN_TOTIME: case FP_FN_CONVERTSTOTIME:
+    case FP_FN_TOBOOLEAN:
+    case FP_FN_CONVERTSTOBOOLEAN:
+    case FP_FN_TOINTEGER:
+    case FP_FN_CONVERTSTOINTEGER:
+    case FP_FN_TODATE:
+    case FP_FN_CONVERTSTODATE:
+    case FP_FN_TODATETIME:
+    case FP_FN_CONVERTSTODATETIME:
+    case FP_FN_TODECIMAL:
+    case FP_FN_CONVERTSTODECIMAL:
+    case FP_FN_TOQUANTITY:
+    case FP_FN_CONVERTSTOQUANTITY:
+    case FP_FN_TOSTRING:
+    case FP_FN_CONVERTSTOSTRING:
+    case FP_FN_TOTIME:
+    case FP_FN_CONVERTSTOTIME:
         return fn_convert(ev, n, fr, in, out);
-    case FP_FN_INDEXOF: case FP_FN_LASTINDEXOF: case FP_FN_SUBSTRING: case FP_FN_STARTSWITH:
-    case FP_FN_ENDSWITH: case FP_FN_CONTAINS: case FP_FN_UPPER: case FP_FN_LOWER: case FP_FN_REPLACE:
-    case FP_FN_LENGTH: case FP_FN_TOCHARS: case FP_FN_ENCODE: case FP_FN_DECODE: case FP_FN_ESCAPE:
-    case FP_FN_UNESCAPE: case FP_FN_TRIM: case FP_FN_SPLIT:
+    case FP_FN_INDEXOF:
+    case FP_FN_LASTINDEXOF:
+    case FP_FN_SUBSTRING:
+    case FP_FN_STARTSWITH:
+    case FP_FN_ENDSWITH:
+    case FP_FN_CONTAINS:
+    case FP_FN_UPPER:
+    case FP_FN_LOWER:
+    case FP_FN_REPLACE:
+    case FP_FN_LENGTH:
+    case FP_FN_TOCHARS:
+    case FP_FN_ENCODE:
+    case FP_FN_DECODE:
+    case FP_FN_ESCAPE:
+    case FP_FN_UNESCAPE:
+    case FP_FN_TRIM:
+    case FP_FN_SPLIT:
         return fn_string(ev, n, fr, in, out);
     case FP_FN_MATCHES:
-    case FP_FN_MATCHESFULL: return fn_matches(ev, n, fr, in, out);
-    case FP_FN_REPLACEMATCHES: return fn_replace_matches(ev, n, fr, in, out);
+    case FP_FN_MATCHESFULL:
+        return fn_matches(ev, n, fr, in, out);
+    case FP_FN_REPLACEMATCHES:
+        return fn_replace_matches(ev, n, fr, in, out);
     case FP_FN_JOIN: {
         cw_slice sep = CW_SLICE_NULL;
         if (n->nargs == 1) {
@@ -1577,8 +1875,16 @@ int fp_call(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr,
         cw_buf_release(&b);
         return rr;
     }
-    case FP_FN_ABS: case FP_FN_CEILING: case FP_FN_EXP: case FP_FN_FLOOR: case FP_FN_LN: case FP_FN_LOG:
-    case FP_FN_POWER: case FP_FN_ROUND: case FP_FN_SQRT: case FP_FN_TRUNCATE:
+    case FP_FN_ABS:
+    case FP_FN_CEILING:
+    case FP_FN_EXP:
+    case FP_FN_FLOOR:
+    case FP_FN_LN:
+    case FP_FN_LOG:
+    case FP_FN_POWER:
+    case FP_FN_ROUND:
+    case FP_FN_SQRT:
+    case FP_FN_TRUNCATE:
         return fn_math(ev, n, fr, in, out);
     case FP_FN_CHILDREN: {
         struct fp_vec v = {0};
@@ -1587,7 +1893,8 @@ int fp_call(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr,
         *out = fp_vec_coll(&v);
         return 0;
     }
-    case FP_FN_DESCENDANTS: return descendants(ev, n, in, out);
+    case FP_FN_DESCENDANTS:
+        return descendants(ev, n, in, out);
     case FP_FN_TRACE: {
         const struct cw_fhirpath_env *env = ev->env;
         if (env && env->trace) {
@@ -1613,9 +1920,11 @@ int fp_call(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr,
     }
     case FP_FN_NOW:
     case FP_FN_TODAY:
-    case FP_FN_TIMEOFDAY: return fn_now(ev, n, out);
+    case FP_FN_TIMEOFDAY:
+        return fn_now(ev, n, out);
     case FP_FN_IS:
-    case FP_FN_AS: return fp_op_is_as(ev, n, in, n->fn == FP_FN_IS, out);
+    case FP_FN_AS:
+        return fp_op_is_as(ev, n, in, n->fn == FP_FN_IS, out);
     case FP_FN_TYPE: {
         struct fp_vec v = {0};
         for (size_t i = 0; i < in.n; i++) {
@@ -1633,7 +1942,8 @@ int fp_call(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr,
         if (in.n == 0) return empty(out);
         if (in.n > 1) return fp_fail(ev, n, CW_ISSUE_PROCESSING, "not() on %zu items", in.n);
         fp_val s;
-        if (fp_to_system(ev, &in.items[0], &s) == 1 && s.kind == CW_FHIRPATH_BOOLEAN) return ret_bool(ev, !s.u.b, out);
+        if (fp_to_system(ev, &in.items[0], &s) == 1 && s.kind == CW_FHIRPATH_BOOLEAN)
+            return ret_bool(ev, !s.u.b, out);
         return ret_bool(ev, false, out); /* a single non-Boolean item is true */
     }
     case FP_FN_AGGREGATE: {
@@ -1648,16 +1958,19 @@ int fp_call(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr,
         *out = total;
         return 0;
     }
-    case FP_FN_SORT: return fn_sort(ev, n, fr, in, out);
+    case FP_FN_SORT:
+        return fn_sort(ev, n, fr, in, out);
     case FP_FN_LOWBOUNDARY:
-    case FP_FN_HIGHBOUNDARY: return fn_boundary(ev, n, fr, in, out);
+    case FP_FN_HIGHBOUNDARY:
+        return fn_boundary(ev, n, fr, in, out);
     case FP_FN_PRECISION: {
         fp_val v;
         int r = input_single(ev, n, in, &v);
         if (r <= 0) return r < 0 ? -1 : empty(out);
         if (v.kind == CW_FHIRPATH_DECIMAL) return ret_int(ev, v.u.dec->scale, out);
         if (v.kind == CW_FHIRPATH_INTEGER) return ret_int(ev, 0, out);
-        if (v.kind == CW_FHIRPATH_DATE || v.kind == CW_FHIRPATH_DATETIME || v.kind == CW_FHIRPATH_TIME)
+        if (v.kind == CW_FHIRPATH_DATE || v.kind == CW_FHIRPATH_DATETIME ||
+            v.kind == CW_FHIRPATH_TIME)
             return ret_int(ev, dt_precision(&v.u.dt->v), out);
         return fp_fail(ev, n, CW_ISSUE_PROCESSING, "precision() needs a decimal or date/time");
     }
@@ -1667,9 +1980,12 @@ int fp_call(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr,
         fp_coll other;
         if (fp_eval(ev, n->args[0], fr, &other) < 0) return -1;
         if (other.n == 0) return empty(out);
-        if (other.n > 1) return fp_fail(ev, n, CW_ISSUE_PROCESSING, "comparable() argument has %zu items", other.n);
+        if (other.n > 1)
+            return fp_fail(ev, n, CW_ISSUE_PROCESSING, "comparable() argument has %zu items",
+                           other.n);
         fp_qty a, b;
-        if (fp_to_quantity(ev, &in.items[0], &a) != 1 || fp_to_quantity(ev, &other.items[0], &b) != 1)
+        if (fp_to_quantity(ev, &in.items[0], &a) != 1 ||
+            fp_to_quantity(ev, &other.items[0], &b) != 1)
             return fp_fail(ev, n, CW_ISSUE_PROCESSING, "comparable() needs quantities");
         return ret_bool(ev, fp_qty_compare(&a, &b, false) != FP_UNKNOWN, out);
     }
@@ -1685,7 +2001,8 @@ int fp_call(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr,
             const fp_val *e = &ext.items[i];
             if (e->kind != CW_FHIRPATH_NODE) continue;
             const struct cw_json *u = cw_json_get(e->u.node->value, "url");
-            if (cw_json_is(u, CW_JSON_STRING) && cw_slice_eq(cw_json_text(u), url) && fp_vec_push(ev, &v, *e) < 0)
+            if (cw_json_is(u, CW_JSON_STRING) && cw_slice_eq(cw_json_text(u), url) &&
+                fp_vec_push(ev, &v, *e) < 0)
                 return -1;
         }
         *out = fp_vec_coll(&v);
@@ -1715,7 +2032,9 @@ int fp_call(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr,
     case FP_FN_MEMBEROF:
     case FP_FN_CONFORMSTO: {
         if (in.n == 0) return empty(out);
-        if (in.n > 1) return fp_fail(ev, n, CW_ISSUE_PROCESSING, "%s() on %zu items", fp_fn_table[n->fn].name, in.n);
+        if (in.n > 1)
+            return fp_fail(ev, n, CW_ISSUE_PROCESSING, "%s() on %zu items", fp_fn_table[n->fn].name,
+                           in.n);
         cw_slice url;
         int a = arg_string(ev, n, fr, 0, &url);
         if (a <= 0) return a < 0 ? -1 : empty(out);
@@ -1729,11 +2048,15 @@ int fp_call(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr,
     case FP_FN_SUBSUMES:
     case FP_FN_SUBSUMEDBY: {
         if (in.n == 0) return empty(out);
-        if (in.n > 1) return fp_fail(ev, n, CW_ISSUE_PROCESSING, "%s() on %zu items", fp_fn_table[n->fn].name, in.n);
+        if (in.n > 1)
+            return fp_fail(ev, n, CW_ISSUE_PROCESSING, "%s() on %zu items", fp_fn_table[n->fn].name,
+                           in.n);
         fp_coll other;
         if (fp_eval(ev, n->args[0], fr, &other) < 0) return -1;
         if (other.n == 0) return empty(out);
-        if (other.n > 1) return fp_fail(ev, n, CW_ISSUE_PROCESSING, "%s() argument has %zu items", fp_fn_table[n->fn].name, other.n);
+        if (other.n > 1)
+            return fp_fail(ev, n, CW_ISSUE_PROCESSING, "%s() argument has %zu items",
+                           fp_fn_table[n->fn].name, other.n);
         int res;
         const fp_val *a = &in.items[0], *b = &other.items[0];
         if (n->fn == FP_FN_SUBSUMEDBY) {
@@ -1753,7 +2076,9 @@ int fp_call(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr,
         return ret_bool(ev, ok, out);
     }
     case FP_FN_ELEMENTDEFINITION:
-        return fp_fail(ev, n, CW_ISSUE_NOT_SUPPORTED, "elementDefinition() is not supported by this engine");
-    default: return fp_fail(ev, n, CW_ISSUE_EXCEPTION, "function not implemented");
+        return fp_fail(ev, n, CW_ISSUE_NOT_SUPPORTED,
+                       "elementDefinition() is not supported by this engine");
+    default:
+        return fp_fail(ev, n, CW_ISSUE_EXCEPTION, "function not implemented");
     }
 }

@@ -44,10 +44,10 @@ struct cw_fhirpath_dec {
 };
 typedef struct cw_fhirpath_dec fp_dec;
 
-#define FP_DEC_DIGITS 38      /* significant digits held */
-#define FP_DEC_MAX_SCALE 64   /* digits after the point, at most */
+#define FP_DEC_DIGITS     38  /* significant digits held */
+#define FP_DEC_MAX_SCALE  64  /* digits after the point, at most */
 #define FP_DEC_DIV_DIGITS 28  /* significant digits of a quotient */
-#define FP_DEC_TEXT_MAX 140   /* bytes fp_dec_format may write, NUL included */
+#define FP_DEC_TEXT_MAX   140 /* bytes fp_dec_format may write, NUL included */
 
 /* Parse [+-]digits[.digits][(e|E)[+-]digits]; 0 or -1 (syntax, out of range). */
 int fp_dec_parse(cw_slice s, fp_dec *out);
@@ -108,9 +108,9 @@ enum fp_cal {
 
 struct cw_fhirpath_qty {
     fp_dec value;
-    cw_slice unit;  /* UCUM code or calendar keyword as written ("1" by default) */
-    uint8_t cal;    /* enum fp_cal; FP_CAL_NONE for UCUM */
-    bool keyword;   /* written without quotes (7 days): toString keeps the form */
+    cw_slice unit; /* UCUM code or calendar keyword as written ("1" by default) */
+    uint8_t cal;   /* enum fp_cal; FP_CAL_NONE for UCUM */
+    bool keyword;  /* written without quotes (7 days): toString keeps the form */
 };
 typedef struct cw_fhirpath_qty fp_qty;
 
@@ -126,8 +126,8 @@ const char *fp_cal_name(enum fp_cal c);
 struct fp_unit {
     fp_dec factor;
     int8_t dim[FP_UCUM_DIMS];
-    bool special;     /* non-ratio scale (Cel, [degF]): only same-unit math */
-    bool arbitrary;   /* [iU], [arb'U]...: comparable only with itself */
+    bool special;   /* non-ratio scale (Cel, [degF]): only same-unit math */
+    bool arbitrary; /* [iU], [arb'U]...: comparable only with itself */
 };
 
 /* Parse a UCUM expression ("mg/dL", "10*3/uL", "kg.m2", "[lb_av]",
@@ -155,12 +155,15 @@ struct cw_fhirpath_type {
     struct cw_fhir_sd sd; /* when ns == FHIR */
 };
 #define FP_NS_SYSTEM 1
-#define FP_NS_FHIR 2
+#define FP_NS_FHIR   2
 
 /* A type specifier resolved at compile time. */
 struct fp_typespec {
-    uint8_t ns;  /* FP_NS_*; 0 = unresolved */
-    uint8_t sys; /* enum fp_sys */
+    uint8_t ns;         /* FP_NS_*; 0 = unresolved */
+    uint8_t sys;        /* enum fp_sys */
+    bool leaf_resource; /* a concrete resource type (nothing specializes it) */
+    uint32_t name_len;
+    const char *name; /* the type's name (definitions' pool) */
     struct cw_fhir_sd sd;
 };
 
@@ -245,11 +248,11 @@ enum fp_op {
 
 /* fp_ast.flags */
 #define FP_AST_ROOTNAME 0x01 /* MEMBER in term position: maybe a type name */
-#define FP_AST_DESC 0x02     /* sort(): criterion negated (descending) */
+#define FP_AST_DESC     0x02 /* sort(): criterion negated (descending) */
 
 struct fp_ast {
-    uint8_t op;    /* enum fp_op */
-    uint8_t fn;    /* FP_OP_FUNC: enum fp_fn */
+    uint8_t op; /* enum fp_op */
+    uint8_t fn; /* FP_OP_FUNC: enum fp_fn */
     uint8_t nargs;
     uint8_t flags; /* FP_AST_* */
     uint32_t pos;  /* byte offset of the token in the source */
@@ -257,10 +260,10 @@ struct fp_ast {
     struct fp_ast *target;
     struct fp_ast *rhs;
     struct fp_ast **args;
-    cw_slice name;            /* MEMBER, VAR, FUNC name */
-    fp_val lit;               /* LITERAL, and constant-folded arguments */
-    struct fp_typespec type;  /* IS, AS, ofType, and MEMBER with ROOTNAME */
-    void *re;                 /* compiled regex (pcre2_code) for a literal pattern */
+    cw_slice name;           /* MEMBER, VAR, FUNC name */
+    fp_val lit;              /* LITERAL, and constant-folded arguments */
+    struct fp_typespec type; /* IS, AS, ofType, and MEMBER with ROOTNAME */
+    void *re;                /* compiled regex (pcre2_code) for a literal pattern */
 };
 
 struct cw_fhirpath_expr {
@@ -289,9 +292,9 @@ enum fp_fn {
 };
 
 /* fp_fn_info.flags */
-#define FP_FNF_LAMBDA 0x01   /* arguments evaluated per input item ($this) */
-#define FP_FNF_TYPEARG 0x02  /* the argument is a type specifier */
-#define FP_FNF_ORDERED 0x04  /* result depends on the input order */
+#define FP_FNF_LAMBDA    0x01 /* arguments evaluated per input item ($this) */
+#define FP_FNF_TYPEARG   0x02 /* the argument is a type specifier */
+#define FP_FNF_ORDERED   0x04 /* result depends on the input order */
 #define FP_FNF_UNORDERED 0x08 /* produces a collection without defined order */
 
 struct fp_fn_info {
@@ -317,14 +320,6 @@ struct fp_nav_cache {
 };
 #define FP_NAV_WAYS 4
 
-/* Resource type name -> SD cache. */
-struct fp_rt_cache {
-    const char *ptr;
-    uint32_t len;
-    struct cw_fhir_sd sd;
-};
-#define FP_RT_WAYS 8
-
 /* Variables of one evaluation scope. */
 struct fp_frame {
     fp_coll this_;
@@ -349,9 +344,8 @@ struct fp_ev {
     unsigned max_depth;
     unsigned depth;
     size_t max_string;
-    struct fp_nav_cache *nav; /* n_slots * FP_NAV_WAYS */
-    struct fp_rt_cache rt[FP_RT_WAYS];
-    unsigned rt_next;
+    struct fp_nav_cache **nav;            /* per slot: NULL or FP_NAV_WAYS entries (lazily) */
+    const struct fp_typespec *nav_filter; /* fused ofType() during navigation */
     bool now_set;
     int64_t now_us;
     int tz_min;
@@ -363,7 +357,15 @@ struct fp_vec {
     size_t n, cap;
 };
 
-int fp_vec_push(struct fp_ev *ev, struct fp_vec *v, fp_val x);
+int fp_vec_push_slow(struct fp_ev *ev, struct fp_vec *v, fp_val x);
+static inline int fp_vec_push(struct fp_ev *ev, struct fp_vec *v, fp_val x)
+{
+    if (v->n < v->cap) {
+        v->items[v->n++] = x;
+        return 0;
+    }
+    return fp_vec_push_slow(ev, v, x);
+}
 /* Room for 'more' items without further growth. */
 int fp_vec_reserve(struct fp_ev *ev, struct fp_vec *v, size_t more);
 static inline fp_coll fp_vec_coll(const struct fp_vec *v)
@@ -432,8 +434,8 @@ cw_slice fp_node_type_name(const struct cw_fhir_node *n);
 /* ==== values (fhirpath_value.c) ==== */
 
 /* Three-valued results. */
-#define FP_FALSE 0
-#define FP_TRUE 1
+#define FP_FALSE   0
+#define FP_TRUE    1
 #define FP_UNKNOWN 2
 
 /* Equality (=) of two items: FP_TRUE, FP_FALSE, FP_UNKNOWN. */

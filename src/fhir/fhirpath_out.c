@@ -27,7 +27,8 @@ int cw_fhirpath_value_text(const struct cw_fhirpath_value *v, struct cw_buf *b)
         const struct cw_fhir_node *n = v->u.node;
         if (!(n->flags & CW_FHIR_NODE_PRIMITIVE) || !n->value) return -1;
         const struct cw_json *j = n->value;
-        if (j->type == CW_JSON_STRING || j->type == CW_JSON_NUMBER) return cw_buf_put_slice(b, cw_json_text(j));
+        if (j->type == CW_JSON_STRING || j->type == CW_JSON_NUMBER)
+            return cw_buf_put_slice(b, cw_json_text(j));
         if (j->type == CW_JSON_TRUE || j->type == CW_JSON_FALSE)
             return cw_buf_puts(b, j->type == CW_JSON_TRUE ? "true" : "false");
         return -1;
@@ -53,25 +54,34 @@ int cw_fhirpath_value_type(const struct cw_fhirpath_value *v, struct cw_buf *b)
     return type_name(&t, b);
 }
 
-static void write_item(struct cw_json_writer *w, struct cw_buf *b, const struct cw_fhirpath_value *v)
+static void write_item(struct cw_json_writer *w, struct cw_buf *b,
+                       const struct cw_fhirpath_value *v)
 {
     switch (v->kind) {
     case CW_FHIRPATH_NODE: {
         const struct cw_fhir_node *n = v->u.node;
         const struct cw_json *j = n->value ? n->value : n->ext;
-        if (j) cw_json_value(w, j);
-        else cw_json_null_value(w);
+        if (j)
+            cw_json_value(w, j);
+        else
+            cw_json_null_value(w);
         return;
     }
-    case CW_FHIRPATH_BOOLEAN: cw_json_bool_value(w, v->u.b); return;
-    case CW_FHIRPATH_INTEGER: cw_json_int_value(w, v->u.i); return;
+    case CW_FHIRPATH_BOOLEAN:
+        cw_json_bool_value(w, v->u.b);
+        return;
+    case CW_FHIRPATH_INTEGER:
+        cw_json_int_value(w, v->u.i);
+        return;
     case CW_FHIRPATH_DECIMAL: {
         char t[FP_DEC_TEXT_MAX];
         size_t n = fp_dec_format(v->u.dec, t, sizeof t);
         cw_json_number_value(w, (cw_slice){t, n});
         return;
     }
-    case CW_FHIRPATH_STRING: cw_json_string_value(w, fp_val_str(v)); return;
+    case CW_FHIRPATH_STRING:
+        cw_json_string_value(w, fp_val_str(v));
+        return;
     default: {
         struct cw_buf tmp;
         cw_buf_init(&tmp, 1 << 20);

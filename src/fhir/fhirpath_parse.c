@@ -82,9 +82,9 @@ struct tok {
 
 struct parser {
     cw_slice src;
-    size_t i;        /* lexer position */
-    struct tok cur;  /* current token */
-    bool have;       /* cur is valid */
+    size_t i;       /* lexer position */
+    struct tok cur; /* current token */
+    bool have;      /* cur is valid */
     struct cw_arena *a;
     struct cw_err *err;
     unsigned depth, max_depth;
@@ -107,7 +107,7 @@ void fp_line_col(cw_slice text, uint32_t pos, unsigned *line, unsigned *col)
 }
 
 __attribute__((format(printf, 3, 4))) static int perr(struct parser *p, uint32_t pos,
-                                                       const char *fmt, ...)
+                                                      const char *fmt, ...)
 {
     if (p->failed) return -1;
     p->failed = true;
@@ -175,7 +175,8 @@ static void scan_dt(struct parser *p)
     if (!time_only) {
         while (i < s.len && is_digit(s.ptr[i])) i++;
         for (int k = 0; k < 2; k++)
-            if (i + 2 < s.len && s.ptr[i] == '-' && is_digit(s.ptr[i + 1]) && is_digit(s.ptr[i + 2]))
+            if (i + 2 < s.len && s.ptr[i] == '-' && is_digit(s.ptr[i + 1]) &&
+                is_digit(s.ptr[i + 2]))
                 i += 3;
         if (i < s.len && s.ptr[i] == 'T') {
             i++;
@@ -188,7 +189,8 @@ static void scan_dt(struct parser *p)
     if (have_time) {
         while (i < s.len && is_digit(s.ptr[i])) i++;
         for (int k = 0; k < 2; k++)
-            if (i + 2 < s.len && s.ptr[i] == ':' && is_digit(s.ptr[i + 1]) && is_digit(s.ptr[i + 2]))
+            if (i + 2 < s.len && s.ptr[i] == ':' && is_digit(s.ptr[i + 1]) &&
+                is_digit(s.ptr[i + 2]))
                 i += 3;
         if (i + 1 < s.len && s.ptr[i] == '.' && is_digit(s.ptr[i + 1])) {
             i++;
@@ -197,9 +199,9 @@ static void scan_dt(struct parser *p)
         if (!time_only) {
             if (i < s.len && s.ptr[i] == 'Z') {
                 i++;
-            } else if (i + 5 < s.len && (s.ptr[i] == '+' || s.ptr[i] == '-') && is_digit(s.ptr[i + 1]) &&
-                       is_digit(s.ptr[i + 2]) && s.ptr[i + 3] == ':' && is_digit(s.ptr[i + 4]) &&
-                       is_digit(s.ptr[i + 5])) {
+            } else if (i + 5 < s.len && (s.ptr[i] == '+' || s.ptr[i] == '-') &&
+                       is_digit(s.ptr[i + 1]) && is_digit(s.ptr[i + 2]) && s.ptr[i + 3] == ':' &&
+                       is_digit(s.ptr[i + 4]) && is_digit(s.ptr[i + 5])) {
                 i += 6;
             }
         }
@@ -244,7 +246,8 @@ static int lex(struct parser *p, struct tok *t)
             p->i++;
         }
         if (p->i >= s.len)
-            return perr(p, (uint32_t)st, c == '`' ? "unterminated `identifier`" : "unterminated string");
+            return perr(p, (uint32_t)st,
+                        c == '`' ? "unterminated `identifier`" : "unterminated string");
         t->kind = c == '`' ? T_DIDENT : T_STRING;
         t->text = (cw_slice){s.ptr + body, p->i - body};
         p->i++;
@@ -267,23 +270,57 @@ static int lex(struct parser *p, struct tok *t)
     }
     p->i++;
     switch (c) {
-    case '%': t->kind = T_PERCENT; break;
-    case '.': t->kind = T_DOT; break;
-    case '[': t->kind = T_LBRACK; break;
-    case ']': t->kind = T_RBRACK; break;
-    case '(': t->kind = T_LPAREN; break;
-    case ')': t->kind = T_RPAREN; break;
-    case '{': t->kind = T_LBRACE; break;
-    case '}': t->kind = T_RBRACE; break;
-    case ',': t->kind = T_COMMA; break;
-    case '+': t->kind = T_PLUS; break;
-    case '-': t->kind = T_MINUS; break;
-    case '*': t->kind = T_STAR; break;
-    case '/': t->kind = T_SLASH; break;
-    case '&': t->kind = T_AMP; break;
-    case '|': t->kind = T_PIPE; break;
-    case '=': t->kind = T_EQ; break;
-    case '~': t->kind = T_TILDE; break;
+    case '%':
+        t->kind = T_PERCENT;
+        break;
+    case '.':
+        t->kind = T_DOT;
+        break;
+    case '[':
+        t->kind = T_LBRACK;
+        break;
+    case ']':
+        t->kind = T_RBRACK;
+        break;
+    case '(':
+        t->kind = T_LPAREN;
+        break;
+    case ')':
+        t->kind = T_RPAREN;
+        break;
+    case '{':
+        t->kind = T_LBRACE;
+        break;
+    case '}':
+        t->kind = T_RBRACE;
+        break;
+    case ',':
+        t->kind = T_COMMA;
+        break;
+    case '+':
+        t->kind = T_PLUS;
+        break;
+    case '-':
+        t->kind = T_MINUS;
+        break;
+    case '*':
+        t->kind = T_STAR;
+        break;
+    case '/':
+        t->kind = T_SLASH;
+        break;
+    case '&':
+        t->kind = T_AMP;
+        break;
+    case '|':
+        t->kind = T_PIPE;
+        break;
+    case '=':
+        t->kind = T_EQ;
+        break;
+    case '~':
+        t->kind = T_TILDE;
+        break;
     case '<':
         if (n == '=') {
             p->i++;
@@ -380,10 +417,14 @@ static int hex4(cw_slice s, size_t i, uint32_t *out)
     for (size_t k = 0; k < 4; k++) {
         char c = s.ptr[i + k];
         v <<= 4;
-        if (c >= '0' && c <= '9') v |= (uint32_t)(c - '0');
-        else if (c >= 'a' && c <= 'f') v |= (uint32_t)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F') v |= (uint32_t)(c - 'A' + 10);
-        else return -1;
+        if (c >= '0' && c <= '9')
+            v |= (uint32_t)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            v |= (uint32_t)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            v |= (uint32_t)(c - 'A' + 10);
+        else
+            return -1;
     }
     *out = v;
     return 0;
@@ -409,11 +450,25 @@ static int unescape(struct parser *p, const struct tok *t, cw_slice *out)
         if (++i >= s.len) return perr(p, t->pos, "bad escape");
         char e = s.ptr[i];
         switch (e) {
-        case '\'': case '"': case '`': case '\\': case '/': o[n++] = e; break;
-        case 'f': o[n++] = '\f'; break;
-        case 'n': o[n++] = '\n'; break;
-        case 'r': o[n++] = '\r'; break;
-        case 't': o[n++] = '\t'; break;
+        case '\'':
+        case '"':
+        case '`':
+        case '\\':
+        case '/':
+            o[n++] = e;
+            break;
+        case 'f':
+            o[n++] = '\f';
+            break;
+        case 'n':
+            o[n++] = '\n';
+            break;
+        case 'r':
+            o[n++] = '\r';
+            break;
+        case 't':
+            o[n++] = '\t';
+            break;
         case 'u': {
             uint32_t cp;
             if (hex4(s, i + 1, &cp) < 0) return perr(p, t->pos + (uint32_t)i, "bad \\u escape");
@@ -434,7 +489,9 @@ static int unescape(struct parser *p, const struct tok *t, cw_slice *out)
             put_utf8(o, &n, cp);
             break;
         }
-        default: return perr(p, t->pos + (uint32_t)i, "unknown escape \\%c", (e >= 0x20 && e < 0x7f) ? e : '?');
+        default:
+            return perr(p, t->pos + (uint32_t)i, "unknown escape \\%c",
+                        (e >= 0x20 && e < 0x7f) ? e : '?');
         }
     }
     o[n] = 0;
@@ -475,33 +532,92 @@ static bool reserved(cw_slice w)
 static int infix_bp(const struct tok *t, enum fp_op *op)
 {
     switch (t->kind) {
-    case T_STAR: *op = FP_OP_MUL; return 10;
-    case T_SLASH: *op = FP_OP_DIV; return 10;
-    case T_PLUS: *op = FP_OP_ADD; return 9;
-    case T_MINUS: *op = FP_OP_SUB; return 9;
-    case T_AMP: *op = FP_OP_CONCAT; return 9;
-    case T_PIPE: *op = FP_OP_UNION; return 7;
-    case T_LT: *op = FP_OP_LT; return 6;
-    case T_LE: *op = FP_OP_LE; return 6;
-    case T_GT: *op = FP_OP_GT; return 6;
-    case T_GE: *op = FP_OP_GE; return 6;
-    case T_EQ: *op = FP_OP_EQ; return 5;
-    case T_TILDE: *op = FP_OP_EQUIV; return 5;
-    case T_NE: *op = FP_OP_NE; return 5;
-    case T_NTILDE: *op = FP_OP_NEQUIV; return 5;
+    case T_STAR:
+        *op = FP_OP_MUL;
+        return 10;
+    case T_SLASH:
+        *op = FP_OP_DIV;
+        return 10;
+    case T_PLUS:
+        *op = FP_OP_ADD;
+        return 9;
+    case T_MINUS:
+        *op = FP_OP_SUB;
+        return 9;
+    case T_AMP:
+        *op = FP_OP_CONCAT;
+        return 9;
+    case T_PIPE:
+        *op = FP_OP_UNION;
+        return 7;
+    case T_LT:
+        *op = FP_OP_LT;
+        return 6;
+    case T_LE:
+        *op = FP_OP_LE;
+        return 6;
+    case T_GT:
+        *op = FP_OP_GT;
+        return 6;
+    case T_GE:
+        *op = FP_OP_GE;
+        return 6;
+    case T_EQ:
+        *op = FP_OP_EQ;
+        return 5;
+    case T_TILDE:
+        *op = FP_OP_EQUIV;
+        return 5;
+    case T_NE:
+        *op = FP_OP_NE;
+        return 5;
+    case T_NTILDE:
+        *op = FP_OP_NEQUIV;
+        return 5;
     case T_IDENT:
-        if (kw(t, "div")) { *op = FP_OP_IDIV; return 10; }
-        if (kw(t, "mod")) { *op = FP_OP_MOD; return 10; }
-        if (kw(t, "is")) { *op = FP_OP_IS; return 8; }
-        if (kw(t, "as")) { *op = FP_OP_AS; return 8; }
-        if (kw(t, "in")) { *op = FP_OP_IN; return 4; }
-        if (kw(t, "contains")) { *op = FP_OP_CONTAINS; return 4; }
-        if (kw(t, "and")) { *op = FP_OP_AND; return 3; }
-        if (kw(t, "or")) { *op = FP_OP_OR; return 2; }
-        if (kw(t, "xor")) { *op = FP_OP_XOR; return 2; }
-        if (kw(t, "implies")) { *op = FP_OP_IMPLIES; return 1; }
+        if (kw(t, "div")) {
+            *op = FP_OP_IDIV;
+            return 10;
+        }
+        if (kw(t, "mod")) {
+            *op = FP_OP_MOD;
+            return 10;
+        }
+        if (kw(t, "is")) {
+            *op = FP_OP_IS;
+            return 8;
+        }
+        if (kw(t, "as")) {
+            *op = FP_OP_AS;
+            return 8;
+        }
+        if (kw(t, "in")) {
+            *op = FP_OP_IN;
+            return 4;
+        }
+        if (kw(t, "contains")) {
+            *op = FP_OP_CONTAINS;
+            return 4;
+        }
+        if (kw(t, "and")) {
+            *op = FP_OP_AND;
+            return 3;
+        }
+        if (kw(t, "or")) {
+            *op = FP_OP_OR;
+            return 2;
+        }
+        if (kw(t, "xor")) {
+            *op = FP_OP_XOR;
+            return 2;
+        }
+        if (kw(t, "implies")) {
+            *op = FP_OP_IMPLIES;
+            return 1;
+        }
         return 0;
-    default: return 0;
+    default:
+        return 0;
     }
 }
 
@@ -522,6 +638,12 @@ static int resolve_type(struct parser *p, uint32_t pos, cw_slice ns, cw_slice na
         if (sd.set) {
             out->ns = FP_NS_FHIR;
             out->sd = sd;
+            cw_slice tn = cw_fhir_sd_type_name(sd);
+            out->name = tn.ptr;
+            out->name_len = (uint32_t)tn.len;
+            /* resource types specialize only the abstract Resource/DomainResource */
+            out->leaf_resource =
+                cw_fhir_sd_kind(sd) == CW_FHIR_KIND_RESOURCE && !cw_fhir_sd_abstract(sd);
             return 0;
         }
     }
@@ -555,7 +677,8 @@ static int parse_typespec(struct parser *p, struct fp_typespec *out)
     if (peek(p)->kind == T_DOT) {
         advance(p);
         struct tok *t2 = peek(p);
-        if (t2->kind != T_IDENT && t2->kind != T_DIDENT) return perr(p, t2->pos, "type name expected");
+        if (t2->kind != T_IDENT && t2->kind != T_DIDENT)
+            return perr(p, t2->pos, "type name expected");
         struct tok second = *t2;
         advance(p);
         if (unescape(p, &second, &b) < 0) return -1;
@@ -581,7 +704,8 @@ static struct fp_ast *parse_call(struct parser *p, const struct tok *name_tok, c
     advance(p); /* '(' */
     enum fp_fn fn = fp_fn_lookup(name);
     if (fn == FP_FN_NONE) {
-        perr(p, name_tok->pos, "unknown function '%.*s'", (int)(name.len > 64 ? 64 : name.len), name.ptr);
+        perr(p, name_tok->pos, "unknown function '%.*s'", (int)(name.len > 64 ? 64 : name.len),
+             name.ptr);
         return NULL;
     }
     struct fp_ast *n = node(p, FP_OP_FUNC, name_tok->pos);
@@ -746,7 +870,8 @@ static struct fp_ast *parse_prefix(struct parser *p)
         advance(p);
         struct fp_ast *operand = parse_expr(p, BP_UNARY);
         if (!operand) return NULL;
-        if (t.kind == T_MINUS && operand->op == FP_OP_LITERAL && fold_neg(p, operand)) return operand;
+        if (t.kind == T_MINUS && operand->op == FP_OP_LITERAL && fold_neg(p, operand))
+            return operand;
         struct fp_ast *n = node(p, t.kind == T_MINUS ? FP_OP_NEG : FP_OP_POS, t.pos);
         if (!n) return NULL;
         n->target = operand;
@@ -821,9 +946,12 @@ static struct fp_ast *parse_prefix(struct parser *p)
     case T_DOLLAR: {
         advance(p);
         enum fp_op op;
-        if (cw_slice_eq_cstr(t.text, "$this")) op = FP_OP_THIS;
-        else if (cw_slice_eq_cstr(t.text, "$index")) op = FP_OP_INDEX;
-        else if (cw_slice_eq_cstr(t.text, "$total")) op = FP_OP_TOTAL;
+        if (cw_slice_eq_cstr(t.text, "$this"))
+            op = FP_OP_THIS;
+        else if (cw_slice_eq_cstr(t.text, "$index"))
+            op = FP_OP_INDEX;
+        else if (cw_slice_eq_cstr(t.text, "$total"))
+            op = FP_OP_TOTAL;
         else {
             perr(p, t.pos, "unknown special variable (only $this, $index, $total)");
             return NULL;
@@ -840,7 +968,8 @@ static struct fp_ast *parse_prefix(struct parser *p)
                 return n;
             }
             if (reserved(t.text) && peek2(p) != T_LPAREN) {
-                perr(p, t.pos, "operand expected, found the operator '%.*s'", (int)t.text.len, t.text.ptr);
+                perr(p, t.pos, "operand expected, found the operator '%.*s'", (int)t.text.len,
+                     t.text.ptr);
                 return NULL;
             }
         }
@@ -928,10 +1057,12 @@ static struct fp_ast *parse_expr(struct parser *p, int min_bp)
         enum fp_op op;
         int bp = infix_bp(&t, &op);
         if (bp == 0) {
-            if (t.kind == T_EOF || t.kind == T_RPAREN || t.kind == T_RBRACK || t.kind == T_COMMA) break;
-            if (kw(&t, "asc") || kw(&t, "desc")) break; /* sort() key direction: the caller decides */
-            perr(p, t.pos, "operator expected, found '%.*s'", (int)(t.text.len > 20 ? 20 : t.text.len),
-                 t.text.ptr);
+            if (t.kind == T_EOF || t.kind == T_RPAREN || t.kind == T_RBRACK || t.kind == T_COMMA)
+                break;
+            if (kw(&t, "asc") || kw(&t, "desc"))
+                break; /* sort() key direction: the caller decides */
+            perr(p, t.pos, "operator expected, found '%.*s'",
+                 (int)(t.text.len > 20 ? 20 : t.text.len), t.text.ptr);
             return NULL;
         }
         if (bp <= min_bp) break;
@@ -965,10 +1096,17 @@ static bool valid_utf8(cw_slice s)
         }
         size_t len;
         uint32_t cp;
-        if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; }
-        else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; }
-        else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07; }
-        else return false;
+        if (c >= 0xC2 && c <= 0xDF) {
+            len = 2;
+            cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            len = 3;
+            cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            len = 4;
+            cp = c & 0x07;
+        } else
+            return false;
         if (i + len > n) return false;
         for (size_t k = 1; k < len; k++) {
             if ((b[i + k] & 0xC0) != 0x80) return false;
@@ -993,12 +1131,14 @@ static void assign_slots(struct cw_fhirpath_expr *e, struct fp_ast *n, int depth
     for (unsigned k = 0; k < n->nargs; k++) assign_slots(e, n->args[k], depth + 1);
 }
 
-static int compile_regexes(struct cw_fhirpath_expr *e, struct fp_ast *n, int depth, struct cw_err *err)
+static int compile_regexes(struct cw_fhirpath_expr *e, struct fp_ast *n, int depth,
+                           struct cw_err *err)
 {
     if (!n || depth > 10000) return 0;
     if (n->op == FP_OP_FUNC &&
         (n->fn == FP_FN_MATCHES || n->fn == FP_FN_MATCHESFULL || n->fn == FP_FN_REPLACEMATCHES) &&
-        n->nargs >= 1 && n->args[0]->op == FP_OP_LITERAL && n->args[0]->lit.kind == CW_FHIRPATH_STRING &&
+        n->nargs >= 1 && n->args[0]->op == FP_OP_LITERAL &&
+        n->args[0]->lit.kind == CW_FHIRPATH_STRING &&
         (n->nargs == 1 || n->fn == FP_FN_REPLACEMATCHES ||
          (n->args[1]->op == FP_OP_LITERAL && n->args[1]->lit.kind == CW_FHIRPATH_STRING)) &&
         (n->fn != FP_FN_REPLACEMATCHES || n->nargs == 2 ||
@@ -1020,8 +1160,10 @@ int cw_fhirpath_compile(cw_slice text, const struct cw_fhirpath_opts *opts,
     *out = NULL;
     size_t max_len = opts->max_length ? opts->max_length : 65536;
     if (text.len > max_len)
-        return cw_err_set(err, CW_ISSUE_TOO_LONG, "FHIRPath expression longer than %zu bytes", max_len);
-    if (!valid_utf8(text)) return cw_err_set(err, CW_ISSUE_INVALID, "FHIRPath expression is not valid UTF-8");
+        return cw_err_set(err, CW_ISSUE_TOO_LONG, "FHIRPath expression longer than %zu bytes",
+                          max_len);
+    if (!valid_utf8(text))
+        return cw_err_set(err, CW_ISSUE_INVALID, "FHIRPath expression is not valid UTF-8");
     struct cw_fhirpath_expr *e = calloc(1, sizeof *e);
     if (!e) return cw_err_set(err, CW_ISSUE_EXCEPTION, "out of memory");
     e->arena = cw_arena_new((size_t)64 << 20);
@@ -1035,7 +1177,9 @@ int cw_fhirpath_compile(cw_slice text, const struct cw_fhirpath_opts *opts,
         return cw_err_set(err, CW_ISSUE_EXCEPTION, "out of memory");
     }
     e->source = (cw_slice){src, text.len};
-    struct parser p = {.src = e->source, .a = e->arena, .err = err,
+    struct parser p = {.src = e->source,
+                       .a = e->arena,
+                       .err = err,
                        .max_depth = opts->max_depth ? opts->max_depth : 200};
     e->root = parse_expr(&p, 0);
     if (e->root && !p.failed && peek(&p)->kind != T_EOF && !p.failed)

@@ -40,14 +40,10 @@
 static const struct {
     const char *sing, *plur;
 } CAL[] = {
-    [FP_CAL_YEAR] = {"year", "years"},
-    [FP_CAL_MONTH] = {"month", "months"},
-    [FP_CAL_WEEK] = {"week", "weeks"},
-    [FP_CAL_DAY] = {"day", "days"},
-    [FP_CAL_HOUR] = {"hour", "hours"},
-    [FP_CAL_MINUTE] = {"minute", "minutes"},
-    [FP_CAL_SECOND] = {"second", "seconds"},
-    [FP_CAL_MILLISECOND] = {"millisecond", "milliseconds"},
+    [FP_CAL_YEAR] = {"year", "years"},       [FP_CAL_MONTH] = {"month", "months"},
+    [FP_CAL_WEEK] = {"week", "weeks"},       [FP_CAL_DAY] = {"day", "days"},
+    [FP_CAL_HOUR] = {"hour", "hours"},       [FP_CAL_MINUTE] = {"minute", "minutes"},
+    [FP_CAL_SECOND] = {"second", "seconds"}, [FP_CAL_MILLISECOND] = {"millisecond", "milliseconds"},
 };
 
 enum fp_cal fp_cal_keyword(cw_slice s)
@@ -67,27 +63,37 @@ const char *fp_cal_name(enum fp_cal c)
 static const char *cal_ucum(enum fp_cal c)
 {
     switch (c) {
-    case FP_CAL_WEEK: return "wk";
-    case FP_CAL_DAY: return "d";
-    case FP_CAL_HOUR: return "h";
-    case FP_CAL_MINUTE: return "min";
-    case FP_CAL_SECOND: return "s";
-    case FP_CAL_MILLISECOND: return "ms";
-    default: return NULL;
+    case FP_CAL_WEEK:
+        return "wk";
+    case FP_CAL_DAY:
+        return "d";
+    case FP_CAL_HOUR:
+        return "h";
+    case FP_CAL_MINUTE:
+        return "min";
+    case FP_CAL_SECOND:
+        return "s";
+    case FP_CAL_MILLISECOND:
+        return "ms";
+    default:
+        return NULL;
     }
 }
 
 /* ---- the unit table ---- */
 
 /* dimension order: m s g rad K C cd */
-#define D(m, s, g, rad, k, c, cd) {m, s, g, rad, k, c, cd}
+#define D(m, s, g, rad, k, c, cd)                                                                  \
+    {                                                                                              \
+        m, s, g, rad, k, c, cd                                                                     \
+    }
 
 struct atom {
     const char *code;
     const char *factor; /* magnitude in base units, decimal text */
     int8_t dim[FP_UCUM_DIMS];
-    bool metric;        /* accepts a prefix */
-    uint8_t kind;       /* 0 ratio, 1 special (offset scale), 2 arbitrary */
+    bool metric;  /* accepts a prefix */
+    uint8_t kind; /* 0 ratio, 1 special (offset scale), 2 arbitrary */
 };
 
 static const struct atom ATOMS[] = {
@@ -183,8 +189,8 @@ static const struct {
     const char *code;
     int exp10;
 } PREFIXES[] = {
-    {"da", 1}, {"Y", 24}, {"Z", 21}, {"E", 18}, {"P", 15}, {"T", 12}, {"G", 9},
-    {"M", 6},  {"k", 3},  {"h", 2},  {"d", -1}, {"c", -2}, {"m", -3}, {"u", -6},
+    {"da", 1}, {"Y", 24},  {"Z", 21},  {"E", 18},  {"P", 15},  {"T", 12},  {"G", 9},
+    {"M", 6},  {"k", 3},   {"h", 2},   {"d", -1},  {"c", -2},  {"m", -3},  {"u", -6},
     {"n", -9}, {"p", -12}, {"f", -15}, {"a", -18}, {"z", -21}, {"y", -24},
 };
 
@@ -228,7 +234,8 @@ static int unit_mul(struct fp_unit *u, const struct fp_unit *v, int exp)
     int n = exp < 0 ? -exp : exp;
     for (int i = 0; i < n; i++) {
         fp_dec r;
-        if ((exp > 0 ? fp_dec_mul(&u->factor, &v->factor, &r) : fp_dec_div(&u->factor, &v->factor, &r)) < 0)
+        if ((exp > 0 ? fp_dec_mul(&u->factor, &v->factor, &r)
+                     : fp_dec_div(&u->factor, &v->factor, &r)) < 0)
             return -1;
         u->factor = r;
     }
@@ -302,7 +309,8 @@ static int parse_component(struct uparse *p, struct fp_unit *out)
         if (p->i < s.len && (s.ptr[p->i] == '-' || s.ptr[p->i] == '+')) neg = s.ptr[p->i++] == '-';
         if (p->i < s.len && is_digit(s.ptr[p->i])) {
             int e = 0;
-            while (p->i < s.len && is_digit(s.ptr[p->i]) && e < 100) e = e * 10 + (s.ptr[p->i++] - '0');
+            while (p->i < s.len && is_digit(s.ptr[p->i]) && e < 100)
+                e = e * 10 + (s.ptr[p->i++] - '0');
             struct fp_unit g = *out, one;
             unit_one(&one);
             *out = one;
@@ -323,15 +331,19 @@ static int parse_component(struct uparse *p, struct fp_unit *out)
         /* a factor: digits, or 10*e / 10^e */
         long v = 0;
         size_t st = p->i;
-        while (p->i < s.len && is_digit(s.ptr[p->i]) && v < 1000000000L) v = v * 10 + (s.ptr[p->i++] - '0');
+        while (p->i < s.len && is_digit(s.ptr[p->i]) && v < 1000000000L)
+            v = v * 10 + (s.ptr[p->i++] - '0');
         unit_one(out);
-        if (p->i - st == 2 && v == 10 && p->i < s.len && (s.ptr[p->i] == '*' || s.ptr[p->i] == '^')) {
+        if (p->i - st == 2 && v == 10 && p->i < s.len &&
+            (s.ptr[p->i] == '*' || s.ptr[p->i] == '^')) {
             p->i++;
             bool neg = false;
-            if (p->i < s.len && (s.ptr[p->i] == '-' || s.ptr[p->i] == '+')) neg = s.ptr[p->i++] == '-';
+            if (p->i < s.len && (s.ptr[p->i] == '-' || s.ptr[p->i] == '+'))
+                neg = s.ptr[p->i++] == '-';
             int e = 0;
             size_t es = p->i;
-            while (p->i < s.len && is_digit(s.ptr[p->i]) && e < 1000) e = e * 10 + (s.ptr[p->i++] - '0');
+            while (p->i < s.len && is_digit(s.ptr[p->i]) && e < 1000)
+                e = e * 10 + (s.ptr[p->i++] - '0');
             if (p->i == es || e > 30) return -1;
             dec_p10(neg ? -e : e, &out->factor);
             return 0;
@@ -470,7 +482,8 @@ int fp_qty_compare(const fp_qty *a, const fp_qty *b, bool equiv)
     struct fp_unit ua, ub;
     if (canon(a, &va, &ua) < 0 || canon(b, &vb, &ub) < 0) return FP_UNKNOWN;
     if (!same_dims(&ua, &ub)) return FP_UNKNOWN;
-    if (ua.special || ub.special || ua.arbitrary || ub.arbitrary) return FP_UNKNOWN; /* different codes */
+    if (ua.special || ub.special || ua.arbitrary || ub.arbitrary)
+        return FP_UNKNOWN; /* different codes */
     return cmp_values(&va, &vb, equiv);
 }
 
@@ -553,7 +566,8 @@ int fp_qty_add(const fp_qty *a, const fp_qty *b, bool subtract, fp_qty *out)
             fp_dec_from_i64(1, &a1.value);
             fp_dec ca;
             if (canon(b, &cb, &ub) < 0 || canon(&a1, &ca, &ua) < 0) return 1;
-            if (!same_dims(&ua, &ub) || ua.special || ub.special || ua.arbitrary || ub.arbitrary) return 1;
+            if (!same_dims(&ua, &ub) || ua.special || ub.special || ua.arbitrary || ub.arbitrary)
+                return 1;
             if (fp_dec_div(&cb, &ua.factor, &vb) < 0) return -1;
         }
     }

@@ -29,9 +29,9 @@
 /* ---- System type names ---- */
 
 static const char *const SYS_NAMES[] = {
-    [FP_SYS_ANY] = "Any",         [FP_SYS_BOOLEAN] = "Boolean", [FP_SYS_INTEGER] = "Integer",
-    [FP_SYS_DECIMAL] = "Decimal", [FP_SYS_STRING] = "String",   [FP_SYS_DATE] = "Date",
-    [FP_SYS_DATETIME] = "DateTime", [FP_SYS_TIME] = "Time",     [FP_SYS_QUANTITY] = "Quantity",
+    [FP_SYS_ANY] = "Any",           [FP_SYS_BOOLEAN] = "Boolean", [FP_SYS_INTEGER] = "Integer",
+    [FP_SYS_DECIMAL] = "Decimal",   [FP_SYS_STRING] = "String",   [FP_SYS_DATE] = "Date",
+    [FP_SYS_DATETIME] = "DateTime", [FP_SYS_TIME] = "Time",       [FP_SYS_QUANTITY] = "Quantity",
 };
 
 enum fp_sys fp_sys_by_name(cw_slice name)
@@ -248,13 +248,21 @@ int fp_dt_compare(const struct cw_dt *a, const struct cw_dt *b)
 {
     if (a->time_only != b->time_only) return FP_UNKNOWN;
     enum cw_dt_order r1 = cw_dt_compare(a, b, -720);
-    enum cw_dt_order r2 = cw_dt_compare(a, b, 840);
-    if (r1 != r2) return FP_UNKNOWN;
+    /* the frame only matters when exactly one side has a zone to shift */
+    bool za = a->has_tz && a->prec >= CW_DT_PREC_HOUR, zb = b->has_tz && b->prec >= CW_DT_PREC_HOUR;
+    if (za != zb) {
+        enum cw_dt_order r2 = cw_dt_compare(a, b, 840);
+        if (r1 != r2) return FP_UNKNOWN;
+    }
     switch (r1) {
-    case CW_DT_LESS: return -1;
-    case CW_DT_SAME: return 0;
-    case CW_DT_GREATER: return 1;
-    default: return FP_UNKNOWN;
+    case CW_DT_LESS:
+        return -1;
+    case CW_DT_SAME:
+        return 0;
+    case CW_DT_GREATER:
+        return 1;
+    default:
+        return FP_UNKNOWN;
     }
 }
 
@@ -333,7 +341,9 @@ int fp_dt_add(const struct cw_dt *in, enum cw_fhirpath_kind kind, const fp_qty *
         if (u == FP_CAL_YEAR || u == FP_CAL_MONTH || u == FP_CAL_DAY) return 1;
         int64_t day_ns = 86400 * NS_PER_S;
         int64_t t = ((int64_t)v.hour * 3600 + v.minute * 60 + v.second) * NS_PER_S + v.nanos;
-        int64_t add = u == FP_CAL_HOUR ? n * 3600 * NS_PER_S : u == FP_CAL_MINUTE ? n * 60 * NS_PER_S : ns;
+        int64_t add = u == FP_CAL_HOUR     ? n * 3600 * NS_PER_S
+                      : u == FP_CAL_MINUTE ? n * 60 * NS_PER_S
+                                           : ns;
         t = ((t + add) % day_ns + day_ns) % day_ns;
         v.hour = (uint8_t)(t / (3600 * NS_PER_S));
         v.minute = (uint8_t)(t / (60 * NS_PER_S) % 60);
@@ -367,10 +377,18 @@ int fp_dt_add(const struct cw_dt *in, enum cw_fhirpath_kind kind, const fp_qty *
     /* day and below: move a linear clock in the value's own wall time */
     int64_t step_ns;
     switch (u) {
-    case FP_CAL_DAY: step_ns = 86400 * NS_PER_S; break;
-    case FP_CAL_HOUR: step_ns = 3600 * NS_PER_S; break;
-    case FP_CAL_MINUTE: step_ns = 60 * NS_PER_S; break;
-    default: step_ns = 1; break;
+    case FP_CAL_DAY:
+        step_ns = 86400 * NS_PER_S;
+        break;
+    case FP_CAL_HOUR:
+        step_ns = 3600 * NS_PER_S;
+        break;
+    case FP_CAL_MINUTE:
+        step_ns = 60 * NS_PER_S;
+        break;
+    default:
+        step_ns = 1;
+        break;
     }
     int64_t add_ns = (u == FP_CAL_SECOND || u == FP_CAL_MILLISECOND) ? ns : n * step_ns;
     /* a quantity finer than the value's precision is first cut to that precision */
@@ -378,10 +396,18 @@ int fp_dt_add(const struct cw_dt *in, enum cw_fhirpath_kind kind, const fp_qty *
     switch (v.prec) {
     case CW_DT_PREC_YEAR:
     case CW_DT_PREC_MONTH:
-    case CW_DT_PREC_DAY: prec_ns = 86400 * NS_PER_S; break;
-    case CW_DT_PREC_HOUR: prec_ns = 3600 * NS_PER_S; break;
-    case CW_DT_PREC_MINUTE: prec_ns = 60 * NS_PER_S; break;
-    case CW_DT_PREC_SECOND: prec_ns = NS_PER_S; break;
+    case CW_DT_PREC_DAY:
+        prec_ns = 86400 * NS_PER_S;
+        break;
+    case CW_DT_PREC_HOUR:
+        prec_ns = 3600 * NS_PER_S;
+        break;
+    case CW_DT_PREC_MINUTE:
+        prec_ns = 60 * NS_PER_S;
+        break;
+    case CW_DT_PREC_SECOND:
+        prec_ns = NS_PER_S;
+        break;
     default: {
         unsigned fd = v.frac_digits > 9 ? 9 : v.frac_digits;
         prec_ns = 1;
@@ -468,17 +494,21 @@ int fp_make_str(struct fp_ev *ev, cw_slice s, fp_val *out)
 int fp_val_text(const fp_val *v, struct cw_buf *b)
 {
     switch (v->kind) {
-    case CW_FHIRPATH_BOOLEAN: return cw_buf_puts(b, v->u.b ? "true" : "false");
-    case CW_FHIRPATH_INTEGER: return cw_buf_printf(b, "%lld", (long long)v->u.i);
+    case CW_FHIRPATH_BOOLEAN:
+        return cw_buf_puts(b, v->u.b ? "true" : "false");
+    case CW_FHIRPATH_INTEGER:
+        return cw_buf_printf(b, "%lld", (long long)v->u.i);
     case CW_FHIRPATH_DECIMAL: {
         char t[FP_DEC_TEXT_MAX];
         size_t n = fp_dec_format(v->u.dec, t, sizeof t);
         return cw_buf_append(b, t, n);
     }
-    case CW_FHIRPATH_STRING: return cw_buf_append(b, v->u.s, v->len);
+    case CW_FHIRPATH_STRING:
+        return cw_buf_append(b, v->u.s, v->len);
     case CW_FHIRPATH_DATE:
     case CW_FHIRPATH_DATETIME:
-    case CW_FHIRPATH_TIME: return dt_text(&v->u.dt->v, b);
+    case CW_FHIRPATH_TIME:
+        return dt_text(&v->u.dt->v, b);
     case CW_FHIRPATH_QUANTITY: {
         const fp_qty *q = v->u.qty;
         char t[FP_DEC_TEXT_MAX];
@@ -494,7 +524,8 @@ int fp_val_text(const fp_val *v, struct cw_buf *b)
         }
         return cw_buf_failed(b) ? -1 : 0;
     }
-    default: return -1;
+    default:
+        return -1;
     }
 }
 
@@ -514,8 +545,10 @@ int fp_val_to_string(struct fp_ev *ev, const fp_val *v, fp_val *out)
     struct cw_buf h;
     cw_buf_init(&h, ev->max_string + 1);
     int r = fp_val_text(v, &h);
-    if (r == 0 && !h.failed) r = fp_make_str(ev, cw_buf_slice(&h), out);
-    else r = -1;
+    if (r == 0 && !h.failed)
+        r = fp_make_str(ev, cw_buf_slice(&h), out);
+    else
+        r = -1;
     cw_buf_release(&h);
     return r;
 }
@@ -549,7 +582,8 @@ static bool json_num_eq(const struct cw_json *a, const struct cw_json *b, bool e
     if (equiv) {
         int s = x.scale < y.scale ? x.scale : y.scale;
         fp_dec rx, ry;
-        if (fp_dec_round(&x, s, &rx) == 0 && fp_dec_round(&y, s, &ry) == 0) return fp_dec_eq(&rx, &ry);
+        if (fp_dec_round(&x, s, &rx) == 0 && fp_dec_round(&y, s, &ry) == 0)
+            return fp_dec_eq(&rx, &ry);
     }
     return fp_dec_eq(&x, &y);
 }
@@ -566,8 +600,10 @@ static bool json_deep_eq(const struct cw_json *a, const struct cw_json *b, bool 
     switch (a->type) {
     case CW_JSON_NULL:
     case CW_JSON_TRUE:
-    case CW_JSON_FALSE: return true;
-    case CW_JSON_NUMBER: return json_num_eq(a, b, equiv);
+    case CW_JSON_FALSE:
+        return true;
+    case CW_JSON_NUMBER:
+        return json_num_eq(a, b, equiv);
     case CW_JSON_STRING:
         return equiv ? str_equiv(cw_json_text(a), cw_json_text(b))
                      : cw_slice_eq(cw_json_text(a), cw_json_text(b));
@@ -589,7 +625,8 @@ static bool json_deep_eq(const struct cw_json *a, const struct cw_json *b, bool 
             if (!bv || !json_deep_eq(&m->value, bv, equiv, depth + 1)) return false;
         }
         return true;
-    default: return false;
+    default:
+        return false;
     }
 }
 

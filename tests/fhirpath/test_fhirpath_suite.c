@@ -42,7 +42,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
-#define MAX_KNOWN 64
+#define MAX_KNOWN  64
 #define MAX_INPUTS 32
 
 struct known {
@@ -110,7 +110,6 @@ static struct known *find_known(struct suite *s, const char *name)
     return NULL;
 }
 
-
 static char *attr(xmlNodePtr n, const char *name)
 {
     return (char *)xmlGetProp(n, (const xmlChar *)name);
@@ -141,8 +140,8 @@ static cw_slice xdup(struct cw_arena *a, const char *s)
     return cw_arena_dup(a, cw_slice_cstr(s));
 }
 
-static struct cw_json x2j_object(struct cw_arena *a, xmlNodePtr el, struct cw_fhir_elem ctx, struct cw_fhir_sd type,
-                                 bool primitive_ext);
+static struct cw_json x2j_object(struct cw_arena *a, xmlNodePtr el, struct cw_fhir_elem ctx,
+                                 struct cw_fhir_sd type, bool primitive_ext);
 
 static void x2j_attr(struct cw_arena *a, xmlNodePtr el, const char *name, struct cw_json *obj)
 {
@@ -154,8 +153,8 @@ static void x2j_attr(struct cw_arena *a, xmlNodePtr el, const char *name, struct
 }
 
 /* The children of el as members of *obj. */
-static void x2j_children(struct cw_arena *a, xmlNodePtr el, struct cw_fhir_elem ctx, struct cw_fhir_sd type,
-                         struct cw_json *obj)
+static void x2j_children(struct cw_arena *a, xmlNodePtr el, struct cw_fhir_elem ctx,
+                         struct cw_fhir_sd type, struct cw_json *obj)
 {
     struct xitem items[512];
     size_t n = 0;
@@ -178,16 +177,23 @@ static void x2j_children(struct cw_arena *a, xmlNodePtr el, struct cw_fhir_elem 
             if (cw_slice_eq_cstr(cw_fhir_sd_type_name(prop.type), "xhtml")) {
                 xmlBufferPtr xb = xmlBufferCreate();
                 xmlNodeDump(xb, c->doc, c, 0, 0);
-                it->value = cw_json_string(cw_arena_dup(a, cw_slice_cstr((const char *)xmlBufferContent(xb))));
+                it->value = cw_json_string(
+                    cw_arena_dup(a, cw_slice_cstr((const char *)xmlBufferContent(xb))));
                 xmlBufferFree(xb);
                 continue;
             }
             char *v = attr(c, "value");
             if (v) {
                 switch (cw_fhir_sd_json_kind(prop.type)) {
-                case CW_FHIR_JSON_NUMBER: it->value = cw_json_number_text(xdup(a, v)); break;
-                case CW_FHIR_JSON_BOOLEAN: it->value = cw_json_bool(strcmp(v, "true") == 0); break;
-                default: it->value = cw_json_string(xdup(a, v)); break;
+                case CW_FHIR_JSON_NUMBER:
+                    it->value = cw_json_number_text(xdup(a, v));
+                    break;
+                case CW_FHIR_JSON_BOOLEAN:
+                    it->value = cw_json_bool(strcmp(v, "true") == 0);
+                    break;
+                default:
+                    it->value = cw_json_string(xdup(a, v));
+                    break;
                 }
                 xmlFree(v);
             }
@@ -232,12 +238,13 @@ static void x2j_children(struct cw_arena *a, xmlNodePtr el, struct cw_fhir_elem 
     }
 }
 
-static struct cw_json x2j_object(struct cw_arena *a, xmlNodePtr el, struct cw_fhir_elem ctx, struct cw_fhir_sd type,
-                                 bool primitive_ext)
+static struct cw_json x2j_object(struct cw_arena *a, xmlNodePtr el, struct cw_fhir_elem ctx,
+                                 struct cw_fhir_sd type, bool primitive_ext)
 {
     struct cw_json obj = cw_json_object();
     x2j_attr(a, el, "id", &obj);
-    if (!primitive_ext && cw_slice_eq_cstr(cw_fhir_sd_type_name(type), "Extension")) x2j_attr(a, el, "url", &obj);
+    if (!primitive_ext && cw_slice_eq_cstr(cw_fhir_sd_type_name(type), "Extension"))
+        x2j_attr(a, el, "url", &obj);
     x2j_children(a, el, ctx, type, &obj);
     return obj;
 }
@@ -300,10 +307,10 @@ static const struct cw_json *get_input(struct suite *s, const char *file)
     in->text = cw_test_read_file(path, &len);
     if (!in->text) fail_msg("missing input %s", path);
     struct cw_err err;
-    if (cw_json_parse(in->a, in->text, len, NULL, &in->json, &err) < 0) fail_msg("%s: %s", path, err.msg);
+    if (cw_json_parse(in->a, in->text, len, NULL, &in->json, &err) < 0)
+        fail_msg("%s: %s", path, err.msg);
     return in->json;
 }
-
 
 static bool attr_is(xmlNodePtr n, const char *name, const char *want)
 {
@@ -327,17 +334,24 @@ static bool type_ok(const char *want, const struct cw_fhirpath_value *v)
     cw_fhirpath_value_type(v, &tn);
     const char *t = cw_buf_cstr(&tn);
     bool ok;
-    if (strcmp(want, "boolean") == 0) ok = strcmp(t, "System.Boolean") == 0 || strcmp(t, "FHIR.boolean") == 0;
+    if (strcmp(want, "boolean") == 0)
+        ok = strcmp(t, "System.Boolean") == 0 || strcmp(t, "FHIR.boolean") == 0;
     else if (strcmp(want, "integer") == 0)
-        ok = strcmp(t, "System.Integer") == 0 || strcmp(t, "FHIR.integer") == 0 || strcmp(t, "FHIR.positiveInt") == 0 ||
-             strcmp(t, "FHIR.unsignedInt") == 0;
-    else if (strcmp(want, "decimal") == 0) ok = strcmp(t, "System.Decimal") == 0 || strcmp(t, "FHIR.decimal") == 0;
-    else if (strcmp(want, "string") == 0) ok = strcmp(t, "System.String") == 0 || strcmp(t, "FHIR.string") == 0;
-    else if (strcmp(want, "date") == 0) ok = strcmp(t, "System.Date") == 0 || strcmp(t, "FHIR.date") == 0;
+        ok = strcmp(t, "System.Integer") == 0 || strcmp(t, "FHIR.integer") == 0 ||
+             strcmp(t, "FHIR.positiveInt") == 0 || strcmp(t, "FHIR.unsignedInt") == 0;
+    else if (strcmp(want, "decimal") == 0)
+        ok = strcmp(t, "System.Decimal") == 0 || strcmp(t, "FHIR.decimal") == 0;
+    else if (strcmp(want, "string") == 0)
+        ok = strcmp(t, "System.String") == 0 || strcmp(t, "FHIR.string") == 0;
+    else if (strcmp(want, "date") == 0)
+        ok = strcmp(t, "System.Date") == 0 || strcmp(t, "FHIR.date") == 0;
     else if (strcmp(want, "dateTime") == 0)
-        ok = strcmp(t, "System.DateTime") == 0 || strcmp(t, "FHIR.dateTime") == 0 || strcmp(t, "FHIR.instant") == 0;
-    else if (strcmp(want, "time") == 0) ok = strcmp(t, "System.Time") == 0 || strcmp(t, "FHIR.time") == 0;
-    else if (strcmp(want, "Quantity") == 0) ok = strcmp(t, "System.Quantity") == 0 || strcmp(t, "FHIR.Quantity") == 0;
+        ok = strcmp(t, "System.DateTime") == 0 || strcmp(t, "FHIR.dateTime") == 0 ||
+             strcmp(t, "FHIR.instant") == 0;
+    else if (strcmp(want, "time") == 0)
+        ok = strcmp(t, "System.Time") == 0 || strcmp(t, "FHIR.time") == 0;
+    else if (strcmp(want, "Quantity") == 0)
+        ok = strcmp(t, "System.Quantity") == 0 || strcmp(t, "FHIR.Quantity") == 0;
     else {
         /* FHIR primitive types by name: code, id, uri, ... */
         char full[128];
@@ -372,8 +386,9 @@ static bool item_matches(const struct expected *ex, const struct cw_fhirpath_val
     if (!type_ok(ex->type, v)) return false;
     struct cw_buf b;
     cw_buf_init(&b, 1 << 20);
-    bool typed_dt = ex->type && (strcmp(ex->type, "date") == 0 || strcmp(ex->type, "dateTime") == 0 ||
-                                 strcmp(ex->type, "time") == 0);
+    bool typed_dt =
+        ex->type && (strcmp(ex->type, "date") == 0 || strcmp(ex->type, "dateTime") == 0 ||
+                     strcmp(ex->type, "time") == 0);
     if (ex->type && !typed_dt) {
         if (cw_fhirpath_value_text(v, &b) < 0) cw_buf_puts(&b, "<complex>");
     } else {
@@ -383,7 +398,8 @@ static bool item_matches(const struct expected *ex, const struct cw_fhirpath_val
     const char *want = ex->text ? ex->text : "";
     if (typed_dt && v->kind == CW_FHIRPATH_NODE && want[0] == '@') want++;
     bool ok = strcmp(got, want) == 0 || same_decimal(got, want);
-    if (!ok && typed_dt && want[0] == '@' && v->kind == CW_FHIRPATH_NODE) ok = strcmp(got, want + 1) == 0;
+    if (!ok && typed_dt && want[0] == '@' && v->kind == CW_FHIRPATH_NODE)
+        ok = strcmp(got, want + 1) == 0;
     cw_buf_release(&b);
     return ok;
 }
@@ -442,8 +458,10 @@ static void run_case(struct suite *s, xmlNodePtr t)
     struct cw_buf why;
     cw_buf_init(&why, 1 << 16);
     if (invalid) {
-        if (strcmp(invalid, "syntax") == 0) ok = crc < 0;
-        else ok = crc < 0 || erc < 0;
+        if (strcmp(invalid, "syntax") == 0)
+            ok = crc < 0;
+        else
+            ok = crc < 0 || erc < 0;
         if (!ok) {
             cw_buf_printf(&why, "expected a %s error, got ", invalid);
             describe(&why, r);
@@ -473,7 +491,8 @@ static void run_case(struct suite *s, xmlNodePtr t)
         if (!ok) {
             cw_buf_puts(&why, "expected [");
             for (size_t i = 0; i < nex; i++)
-                cw_buf_printf(&why, "%s%s %s", i ? ", " : "", ex[i].type ? ex[i].type : "-", ex[i].text ? ex[i].text : "");
+                cw_buf_printf(&why, "%s%s %s", i ? ", " : "", ex[i].type ? ex[i].type : "-",
+                              ex[i].text ? ex[i].text : "");
             cw_buf_puts(&why, "], got ");
             describe(&why, r);
         }
@@ -484,17 +503,20 @@ static void run_case(struct suite *s, xmlNodePtr t)
         s->passed++;
         if (k) {
             s->stale++;
-            cw_buf_printf(&s->report, "  LISTED BUT PASSES %s (remove it from suite-errors.txt)\n", name);
+            cw_buf_printf(&s->report, "  LISTED BUT PASSES %s (remove it from suite-errors.txt)\n",
+                          name);
         }
     } else {
         s->failed++;
         if (k) {
             s->known_failed++;
             k->seen_failing = true;
-            cw_buf_printf(&s->report, "  known suite error %s: %s :: %s\n", name, expr ? expr : "", cw_buf_cstr(&why));
+            cw_buf_printf(&s->report, "  known suite error %s: %s :: %s\n", name, expr ? expr : "",
+                          cw_buf_cstr(&why));
         } else {
             s->unexpected++;
-            cw_buf_printf(&s->report, "  FAIL %s: %s :: %s\n", name, expr ? expr : "", cw_buf_cstr(&why));
+            cw_buf_printf(&s->report, "  FAIL %s: %s :: %s\n", name, expr ? expr : "",
+                          cw_buf_cstr(&why));
         }
     }
     cw_buf_release(&why);
@@ -538,10 +560,12 @@ static void test_suite(void **state)
     assert_non_null(root);
     int groups = 0;
     for (xmlNodePtr g = root->children; g; g = g->next) {
-        if (g->type != XML_ELEMENT_NODE || xmlStrcmp(g->name, (const xmlChar *)"group") != 0) continue;
+        if (g->type != XML_ELEMENT_NODE || xmlStrcmp(g->name, (const xmlChar *)"group") != 0)
+            continue;
         groups++;
         for (xmlNodePtr t = g->children; t; t = t->next)
-            if (t->type == XML_ELEMENT_NODE && xmlStrcmp(t->name, (const xmlChar *)"test") == 0) run_case(s, t);
+            if (t->type == XML_ELEMENT_NODE && xmlStrcmp(t->name, (const xmlChar *)"test") == 0)
+                run_case(s, t);
     }
     xmlFreeDoc(doc);
     xmlCleanupParser();
@@ -552,8 +576,9 @@ static void test_suite(void **state)
             cw_buf_printf(&s->report, "  LISTED BUT NOT IN THE SUITE %s\n", s->known[i].name);
         }
     fwrite(s->report.ptr, 1, s->report.len, stdout);
-    printf("%d groups, %d tests; %d known suite errors (docs/conformance.md), %d unexpected failures\n", groups,
-           s->passed + s->failed, s->known_failed, s->unexpected);
+    printf("%d groups, %d tests; %d known suite errors (docs/conformance.md), %d unexpected "
+           "failures\n",
+           groups, s->passed + s->failed, s->known_failed, s->unexpected);
     printf("fhirpath: %d passed, %d failed\n", s->passed, s->failed);
     fflush(stdout);
     int unexpected = s->unexpected, stale = s->stale, total = s->passed + s->failed;
