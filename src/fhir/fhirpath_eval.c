@@ -40,6 +40,7 @@
 
 int fp_fail(struct fp_ev *ev, const struct fp_ast *n, enum cw_issue issue, const char *fmt, ...)
 {
+    ev->failed = true;
     if (ev->err && cw_err_is_set(ev->err)) return -1; /* keep the first error */
     char msg[200];
     va_list ap;
@@ -531,9 +532,8 @@ static void rt_init(void)
     }
 }
 
-static struct cw_fhir_sd resource_type(struct fp_ev *ev, const struct cw_json *obj)
+static struct cw_fhir_sd resource_type_named(const struct cw_json *obj, cw_slice *name_out)
 {
-    (void)ev;
     const struct cw_json *rt = NULL;
     if (!obj || obj->type != CW_JSON_OBJECT) return CW_FHIR_NONE_SD;
     for (uint32_t k = 0; k < obj->len; k++) {
@@ -556,10 +556,18 @@ static struct cw_fhir_sd resource_type(struct fp_ev *ev, const struct cw_json *o
     for (unsigned probe = 0; probe < RT_SLOTS; probe++, h = (h + 1) & (RT_SLOTS - 1)) {
         if (!rt_tab[h].name) return CW_FHIR_NONE_SD;
         if (rt_tab[h].len == n && rt_tab[h].w0 == w0 && rt_tab[h].w1 == w1 &&
-            (n <= 16 || same_bytes(rt_tab[h].name + 8, p + 8, n - 16)))
+            (n <= 16 || same_bytes(rt_tab[h].name + 8, p + 8, n - 16))) {
+            if (name_out) *name_out = (cw_slice){rt_tab[h].name, n};
             return rt_tab[h].sd;
+        }
     }
     return CW_FHIR_NONE_SD;
+}
+
+static inline struct cw_fhir_sd resource_type(struct fp_ev *ev, const struct cw_json *obj)
+{
+    (void)ev;
+    return resource_type_named(obj, NULL);
 }
 
 static struct cw_fhir_node *new_node(struct fp_ev *ev)
@@ -581,12 +589,13 @@ int fp_node_for_resource(struct fp_ev *ev, const struct cw_json *res,
     n->value = res;
     n->index = CW_FHIR_NO_INDEX;
     n->parent = parent;
-    struct cw_fhir_sd t = resource_type(ev, res);
+    cw_slice tname = CW_SLICE_NULL;
+    struct cw_fhir_sd t = resource_type_named(res, &tname);
     if (t.set) {
         n->type = t;
         n->elem = cw_fhir_sd_root(t);
         n->flags = CW_FHIR_NODE_RESOURCE;
-        n->name = cw_fhir_sd_type_name(t);
+        n->name = tname;
     } else {
         n->flags = FP_NODE_UNTYPED | CW_FHIR_NODE_RESOURCE;
         n->name = CW_LIT("Resource");
@@ -724,10 +733,15 @@ static const struct fp_nav_cache *child_elem(struct fp_ev *ev, const struct fp_a
                                              struct fp_nav_cache *tmp)
 {
     struct fp_nav_cache *c = NULL;
-    if (n && ev->nav && (n->op == FP_OP_MEMBER || n->op == FP_OP_FUNC)) {
+    if (n && !ev->nav && ev->e->n_slots)
+        ev->nav = cw_arena_zalloc(ev->a, (size_t)ev->e->n_slots * sizeof *ev->nav);
+    if (n && ev->nav && (n->op == FP_OP_MEMBER || n->op == FP_OP_FUNC) &&
+        n->slot < ev->e->n_slots) {
         c = ev->nav[n->slot];
         if (!c) {
-            c = cw_arena_zalloc(ev->a, FP_NAV_WAYS * sizeof *c);
+            c = cw_arena_alloc(ev->a, FP_NAV_WAYS * sizeof *c);
+            if (c)
+                for (unsigned k = 0; k < FP_NAV_WAYS; k++) c[k].valid = false;
             ev->nav[n->slot] = c;
         }
         if (c) {
@@ -1240,6 +1254,7 @@ static bool coll_equiv(struct fp_ev *ev, fp_coll a, fp_coll b)
     if (a.n == 1) return fp_equiv(ev, &a.items[0], &b.items[0]);
     bool *used = cw_arena_zalloc(ev->a, b.n);
     if (!used) return false;
+    if (fp_steps(ev, NULL, a.n * b.n) < 0) return false;
     for (size_t i = 0; i < a.n; i++) {
         bool found = false;
         for (size_t j = 0; j < b.n; j++) {
@@ -1269,6 +1284,7 @@ static int op_equality(struct fp_ev *ev, const struct fp_ast *n, const struct fp
         return ret_bool(ev, (r == FP_TRUE) == (n->op == FP_OP_EQ), out);
     }
     bool r = coll_equiv(ev, a, b);
+    if (ev->failed) return -1; /* a limit hit inside */
     return ret_bool(ev, r == (n->op == FP_OP_EQUIV), out);
 }
 
@@ -1669,11 +1685,7 @@ static int ev_init(struct fp_ev *ev, struct cw_arena *a, const struct cw_fhirpat
     ev->max_steps = l && l->max_steps ? l->max_steps : 50000000;
     ev->max_depth = l && l->max_depth ? l->max_depth : 512;
     ev->max_string = l && l->max_string ? l->max_string : ((size_t)16 << 20);
-    if (e->n_slots) {
-        ev->nav = cw_arena_zalloc(a, (size_t)e->n_slots * sizeof *ev->nav);
-        if (!ev->nav)
-            return cw_err_set(err, CW_ISSUE_TOO_COSTLY, "memory limit of the evaluation reached");
-    }
+    /* ev->nav (the per-slot navigation caches) is allocated on first use */
     return 0;
 }
 

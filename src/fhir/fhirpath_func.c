@@ -178,7 +178,7 @@ static bool same_item(struct fp_ev *ev, const fp_val *a, const fp_val *b)
         const struct cw_fhir_node *x = a->u.node, *y = b->u.node;
         if (x == y) return true;
         if (x->value != y->value || x->ext != y->ext) return false;
-        return x->value || x->ext;
+        return x->value || x->ext; /* the same JSON: the same element */
     }
     return fp_equal(ev, a, b) == FP_TRUE;
 }
@@ -223,6 +223,18 @@ static uint64_t item_hash(struct fp_ev *ev, const fp_val *v)
     default:
         return 5;
     }
+}
+
+/* A hash consistent with same_item(): nodes by the JSON they stand for,
+   System values as item_hash. */
+static uint64_t seen_hash(struct fp_ev *ev, const fp_val *v)
+{
+    if (v->kind == CW_FHIRPATH_NODE) {
+        uint64_t a = (uint64_t)(uintptr_t)v->u.node->value, b = (uint64_t)(uintptr_t)v->u.node->ext;
+        if (!a && !b) a = (uint64_t)(uintptr_t)v->u.node;
+        return (a * 0x9E3779B97F4A7C15ull) ^ (b * 0xC2B2AE3D27D4EB4Full) ^ 7;
+    }
+    return item_hash(ev, v);
 }
 
 int fp_union(struct fp_ev *ev, const struct fp_ast *n, fp_coll a, fp_coll b, fp_coll *out)
@@ -1691,7 +1703,7 @@ int fp_call(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr,
         if (fp_eval(ev, n->args[0], fr, &other) < 0) return -1;
         fp_coll sub = n->fn == FP_FN_SUBSETOF ? in : other,
                 sup = n->fn == FP_FN_SUBSETOF ? other : in;
-        if (fp_steps(ev, n, sub.n * sup.n / 16 + 1) < 0) return -1;
+        if (fp_steps(ev, n, sub.n * sup.n + 1) < 0) return -1;
         for (size_t i = 0; i < sub.n; i++)
             if (!has_equal(ev, sup.items, sup.n, &sub.items[i])) return ret_bool(ev, false, out);
         return ret_bool(ev, true, out);
@@ -1706,24 +1718,55 @@ int fp_call(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr,
         return ret_bool(ev, d.n == in.n, out);
     }
     case FP_FN_REPEAT: {
+        /* breadth first; an item already produced is not produced or
+           expanded again (nodes by identity, System values by =), found
+           through a hash set so long results stay linear */
         struct fp_vec res = {0};
         fp_coll queue = in;
-        struct fp_vec next = {0};
-        for (int round = 0; queue.n; round++) {
-            next = (struct fp_vec){0};
+        size_t cap = 64;
+        uint32_t *slots = cw_arena_zalloc(ev->a, cap * sizeof *slots);
+        if (!slots) return fp_fail(ev, n, CW_ISSUE_TOO_COSTLY, "out of memory");
+        while (queue.n) {
+            struct fp_vec next = {0};
             for (size_t i = 0; i < queue.n; i++) {
                 struct fp_frame f = item_frame(fr, queue, i);
                 fp_coll c;
                 if (fp_eval(ev, n->args[0], &f, &c) < 0) return -1;
                 if (fp_steps(ev, n, c.n + 1) < 0) return -1;
                 for (size_t k = 0; k < c.n; k++) {
+                    uint64_t h = seen_hash(ev, &c.items[k]);
+                    size_t at = (size_t)(h ^ (h >> 29)) & (cap - 1);
                     bool seen = false;
-                    for (size_t j = 0; j < res.n && !seen; j++)
-                        seen = same_item(ev, &res.items[j], &c.items[k]);
+                    uint64_t probes = 0;
+                    while (slots[at]) {
+                        probes++;
+                        if (same_item(ev, &res.items[slots[at] - 1], &c.items[k])) {
+                            seen = true;
+                            break;
+                        }
+                        at = (at + 1) & (cap - 1);
+                    }
+                    if (fp_steps(ev, n, probes) < 0) return -1;
                     if (seen) continue;
                     if (fp_vec_push(ev, &res, c.items[k]) < 0 ||
                         fp_vec_push(ev, &next, c.items[k]) < 0)
                         return -1;
+                    slots[at] = (uint32_t)res.n;
+                    if (res.n * 2 > cap) {
+                        /* grow and re-insert */
+                        size_t ncap = cap * 2;
+                        uint32_t *ns = cw_arena_zalloc(ev->a, ncap * sizeof *ns);
+                        if (!ns) return fp_fail(ev, n, CW_ISSUE_TOO_COSTLY, "out of memory");
+                        for (size_t j = 0; j < res.n; j++) {
+                            uint64_t hj = seen_hash(ev, &res.items[j]);
+                            size_t p = (size_t)(hj ^ (hj >> 29)) & (ncap - 1);
+                            while (ns[p]) p = (p + 1) & (ncap - 1);
+                            ns[p] = (uint32_t)j + 1;
+                        }
+                        if (fp_steps(ev, n, res.n) < 0) return -1;
+                        slots = ns;
+                        cap = ncap;
+                    }
                 }
             }
             queue = fp_vec_coll(&next);
@@ -1776,7 +1819,7 @@ int fp_call(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr,
     case FP_FN_EXCLUDE: {
         fp_coll other;
         if (fp_eval(ev, n->args[0], fr, &other) < 0) return -1;
-        if (fp_steps(ev, n, in.n * other.n / 16 + 1) < 0) return -1;
+        if (fp_steps(ev, n, in.n * other.n + 1) < 0) return -1;
         struct fp_vec v = {0};
         for (size_t i = 0; i < in.n; i++) {
             bool inother = has_equal(ev, other.items, other.n, &in.items[i]);

@@ -346,6 +346,7 @@ struct fp_ev {
     size_t max_string;
     struct fp_nav_cache **nav;            /* per slot: NULL or FP_NAV_WAYS entries (lazily) */
     const struct fp_typespec *nav_filter; /* fused ofType() during navigation */
+    bool failed;                          /* fp_fail was called */
     bool now_set;
     int64_t now_us;
     int tz_min;

@@ -663,6 +663,12 @@ static bool node_deep(const struct cw_fhir_node *a, const struct cw_fhir_node *b
 int fp_equal(struct fp_ev *ev, const fp_val *a, const fp_val *b)
 {
     fp_val sa, sb;
+    if (a->kind == CW_FHIRPATH_TYPEINFO || b->kind == CW_FHIRPATH_TYPEINFO) {
+        if (a->kind != b->kind) return FP_FALSE;
+        const struct cw_fhirpath_type *x = a->u.type, *y = b->u.type;
+        return x->ns == y->ns && x->sys == y->sys && cw_fhir_sd_eq(x->sd, y->sd) ? FP_TRUE
+                                                                                 : FP_FALSE;
+    }
     if (a->kind == CW_FHIRPATH_NODE && b->kind == CW_FHIRPATH_NODE) {
         const struct cw_fhir_node *na = a->u.node, *nb = b->u.node;
         bool pa = fp_node_is_primitive(na), pb = fp_node_is_primitive(nb);

@@ -324,6 +324,12 @@ static void test_limits(void **state)
     env.limits = (struct cw_fhirpath_limits){.max_string = 16};
     assert_true(strstr(run_env(fx.empty, "'aaaaaaaaaa' + 'aaaaaaaaaa'", &env),
                        "string longer than the limit") != NULL);
+    /* repeat() with TypeInfo results terminates (found by fuzz_fhirpath) */
+    assert_string_equal(run(fx.empty, "1.repeat(type()).count()"), "[2]");
+    assert_string_equal(run(fx.empty, "1.type() = 2.type()"), "[true]");
+    /* repeat() producing many distinct items stays linear up to the item limit */
+    env.limits = (struct cw_fhirpath_limits){.max_items = 20000, .max_steps = 10000000};
+    assert_true(strstr(run_env(fx.empty, "1.repeat($this + 1).count()", &env), "collection larger than 20000") != NULL);
     /* a hostile regular expression hits the match limit */
     assert_true(
         strstr(run(fx.empty, "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab'.matches('^(a+)+$')"),
