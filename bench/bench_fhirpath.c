@@ -151,7 +151,7 @@ int main(int argc, char **argv)
     struct cw_arena *a = cw_arena_new(0);
     double *times = calloc((size_t)reps, sizeof *times);
     double *cpu = calloc((size_t)reps, sizeof *cpu);
-    size_t errors = 0, results = 0;
+    size_t errors = 0, results = 0, peak = 0;
     for (int pass = 0; pass < warmup + reps; pass++) {
         errors = 0;
         results = 0;
@@ -173,6 +173,7 @@ int main(int argc, char **argv)
                 results += r.n;
             }
             if (failed) errors++;
+            if (getenv("BENCH_ARENA") && cw_arena_used(a) > peak) peak = cw_arena_used(a);
             cw_arena_reset(a);
         }
         double dt = cw_bench_now() - t0;
@@ -196,6 +197,7 @@ int main(int argc, char **argv)
              "\"evals_per_s\":%.0f,\"results\":%zu,\"check\":%zu",
              reps, warmup, tmin, cpu_med, t_parse, nexpr, evals,
              med > 0 ? (double)evals / med : 0.0, results, results);
+    if (getenv("BENCH_ARENA")) fprintf(stderr, "bench_fhirpath: peak arena per item %zu bytes\n", peak);
     cw_bench_report("fhirpath", "c", nitems, bytes, med, errors, extra);
 
     free(times);
