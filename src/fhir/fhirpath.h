@@ -3,8 +3,9 @@
  *
  * Language: FHIRPath N1 (normative release 2.0.0) with the FHIR R4
  * additions (fhir.html#fhirpath: resolve(), extension(), hasValue(),
- * getValue(), memberOf(), conformsTo(), htmlChecks(), elementDefinition(),
- * %resource, %rootResource, %ucum, %sct, %loinc, %vs-*, %ext-*), and the
+ * getValue(), memberOf(), conformsTo(), htmlChecks(), subsumes(),
+ * subsumedBy(), %resource, %rootResource, %ucum, %sct, %loinc, %vs-*,
+ * %ext-*; not elementDefinition(), slice(), checkModifiers()), and the
  * FHIRPath 3.0 (STU) functions the official R4 test suite exercises
  * (sort, lowBoundary, highBoundary, precision, comparable, matchesFull,
  * encode/decode, escape/unescape, trim, split, join, lastIndexOf).

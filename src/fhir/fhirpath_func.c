@@ -323,6 +323,44 @@ static size_t u8_index(cw_slice s, size_t b)
     return n;
 }
 
+/* Well-formed UTF-8 (no overlongs, surrogates or values past U+10FFFF). */
+static bool u8_valid(cw_slice s)
+{
+    const unsigned char *b = (const unsigned char *)s.ptr;
+    size_t i = 0;
+    while (i < s.len) {
+        unsigned char c = b[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t len;
+        uint32_t cp;
+        if (c >= 0xC2 && c <= 0xDF) {
+            len = 2;
+            cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            len = 3;
+            cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            len = 4;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if (i + len > s.len) return false;
+        for (size_t k = 1; k < len; k++) {
+            if ((b[i + k] & 0xC0) != 0x80) return false;
+            cp = (cp << 6) | (b[i + k] & 0x3F);
+        }
+        if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+            (cp >= 0xD800 && cp <= 0xDFFF))
+            return false;
+        i += len;
+    }
+    return true;
+}
+
 static long find(cw_slice hay, cw_slice needle, size_t from)
 {
     if (needle.len == 0) return (long)from;
@@ -1336,6 +1374,10 @@ static int fn_string(struct fp_ev *ev, const struct fp_ast *n, const struct fp_f
                 p[i] = (char)(hi << 4 | lo);
             }
             p[s.len / 2] = 0;
+            /* a String is Unicode text: bytes that are not UTF-8 cannot be one */
+            if (!u8_valid((cw_slice){p, s.len / 2}))
+                return fp_fail(ev, n, CW_ISSUE_PROCESSING,
+                               "decode(): the bytes are not UTF-8 text");
             return fp_single(ev, fp_str((cw_slice){p, s.len / 2}), out);
         }
         unsigned flags;
@@ -1357,6 +1399,8 @@ static int fn_string(struct fp_ev *ev, const struct fp_ast *n, const struct fp_f
         cw_slice dec;
         if (cw_base64_decode_arena(ev->a, s, flags | CW_BASE64_PAD_OPTIONAL, &dec, NULL) < 0)
             return empty(out);
+        if (!u8_valid(dec))
+            return fp_fail(ev, n, CW_ISSUE_PROCESSING, "decode(): the bytes are not UTF-8 text");
         return fp_single(ev, fp_str(dec), out);
     }
     case FP_FN_ESCAPE:

@@ -329,7 +329,12 @@ static void test_limits(void **state)
     assert_string_equal(run(fx.empty, "1.type() = 2.type()"), "[true]");
     /* repeat() producing many distinct items stays linear up to the item limit */
     env.limits = (struct cw_fhirpath_limits){.max_items = 20000, .max_steps = 10000000};
-    assert_true(strstr(run_env(fx.empty, "1.repeat($this + 1).count()", &env), "collection larger than 20000") != NULL);
+    assert_true(strstr(run_env(fx.empty, "1.repeat($this + 1).count()", &env),
+                       "collection larger than 20000") != NULL);
+    /* decode() never makes a String that is not UTF-8 (found by fuzz_fhirpath) */
+    assert_true(strstr(run(fx.empty, "'01A0'.decode('hex')"), "not UTF-8") != NULL);
+    assert_true(strstr(run(fx.empty, "'/w=='.decode('base64')"), "not UTF-8") != NULL);
+    assert_string_equal(run(fx.empty, "'c3ViamVjdHM/X2Q='.decode('base64')"), "[\"subjects?_d\"]");
     /* a hostile regular expression hits the match limit */
     assert_true(
         strstr(run(fx.empty, "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab'.matches('^(a+)+$')"),
