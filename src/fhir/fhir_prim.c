@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/datetime.h"
 #include "fhir/fhir_int.h"
 
 static int bad(struct cw_err *err, const char *type, size_t pos, const char *what)
@@ -45,109 +46,21 @@ static bool ws(unsigned char c)
     return c == ' ' || c == '\t' || c == '\n' || c == 0x0B || c == '\f' || c == '\r';
 }
 
-/* n digits at s[*i]; value into *v. */
-static bool digits(cw_slice s, size_t *i, int n, int *v)
-{
-    if (*i + (size_t)n > s.len) return false;
-    int x = 0;
-    for (int k = 0; k < n; k++) {
-        char c = s.ptr[*i + (size_t)k];
-        if (!digit(c)) return false;
-        x = x * 10 + (c - '0');
-    }
-    *i += (size_t)n;
-    *v = x;
-    return true;
-}
-
-static int days_in_month(int y, int m)
-{
-    static const int d[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return 29;
-    return d[m - 1];
-}
-
-/* hh:mm:ss(.f+)? at s[*i]. */
-static int time_part(cw_slice s, size_t *i, const char *type, struct cw_err *err)
-{
-    int h, m, sec;
-    if (!digits(s, i, 2, &h) || h > 23) return bad(err, type, *i, "hour must be 00-23");
-    if (*i >= s.len || s.ptr[*i] != ':') return bad(err, type, *i, "expected ':' after the hour");
-    (*i)++;
-    if (!digits(s, i, 2, &m) || m > 59) return bad(err, type, *i, "minutes must be 00-59");
-    if (*i >= s.len || s.ptr[*i] != ':') return bad(err, type, *i, "seconds are required");
-    (*i)++;
-    if (!digits(s, i, 2, &sec) || sec > 59) return bad(err, type, *i, "seconds must be 00-59");
-    if (*i < s.len && s.ptr[*i] == '.') {
-        (*i)++;
-        size_t st = *i;
-        while (*i < s.len && digit(s.ptr[*i])) (*i)++;
-        if (*i == st) return bad(err, type, *i, "digits expected after '.'");
-    }
-    return 0;
-}
-
-/* Z | (+|-)hh:mm with hh:mm <= 14:00. */
-static int zone_part(cw_slice s, size_t *i, const char *type, struct cw_err *err)
-{
-    if (*i >= s.len) return bad(err, type, *i, "a time zone is required with a time");
-    char c = s.ptr[*i];
-    if (c == 'Z') {
-        (*i)++;
-        return 0;
-    }
-    if (c != '+' && c != '-') return bad(err, type, *i, "expected 'Z', '+' or '-' (time zone)");
-    (*i)++;
-    int h, m;
-    if (!digits(s, i, 2, &h)) return bad(err, type, *i, "time zone hours expected");
-    if (*i >= s.len || s.ptr[*i] != ':') return bad(err, type, *i, "expected ':' in the time zone");
-    (*i)++;
-    if (!digits(s, i, 2, &m) || m > 59)
-        return bad(err, type, *i, "time zone minutes must be 00-59");
-    if (h > 14 || (h == 14 && m != 0)) return bad(err, type, *i, "time zone beyond +/-14:00");
-    return 0;
-}
-
+/*
+ * Date/time primitives are checked by the one FHIR date/time parser in
+ * base/datetime.h (strict FHIR: flags 0), so validation and search agree
+ * on what a valid value is.
+ */
 int fhir_dt_check(cw_slice s, enum fhir_dt_kind kind, struct cw_err *err)
 {
-    static const char *const names[] = {"", "date", "dateTime", "instant", "time"};
-    const char *type = names[kind];
-    size_t i = 0;
-    if (kind == FHIR_DT_TIME) {
-        if (time_part(s, &i, type, err) < 0) return -1;
-        if (i != s.len) return bad(err, type, i, "unexpected characters after the time");
-        return 0;
-    }
-    int y, mo = 0, d = 0;
-    if (!digits(s, &i, 4, &y)) return bad(err, type, i, "a four-digit year is required");
-    if (y == 0) return bad(err, type, 0, "year 0000 does not exist");
-    if (i == s.len) {
-        if (kind == FHIR_DT_INSTANT) return bad(err, type, i, "a full date and time are required");
-        return 0;
-    }
-    if (s.ptr[i] != '-') return bad(err, type, i, "expected '-' after the year");
-    i++;
-    if (!digits(s, &i, 2, &mo) || mo < 1 || mo > 12)
-        return bad(err, type, i, "month must be 01-12");
-    if (i == s.len) {
-        if (kind == FHIR_DT_INSTANT) return bad(err, type, i, "a full date and time are required");
-        return 0;
-    }
-    if (s.ptr[i] != '-') return bad(err, type, i, "expected '-' after the month");
-    i++;
-    if (!digits(s, &i, 2, &d) || d < 1 || d > 31) return bad(err, type, i, "day must be 01-31");
-    if (d > days_in_month(y, mo)) return bad(err, type, i - 2, "no such day in that month");
-    if (i == s.len) {
-        if (kind == FHIR_DT_INSTANT) return bad(err, type, i, "a time is required");
-        return 0;
-    }
-    if (kind == FHIR_DT_DATE) return bad(err, type, i, "unexpected characters after the date");
-    if (s.ptr[i] != 'T') return bad(err, type, i, "expected 'T' before the time");
-    i++;
-    if (time_part(s, &i, type, err) < 0) return -1;
-    if (zone_part(s, &i, type, err) < 0) return -1;
-    if (i != s.len) return bad(err, type, i, "unexpected characters after the time zone");
-    return 0;
+    static const enum cw_dt_type types[] = {
+        [FHIR_DT_DATE] = CW_DT_DATE,
+        [FHIR_DT_DATETIME] = CW_DT_DATETIME,
+        [FHIR_DT_INSTANT] = CW_DT_INSTANT,
+        [FHIR_DT_TIME] = CW_DT_TIME,
+    };
+    struct cw_dt dt;
+    return cw_dt_parse(s, types[kind], 0, &dt, err) < 0 ? -1 : 0;
 }
 
 /* ---- numbers ---- */
