@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # nodejs/npm: the FHIR definitions are compiled from pinned npm packages at build time.
-want=(build-essential cmake pkg-config libmicrohttpd-dev libsqlite3-dev nodejs npm)
+want=(build-essential cmake pkg-config libmicrohttpd-dev libsqlite3-dev libxml2-dev nodejs npm)
 for arg in "$@"; do
   case "$arg" in
     --test) want+=(libcmocka-dev curl python3 libpcre2-dev) ;;
