@@ -721,12 +721,21 @@ static struct rframe *push_frame(struct rd *r, struct cw_xml_parser *p, uint8_t 
         return NULL;
     }
     struct rframe *f = &r->fr[r->n_fr++];
-    memset(f, 0, sizeof *f);
+    /* every field the frame's users read is set here (no memset: hot path) */
     f->kind = kind;
+    f->choice = false;
+    f->any_child = false;
+    f->elem = CW_FHIR_NONE_ELEM;
+    f->type = CW_FHIR_NONE_SD;
+    f->ctx = CW_FHIR_NONE_ELEM;
+    f->name = CW_SLICE_NULL;
     f->index = CW_FHIR_NO_INDEX;
     f->mem_base = r->n_mem;
     f->ns_base = r->n_ns;
+    f->max_order = 0;
+    f->run.active = false;
     f->value = cw_json_null();
+    f->skip = 0;
     return f;
 }
 
@@ -1210,15 +1219,23 @@ static int start_child(struct rd *r, struct cw_xml_parser *p, struct rframe *f,
     }
     const struct cw_fhir_prop prop = ri.prop;
     unsigned eflags = ri.eflags;
+    /* for messages: the FHIRPath step, value.ofType(Quantity) for choices */
+    char wbuf[160];
+    cw_slice where = e->name;
+    if (prop.flags & CW_FHIR_PROP_CHOICE) {
+        cw_slice en = cw_fhir_elem_name(prop.elem), tn = cw_fhir_sd_type_name(prop.type);
+        int wn = snprintf(wbuf, sizeof wbuf, "%.*s.ofType(%.*s)", CW_SLICE_FMT(en), CW_SLICE_FMT(tn));
+        if (wn > 0 && (size_t)wn < sizeof wbuf) where = (cw_slice){wbuf, (size_t)wn};
+    }
     if (eflags & CW_FHIR_E_XML_ATTR) {
-        if (rd_problem(r, p, e->name, CW_ISSUE_STRUCTURE,
+        if (rd_problem(r, p, where, CW_ISSUE_STRUCTURE,
                        "written as an element but FHIR XML has it as an attribute") < 0)
             return -1;
         return push_skip(r, p, e->name) ? 0 : -1;
     }
     bool xhtml = ri.xhtml;
     if (xhtml != in_xhtml) {
-        if (rd_problem(r, p, e->name, CW_ISSUE_STRUCTURE,
+        if (rd_problem(r, p, where, CW_ISSUE_STRUCTURE,
                        xhtml ? "the narrative div must be in the XHTML namespace"
                              : "element in the XHTML namespace where a FHIR element is expected") <
             0)
@@ -1231,13 +1248,13 @@ static int start_child(struct rd *r, struct cw_xml_parser *p, struct rframe *f,
     bool choice = (prop.flags & CW_FHIR_PROP_CHOICE) != 0;
     if (run->active && cw_fhir_elem_eq(run->elem, prop.elem)) {
         if (!cw_slice_eq(run->key, e->name)) {
-            if (rd_problem(r, p, e->name, CW_ISSUE_STRUCTURE,
+            if (rd_problem(r, p, where, CW_ISSUE_STRUCTURE,
                            "a choice element given with more than one type") < 0)
                 return -1;
             return push_skip(r, p, e->name) ? 0 : -1;
         }
         if (!run->array) {
-            if (rd_problem(r, p, e->name, CW_ISSUE_STRUCTURE,
+            if (rd_problem(r, p, where, CW_ISSUE_STRUCTURE,
                            "element repeated but it does not repeat") < 0)
                 return -1;
             return push_skip(r, p, e->name) ? 0 : -1;
@@ -1247,12 +1264,12 @@ static int start_child(struct rd *r, struct cw_xml_parser *p, struct rframe *f,
         uint32_t ord = ri.order;
         if (f->any_child && ord <= f->max_order) {
             if (member_exists(r, f, prop.elem)) {
-                if (rd_problem(r, p, e->name, CW_ISSUE_STRUCTURE,
+                if (rd_problem(r, p, where, CW_ISSUE_STRUCTURE,
                                "element repeated after other elements (out of order)") < 0)
                     return -1;
                 return push_skip(r, p, e->name) ? 0 : -1;
             }
-            if (rd_problem(r, p, e->name, CW_ISSUE_STRUCTURE,
+            if (rd_problem(r, p, where, CW_ISSUE_STRUCTURE,
                            "element out of order (FHIR XML follows the definition order)") < 0)
                 return -1;
         }

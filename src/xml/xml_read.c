@@ -285,10 +285,23 @@ int cw_xml_check_prolog(const char *p, size_t n, const struct cw_xml_limits *lim
             if (!skip_past(&u, "?>")) return 0;
             continue;
         }
-        if (unit_is(&u, "<!"))
-            return prolog_fail(err, CW_ISSUE_SECURITY,
-                               "XML documents with a DOCTYPE (document type declaration) are "
-                               "not accepted");
+        if (unit_is(&u, "<!")) {
+            prolog_fail(err, CW_ISSUE_SECURITY,
+                        "XML documents with a DOCTYPE (document type declaration) are not "
+                        "accepted");
+            if (err) {
+                /* where it is, in characters of the prolog (all ASCII here) */
+                struct units w = u;
+                unsigned line = 1, col = 1;
+                for (w.pos = u.pos % (size_t)u.width; w.pos < u.pos; w.pos += (size_t)w.width) {
+                    if (unit_at(&w, 0) == '\n') line++, col = 1;
+                    else col++;
+                }
+                err->line = line;
+                err->column = col;
+            }
+            return -1;
+        }
         return 0; /* the root element */
     }
 }
