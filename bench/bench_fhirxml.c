@@ -25,6 +25,15 @@
  * phase_ms: one untimed pass per phase to show where the time goes.
  *
  * Output: one JSON line on stdout (benchutil.h); diagnostics on stderr.
+ *
+ * A second task, not one of the peers':
+ *
+ *   bench_fhirxml xml-readers --reps R --warmup W DIR...
+ *
+ * converts the same items to XML (untimed) and times the XML layer's three
+ * entry points on that XML — events with no handler (libxml2's floor), the
+ * DOM, the xmlTextReader — and cw_fhir_xml_read; bytes = XML bytes; seconds
+ * = the events pass; the others are extras (docs/internals/xml.md).
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -36,6 +45,7 @@
 #include "benchutil.h"
 #include "fhir/fhir_xml.h"
 #include "json/json.h"
+#include "xml/xml.h"
 
 struct item {
     const char *text;
@@ -275,23 +285,130 @@ static bool canon_equal(const struct cw_json *a, const struct cw_json *b, bool i
             if (!canon_equal(&a->u.members[i].value, bv, d)) return false;
         }
         return true;
-    default: return true;
+    default:
+        return true;
     }
+}
+
+/* ---- xml-readers ---- */
+
+static double time_median(int reps, int warmup, void (*fn)(const struct cw_buf *, size_t, void *),
+                          const struct cw_buf *xs, size_t n, void *ctx)
+{
+    for (int w = 0; w < warmup; w++) fn(xs, n, ctx);
+    double t[64];
+    if (reps > 64) reps = 64;
+    for (int r = 0; r < reps; r++) {
+        double t0 = cw_bench_now();
+        fn(xs, n, ctx);
+        t[r] = cw_bench_now() - t0;
+    }
+    return cw_bench_median(t, reps);
+}
+
+static void run_events(const struct cw_buf *xs, size_t n, void *ctx)
+{
+    size_t *errors = ctx;
+    for (size_t i = 0; i < n; i++) {
+        struct cw_err e;
+        if (cw_xml_parse(xs[i].ptr, xs[i].len, NULL, NULL, NULL, &e) < 0) (*errors)++;
+    }
+}
+
+static void run_dom(const struct cw_buf *xs, size_t n, void *ctx)
+{
+    size_t *errors = ctx;
+    for (size_t i = 0; i < n; i++) {
+        struct cw_err e;
+        xmlDoc *d = NULL;
+        if (cw_xml_read_doc(xs[i].ptr, xs[i].len, NULL, &d, &e) < 0) (*errors)++;
+        cw_xml_free_doc(d);
+    }
+}
+
+static void run_reader(const struct cw_buf *xs, size_t n, void *ctx)
+{
+    size_t *errors = ctx;
+    for (size_t i = 0; i < n; i++) {
+        struct cw_err e;
+        struct cw_xml_reader *r = cw_xml_reader_new(xs[i].ptr, xs[i].len, NULL, &e);
+        int x = -1;
+        if (r) {
+            while ((x = cw_xml_reader_next(r, &e)) == 1) {
+            }
+        }
+        if (x < 0) (*errors)++;
+        cw_xml_reader_free(r);
+    }
+}
+
+static struct cw_arena *fhir_arena;
+
+static void run_fhir(const struct cw_buf *xs, size_t n, void *ctx)
+{
+    size_t *errors = ctx;
+    for (size_t i = 0; i < n; i++) {
+        struct cw_err e;
+        struct cw_json *j;
+        cw_arena_reset(fhir_arena);
+        if (cw_fhir_xml_read(fhir_arena, xs[i].ptr, xs[i].len, NULL, &j, &e) < 0) (*errors)++;
+    }
+}
+
+static int xml_readers(const struct items *it, int reps, int warmup)
+{
+    struct cw_buf *xs = calloc(it->n ? it->n : 1, sizeof *xs);
+    size_t n = 0, bytes = 0, errors = 0;
+    struct cw_arena *a = cw_arena_new((size_t)1 << 30);
+    for (size_t i = 0; i < it->n; i++) {
+        struct cw_json *j;
+        struct cw_err e;
+        cw_arena_reset(a);
+        cw_buf_init(&xs[n], 0);
+        if (cw_json_parse(a, it->v[i].text, it->v[i].len, NULL, &j, &e) == 0 &&
+            cw_fhir_xml_write(&xs[n], j, NULL, &e) == 0) {
+            bytes += xs[n].len;
+            n++;
+        } else {
+            cw_buf_release(&xs[n]);
+            errors++;
+        }
+    }
+    fhir_arena = a;
+    size_t e1 = 0, e2 = 0, e3 = 0, e4 = 0;
+    double t_ev = time_median(reps, warmup, run_events, xs, n, &e1);
+    double t_dom = time_median(reps, warmup, run_dom, xs, n, &e2);
+    double t_rd = time_median(reps, warmup, run_reader, xs, n, &e3);
+    double t_fx = time_median(reps, warmup, run_fhir, xs, n, &e4);
+    char extra[512];
+    snprintf(extra, sizeof extra,
+             "\"reps\":%d,\"warmup\":%d,\"events_mb_per_s\":%.1f,\"dom_mb_per_s\":%.1f,"
+             "\"reader_mb_per_s\":%.1f,\"fhir_read_mb_per_s\":%.1f,\"reader_errors\":%zu",
+             reps, warmup, (double)bytes / 1e6 / t_ev, (double)bytes / 1e6 / t_dom,
+             (double)bytes / 1e6 / t_rd, (double)bytes / 1e6 / t_fx, e2 + e3 + e4);
+    cw_bench_report("xml-readers", "c", n, bytes, t_ev, errors + e1, extra);
+    for (size_t i = 0; i < n; i++) cw_buf_release(&xs[i]);
+    free(xs);
+    cw_arena_destroy(a);
+    return 0;
 }
 
 /* ---- main ---- */
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: bench_fhirxml fhir-json-xml [--reps R] [--warmup W] DIR...\n");
+    fprintf(stderr,
+            "usage: bench_fhirxml fhir-json-xml|xml-readers [--reps R] [--warmup W] DIR...\n");
     return 2;
 }
 
 int main(int argc, char **argv)
 {
     if (argc < 2) return usage();
-    if (strcmp(argv[1], "fhir-json-xml") != 0) {
-        fprintf(stderr, "bench_fhirxml: only the fhir-json-xml task is implemented here\n");
+    bool readers = strcmp(argv[1], "xml-readers") == 0;
+    if (!readers && strcmp(argv[1], "fhir-json-xml") != 0) {
+        fprintf(stderr, "bench_fhirxml: only the fhir-json-xml (and xml-readers) tasks are "
+                        "implemented here\n");
         return 2;
     }
     int reps = 3, warmup = 1;
@@ -301,15 +418,25 @@ int main(int argc, char **argv)
         if ((strcmp(argv[i], "--reps") == 0 || strcmp(argv[i], "--warmup") == 0) && i + 1 < argc) {
             if (cw_slice_to_i64(cw_slice_cstr(argv[i + 1]), &v) < 0 || v < 0 || v > 1000)
                 return usage();
-            if (argv[i][2] == 'r') reps = (int)v;
-            else warmup = (int)v;
+            if (argv[i][2] == 'r')
+                reps = (int)v;
+            else
+                warmup = (int)v;
             i++;
         } else if (argv[i][0] == '-' && argv[i][1] == '-') {
             /* other harness options (--exprs, --queries) do not apply here */
             if (i + 1 < argc) i++;
-        } else load(&it, argv[i]);
+        } else
+            load(&it, argv[i]);
     }
     if (reps < 1) reps = 1;
+    if (readers) {
+        int rc = xml_readers(&it, reps, warmup);
+        for (size_t i = 0; i < it.n_owned; i++) free(it.owned[i]);
+        free(it.owned);
+        free(it.v);
+        return rc;
+    }
     size_t bytes = 0;
     for (size_t i = 0; i < it.n; i++) bytes += it.v[i].len;
 

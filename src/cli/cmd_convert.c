@@ -141,7 +141,8 @@ static int write_json(struct cw_buf *out, const struct cw_json *res, const struc
 static int write_xml(struct cw_buf *out, const struct cw_json *res, const struct conv_opts *o,
                      struct cw_err *err)
 {
-    struct cw_fhir_xml_opts xo = {.flags = CW_FHIR_XML_DECL | (o->lenient ? CW_FHIR_XML_LENIENT : 0),
+    struct cw_fhir_xml_opts xo = {.flags =
+                                      CW_FHIR_XML_DECL | (o->lenient ? CW_FHIR_XML_LENIENT : 0),
                                   .indent = o->pretty ? 2 : 0,
                                   .warn = warn_to_stderr,
                                   .warn_ctx = (void *)o};
@@ -155,7 +156,7 @@ static const struct out_format outputs[] = {
     {"xml", "FHIR R4 XML", write_xml},
 };
 
-#define N_INPUTS (sizeof inputs / sizeof inputs[0])
+#define N_INPUTS  (sizeof inputs / sizeof inputs[0])
 #define N_OUTPUTS (sizeof outputs / sizeof outputs[0])
 
 /* ---- the command ---- */
@@ -169,7 +170,8 @@ static void usage(FILE *f)
                "standard output (or OUT). The input format is detected unless --from is given.\n"
                "\n"
                "input formats (--from):\n");
-    for (size_t i = 0; i < N_INPUTS; i++) fprintf(f, "  %-10s %s\n", inputs[i].name, inputs[i].summary);
+    for (size_t i = 0; i < N_INPUTS; i++)
+        fprintf(f, "  %-10s %s\n", inputs[i].name, inputs[i].summary);
     fprintf(f, "output formats (--to, default json):\n");
     for (size_t i = 0; i < N_OUTPUTS; i++)
         fprintf(f, "  %-10s %s\n", outputs[i].name, outputs[i].summary);

@@ -107,7 +107,7 @@ static struct rinfo compute_info(struct cw_fhir_elem ctx, struct cw_fhir_sd type
  * first conversion in a thread, freed when the thread ends).
  */
 #define RC_SLOTS 4096
-#define RC_NAME 46
+#define RC_NAME  46
 
 struct rc_slot {
     uint32_t ctx, type; /* element and type indices in the core set; ctx+1, 0 = empty */
@@ -260,10 +260,14 @@ static int write_content(struct wr *wr, struct cw_fhir_node *node, struct cw_fhi
 static bool json_kind_ok(struct cw_fhir_sd t, const struct cw_json *v)
 {
     switch (cw_fhir_sd_json_kind(t)) {
-    case CW_FHIR_JSON_NUMBER: return v->type == CW_JSON_NUMBER;
-    case CW_FHIR_JSON_BOOLEAN: return v->type == CW_JSON_TRUE || v->type == CW_JSON_FALSE;
-    case CW_FHIR_JSON_STRING: return v->type == CW_JSON_STRING;
-    default: return false;
+    case CW_FHIR_JSON_NUMBER:
+        return v->type == CW_JSON_NUMBER;
+    case CW_FHIR_JSON_BOOLEAN:
+        return v->type == CW_JSON_TRUE || v->type == CW_JSON_FALSE;
+    case CW_FHIR_JSON_STRING:
+        return v->type == CW_JSON_STRING;
+    default:
+        return false;
     }
 }
 
@@ -330,8 +334,8 @@ static int write_item(struct wr *wr, struct cw_fhir_node *node, const struct rin
                             : "null where a value is expected");
     if (ri->kind == CW_FHIR_KIND_RESOURCE) {
         const struct cw_json *rt = cw_json_get_slice(v, RESOURCE_TYPE);
-        struct cw_fhir_sd t = cw_json_is(rt, CW_JSON_STRING) ? cw_fhir_type(cw_json_text(rt))
-                                                              : CW_FHIR_NONE_SD;
+        struct cw_fhir_sd t =
+            cw_json_is(rt, CW_JSON_STRING) ? cw_fhir_type(cw_json_text(rt)) : CW_FHIR_NONE_SD;
         if (cw_fhir_sd_kind(t) != CW_FHIR_KIND_RESOURCE || cw_fhir_sd_abstract(t))
             return wr_problem(wr, node, CW_SLICE_NULL, CW_ISSUE_STRUCTURE,
                               "resource without a known resourceType");
@@ -343,8 +347,7 @@ static int write_item(struct wr *wr, struct cw_fhir_node *node, const struct rin
         node->flags |= CW_FHIR_NODE_RESOURCE;
         cw_xml_start(&wr->w, name);
         cw_xml_start(&wr->w, cw_fhir_sd_type_name(t));
-        if (write_content(wr, node, cw_fhir_elem_structure(node->elem, t), v, NULL, depth + 1) <
-            0)
+        if (write_content(wr, node, cw_fhir_elem_structure(node->elem, t), v, NULL, depth + 1) < 0)
             return -1;
         cw_xml_end(&wr->w);
         cw_xml_end(&wr->w);
@@ -542,8 +545,8 @@ int cw_fhir_xml_write(struct cw_buf *out, const struct cw_json *resource,
     if (opts->flags & CW_FHIR_XML_DECL) cw_xml_declaration(&wr.w);
     cw_xml_start(&wr.w, cw_fhir_sd_type_name(root.type));
     cw_xml_attr(&wr.w, CW_LIT("xmlns"), FHIR_NS);
-    int r = write_content(&wr, &root, cw_fhir_elem_structure(root.elem, root.type), resource,
-                          NULL, 0);
+    int r =
+        write_content(&wr, &root, cw_fhir_elem_structure(root.elem, root.type), resource, NULL, 0);
     if (r == 0) cw_xml_end(&wr.w);
     cw_xml_checker_free(wr.chk);
     free(wr.ents);
@@ -572,8 +575,8 @@ struct rrun {
     struct cw_fhir_elem elem;
     uint32_t order;
     struct cw_fhir_sd type;
-    cw_slice key;  /* JSON name */
-    size_t base;   /* first item on the item stack */
+    cw_slice key; /* JSON name */
+    size_t base;  /* first item on the item stack */
     uint32_t count;
     bool active, array, primitive;
 };
@@ -618,10 +621,10 @@ struct rd {
     struct cw_json result;
     bool have_result;
     /* the narrative div being read */
-    bool div_raw;       /* take the source text */
-    bool div_prefixed;  /* raw: a prefix is used inside the div */
-    size_t div_start;   /* raw: offset of "<div" */
-    struct cw_buf div_buf;       /* re-serialized div (not raw) */
+    bool div_raw;          /* take the source text */
+    bool div_prefixed;     /* raw: a prefix is used inside the div */
+    size_t div_start;      /* raw: offset of "<div" */
+    struct cw_buf div_buf; /* re-serialized div (not raw) */
     struct cw_xml_writer div_w;
     cw_slice div_dflt[CW_XML_DEFAULT_MAX_DEPTH + 1]; /* default namespace per div level */
 };
@@ -837,8 +840,7 @@ static int close_run(struct rd *r, struct cw_xml_parser *p, struct rframe *f)
 }
 
 /* The frame's members as a JSON object (members popped). */
-static int make_object(struct rd *r, struct cw_xml_parser *p, struct rframe *f,
-                       struct cw_json *out)
+static int make_object(struct rd *r, struct cw_xml_parser *p, struct rframe *f, struct cw_json *out)
 {
     size_t n = r->n_mem - f->mem_base;
     struct cw_json_member *m = cw_arena_array(r->a, n ? n : 1, sizeof *m);
@@ -899,9 +901,13 @@ static int prim_value(struct rd *r, struct cw_xml_parser *p, struct rframe *f, c
     cw_slice c;
     switch (cw_fhir_sd_json_kind(f->type)) {
     case CW_FHIR_JSON_BOOLEAN:
-        if (cw_slice_eq(v, CW_LIT("true"))) f->value = cw_json_bool(true);
-        else if (cw_slice_eq(v, CW_LIT("false"))) f->value = cw_json_bool(false);
-        else return rd_problem(r, p, CW_SLICE_NULL, CW_ISSUE_VALUE, "a boolean must be true or false");
+        if (cw_slice_eq(v, CW_LIT("true")))
+            f->value = cw_json_bool(true);
+        else if (cw_slice_eq(v, CW_LIT("false")))
+            f->value = cw_json_bool(false);
+        else
+            return rd_problem(r, p, CW_SLICE_NULL, CW_ISSUE_VALUE,
+                              "a boolean must be true or false");
         return 0;
     case CW_FHIR_JSON_NUMBER:
         /* positiveInt allows a leading '+' (datatypes.html); JSON does not */
@@ -931,8 +937,7 @@ static int element_attrs(struct rd *r, struct cw_xml_parser *p, struct rframe *f
         const struct cw_xml_attr *at = &e->attrs[i];
         if (cw_slice_eq(at->uri, XSI_NS)) continue; /* xsi:schemaLocation and friends */
         if (at->uri.len || at->prefix.len) {
-            if (rd_problem(r, p, at->name, CW_ISSUE_STRUCTURE, "unknown attribute") < 0)
-                return -1;
+            if (rd_problem(r, p, at->name, CW_ISSUE_STRUCTURE, "unknown attribute") < 0) return -1;
             continue;
         }
         if (cw_slice_eq(at->name, CW_LIT("value"))) {
@@ -949,8 +954,7 @@ static int element_attrs(struct rd *r, struct cw_xml_parser *p, struct rframe *f
         if (f->kind != K_RESOURCE && f->kind != K_WRAPPER)
             ri = resolve_info(r->rc, f->ctx, f->type, at->name);
         if (!ri.ok || !(ri.eflags & CW_FHIR_E_XML_ATTR)) {
-            if (rd_problem(r, p, at->name, CW_ISSUE_STRUCTURE, "unknown attribute") < 0)
-                return -1;
+            if (rd_problem(r, p, at->name, CW_ISSUE_STRUCTURE, "unknown attribute") < 0) return -1;
             continue;
         }
         cw_slice c;
@@ -1185,8 +1189,7 @@ static int start_resource(struct rd *r, struct cw_xml_parser *p, struct rframe *
             }
             return -1;
         }
-        if (rd_problem(r, p, e->name, CW_ISSUE_STRUCTURE,
-                       "not a resource type allowed here") < 0)
+        if (rd_problem(r, p, e->name, CW_ISSUE_STRUCTURE, "not a resource type allowed here") < 0)
             return -1;
         return push_skip(r, p, e->name) ? 0 : -1;
     }
@@ -1196,8 +1199,8 @@ static int start_resource(struct rd *r, struct cw_xml_parser *p, struct rframe *
     nf->elem = cw_fhir_sd_root(t);
     nf->ctx = nf->elem;
     if (push_ns(r, p, e) < 0) return -1;
-    if (push_member(r, p, RESOURCE_TYPE, cw_json_string(cw_fhir_sd_type_name(t)),
-                    CW_FHIR_NONE_ELEM, 0) < 0)
+    if (push_member(r, p, RESOURCE_TYPE, cw_json_string(cw_fhir_sd_type_name(t)), CW_FHIR_NONE_ELEM,
+                    0) < 0)
         return -1;
     return element_attrs(r, p, nf, e);
 }
@@ -1207,8 +1210,7 @@ static int start_child(struct rd *r, struct cw_xml_parser *p, struct rframe *f,
 {
     bool in_xhtml = cw_slice_eq(e->uri, XHTML_NS);
     if (!in_xhtml && !cw_slice_eq(e->uri, FHIR_NS)) {
-        if (rd_problem(r, p, e->name, CW_ISSUE_STRUCTURE,
-                       "element not in the FHIR namespace") < 0)
+        if (rd_problem(r, p, e->name, CW_ISSUE_STRUCTURE, "element not in the FHIR namespace") < 0)
             return -1;
         return push_skip(r, p, e->name) ? 0 : -1;
     }
@@ -1224,7 +1226,8 @@ static int start_child(struct rd *r, struct cw_xml_parser *p, struct rframe *f,
     cw_slice where = e->name;
     if (prop.flags & CW_FHIR_PROP_CHOICE) {
         cw_slice en = cw_fhir_elem_name(prop.elem), tn = cw_fhir_sd_type_name(prop.type);
-        int wn = snprintf(wbuf, sizeof wbuf, "%.*s.ofType(%.*s)", CW_SLICE_FMT(en), CW_SLICE_FMT(tn));
+        int wn =
+            snprintf(wbuf, sizeof wbuf, "%.*s.ofType(%.*s)", CW_SLICE_FMT(en), CW_SLICE_FMT(tn));
         if (wn > 0 && (size_t)wn < sizeof wbuf) where = (cw_slice){wbuf, (size_t)wn};
     }
     if (eflags & CW_FHIR_E_XML_ATTR) {
@@ -1236,9 +1239,9 @@ static int start_child(struct rd *r, struct cw_xml_parser *p, struct rframe *f,
     bool xhtml = ri.xhtml;
     if (xhtml != in_xhtml) {
         if (rd_problem(r, p, where, CW_ISSUE_STRUCTURE,
-                       xhtml ? "the narrative div must be in the XHTML namespace"
-                             : "element in the XHTML namespace where a FHIR element is expected") <
-            0)
+                       xhtml
+                           ? "the narrative div must be in the XHTML namespace"
+                           : "element in the XHTML namespace where a FHIR element is expected") < 0)
             return -1;
         return push_skip(r, p, e->name) ? 0 : -1;
     }
@@ -1288,7 +1291,7 @@ static int start_child(struct rd *r, struct cw_xml_parser *p, struct rframe *f,
                              .primitive = primitive};
     }
     uint32_t index = run->array ? run->count : CW_FHIR_NO_INDEX;
-    uint8_t k = xhtml ? K_XHTML
+    uint8_t k = xhtml                           ? K_XHTML
                 : primitive                     ? K_PRIMITIVE
                 : kind == CW_FHIR_KIND_RESOURCE ? K_WRAPPER
                 : kind == CW_FHIR_KIND_COMPLEX  ? K_COMPLEX
@@ -1312,11 +1315,16 @@ static int on_start(void *ctx, struct cw_xml_parser *p, const struct cw_xml_star
     struct rd *r = ctx;
     struct rframe *f = top(r);
     switch (f->kind) {
-    case K_SKIP: f->skip++; return 0;
-    case K_XHTML: return div_inner_start(r, f, e);
+    case K_SKIP:
+        f->skip++;
+        return 0;
+    case K_XHTML:
+        return div_inner_start(r, f, e);
     case K_DOC:
-    case K_WRAPPER: return start_resource(r, p, f, e);
-    default: return start_child(r, p, f, e);
+    case K_WRAPPER:
+        return start_resource(r, p, f, e);
+    default:
+        return start_child(r, p, f, e);
     }
 }
 
@@ -1329,10 +1337,13 @@ static int on_end(void *ctx, struct cw_xml_parser *p, cw_slice name, cw_slice pr
     if (f->kind != K_SKIP && f->kind != K_XHTML) r->n_ns = f->ns_base;
     switch (f->kind) {
     case K_SKIP:
-        if (f->skip) f->skip--;
-        else r->n_fr--;
+        if (f->skip)
+            f->skip--;
+        else
+            r->n_fr--;
         return 0;
-    case K_XHTML: return end_div(r, p, f);
+    case K_XHTML:
+        return end_div(r, p, f);
     case K_RESOURCE:
     case K_COMPLEX:
         if (close_run(r, p, f) < 0 || make_object(r, p, f, &v) < 0) return -1;
@@ -1360,7 +1371,8 @@ static int on_end(void *ctx, struct cw_xml_parser *p, cw_slice name, cw_slice pr
         }
         v = f->value;
         break;
-    default: return 0;
+    default:
+        return 0;
     }
     r->n_fr--;
     return deliver(r, p, top(r), v, x);
@@ -1390,8 +1402,7 @@ static int on_comment(void *ctx, struct cw_xml_parser *p, cw_slice text)
 }
 
 int cw_fhir_xml_read(struct cw_arena *a, const char *xml, size_t n,
-                     const struct cw_fhir_xml_opts *opts, struct cw_json **out,
-                     struct cw_err *err)
+                     const struct cw_fhir_xml_opts *opts, struct cw_json **out, struct cw_err *err)
 {
     static const struct cw_fhir_xml_opts defaults;
     if (!opts) opts = &defaults;
@@ -1418,7 +1429,8 @@ int cw_fhir_xml_read(struct cw_arena *a, const char *xml, size_t n,
         if (rc == 0 && !r->have_result) rc = cw_err_set(err, CW_ISSUE_STRUCTURE, "no resource");
         if (rc == 0) {
             struct cw_json *res = cw_arena_alloc(a, sizeof *res);
-            if (!res) rc = cw_err_set(err, CW_ISSUE_TOO_COSTLY, "arena limit");
+            if (!res)
+                rc = cw_err_set(err, CW_ISSUE_TOO_COSTLY, "arena limit");
             else {
                 *res = r->result;
                 *out = res;

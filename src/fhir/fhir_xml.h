@@ -65,10 +65,10 @@ typedef void (*cw_fhir_xml_warn_fn)(const struct cw_err *warning, void *ctx);
 
 /* Options; a NULL pointer or zero fields mean strict, compact, defaults. */
 struct cw_fhir_xml_opts {
-    unsigned flags;        /* CW_FHIR_XML_* */
-    int indent;            /* write: 0 compact, > 0 spaces per level */
-    unsigned max_depth;    /* nesting of FHIR elements; 0 = CW_FHIR_XML_DEFAULT_MAX_DEPTH */
-    size_t max_bytes;      /* read: document size; 0 = CW_XML_DEFAULT_MAX_BYTES (64 MiB) */
+    unsigned flags;           /* CW_FHIR_XML_* */
+    int indent;               /* write: 0 compact, > 0 spaces per level */
+    unsigned max_depth;       /* nesting of FHIR elements; 0 = CW_FHIR_XML_DEFAULT_MAX_DEPTH */
+    size_t max_bytes;         /* read: document size; 0 = CW_XML_DEFAULT_MAX_BYTES (64 MiB) */
     cw_fhir_xml_warn_fn warn; /* lenient mode: may be NULL */
     void *warn_ctx;
 };
@@ -89,7 +89,6 @@ int cw_fhir_xml_write(struct cw_buf *out, const struct cw_json *resource,
  * and depth limits: src/xml/xml.h).
  */
 int cw_fhir_xml_read(struct cw_arena *a, const char *xml, size_t n,
-                     const struct cw_fhir_xml_opts *opts, struct cw_json **out,
-                     struct cw_err *err);
+                     const struct cw_fhir_xml_opts *opts, struct cw_json **out, struct cw_err *err);
 
 #endif

@@ -69,9 +69,10 @@ void cw_xml_init(void);
 #define CW_XML_DEFAULT_MAX_ATTRS 256u               /* attributes per element */
 
 /* cw_xml_limits.flags */
-#define CW_XML_STRICT_NS 0x01 /* namespace errors (undeclared prefix, ...) are fatal;
-                                 by default libxml2 reports and goes on, which real
-                                 C-CDA needs */
+#define CW_XML_STRICT_NS                                                                           \
+    0x01 /* namespace errors (undeclared prefix, ...) are fatal;                                   \
+            by default libxml2 reports and goes on, which real                                     \
+            C-CDA needs */
 
 /* Limits and options for reading. Zero fields take the defaults above. */
 struct cw_xml_limits {
@@ -201,8 +202,8 @@ struct cw_xml_reader; /* opaque */
  * unchanged until cw_xml_reader_free. Returns NULL with err when the
  * prolog check refuses the document or memory is out.
  */
-struct cw_xml_reader *cw_xml_reader_new(const char *xml, size_t n,
-                                        const struct cw_xml_limits *lim, struct cw_err *err);
+struct cw_xml_reader *cw_xml_reader_new(const char *xml, size_t n, const struct cw_xml_limits *lim,
+                                        struct cw_err *err);
 
 /*
  * Advance to the next node. Returns 1 (a node: inspect it with the libxml2
@@ -235,12 +236,12 @@ void cw_xml_reader_free(struct cw_xml_reader *r);
  */
 struct cw_xml_writer {
     struct cw_buf *out;
-    int indent;        /* 0 compact; > 0 spaces per level */
-    unsigned depth;    /* open elements */
-    bool in_tag;       /* a start tag is open (attributes may follow) */
-    bool bad_char;     /* a text or attribute value held a character XML cannot carry */
-    bool too_deep;     /* more than CW_XML_WRITER_MAX_DEPTH open elements, or calls that
-                          do not nest (an attribute after content, an end too many) */
+    int indent;     /* 0 compact; > 0 spaces per level */
+    unsigned depth; /* open elements */
+    bool in_tag;    /* a start tag is open (attributes may follow) */
+    bool bad_char;  /* a text or attribute value held a character XML cannot carry */
+    bool too_deep;  /* more than CW_XML_WRITER_MAX_DEPTH open elements, or calls that
+                       do not nest (an attribute after content, an end too many) */
     uint8_t content[CW_XML_WRITER_MAX_DEPTH]; /* per open element: 0 none, 1 elements, 2 text */
     cw_slice names[CW_XML_WRITER_MAX_DEPTH];
 };

@@ -88,10 +88,10 @@ static struct cw_xml_limits limits_of(const struct cw_xml_limits *lim)
 /* Reads code units of the detected encoding family. */
 struct units {
     const unsigned char *p;
-    size_t n;    /* bytes */
-    size_t pos;  /* byte position */
-    int width;   /* 1 or 2 */
-    bool big;    /* UTF-16BE */
+    size_t n;   /* bytes */
+    size_t pos; /* byte position */
+    int width;  /* 1 or 2 */
+    bool big;   /* UTF-16BE */
 };
 
 /* Code unit at pos + k units (0 past the end). */
@@ -178,8 +178,7 @@ static bool encoding_allowed_8bit(const char *e, size_t n)
 
 static bool encoding_allowed_16(const char *e, size_t n)
 {
-    return ascii_ieq(e, n, "utf-16") || ascii_ieq(e, n, "utf-16le") ||
-           ascii_ieq(e, n, "utf-16be");
+    return ascii_ieq(e, n, "utf-16") || ascii_ieq(e, n, "utf-16le") || ascii_ieq(e, n, "utf-16be");
 }
 
 static int prolog_fail(struct cw_err *err, enum cw_issue issue, const char *msg)
@@ -218,8 +217,10 @@ static void read_xml_decl(struct units *u, char *enc, size_t cap, size_t *enc_le
             *has_enc = true;
             while (!at_end(&w) && unit_at(&w, 0) != q) {
                 unsigned c = unit_at(&w, 0);
-                if (*enc_len + 1 < cap) enc[(*enc_len)++] = c < 128 ? (char)c : '?';
-                else *enc_len = cap; /* too long: never on the list */
+                if (*enc_len + 1 < cap)
+                    enc[(*enc_len)++] = c < 128 ? (char)c : '?';
+                else
+                    *enc_len = cap; /* too long: never on the list */
                 w.pos += (size_t)w.width;
             }
             if (*enc_len >= cap) *enc_len = cap - 1;
@@ -262,8 +263,8 @@ int cw_xml_check_prolog(const char *p, size_t n, const struct cw_xml_limits *lim
         bool has_enc;
         read_xml_decl(&u, enc, sizeof enc, &enc_len, &has_enc);
         if (has_enc) {
-            bool ok = utf16 ? encoding_allowed_16(enc, enc_len)
-                            : encoding_allowed_8bit(enc, enc_len);
+            bool ok =
+                utf16 ? encoding_allowed_16(enc, enc_len) : encoding_allowed_8bit(enc, enc_len);
             if (!ok)
                 return prolog_fail(err, CW_ISSUE_NOT_SUPPORTED,
                                    "XML encoding not supported (UTF-8, UTF-16, US-ASCII, "
@@ -273,7 +274,7 @@ int cw_xml_check_prolog(const char *p, size_t n, const struct cw_xml_limits *lim
     /* Misc* (comments, processing instructions, white space), then the root. */
     for (;;) {
         skip_space(&u);
-        if (at_end(&u)) return 0; /* empty: libxml2 reports it */
+        if (at_end(&u)) return 0;            /* empty: libxml2 reports it */
         if (unit_at(&u, 0) != '<') return 0; /* text before the root: libxml2 reports it */
         if (unit_is(&u, "<!--")) {
             u.pos += 4 * (size_t)u.width;
@@ -294,8 +295,10 @@ int cw_xml_check_prolog(const char *p, size_t n, const struct cw_xml_limits *lim
                 struct units w = u;
                 unsigned line = 1, col = 1;
                 for (w.pos = u.pos % (size_t)u.width; w.pos < u.pos; w.pos += (size_t)w.width) {
-                    if (unit_at(&w, 0) == '\n') line++, col = 1;
-                    else col++;
+                    if (unit_at(&w, 0) == '\n')
+                        line++, col = 1;
+                    else
+                        col++;
                 }
                 err->line = line;
                 err->column = col;
@@ -312,66 +315,94 @@ int cw_xml_check_prolog(const char *p, size_t n, const struct cw_xml_limits *lim
 static const char *error_text(int code)
 {
     switch (code) {
-    case XML_ERR_INTERNAL_ERROR: return "internal parser error";
-    case XML_ERR_NO_MEMORY: return "out of memory";
+    case XML_ERR_INTERNAL_ERROR:
+        return "internal parser error";
+    case XML_ERR_NO_MEMORY:
+        return "out of memory";
     case XML_ERR_DOCUMENT_START:
-    case XML_ERR_DOCUMENT_EMPTY: return "document is empty or does not start with an element";
+    case XML_ERR_DOCUMENT_EMPTY:
+        return "document is empty or does not start with an element";
     case XML_ERR_DOCUMENT_END:
-    case XML_ERR_EXTRA_CONTENT: return "extra content after the root element";
+    case XML_ERR_EXTRA_CONTENT:
+        return "extra content after the root element";
     case XML_ERR_INVALID_HEX_CHARREF:
     case XML_ERR_INVALID_DEC_CHARREF:
-    case XML_ERR_INVALID_CHARREF: return "invalid character reference";
-    case XML_ERR_INVALID_CHAR: return "character not allowed in XML";
+    case XML_ERR_INVALID_CHARREF:
+        return "invalid character reference";
+    case XML_ERR_INVALID_CHAR:
+        return "character not allowed in XML";
     case XML_ERR_INVALID_ENCODING:
     case XML_ERR_UNKNOWN_ENCODING:
     case XML_ERR_UNSUPPORTED_ENCODING:
-    case XML_ERR_ENCODING_NAME: return "invalid bytes for the document's encoding, or an unsupported encoding";
+    case XML_ERR_ENCODING_NAME:
+        return "invalid bytes for the document's encoding, or an unsupported encoding";
     case XML_ERR_UNDECLARED_ENTITY:
-    case XML_WAR_UNDECLARED_ENTITY: return "reference to an undeclared entity";
+    case XML_WAR_UNDECLARED_ENTITY:
+        return "reference to an undeclared entity";
     case XML_ERR_ENTITYREF_NO_NAME:
-    case XML_ERR_ENTITYREF_SEMICOL_MISSING: return "malformed entity or character reference ('&' must be written &amp;)";
-    case XML_ERR_LT_IN_ATTRIBUTE: return "'<' in an attribute value";
+    case XML_ERR_ENTITYREF_SEMICOL_MISSING:
+        return "malformed entity or character reference ('&' must be written &amp;)";
+    case XML_ERR_LT_IN_ATTRIBUTE:
+        return "'<' in an attribute value";
     case XML_ERR_ATTRIBUTE_NOT_STARTED:
     case XML_ERR_ATTRIBUTE_NOT_FINISHED:
     case XML_ERR_ATTRIBUTE_WITHOUT_VALUE:
     case XML_ERR_STRING_NOT_STARTED:
-    case XML_ERR_STRING_NOT_CLOSED: return "malformed attribute";
+    case XML_ERR_STRING_NOT_CLOSED:
+        return "malformed attribute";
     case XML_ERR_ATTRIBUTE_REDEFINED:
-    case XML_NS_ERR_ATTRIBUTE_REDEFINED: return "attribute given twice";
+    case XML_NS_ERR_ATTRIBUTE_REDEFINED:
+        return "attribute given twice";
     case XML_ERR_COMMENT_NOT_FINISHED:
-    case XML_ERR_HYPHEN_IN_COMMENT: return "malformed comment";
+    case XML_ERR_HYPHEN_IN_COMMENT:
+        return "malformed comment";
     case XML_ERR_PI_NOT_STARTED:
     case XML_ERR_PI_NOT_FINISHED:
-    case XML_ERR_RESERVED_XML_NAME: return "malformed processing instruction or misplaced XML declaration";
+    case XML_ERR_RESERVED_XML_NAME:
+        return "malformed processing instruction or misplaced XML declaration";
     case XML_ERR_XMLDECL_NOT_STARTED:
     case XML_ERR_XMLDECL_NOT_FINISHED:
     case XML_ERR_VERSION_MISSING:
     case XML_ERR_UNKNOWN_VERSION:
     case XML_ERR_STANDALONE_VALUE:
-    case XML_ERR_MISSING_ENCODING: return "malformed XML declaration";
+    case XML_ERR_MISSING_ENCODING:
+        return "malformed XML declaration";
     case XML_ERR_CDATA_NOT_FINISHED:
-    case XML_ERR_MISPLACED_CDATA_END: return "malformed CDATA section or ']]>' in text";
+    case XML_ERR_MISPLACED_CDATA_END:
+        return "malformed CDATA section or ']]>' in text";
     case XML_ERR_NAME_REQUIRED:
-    case XML_ERR_NAME_TOO_LONG: return "element or attribute name expected";
-    case XML_ERR_SPACE_REQUIRED: return "white space required";
-    case XML_ERR_EQUAL_REQUIRED: return "'=' expected after an attribute name";
+    case XML_ERR_NAME_TOO_LONG:
+        return "element or attribute name expected";
+    case XML_ERR_SPACE_REQUIRED:
+        return "white space required";
+    case XML_ERR_EQUAL_REQUIRED:
+        return "'=' expected after an attribute name";
     case XML_ERR_LT_REQUIRED:
     case XML_ERR_GT_REQUIRED:
-    case XML_ERR_LTSLASH_REQUIRED: return "malformed tag";
-    case XML_ERR_TAG_NAME_MISMATCH: return "end tag does not match the start tag";
+    case XML_ERR_LTSLASH_REQUIRED:
+        return "malformed tag";
+    case XML_ERR_TAG_NAME_MISMATCH:
+        return "end tag does not match the start tag";
     case XML_ERR_TAG_NOT_FINISHED:
-    case XML_ERR_NOT_WELL_BALANCED: return "element not closed (document ends early)";
+    case XML_ERR_NOT_WELL_BALANCED:
+        return "element not closed (document ends early)";
     case XML_ERR_DOCTYPE_NOT_FINISHED:
     case XML_ERR_ENTITY_LOOP:
     case XML_ERR_ENTITY_PROCESSING:
-    case XML_ERR_EXT_SUBSET_NOT_FINISHED: return "document type declarations are not accepted";
-    case XML_ERR_USER_STOP: return "parse stopped";
-    case XML_NS_ERR_UNDEFINED_NAMESPACE: return "undeclared namespace prefix";
+    case XML_ERR_EXT_SUBSET_NOT_FINISHED:
+        return "document type declarations are not accepted";
+    case XML_ERR_USER_STOP:
+        return "parse stopped";
+    case XML_NS_ERR_UNDEFINED_NAMESPACE:
+        return "undeclared namespace prefix";
     case XML_NS_ERR_QNAME:
-    case XML_NS_ERR_COLON: return "malformed qualified name";
+    case XML_NS_ERR_COLON:
+        return "malformed qualified name";
     case XML_NS_ERR_XML_NAMESPACE:
-    case XML_NS_ERR_EMPTY: return "invalid namespace declaration";
-    default: return "malformed XML";
+    case XML_NS_ERR_EMPTY:
+        return "invalid namespace declaration";
+    default:
+        return "malformed XML";
     }
 }
 
@@ -383,12 +414,12 @@ struct cw_xml_parser {
     const struct cw_xml_handler *h; /* events: user handler; NULL for DOM */
     void *ctx;
     struct cw_err *err;
-    bool failed;  /* err holds the first error */
+    bool failed; /* err holds the first error */
     unsigned depth;
     size_t nodes;
     struct cw_xml_attr *attrs; /* scratch for start events */
     size_t attrs_cap;
-    struct cw_xml_ns ns[16];  /* scratch; more declarations go to ns_heap */
+    struct cw_xml_ns ns[16]; /* scratch; more declarations go to ns_heap */
     struct cw_xml_ns *ns_heap;
     size_t ns_heap_cap;
     char *vals; /* scratch for decoded attribute values */
@@ -408,6 +439,8 @@ static void position_of(xmlParserCtxtPtr ctxt, unsigned *line, unsigned *col)
 }
 
 /* Record the first error and stop libxml2. */
+static void parser_vfail(struct cw_xml_parser *p, enum cw_issue issue, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 static void parser_vfail(struct cw_xml_parser *p, enum cw_issue issue, const char *fmt, va_list ap)
 {
     if (p->failed) return;
@@ -556,10 +589,8 @@ static void ev_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
     struct cw_xml_parser *p = parser_of(ctx);
     if (!p || count_start(p, nb_attributes) < 0) return;
     if (p->h == NULL) return; /* checker: only counts */
-    struct cw_xml_start e = {.name = xslice(localname),
-                             .prefix = xslice(prefix),
-                             .uri = xslice(uri),
-                             .depth = p->depth};
+    struct cw_xml_start e = {
+        .name = xslice(localname), .prefix = xslice(prefix), .uri = xslice(uri), .depth = p->depth};
     if (nb_attributes > 0) {
         if ((size_t)nb_attributes > p->attrs_cap) {
             size_t cap = p->attrs_cap ? p->attrs_cap : 16;
@@ -640,8 +671,7 @@ static void ev_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
         e.ns = ns;
         e.n_ns = (size_t)nb_namespaces;
     }
-    if (p->h->start && p->h->start(p->ctx, p, &e) < 0)
-        stop_by_handler(p);
+    if (p->h->start && p->h->start(p->ctx, p, &e) < 0) stop_by_handler(p);
 }
 
 static void ev_end(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri)
@@ -674,16 +704,14 @@ static void ev_comment(void *ctx, const xmlChar *value)
 {
     struct cw_xml_parser *p = parser_of(ctx);
     if (!p || p->failed || !p->h || !p->h->comment) return;
-    if (p->h->comment(p->ctx, p, xslice(value)) < 0)
-        stop_by_handler(p);
+    if (p->h->comment(p->ctx, p, xslice(value)) < 0) stop_by_handler(p);
 }
 
 static void ev_pi(void *ctx, const xmlChar *target, const xmlChar *data)
 {
     struct cw_xml_parser *p = parser_of(ctx);
     if (!p || p->failed || !p->h || !p->h->pi) return;
-    if (p->h->pi(p->ctx, p, xslice(target), xslice(data)) < 0)
-        stop_by_handler(p);
+    if (p->h->pi(p->ctx, p, xslice(target), xslice(data)) < 0) stop_by_handler(p);
 }
 
 /* A SAX2 handler with only what events need: no document is built. */
@@ -723,8 +751,8 @@ static int run_parse(struct cw_xml_parser *p, const char *xml, size_t n, const c
     ctxt->_private = p;
     xmlDocPtr doc = xmlCtxtReadMemory(ctxt, xml, (int)n, NULL, encoding, PARSE_OPTIONS);
     /* xmlCtxtReadMemory resets the context: _private is kept, check anyway */
-    if (!p->failed && (!ctxt->wellFormed || ((p->lim.flags & CW_XML_STRICT_NS) &&
-                                             !ctxt->nsWellFormed))) {
+    if (!p->failed &&
+        (!ctxt->wellFormed || ((p->lim.flags & CW_XML_STRICT_NS) && !ctxt->nsWellFormed))) {
         p->failed = true;
         if (p->err) {
             cw_err_clear(p->err);
@@ -735,8 +763,10 @@ static int run_parse(struct cw_xml_parser *p, const char *xml, size_t n, const c
         if (doc) xmlFreeDoc(doc);
         return -1;
     }
-    if (doc_out) *doc_out = doc;
-    else if (doc) xmlFreeDoc(doc);
+    if (doc_out)
+        *doc_out = doc;
+    else if (doc)
+        xmlFreeDoc(doc);
     return 0;
 }
 
@@ -821,7 +851,7 @@ void cw_xml_free_doc(xmlDoc *doc)
 struct cw_xml_reader {
     xmlTextReaderPtr r;
     struct cw_xml_limits lim;
-    struct cw_err first;  /* first error seen by the handler */
+    struct cw_err first; /* first error seen by the handler */
     bool failed;
     int state; /* 0 running, 1 ended, -1 failed */
     size_t nodes;
@@ -843,8 +873,8 @@ static void reader_error(void *arg, xmlErrorPtr e)
     rd->first.column = e->int2 > 0 ? (unsigned)e->int2 : 0;
 }
 
-struct cw_xml_reader *cw_xml_reader_new(const char *xml, size_t n,
-                                        const struct cw_xml_limits *lim, struct cw_err *err)
+struct cw_xml_reader *cw_xml_reader_new(const char *xml, size_t n, const struct cw_xml_limits *lim,
+                                        struct cw_err *err)
 {
     cw_xml_init();
     struct cw_xml_limits l = limits_of(lim);
@@ -914,8 +944,7 @@ int cw_xml_reader_next(struct cw_xml_reader *rd, struct cw_err *err)
             return reader_fail(rd, err, CW_ISSUE_TOO_COSTLY, "XML document has too many elements");
         int na = xmlTextReaderAttributeCount(rd->r);
         if (na < 0 || (unsigned)na > rd->lim.max_attrs)
-            return reader_fail(rd, err, CW_ISSUE_TOO_COSTLY,
-                               "XML element has too many attributes");
+            return reader_fail(rd, err, CW_ISSUE_TOO_COSTLY, "XML element has too many attributes");
     }
     return 1;
 }

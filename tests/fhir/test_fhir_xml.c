@@ -86,7 +86,9 @@ static void both_ways(const char *json, const char *xml)
     if (!x) fail_msg("JSON -> XML failed: %s at %s", err.msg, err.location);
     if (strcmp(x, xml) != 0) fail_msg("JSON -> XML\n got: %s\nwant: %s", x, xml);
     char *j = to_json(xml, NULL, &err);
-    if (!j) fail_msg("XML -> JSON failed: %s at %s (%u:%u)", err.msg, err.location, err.line, err.column);
+    if (!j)
+        fail_msg("XML -> JSON failed: %s at %s (%u:%u)", err.msg, err.location, err.line,
+                 err.column);
     if (strcmp(j, json) != 0) fail_msg("XML -> JSON\n got: %s\nwant: %s", j, json);
     /* pretty XML reads back the same */
     struct cw_fhir_xml_opts pretty = {.indent = 2, .flags = CW_FHIR_XML_DECL};
@@ -101,7 +103,7 @@ static void both_ways(const char *json, const char *xml)
     free(j);
 }
 
-#define NS "xmlns=\"http://hl7.org/fhir\""
+#define NS    "xmlns=\"http://hl7.org/fhir\""
 #define XHTML "http://www.w3.org/1999/xhtml"
 
 /* ---- 1. exact pairs ---- */
@@ -132,7 +134,8 @@ static void test_primitives_and_numbers(void **state)
     /* escaping in value attributes: quotes, markup, tab / LF / CR kept through normalization */
     both_ways("{\"resourceType\":\"Patient\",\"id\":\"a\","
               "\"name\":[{\"text\":\"a \\\"q\\\" <t> & 'p'\\nnew\\tline\\r\\nend  \"}]}",
-              "<Patient " NS "><id value=\"a\"/><name><text value=\"a &quot;q&quot; &lt;t&gt; &amp; "
+              "<Patient " NS
+              "><id value=\"a\"/><name><text value=\"a &quot;q&quot; &lt;t&gt; &amp; "
               "'p'&#10;new&#9;line&#13;&#10;end  \"/></name></Patient>");
     /* positiveInt may carry '+' in XML (datatypes.html); JSON cannot */
     struct cw_err err;
@@ -218,30 +221,32 @@ static void test_narrative_and_resources(void **state)
               "<medicationReference><reference value=\"#m\"/></medicationReference><subject>"
               "<reference value=\"Patient/1\"/></subject></MedicationRequest>");
     /* Bundle.entry.resource, Bundle.entry.response.outcome */
-    both_ways("{\"resourceType\":\"Bundle\",\"type\":\"batch-response\",\"entry\":[{\"fullUrl\":"
-              "\"urn:uuid:1\",\"resource\":{\"resourceType\":\"Patient\",\"id\":\"1\"},"
-              "\"response\":{\"status\":\"201 Created\",\"outcome\":{\"resourceType\":"
-              "\"OperationOutcome\",\"issue\":[{\"severity\":\"information\",\"code\":"
-              "\"informational\"}]}}},{\"resource\":{\"resourceType\":\"Bundle\",\"type\":"
-              "\"collection\",\"entry\":[{\"resource\":{\"resourceType\":\"Basic\",\"code\":{}}}]}}]}",
-              "<Bundle " NS "><type value=\"batch-response\"/><entry><fullUrl value=\"urn:uuid:1\"/>"
-              "<resource><Patient><id value=\"1\"/></Patient></resource><response><status "
-              "value=\"201 Created\"/><outcome><OperationOutcome><issue><severity "
-              "value=\"information\"/><code value=\"informational\"/></issue></OperationOutcome>"
-              "</outcome></response></entry><entry><resource><Bundle><type value=\"collection\"/>"
-              "<entry><resource><Basic><code/></Basic></resource></entry></Bundle></resource>"
-              "</entry></Bundle>");
+    both_ways(
+        "{\"resourceType\":\"Bundle\",\"type\":\"batch-response\",\"entry\":[{\"fullUrl\":"
+        "\"urn:uuid:1\",\"resource\":{\"resourceType\":\"Patient\",\"id\":\"1\"},"
+        "\"response\":{\"status\":\"201 Created\",\"outcome\":{\"resourceType\":"
+        "\"OperationOutcome\",\"issue\":[{\"severity\":\"information\",\"code\":"
+        "\"informational\"}]}}},{\"resource\":{\"resourceType\":\"Bundle\",\"type\":"
+        "\"collection\",\"entry\":[{\"resource\":{\"resourceType\":\"Basic\",\"code\":{}}}]}}]}",
+        "<Bundle " NS "><type value=\"batch-response\"/><entry><fullUrl value=\"urn:uuid:1\"/>"
+        "<resource><Patient><id value=\"1\"/></Patient></resource><response><status "
+        "value=\"201 Created\"/><outcome><OperationOutcome><issue><severity "
+        "value=\"information\"/><code value=\"informational\"/></issue></OperationOutcome>"
+        "</outcome></response></entry><entry><resource><Bundle><type value=\"collection\"/>"
+        "<entry><resource><Basic><code/></Basic></resource></entry></Bundle></resource>"
+        "</entry></Bundle>");
     /* Parameters: resource, part, choice values */
-    both_ways("{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"a\",\"valueString\":"
-              "\"x\"},{\"name\":\"r\",\"resource\":{\"resourceType\":\"Patient\",\"active\":false}},"
-              "{\"name\":\"p\",\"part\":[{\"name\":\"q\",\"valueCoding\":{\"code\":\"c\"}},{\"name\":"
-              "\"n\",\"part\":[{\"name\":\"deep\",\"valueBase64Binary\":\"AAEC\"}]}]}]}",
-              "<Parameters " NS "><parameter><name value=\"a\"/><valueString value=\"x\"/>"
-              "</parameter><parameter><name value=\"r\"/><resource><Patient><active "
-              "value=\"false\"/></Patient></resource></parameter><parameter><name value=\"p\"/>"
-              "<part><name value=\"q\"/><valueCoding><code value=\"c\"/></valueCoding></part><part>"
-              "<name value=\"n\"/><part><name value=\"deep\"/><valueBase64Binary value=\"AAEC\"/>"
-              "</part></part></parameter></Parameters>");
+    both_ways(
+        "{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"a\",\"valueString\":"
+        "\"x\"},{\"name\":\"r\",\"resource\":{\"resourceType\":\"Patient\",\"active\":false}},"
+        "{\"name\":\"p\",\"part\":[{\"name\":\"q\",\"valueCoding\":{\"code\":\"c\"}},{\"name\":"
+        "\"n\",\"part\":[{\"name\":\"deep\",\"valueBase64Binary\":\"AAEC\"}]}]}]}",
+        "<Parameters " NS "><parameter><name value=\"a\"/><valueString value=\"x\"/>"
+        "</parameter><parameter><name value=\"r\"/><resource><Patient><active "
+        "value=\"false\"/></Patient></resource></parameter><parameter><name value=\"p\"/>"
+        "<part><name value=\"q\"/><valueCoding><code value=\"c\"/></valueCoding></part><part>"
+        "<name value=\"n\"/><part><name value=\"deep\"/><valueBase64Binary value=\"AAEC\"/>"
+        "</part></part></parameter></Parameters>");
     /* contentReference: Questionnaire.item.item */
     both_ways("{\"resourceType\":\"Questionnaire\",\"status\":\"draft\",\"item\":[{\"linkId\":"
               "\"1\",\"type\":\"group\",\"item\":[{\"linkId\":\"1.1\",\"type\":\"string\","
@@ -256,10 +261,11 @@ static void test_definition_order(void **state)
 {
     (void)state;
     struct cw_err err;
-    char *x = to_xml("{\"gender\":\"male\",\"_gender\":{\"id\":\"g\"},\"name\":[{\"given\":[\"a\"],"
-                     "\"family\":\"f\"}],\"meta\":{\"versionId\":\"1\"},\"resourceType\":\"Patient\","
-                     "\"id\":\"1\"}",
-                     NULL, &err);
+    char *x =
+        to_xml("{\"gender\":\"male\",\"_gender\":{\"id\":\"g\"},\"name\":[{\"given\":[\"a\"],"
+               "\"family\":\"f\"}],\"meta\":{\"versionId\":\"1\"},\"resourceType\":\"Patient\","
+               "\"id\":\"1\"}",
+               NULL, &err);
     assert_non_null(x);
     assert_string_equal(x, "<Patient " NS "><id value=\"1\"/><meta><versionId value=\"1\"/></meta>"
                            "<name><family value=\"f\"/><given value=\"a\"/></name><gender id=\"g\" "
@@ -292,8 +298,9 @@ static void test_xml_extras_ignored(void **state)
     assert_string_equal(j, "{\"resourceType\":\"Patient\",\"active\":true}");
     free(j);
     /* a prefixed FHIR namespace is the same namespace */
-    j = to_json("<f:Patient xmlns:f=\"http://hl7.org/fhir\"><f:active value=\"false\"/></f:Patient>",
-                NULL, &err);
+    j = to_json(
+        "<f:Patient xmlns:f=\"http://hl7.org/fhir\"><f:active value=\"false\"/></f:Patient>", NULL,
+        &err);
     assert_string_equal(j, "{\"resourceType\":\"Patient\",\"active\":false}");
     free(j);
 }
@@ -345,8 +352,8 @@ static void test_xml_errors(void **state)
               "FHIR namespace");
     xml_error("<Foo " NS "/>", CW_ISSUE_NOT_SUPPORTED, "", "unknown resource type");
     xml_error("<DomainResource " NS "/>", CW_ISSUE_NOT_SUPPORTED, "", "unknown resource type");
-    xml_error("<Patient " NS "><active value=\"yes\"/></Patient>", CW_ISSUE_VALUE,
-              "Patient.active", "boolean");
+    xml_error("<Patient " NS "><active value=\"yes\"/></Patient>", CW_ISSUE_VALUE, "Patient.active",
+              "boolean");
     xml_error("<Patient " NS "><multipleBirthInteger value=\"01\"/></Patient>", CW_ISSUE_VALUE,
               "Patient.multipleBirth.ofType(integer)", "number");
     xml_error("<Patient " NS "><multipleBirthInteger value=\"+1\"/></Patient>", CW_ISSUE_VALUE,
@@ -360,7 +367,8 @@ static void test_xml_errors(void **state)
               CW_ISSUE_STRUCTURE, "Patient.contained[0].Basic", "more than one resource");
     xml_error("<Patient " NS "><contained><Resource/></contained></Patient>", CW_ISSUE_STRUCTURE,
               "Patient.contained[0].Resource", "not a resource type");
-    xml_error("<Patient " NS "><text><status value=\"generated\"/><div>SECRET</div></text></Patient>",
+    xml_error("<Patient " NS
+              "><text><status value=\"generated\"/><div>SECRET</div></text></Patient>",
               CW_ISSUE_STRUCTURE, "Patient.text.div", "XHTML namespace");
     xml_error("<Patient " NS "><text><status value=\"generated\"/><p xmlns=\"" XHTML "\"/></text>"
               "</Patient>",
@@ -378,8 +386,8 @@ static void test_xml_errors(void **state)
     xml_error("<Patient " NS "><id value=\"1\"></Patient>", CW_ISSUE_STRUCTURE, NULL, "libxml2");
     /* line and column of the offending element */
     struct cw_err err;
-    char *j = to_json("<Patient " NS ">\n  <active value=\"true\"/>\n  <bogus/>\n</Patient>", NULL,
-                      &err);
+    char *j =
+        to_json("<Patient " NS ">\n  <active value=\"true\"/>\n  <bogus/>\n</Patient>", NULL, &err);
     assert_null(j);
     assert_int_equal(err.line, 3);
     assert_int_equal(err.column, 9); /* where libxml2 is: the end of the start tag */
@@ -387,7 +395,8 @@ static void test_xml_errors(void **state)
     struct cw_buf b;
     cw_buf_init(&b, 0);
     cw_buf_puts(&b, "<Questionnaire " NS "><status value=\"draft\"/>");
-    for (int i = 0; i < 40; i++) cw_buf_puts(&b, "<item><linkId value=\"x\"/><type value=\"group\"/>");
+    for (int i = 0; i < 40; i++)
+        cw_buf_puts(&b, "<item><linkId value=\"x\"/><type value=\"group\"/>");
     for (int i = 0; i < 40; i++) cw_buf_puts(&b, "</item>");
     cw_buf_puts(&b, "</Questionnaire>");
     struct cw_fhir_xml_opts shallow = {.max_depth = 30};
@@ -435,8 +444,9 @@ static void test_json_errors(void **state)
                "Patient.active", "single value");
     json_error("{\"resourceType\":\"Patient\",\"name\":{\"family\":\"x\"}}", CW_ISSUE_STRUCTURE,
                "Patient.name", "JSON array");
-    json_error("{\"resourceType\":\"Patient\",\"name\":[{\"given\":[\"a\",\"b\"],\"_given\":[null]}]}",
-               CW_ISSUE_STRUCTURE, "Patient.name[0].given", "same length");
+    json_error(
+        "{\"resourceType\":\"Patient\",\"name\":[{\"given\":[\"a\",\"b\"],\"_given\":[null]}]}",
+        CW_ISSUE_STRUCTURE, "Patient.name[0].given", "same length");
     json_error("{\"resourceType\":\"Patient\",\"name\":[{\"given\":[null]}]}", CW_ISSUE_STRUCTURE,
                "Patient.name[0].given[0]", "null");
     json_error("{\"resourceType\":\"Patient\",\"name\":[]}", CW_ISSUE_STRUCTURE, "Patient.name",
@@ -510,8 +520,8 @@ static void test_lenient(void **state)
     assert_int_equal(w.n, 6); /* order, attribute, element, text, empty primitive, order */
     free(j);
     /* and the result writes back to definition order */
-    char *x = to_xml("{\"resourceType\":\"Patient\",\"gender\":\"male\",\"active\":true}", NULL,
-                     &err);
+    char *x =
+        to_xml("{\"resourceType\":\"Patient\",\"gender\":\"male\",\"active\":true}", NULL, &err);
     assert_string_equal(x, "<Patient " NS "><active value=\"true\"/><gender value=\"male\"/>"
                            "</Patient>");
     free(x);
@@ -679,8 +689,10 @@ static void corpus_file(const char *path, void *ctx)
             c->exact++;
         } else {
             struct cw_json s1 = sorted(a, orig), s2 = sorted(a, back);
-            if (cw_json_equal(&s1, &s2)) c->reordered++;
-            else cw_buf_printf(&c->notes, "%s: round trip differs\n", path);
+            if (cw_json_equal(&s1, &s2))
+                c->reordered++;
+            else
+                cw_buf_printf(&c->notes, "%s: round trip differs\n", path);
         }
         /* XML -> JSON -> XML gives the same bytes */
         if (cw_fhir_xml_write(&x2, back, NULL, &err) == 0 && x2.len == x1.len &&

@@ -28,8 +28,7 @@ static int parse_events(const char *doc, size_t n, const struct cw_xml_limits *l
     return cw_xml_parse(doc, n, lim, NULL, NULL, err);
 }
 
-static int parse_dom(const char *doc, size_t n, const struct cw_xml_limits *lim,
-                     struct cw_err *err)
+static int parse_dom(const char *doc, size_t n, const struct cw_xml_limits *lim, struct cw_err *err)
 {
     xmlDoc *d = NULL;
     int r = cw_xml_read_doc(doc, n, lim, &d, err);
@@ -77,20 +76,21 @@ static void expect_refused(const char *doc, size_t n, enum cw_issue issue, const
 static void test_billion_laughs(void **state)
 {
     (void)state;
-    const char *doc = "<?xml version=\"1.0\"?>\n"
-                      "<!DOCTYPE lolz [\n"
-                      " <!ENTITY lol \"lol\">\n"
-                      " <!ENTITY lol1 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">\n"
-                      " <!ENTITY lol2 \"&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;\">\n"
-                      " <!ENTITY lol3 \"&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;\">\n"
-                      " <!ENTITY lol4 \"&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;\">\n"
-                      " <!ENTITY lol5 \"&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;\">\n"
-                      " <!ENTITY lol6 \"&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;\">\n"
-                      " <!ENTITY lol7 \"&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;\">\n"
-                      " <!ENTITY lol8 \"&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;\">\n"
-                      " <!ENTITY lol9 \"&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;\">\n"
-                      "]>\n"
-                      "<lolz>&lol9;</lolz>\n";
+    const char *doc =
+        "<?xml version=\"1.0\"?>\n"
+        "<!DOCTYPE lolz [\n"
+        " <!ENTITY lol \"lol\">\n"
+        " <!ENTITY lol1 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">\n"
+        " <!ENTITY lol2 \"&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;\">\n"
+        " <!ENTITY lol3 \"&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;\">\n"
+        " <!ENTITY lol4 \"&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;\">\n"
+        " <!ENTITY lol5 \"&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;\">\n"
+        " <!ENTITY lol6 \"&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;\">\n"
+        " <!ENTITY lol7 \"&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;\">\n"
+        " <!ENTITY lol8 \"&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;\">\n"
+        " <!ENTITY lol9 \"&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;\">\n"
+        "]>\n"
+        "<lolz>&lol9;</lolz>\n";
     expect_refused(doc, strlen(doc), CW_ISSUE_SECURITY, NULL);
     struct cw_err err;
     cw_err_clear(&err);
@@ -141,7 +141,8 @@ static void test_doctype_variants(void **state)
     /* a bare DOCTYPE with nothing declared */
     expect_refused("<!DOCTYPE a><a/>", 16, CW_ISSUE_SECURITY, NULL);
     /* UTF-16LE with BOM: the prolog scan reads code units */
-    const char *ascii = "<?xml version=\"1.0\" encoding=\"UTF-16\"?><!DOCTYPE a [<!ENTITY e \"x\">]><a>&e;</a>";
+    const char *ascii =
+        "<?xml version=\"1.0\" encoding=\"UTF-16\"?><!DOCTYPE a [<!ENTITY e \"x\">]><a>&e;</a>";
     size_t n = strlen(ascii);
     char *u16 = malloc(2 + 2 * n);
     u16[0] = (char)0xFF;
@@ -247,14 +248,14 @@ static void test_malformed(void **state)
 {
     (void)state;
     /* positions as libxml2 reports them (all three entry points agree) */
-    expect_malformed("<a>\n<b>SECRET</c>\n</a>", 2, 14, 14);     /* tag mismatch */
-    expect_malformed("<a>\n\n  <b x=SECRET/>\n</a>", 3, 8, 8);   /* unquoted attribute */
-    expect_malformed("<a>SECRET & more</a>", 1, 12, 12);         /* bare & */
-    expect_malformed("<a>\n<b>SECRET\n", 3, 1, 1);               /* not closed */
-    expect_malformed("<a>SECRET\x01</a>", 1, 10, 10);            /* control character */
+    expect_malformed("<a>\n<b>SECRET</c>\n</a>", 2, 14, 14);      /* tag mismatch */
+    expect_malformed("<a>\n\n  <b x=SECRET/>\n</a>", 3, 8, 8);    /* unquoted attribute */
+    expect_malformed("<a>SECRET & more</a>", 1, 12, 12);          /* bare & */
+    expect_malformed("<a>\n<b>SECRET\n", 3, 1, 1);                /* not closed */
+    expect_malformed("<a>SECRET\x01</a>", 1, 10, 10);             /* control character */
     expect_malformed("<a b=\"1\" b=\"2\">SECRET</a>", 1, 15, 15); /* attribute twice */
-    expect_malformed("<a/><b/>", 1, 5, 5);                       /* two roots */
-    expect_malformed("<a>\xC3\x28SECRET</a>", 1, 4, 4);          /* invalid UTF-8 */
+    expect_malformed("<a/><b/>", 1, 5, 5);                        /* two roots */
+    expect_malformed("<a>\xC3\x28SECRET</a>", 1, 4, 4);           /* invalid UTF-8 */
     struct cw_err err;
     assert_int_equal(parse_events("", 0, NULL, &err), -1);
     assert_int_equal(err.issue, CW_ISSUE_STRUCTURE);
@@ -366,8 +367,7 @@ static int rec_start(void *ctx, struct cw_xml_parser *p, const struct cw_xml_sta
     return 0;
 }
 
-static int rec_end(void *ctx, struct cw_xml_parser *p, cw_slice name, cw_slice prefix,
-                   cw_slice uri)
+static int rec_end(void *ctx, struct cw_xml_parser *p, cw_slice name, cw_slice prefix, cw_slice uri)
 {
     (void)prefix, (void)uri;
     struct rec *r = ctx;
@@ -535,9 +535,9 @@ static void test_escape(void **state)
     assert_int_equal(cw_xml_escape_attr(&b, CW_LIT("a<b>&c\"d'e\tf\ng\rh")), 0);
     assert_string_equal(cw_buf_cstr(&b), "a&lt;b&gt;&amp;c&quot;d'e&#9;f&#10;g&#13;h");
     /* characters XML 1.0 cannot carry */
-    const cw_slice bad[] = {CW_LIT("a\x01"), CW_LIT("\x1F"), CW_LIT("x\xEF\xBF\xBE"),
+    const cw_slice bad[] = {CW_LIT("a\x01"),        CW_LIT("\x1F"), CW_LIT("x\xEF\xBF\xBE"),
                             CW_LIT("\xEF\xBF\xBF"), CW_LIT("\xC3"), CW_LIT("\xED\xA0\x80"),
-                            CW_LIT("\xC0\xAF"), {"a\0b", 3}};
+                            CW_LIT("\xC0\xAF"),     {"a\0b", 3}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         cw_buf_reset(&b);
         assert_int_equal(cw_xml_escape_text(&b, bad[i]), -1);
@@ -631,10 +631,17 @@ static void test_writer_round_trip(void **state)
 {
     (void)state;
     const cw_slice values[] = {
-        CW_LIT("plain"),       CW_LIT(" lead and trail "), CW_LIT("tab\there"),
-        CW_LIT("nl\nhere"),    CW_LIT("cr\rhere"),          CW_LIT("crlf\r\nhere"),
-        CW_LIT("<&>\"'"),      CW_LIT("]]>"),               CW_LIT("\xE2\x82\xAC \xF0\x9F\x98\x80"),
-        CW_LIT("&amp; &#38;"), CW_LIT(""),
+        CW_LIT("plain"),
+        CW_LIT(" lead and trail "),
+        CW_LIT("tab\there"),
+        CW_LIT("nl\nhere"),
+        CW_LIT("cr\rhere"),
+        CW_LIT("crlf\r\nhere"),
+        CW_LIT("<&>\"'"),
+        CW_LIT("]]>"),
+        CW_LIT("\xE2\x82\xAC \xF0\x9F\x98\x80"),
+        CW_LIT("&amp; &#38;"),
+        CW_LIT(""),
     };
     for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
         struct cw_buf b;
@@ -703,7 +710,8 @@ static void test_check_element(void **state)
         " <div xmlns=\"http://www.w3.org/1999/xhtml\"/>",
         "<div xmlns=\"http://www.w3.org/1999/xhtml\"/> ",
         "<div xmlns=\"http://www.w3.org/1999/xhtml\"/><!-- after -->",
-        "<div xmlns=\"http://www.w3.org/1999/xhtml\"/><div xmlns=\"http://www.w3.org/1999/xhtml\"/>",
+        "<div xmlns=\"http://www.w3.org/1999/xhtml\"/><div "
+        "xmlns=\"http://www.w3.org/1999/xhtml\"/>",
         "<?xml version=\"1.0\"?><div xmlns=\"http://www.w3.org/1999/xhtml\"/>",
         "<!DOCTYPE div><div xmlns=\"http://www.w3.org/1999/xhtml\"/>",
         "<div xmlns=\"http://www.w3.org/1999/xhtml\">&nbsp;</div>",
