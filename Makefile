@@ -1,7 +1,9 @@
 # Causeway — the README's commands. Real work happens in CMake.
 #
 #   make run     install missing packages, build a release binary, start the server
-#   make test    build with -Wall -Wextra -Werror under ASan+UBSan and run ctest
+#   make test    build with -Wall -Wextra -Werror under ASan+UBSan and run ctest; the store
+#                tests also run on PostgreSQL: CW_TEST_PG=URL, or a throwaway local cluster
+#                (scripts/pg-test-cluster.sh) when PostgreSQL is installed
 #   make build   release build only (build/release/causeway)
 #   make fuzz    build the libFuzzer targets with clang (build/fuzz/fuzz/*)
 #   make bench   build the benchmarks (build/release/bench/*)
@@ -29,9 +31,9 @@ run: build
 test: test-deps
 	cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DCW_SANITIZE=ON -DCW_WERROR=ON
 	cmake --build build/asan -j $(JOBS)
-	cd build/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	scripts/pg-test-cluster.sh run sh -c 'cd build/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+	  ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)'
 
 fuzz:
 	@scripts/deps.sh --dev

@@ -14,9 +14,15 @@ void cw_err_clear(struct cw_err *e)
 int cw_err_vset(struct cw_err *e, enum cw_issue issue, const char *fmt, va_list ap)
 {
     if (!e) return -1;
+    /* A new error replaces the previous one entirely: a reused cw_err must
+     * not carry an old status, location or position into the new answer.
+     * Callers set location/line/column/status after this call. */
+    char msg[CW_ERR_MSG_MAX];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    memset(e, 0, sizeof *e);
     e->issue = issue;
-    if (!e->severity) e->severity = CW_SEV_ERROR;
-    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    e->severity = CW_SEV_ERROR;
+    memcpy(e->msg, msg, sizeof msg);
     return -1;
 }
 

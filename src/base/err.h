@@ -104,7 +104,9 @@ void cw_err_clear(struct cw_err *e);
 
 /*
  * Record an error of the given issue type (severity error) with a printf-style
- * diagnostic. Returns -1 so callers can write `return cw_err_set(...)`.
+ * diagnostic. Everything the error held before (location, position, status,
+ * v2 code) is cleared first; set those after this call. The format
+ * arguments may point into e (they are read before e is cleared). Returns -1 so callers can write `return cw_err_set(...)`.
  * e may be NULL (the error is then dropped).
  */
 int cw_err_set(struct cw_err *e, enum cw_issue issue, const char *fmt, ...)

@@ -119,21 +119,146 @@ static inline int put_newline_indent(struct cw_buf *b, size_t spaces)
     return 0;
 }
 
-/* A scalar, or an empty container. -1 on a full buffer or an invalid node. */
-static int put_scalar(struct cw_buf *b, const struct cw_json *v)
+/* ---- tree writer ---- */
+
+/*
+ * The tree writer keeps its output position in a local pointer o and the
+ * end of reserved space in lim, and reserves once per node (room() below)
+ * instead of once per byte. b->len is brought up to date before anything
+ * that may move the buffer.
+ */
+static inline bool room(struct cw_buf *b, char **o, char **lim, size_t n)
 {
-    switch (v->type) {
-    case CW_JSON_NULL: return put_raw(b, "null", 4);
-    case CW_JSON_FALSE: return put_raw(b, "false", 5);
-    case CW_JSON_TRUE: return put_raw(b, "true", 4);
-    case CW_JSON_NUMBER:
-        if (v->len == 0 || !v->u.str) return buf_fail(b);
-        return put_raw(b, v->u.str, v->len);
-    case CW_JSON_STRING: return cw_json_escape(b, (cw_slice){v->u.str, v->len});
-    case CW_JSON_ARRAY: return put_raw(b, "[]", 2);
-    case CW_JSON_OBJECT: return put_raw(b, "{}", 2);
-    default: return buf_fail(b);
+    if (CW_LIKELY((size_t)(*lim - *o) >= n)) return true;
+    b->len = (size_t)(*o - b->ptr);
+    if (cw_buf_reserve(b, n) < 0) return false;
+    *o = b->ptr + b->len;
+    *lim = b->ptr + b->cap - 1; /* keep cw_buf's byte for a NUL */
+    return true;
+}
+
+#define ONES ((uint64_t)0x0101010101010101ULL)
+#define HIGHS ((uint64_t)0x8080808080808080ULL)
+
+/* Nonzero when some byte of x is '"', '\\' or below 0x20 (exact for "any"). */
+static inline uint64_t swar_needs_escape(uint64_t x)
+{
+    uint64_t q = x ^ (ONES * '"'), bs = x ^ (ONES * '\\');
+    uint64_t lt = (x - ONES * 0x20) & ~x;
+    uint64_t zq = (q - ONES) & ~q, zb = (bs - ONES) & ~bs;
+    return (lt | zq | zb) & HIGHS;
+}
+
+/*
+ * Copy n bytes s -> o (exactly [o, o+n) is written) and report whether none
+ * of them needs escaping. Overlapping loads cover every length without a
+ * byte loop or any read outside [s, s+n).
+ */
+static inline bool copy_plain(char *o, const char *s, size_t n)
+{
+#ifdef CW_JSON_SSE2
+    if (n >= 16) {
+        const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+        const __m128i c1f = _mm_set1_epi8(0x1F), zero = _mm_setzero_si128();
+        __m128i acc = zero;
+        size_t i = 0;
+        for (; i + 16 <= n; i += 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+            _mm_storeu_si128((__m128i *)(void *)(o + i), v);
+            acc = _mm_or_si128(acc, _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote),
+                                                              _mm_cmpeq_epi8(v, bslash)),
+                                                 _mm_cmpeq_epi8(_mm_subs_epu8(v, c1f), zero)));
+        }
+        if (i < n) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + n - 16));
+            _mm_storeu_si128((__m128i *)(void *)(o + n - 16), v);
+            acc = _mm_or_si128(acc, _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote),
+                                                              _mm_cmpeq_epi8(v, bslash)),
+                                                 _mm_cmpeq_epi8(_mm_subs_epu8(v, c1f), zero)));
+        }
+        return _mm_movemask_epi8(acc) == 0;
     }
+#else
+    if (n >= 16) {
+        uint64_t bad = 0, x;
+        size_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            memcpy(&x, s + i, 8);
+            memcpy(o + i, &x, 8);
+            bad |= swar_needs_escape(x);
+        }
+        if (i < n) {
+            memcpy(&x, s + n - 8, 8);
+            memcpy(o + n - 8, &x, 8);
+            bad |= swar_needs_escape(x);
+        }
+        return bad == 0;
+    }
+#endif
+    if (n >= 8) {
+        uint64_t x, y;
+        memcpy(&x, s, 8);
+        memcpy(&y, s + n - 8, 8);
+        memcpy(o, &x, 8);
+        memcpy(o + n - 8, &y, 8);
+        return (swar_needs_escape(x) | swar_needs_escape(y)) == 0;
+    }
+    if (n >= 4) {
+        uint32_t x, y;
+        memcpy(&x, s, 4);
+        memcpy(&y, s + n - 4, 4);
+        memcpy(o, &x, 4);
+        memcpy(o + n - 4, &y, 4);
+        /* Widen to 64 bits with bytes that never need escaping ('a'). */
+        uint64_t fill = ONES * 'a' & ~(uint64_t)0xFFFFFFFF;
+        return (swar_needs_escape(fill | x) | swar_needs_escape(fill | y)) == 0;
+    }
+    bool plain = true;
+    for (size_t i = 0; i < n; i++) {
+        o[i] = s[i];
+        plain &= !escape_char[(unsigned char)s[i]];
+    }
+    return plain;
+}
+
+/* Copy n bytes (number text): overlapping moves for short ones. */
+static inline void copy_short(char *o, const char *s, size_t n)
+{
+    if (n >= 8 && n <= 16) {
+        uint64_t x, y;
+        memcpy(&x, s, 8);
+        memcpy(&y, s + n - 8, 8);
+        memcpy(o, &x, 8);
+        memcpy(o + n - 8, &y, 8);
+    } else if (n >= 4 && n < 8) {
+        uint32_t x, y;
+        memcpy(&x, s, 4);
+        memcpy(&y, s + n - 4, 4);
+        memcpy(o, &x, 4);
+        memcpy(o + n - 4, &y, 4);
+    } else {
+        memcpy(o, s, n);
+    }
+}
+
+/*
+ * A quoted string at o (room for n + 2 bytes already reserved). Strings
+ * that need escaping are redone by cw_json_escape from the opening quote.
+ */
+static inline bool put_string(struct cw_buf *b, char **o, char **lim, const char *s, size_t n)
+{
+    char *q = *o;
+    *q = '"';
+    if (CW_LIKELY(copy_plain(q + 1, s, n))) {
+        q[n + 1] = '"';
+        *o = q + n + 2;
+        return true;
+    }
+    b->len = (size_t)(q - b->ptr);
+    if (cw_json_escape(b, (cw_slice){s, n}) < 0) return false;
+    *o = b->ptr + b->len;
+    *lim = b->ptr + b->cap - 1;
+    return true;
 }
 
 struct wframe {
@@ -141,45 +266,67 @@ struct wframe {
     uint32_t i;              /* next child */
 };
 
-/*
- * Write v with the given indent; base is the nesting level v sits at (for
- * pretty output inside a streaming writer).
- */
-static int write_tree(struct cw_buf *b, const struct cw_json *v, size_t indent, size_t base)
-{
-    if (!v) return buf_fail(b);
-    if ((v->type != CW_JSON_ARRAY && v->type != CW_JSON_OBJECT) || v->len == 0)
-        return put_scalar(b, v);
+/* Literal text padded to 8 bytes, stored with one move. */
+static const char lit_null[8] = "null", lit_true[8] = "true", lit_false[8] = "false";
 
+/*
+ * Write v; indent 0 is compact. base is the nesting level v sits at (for
+ * pretty output inside a streaming writer). Always inlined into two
+ * callers, so the compact variant is compiled without the pretty branches.
+ */
+static inline __attribute__((always_inline)) int write_tree_impl(struct cw_buf *b,
+                                                                 const struct cw_json *v,
+                                                                 const size_t indent, size_t base)
+{
     struct wframe inline_stack[64];
     struct wframe *st = inline_stack;
     size_t cap = 64, depth = 0;
+    char *o, *lim;
     int rc = 0;
 
-    if (cw_buf_putc(b, v->type == CW_JSON_OBJECT ? '{' : '[') < 0) return -1;
-    st[depth++] = (struct wframe){v, 0};
-    while (depth) {
-        struct wframe *f = &st[depth - 1];
-        const struct cw_json *c = f->c;
-        if (f->i == c->len) {
-            depth--;
-            if (indent && put_newline_indent(b, (base + depth) * indent) < 0) goto fail;
-            if (cw_buf_putc(b, c->type == CW_JSON_OBJECT ? '}' : ']') < 0) goto fail;
-            continue;
-        }
-        uint32_t i = f->i++;
-        if (i && cw_buf_putc(b, ',') < 0) goto fail;
-        if (indent && put_newline_indent(b, (base + depth) * indent) < 0) goto fail;
-        const struct cw_json *x;
-        if (c->type == CW_JSON_OBJECT) {
-            const struct cw_json_member *m = &c->u.members[i];
-            if (cw_json_escape(b, m->key) < 0) goto fail;
-            if (put_raw(b, ": ", indent ? 2 : 1) < 0) goto fail;
-            x = &m->value;
-        } else {
-            x = &c->u.items[i];
-        }
-        if ((x->type == CW_JSON_ARRAY || x->type == CW_JSON_OBJECT) && x->len) {
+    if (!v) return buf_fail(b);
+    if (cw_buf_reserve(b, 64) < 0) return -1;
+    o = b->ptr + b->len;
+    lim = b->ptr + b->cap - 1;
+
+    const struct cw_json *x = v; /* the value to write next */
+    for (;;) {
+        /* Write x: a scalar, an empty container, or the opening of one. */
+        switch (x->type) {
+        case CW_JSON_STRING:
+            if (!room(b, &o, &lim, (size_t)x->len + 2)) goto fail;
+            if (!put_string(b, &o, &lim, x->u.str, x->len)) goto fail;
+            break;
+        case CW_JSON_NUMBER:
+            if (CW_UNLIKELY(x->len == 0 || !x->u.str)) goto invalid;
+            if (!room(b, &o, &lim, x->len)) goto fail;
+            copy_short(o, x->u.str, x->len);
+            o += x->len;
+            break;
+        case CW_JSON_NULL:
+            if (!room(b, &o, &lim, 8)) goto fail;
+            memcpy(o, lit_null, 8);
+            o += 4;
+            break;
+        case CW_JSON_TRUE:
+            if (!room(b, &o, &lim, 8)) goto fail;
+            memcpy(o, lit_true, 8);
+            o += 4;
+            break;
+        case CW_JSON_FALSE:
+            if (!room(b, &o, &lim, 8)) goto fail;
+            memcpy(o, lit_false, 8);
+            o += 5;
+            break;
+        case CW_JSON_ARRAY:
+        case CW_JSON_OBJECT: {
+            bool obj = x->type == CW_JSON_OBJECT;
+            if (!room(b, &o, &lim, 2)) goto fail;
+            *o++ = obj ? '{' : '[';
+            if (x->len == 0) {
+                *o++ = obj ? '}' : ']';
+                break;
+            }
             if (depth == cap) {
                 struct wframe *ns;
                 if (st == inline_stack) {
@@ -188,25 +335,94 @@ static int write_tree(struct cw_buf *b, const struct cw_json *v, size_t indent, 
                 } else {
                     ns = realloc(st, cap * 2 * sizeof *ns);
                 }
-                if (!ns) {
-                    buf_fail(b);
-                    goto fail;
-                }
+                if (!ns) goto invalid;
                 st = ns;
                 cap *= 2;
             }
-            if (cw_buf_putc(b, x->type == CW_JSON_OBJECT ? '{' : '[') < 0) goto fail;
             st[depth++] = (struct wframe){x, 0};
-        } else if (put_scalar(b, x) < 0) {
-            goto fail;
+            break;
+        }
+        default:
+            goto invalid;
+        }
+
+        /* Find the next value: the next child of the innermost open
+           container, closing every container that is complete. */
+        for (;;) {
+            if (depth == 0) goto done;
+            struct wframe *f = &st[depth - 1];
+            const struct cw_json *c = f->c;
+            size_t pad = indent ? 1 + (base + depth) * indent : 0;
+            if (f->i == c->len) {
+                depth--;
+                if (!room(b, &o, &lim, pad + 1)) goto fail;
+                if (indent) {
+                    *o++ = '\n';
+                    memset(o, ' ', pad - 1 - indent);
+                    o += pad - 1 - indent;
+                }
+                *o++ = c->type == CW_JSON_OBJECT ? '}' : ']';
+                continue;
+            }
+            uint32_t i = f->i++;
+            if (c->type == CW_JSON_OBJECT) {
+                const struct cw_json_member *m = &c->u.members[i];
+                /* Children blocks are cold: fetch the next sibling's while
+                   this member is written. */
+                if (i + 1 < c->len && m[1].value.type >= CW_JSON_ARRAY)
+                    __builtin_prefetch(m[1].value.u.items);
+                if (!room(b, &o, &lim, m->key.len + pad + 5)) goto fail;
+                if (i) *o++ = ',';
+                if (indent) {
+                    *o++ = '\n';
+                    memset(o, ' ', pad - 1);
+                    o += pad - 1;
+                }
+                if (!put_string(b, &o, &lim, m->key.ptr, m->key.len)) goto fail;
+                *o++ = ':';
+                if (indent) *o++ = ' ';
+                x = &m->value;
+            } else {
+                if (!room(b, &o, &lim, pad + 1)) goto fail;
+                if (i) *o++ = ',';
+                if (indent) {
+                    *o++ = '\n';
+                    memset(o, ' ', pad - 1);
+                    o += pad - 1;
+                }
+                x = &c->u.items[i];
+                if (i + 1 < c->len && x[1].type >= CW_JSON_ARRAY) __builtin_prefetch(x[1].u.items);
+            }
+            break;
         }
     }
-    goto done;
+invalid:
+    b->len = (size_t)(o - b->ptr);
+    buf_fail(b);
 fail:
     rc = -1;
+    goto out;
 done:
+    b->len = (size_t)(o - b->ptr);
+out:
     if (st != inline_stack) free(st);
     return rc;
+}
+
+static int write_compact(struct cw_buf *b, const struct cw_json *v)
+{
+    return write_tree_impl(b, v, 0, 0);
+}
+
+static int write_pretty(struct cw_buf *b, const struct cw_json *v, size_t indent, size_t base)
+{
+    return write_tree_impl(b, v, indent, base);
+}
+
+static int write_tree(struct cw_buf *b, const struct cw_json *v, size_t indent, size_t base)
+{
+    if (b->failed) return -1;
+    return indent ? write_pretty(b, v, indent, base) : write_compact(b, v);
 }
 
 int cw_json_write(struct cw_buf *out, const struct cw_json *v, int indent)

@@ -11,6 +11,7 @@
  * (see ARCHITECTURE.md: queuing early makes MHD drop keep-alive).
  */
 #include "server/server.h"
+#include "server/server_int.h"
 
 #include <errno.h>
 #include <arpa/inet.h>
@@ -33,6 +34,8 @@ struct cw_server {
     sqlite3 *db;
     pthread_mutex_t db_lock;
     size_t max_body;
+    struct cw_server_mllp *mllp; /* NULL when MLLP is not running */
+    char mllp_note[256];         /* why not */
 };
 
 /* Per-request state kept between MHD callbacks. */
@@ -175,8 +178,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
 }
 
-__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt,
-                                                          va_list ap)
+/* MHD hands us its own format strings; the attribute tells clang so. */
+__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
     char msg[256];
@@ -265,8 +268,22 @@ int cw_server_start(const struct cw_config *c, struct cw_server **out, struct cw
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
     s->http_port = info ? info->port : c->http_port;
+    if (cw_server_mllp_start(c, &s->mllp, s->mllp_note, sizeof s->mllp_note, err) < 0) {
+        cw_server_stop(s);
+        return -1;
+    }
     *out = s;
     return 0;
+}
+
+int cw_server_mllp_port(const struct cw_server *s)
+{
+    return s->mllp ? cw_server_mllp_bound_port(s->mllp) : -1;
+}
+
+const char *cw_server_mllp_note(const struct cw_server *s)
+{
+    return s->mllp_note;
 }
 
 int cw_server_http_port(const struct cw_server *s)
@@ -277,6 +294,7 @@ int cw_server_http_port(const struct cw_server *s)
 void cw_server_stop(struct cw_server *s)
 {
     if (!s) return;
+    cw_server_mllp_stop(s->mllp); /* first: its ACKs go out before anything closes */
     if (s->mhd) MHD_stop_daemon(s->mhd);
     if (s->db) sqlite3_close(s->db);
     pthread_mutex_destroy(&s->db_lock);
