@@ -60,10 +60,22 @@ static void init_once(void)
 }
 
 static pthread_once_t init_flag = PTHREAD_ONCE_INIT;
+static _Thread_local bool thread_quiet;
 
 void cw_xml_init(void)
 {
     pthread_once(&init_flag, init_once);
+    /*
+     * libxml2 keeps the generic error handler per thread, and a thread that
+     * existed before init_once (a server worker) still prints to stderr.
+     * Errors of a parse go to our structured handler anyway; this catches
+     * the few raised without a parser context (encoding conversion), whose
+     * text can hold input bytes.
+     */
+    if (!thread_quiet) {
+        xmlSetGenericErrorFunc(NULL, silent_generic);
+        thread_quiet = true;
+    }
 }
 
 /* The options every parse uses. No NOENT, DTDLOAD, DTDATTR, HUGE, XINCLUDE. */
@@ -749,6 +761,7 @@ static int run_parse(struct cw_xml_parser *p, const char *xml, size_t n, const c
 {
     xmlParserCtxtPtr ctxt = p->ctxt;
     ctxt->_private = p;
+    if (!xml) xml = ""; /* libxml2 returns early, without an error, for a NULL buffer */
     xmlDocPtr doc = xmlCtxtReadMemory(ctxt, xml, (int)n, NULL, encoding, PARSE_OPTIONS);
     /* xmlCtxtReadMemory resets the context: _private is kept, check anyway */
     if (!p->failed &&
@@ -885,7 +898,7 @@ struct cw_xml_reader *cw_xml_reader_new(const char *xml, size_t n, const struct 
         return NULL;
     }
     rd->lim = l;
-    rd->r = xmlReaderForMemory(xml, (int)n, NULL, NULL, PARSE_OPTIONS);
+    rd->r = xmlReaderForMemory(xml ? xml : "", (int)n, NULL, NULL, PARSE_OPTIONS);
     if (!rd->r) {
         free(rd);
         prolog_fail(err, CW_ISSUE_TOO_COSTLY, "out of memory");

@@ -257,8 +257,13 @@ static void test_malformed(void **state)
     expect_malformed("<a/><b/>", 1, 5, 5);                        /* two roots */
     expect_malformed("<a>\xC3\x28SECRET</a>", 1, 4, 4);           /* invalid UTF-8 */
     struct cw_err err;
-    assert_int_equal(parse_events("", 0, NULL, &err), -1);
-    assert_int_equal(err.issue, CW_ISSUE_STRUCTURE);
+    for (size_t k = 0; k < 3; k++) {
+        assert_int_equal(all_parsers[k]("", 0, NULL, &err), -1);
+        assert_int_equal(err.issue, CW_ISSUE_STRUCTURE);
+        assert_int_equal(all_parsers[k](NULL, 0, NULL, &err), -1);
+        assert_int_equal(err.issue, CW_ISSUE_STRUCTURE);
+        assert_int_equal(all_parsers[k]("  \n ", 4, NULL, &err), -1);
+    }
 }
 
 static void test_namespaces(void **state)
