@@ -32,6 +32,9 @@
 #include "json/json.h"
 #include "xml/xml.h"
 
+/* A corpus test found no corpus: report "Skipped" (exit 77) once the rest passed. */
+static bool corpus_missing;
+
 /* ---- helpers ---- */
 
 static struct cw_json *jparse(struct cw_arena *a, const char *text)
@@ -581,6 +584,14 @@ static void test_div_text(void **state)
                            "<br></br><br/><![CDATA[<cdata>]]><!--c--></p>\n</div>");
     assert_div_standalone(d);
     free(d);
+    /* an XML declaration naming UTF-8 keeps the raw path */
+    d = div_of("<?xml version=\"1.0\" encoding=\"utf-8\"?><Patient " NS "><text><status "
+               "value=\"generated\"/><div xmlns=\"" XHTML "\"><p class='a'>x</p></div></text>"
+               "</Patient>",
+               &err);
+    assert_non_null(d);
+    assert_string_equal(d, "<div xmlns=\"" XHTML "\"><p class='a'>x</p></div>");
+    free(d);
     /* a prefixed div is rewritten in the default namespace */
     d = div_of("<Patient " NS "><text><status value=\"generated\"/><h:div xmlns:h=\"" XHTML "\">"
                "<h:p lang=\"en\" xml:lang=\"en\">a &lt; b<h:br/></h:p><!--c--></h:div></text>"
@@ -719,7 +730,11 @@ static void corpus_file(const char *path, void *ctx)
 static void run_corpus(const char *sub, int want_min)
 {
     const char *dir = cw_test_corpus(sub);
-    if (!dir) cw_test_skip("corpus fhir-r4-examples not found");
+    if (!dir) {
+        printf("SKIPPED: corpus %s not found\n", sub);
+        corpus_missing = true;
+        skip(); /* this test only: the unit tests still run */
+    }
     char path[4096];
     snprintf(path, sizeof path, "%s", dir);
     struct corpus c = {0};
@@ -822,7 +837,11 @@ static void test_fhirpath_inputs(void **state)
 {
     (void)state;
     const char *dir = cw_test_corpus("fhirpath-tests/r4");
-    if (!dir) cw_test_skip("corpus fhirpath-tests not found");
+    if (!dir) {
+        printf("SKIPPED: corpus fhirpath-tests not found\n");
+        corpus_missing = true;
+        skip();
+    }
     char base[4096];
     snprintf(base, sizeof base, "%s", dir);
     /*
@@ -933,5 +952,7 @@ int main(void)
         cmocka_unit_test(test_corpus_synthea),
         cmocka_unit_test(test_fhirpath_inputs),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    if (rc == 0 && corpus_missing) cw_test_skip("shared corpus not found (unit tests passed)");
+    return rc;
 }
