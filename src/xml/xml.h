@@ -23,8 +23,8 @@
  *    on, because it can quote document content (patient data).
  *
  * Three ways to read, measured on FHIR XML (docs/internals/xml.md): events
- * (SAX2, ~200 MB/s, what cw_fhir_xml_read uses), the xmlTextReader pull
- * API (~95 MB/s), and a DOM (~65 MB/s, for XPath over ordinary C-CDA).
+ * (SAX2, 200-330 MB/s, what cw_fhir_xml_read uses), the xmlTextReader pull
+ * API (~95 MB/s), and a DOM (~80 MB/s, for XPath over ordinary C-CDA).
  * The DOM and reader hand out libxml2's own objects: this is a thin layer,
  * and callers use libxml2's accessors (and XPath) on them.
  *
@@ -53,11 +53,11 @@
 /* ==== set-up ==== */
 
 /*
- * Initialize libxml2 for Causeway: xmlInitParser, the deny-all external
- * entity loader, entity substitution and external DTD loading off, and
- * libxml2's generic error output silenced. Idempotent and thread-safe;
- * every entry point below calls it, so calling it explicitly is only
- * needed to do the work at start-up.
+ * Initialize libxml2 for Causeway: xmlInitParser and the deny-all external
+ * entity loader (once per process), and libxml2's generic error output
+ * silenced (once per thread: libxml2 keeps that handler per thread).
+ * Idempotent and thread-safe; every entry point below calls it, so calling
+ * it explicitly is only needed to do the work at start-up.
  */
 void cw_xml_init(void);
 
@@ -99,7 +99,12 @@ int cw_xml_check_prolog(const char *p, size_t n, const struct cw_xml_limits *lim
 
 struct cw_xml_parser; /* the running parse (opaque; valid inside callbacks) */
 
-/* One attribute of a start tag. Slices are valid until the callback returns. */
+/*
+ * One attribute of a start tag. Slices are valid until the callback
+ * returns. The value is what XML 1.0 defines (references decoded, white
+ * space normalized), including '&' (see docs/internals/xml.md on libxml2's
+ * "&#38;").
+ */
 struct cw_xml_attr {
     cw_slice name;   /* local name */
     cw_slice prefix; /* "" when unprefixed */
