@@ -715,8 +715,8 @@ static void test_check_element(void **state)
         " <div xmlns=\"http://www.w3.org/1999/xhtml\"/>",
         "<div xmlns=\"http://www.w3.org/1999/xhtml\"/> ",
         "<div xmlns=\"http://www.w3.org/1999/xhtml\"/><!-- after -->",
-        "<div xmlns=\"http://www.w3.org/1999/xhtml\"/><div "
-        "xmlns=\"http://www.w3.org/1999/xhtml\"/>",
+        ("<div xmlns=\"http://www.w3.org/1999/xhtml\"/><div "
+         "xmlns=\"http://www.w3.org/1999/xhtml\"/>"),
         "<?xml version=\"1.0\"?><div xmlns=\"http://www.w3.org/1999/xhtml\"/>",
         "<!DOCTYPE div><div xmlns=\"http://www.w3.org/1999/xhtml\"/>",
         "<div xmlns=\"http://www.w3.org/1999/xhtml\">&nbsp;</div>",
