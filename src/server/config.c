@@ -18,6 +18,7 @@ void cw_config_defaults(struct cw_config *c)
     c->mllp_port = 2575;
     snprintf(c->data_dir, sizeof c->data_dir, "%s", "./causeway-data");
     c->threads = 0;
+    c->ingest_workers = 2;
     c->max_body = (size_t)64 << 20;
     c->log_level = CW_LOG_INFO;
     c->mllp_max_frame = (size_t)16 << 20;
@@ -113,6 +114,13 @@ int cw_config_set(struct cw_config *c, const char *key, const char *value, struc
         c->threads = (int)v;
         return 0;
     }
+    if (strcmp(key, "ingest-workers") == 0) {
+        long long v;
+        if (cw_slice_to_i64(cw_slice_cstr(value), &v) < 0 || v < 1 || v > 64)
+            return cw_err_set(err, CW_ISSUE_VALUE, "ingest-workers: expected 1..64");
+        c->ingest_workers = (unsigned)v;
+        return 0;
+    }
     if (strcmp(key, "max-body") == 0) {
         if (parse_size(value, &c->max_body) < 0 || c->max_body == 0)
             return cw_err_set(err, CW_ISSUE_VALUE, "max-body: expected a size like 64M");
@@ -129,7 +137,8 @@ int cw_config_set(struct cw_config *c, const char *key, const char *value, struc
     }
     if (strcmp(key, "log-level") == 0) {
         int l = cw_log_level_parse(value);
-        if (l < 0) return cw_err_set(err, CW_ISSUE_VALUE, "log-level: expected debug|info|warn|error|off");
+        if (l < 0)
+            return cw_err_set(err, CW_ISSUE_VALUE, "log-level: expected debug|info|warn|error|off");
         c->log_level = l;
         return 0;
     }
@@ -156,14 +165,16 @@ int cw_config_load_file(struct cw_config *c, const char *path, struct cw_err *er
         if (!s.len) continue;
         long eq = cw_slice_index(s, '=');
         if (eq < 0) {
-            rc = cw_err_set(err, CW_ISSUE_STRUCTURE, "%.200s:%u: expected key = value", path, lineno);
+            rc = cw_err_set(err, CW_ISSUE_STRUCTURE, "%.200s:%u: expected key = value", path,
+                            lineno);
             break;
         }
         cw_slice k = cw_slice_trim(cw_slice_sub(s, 0, (size_t)eq));
         cw_slice v = cw_slice_trim(cw_slice_sub(s, (size_t)eq + 1, s.len));
         char key[64], value[CW_PATH_MAX];
         if (k.len >= sizeof key || v.len >= sizeof value) {
-            rc = cw_err_set(err, CW_ISSUE_TOO_LONG, "%.200s:%u: key or value too long", path, lineno);
+            rc = cw_err_set(err, CW_ISSUE_TOO_LONG, "%.200s:%u: key or value too long", path,
+                            lineno);
             break;
         }
         memcpy(key, k.ptr, k.len);
@@ -192,12 +203,17 @@ int cw_config_load_file(struct cw_config *c, const char *path, struct cw_err *er
 int cw_config_load_env(struct cw_config *c, struct cw_err *err)
 {
     static const char *const map[][2] = {
-        {"CAUSEWAY_HTTP", "http"},         {"CAUSEWAY_MLLP", "mllp"},
-        {"CAUSEWAY_DATA", "data"},         {"CAUSEWAY_STORE", "store"},
-        {"CAUSEWAY_THREADS", "threads"},   {"CAUSEWAY_MAX_BODY", "max-body"},
+        {"CAUSEWAY_HTTP", "http"},
+        {"CAUSEWAY_MLLP", "mllp"},
+        {"CAUSEWAY_DATA", "data"},
+        {"CAUSEWAY_STORE", "store"},
+        {"CAUSEWAY_THREADS", "threads"},
+        {"CAUSEWAY_MAX_BODY", "max-body"},
         {"CAUSEWAY_LOG_LEVEL", "log-level"},
-        {"CAUSEWAY_MLLP_TLS_CERT", "mllp-tls-cert"}, {"CAUSEWAY_MLLP_TLS_KEY", "mllp-tls-key"},
+        {"CAUSEWAY_MLLP_TLS_CERT", "mllp-tls-cert"},
+        {"CAUSEWAY_MLLP_TLS_KEY", "mllp-tls-key"},
         {"CAUSEWAY_MLLP_MAX_FRAME", "mllp-max-frame"},
+        {"CAUSEWAY_INGEST_WORKERS", "ingest-workers"},
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
         const char *v = getenv(map[i][0]);

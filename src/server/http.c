@@ -268,7 +268,7 @@ int cw_server_start(const struct cw_config *c, struct cw_server **out, struct cw
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
     s->http_port = info ? info->port : c->http_port;
-    if (cw_server_mllp_start(c, &s->mllp, s->mllp_note, sizeof s->mllp_note, err) < 0) {
+    if (cw_server_mllp_start(c, NULL, NULL, &s->mllp, s->mllp_note, sizeof s->mllp_note, err) < 0) {
         cw_server_stop(s);
         return -1;
     }

@@ -34,6 +34,15 @@
 
 static cw_ack_build_fn ack_fn = cw_server_hl7v2_ack;
 static void *ack_ctx;
+static cw_pipeline_process_fn test_process;
+static void *test_process_ctx;
+
+void cw_server_set_v2_processor(void (*fn)(void *ctx, struct cw_pipeline_item *items, size_t n),
+                                void *ctx)
+{
+    test_process = fn;
+    test_process_ctx = fn ? ctx : NULL;
+}
 
 void cw_server_set_ack_builder(cw_ack_build_fn fn, void *ctx)
 {
@@ -43,6 +52,7 @@ void cw_server_set_ack_builder(cw_ack_build_fn fn, void *ctx)
 
 struct cw_server_mllp {
     struct cw_journal *journal;
+    struct cw_pipeline *pipeline; /* NULL: journal only */
     struct cw_mllp_listener *listener;
     struct cw_tls_ctx *tls;
     cw_ack_build_fn build;
@@ -83,11 +93,23 @@ static void answer(struct cw_server_mllp *m, struct cw_mllp_request *req,
         cw_buf_release(&out);
         return;
     }
-    if (ar->outcome == CW_INBOUND_STORED && res.code[0] && !is_accept(res.code)) {
+    if (ar->outcome == CW_INBOUND_STORED) {
+        /* The journal row's outcome: refusals always; acceptances when the
+         * pipeline processed the message (journal-only mode leaves the row
+         * RECEIVED for a later pipeline). Inbound ACKs (no reply) too. */
+        bool refused = res.code[0] && !is_accept(res.code);
+        bool failed = refused || (m->pipeline && ar->processing_error);
         struct cw_err e;
-        if (!cw_err_is_set(&res.error)) cw_err_set(&res.error, CW_ISSUE_PROCESSING, "refused");
-        if (cw_journal_set_status(m->journal, ar->journal_seq, CW_JOURNAL_ERROR, res.code,
-                                  &res.error, &e) < 0)
+        if (failed && !cw_err_is_set(&res.error)) {
+            if (ar->processing_error)
+                res.error = *ar->processing_error;
+            else
+                cw_err_set(&res.error, CW_ISSUE_PROCESSING, "refused");
+        }
+        if ((failed || m->pipeline) &&
+            cw_journal_set_status(
+                m->journal, ar->journal_seq, failed ? CW_JOURNAL_ERROR : CW_JOURNAL_PROCESSED,
+                res.code[0] ? res.code : NULL, failed ? &res.error : NULL, &e) < 0)
             cw_log(CW_LOG_WARN, "mllp.status_not_recorded", CW_LOG_INT("seq", ar->journal_seq),
                    CW_LOG_STR("reason", e.msg));
     }
@@ -100,10 +122,50 @@ static void answer(struct cw_server_mllp *m, struct cw_mllp_request *req,
     cw_buf_release(&out);
 }
 
+/* Pipeline completion (worker thread): processed and committed, or not. */
+static void on_processed(void *ctx, const struct cw_pipeline_item *item)
+{
+    struct inbound *in = ctx;
+    struct cw_ack_request ar = {
+        .message = cw_slice_make(in->data, in->len),
+        .outcome = CW_INBOUND_STORED,
+        .journal_seq = item->seq,
+        .peer = in->peer,
+        .processing_error = item->failed ? &item->error : NULL,
+    };
+    answer(in->m, in->req, &ar, in->conn);
+    free(in);
+}
+
 /* Journal completion (writer thread): the message is on disk, or not. */
 static void on_committed(void *ctx, int64_t seq, const struct cw_err *err)
 {
     struct inbound *in = ctx;
+    if (!err && in->m->pipeline) {
+        /* On disk: now process it; the ACK follows the processor's commit.
+         * When the pipeline cannot take it (queue full, stopping), the
+         * message stays RECEIVED and is answered AE: the sender retries,
+         * and the next start processes the journaled copy. */
+        struct cw_err perr;
+        cw_err_clear(&perr);
+        if (cw_pipeline_submit(in->m->pipeline, seq, cw_slice_make(in->data, in->len), "mllp",
+                               in->peer, on_processed, in, &perr) == 0)
+            return;
+        perr.v2_code = CW_V2_INTERNAL;
+        cw_err_at(&perr, "MSH");
+        cw_log(CW_LOG_WARN, "mllp.pipeline_refused", CW_LOG_INT("conn", in->conn),
+               CW_LOG_INT("seq", seq), CW_LOG_STR("reason", perr.msg));
+        struct cw_ack_request ar = {
+            .message = cw_slice_make(in->data, in->len),
+            .outcome = CW_INBOUND_STORED,
+            .journal_seq = seq,
+            .peer = in->peer,
+            .processing_error = &perr,
+        };
+        answer(in->m, in->req, &ar, in->conn);
+        free(in);
+        return;
+    }
     struct cw_ack_request ar = {
         .message = cw_slice_make(in->data, in->len),
         .outcome = err ? CW_INBOUND_NOT_STORED : CW_INBOUND_STORED,
@@ -162,7 +224,8 @@ static void on_frame(void *ctx, struct cw_mllp_request *req, cw_slice frame,
     }
 }
 
-int cw_server_mllp_start(const struct cw_config *c, struct cw_server_mllp **out, char *note,
+int cw_server_mllp_start(const struct cw_config *c, cw_pipeline_process_fn process,
+                         void *process_ctx, struct cw_server_mllp **out, char *note,
                          size_t note_size, struct cw_err *err)
 {
     *out = NULL;
@@ -194,6 +257,18 @@ int cw_server_mllp_start(const struct cw_config *c, struct cw_server_mllp **out,
     snprintf(path, sizeof path, "%s/journal.db", c->data_dir);
     struct cw_journal_opts jo = {.sync_full = 1, .max_message = c->mllp_max_frame};
     if (cw_journal_open(path, &jo, &m->journal, err) < 0) goto fail;
+    if (test_process) {
+        process = test_process;
+        process_ctx = test_process_ctx;
+    }
+    if (process) {
+        struct cw_pipeline_opts po = {.workers = c->ingest_workers, .max_batch = 256};
+        if (cw_pipeline_start(m->journal, &po, process, process_ctx, &m->pipeline, err) < 0)
+            goto fail;
+        /* What an earlier run journaled but never processed goes first,
+         * ahead of anything new from the same senders. */
+        if (cw_pipeline_recover(m->pipeline, err) < 0) goto fail;
+    }
 
     struct cw_mllp_listener_opts lo = {
         .name = "mllp",
@@ -223,6 +298,7 @@ void cw_server_mllp_stop(struct cw_server_mllp *m)
     if (!m) return;
     /* The listener waits for every pending ACK, which needs the journal running. */
     cw_mllp_listener_stop(m->listener);
+    cw_pipeline_stop(m->pipeline); /* processes what is queued; its ACKs are sent */
     cw_journal_close(m->journal);
     cw_tls_free(m->tls);
     free(m);

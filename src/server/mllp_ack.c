@@ -12,7 +12,9 @@
  *  - AR when the input is not a parseable v2 message, is over the size
  *    limit, or names an unsupported version (203), no message type or a
  *    message code outside HL7 table 0076 (200, Z types included);
- *  - AE when the message is fine but could not be stored (207);
+ *  - AE when the message is fine but could not be stored (207), or when
+ *    the ingest pipeline failed on its content (the converter's code and
+ *    location); AR when the pipeline does not process its kind;
  *  - no reply to an inbound ACK (an acknowledgment is not acknowledged);
  *    every other frame gets exactly one reply, MSH-15/16 choosing between
  *    the application ACK (AA/AE/AR) and the commit ACK (CA/CE/CR).
@@ -28,8 +30,8 @@
 /* HL7 v2 versions this engine reads (MSH-12.1); 2.8.x uses the 2.7.1 tables. */
 static bool version_supported(cw_slice v)
 {
-    static const char *const known[] = {"2.1",   "2.2", "2.3", "2.3.1", "2.4",   "2.5",   "2.5.1",
-                                        "2.6",   "2.7", "2.7.1", "2.8", "2.8.1", "2.8.2"};
+    static const char *const known[] = {"2.1", "2.2", "2.3",   "2.3.1", "2.4",   "2.5",  "2.5.1",
+                                        "2.6", "2.7", "2.7.1", "2.8",   "2.8.1", "2.8.2"};
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (cw_slice_eq_cstr(v, known[i])) return true;
     return false;
@@ -150,6 +152,14 @@ int cw_server_hl7v2_ack(void *ctx, const struct cw_ack_request *req, struct cw_b
         res->error.v2_code = CW_V2_INTERNAL;
         cw_err_at(&res->error, "MSH");
         opts.outcome = CW_HL7V2_ERROR;
+    } else if (req->processing_error) {
+        /* Journaled, but the pipeline could not apply it: AR when the
+         * content is of a kind we do not process (unsupported type or
+         * event), AE for errors in the content or in storing it. */
+        res->error = *req->processing_error;
+        if (!res->error.v2_code) res->error.v2_code = CW_V2_INTERNAL;
+        opts.outcome =
+            res->error.issue == CW_ISSUE_NOT_SUPPORTED ? CW_HL7V2_REJECT : CW_HL7V2_ERROR;
     } else {
         opts.outcome = CW_HL7V2_ACCEPT;
     }
@@ -161,7 +171,8 @@ int cw_server_hl7v2_ack(void *ctx, const struct cw_ack_request *req, struct cw_b
      * ACK when MSH-16 asks for one for this outcome (our application step
      * is the durable journal write), otherwise the commit ACK (CA/CE/CR). */
     enum cw_hl7v2_ack_kind kind = CW_HL7V2_ACK_APPLICATION;
-    if (cw_hl7v2_ack_enhanced(in) && !cw_hl7v2_ack_wanted(in, CW_HL7V2_ACK_APPLICATION, opts.outcome))
+    if (cw_hl7v2_ack_enhanced(in) &&
+        !cw_hl7v2_ack_wanted(in, CW_HL7V2_ACK_APPLICATION, opts.outcome))
         kind = CW_HL7V2_ACK_COMMIT;
     opts.kind = kind;
     bool has_err = opts.outcome != CW_HL7V2_ACCEPT;

@@ -36,15 +36,16 @@ struct cw_config {
     char http_addr[CW_ADDR_MAX]; /* "" = all interfaces */
     int http_port;               /* default 8080; 0 = let the OS pick */
     char mllp_addr[CW_ADDR_MAX];
-    int mllp_port;               /* default 2575 */
-    char data_dir[CW_PATH_MAX];  /* default ./causeway-data */
-    char store_url[CW_PATH_MAX]; /* "" = sqlite:<data_dir>/causeway.db */
-    int threads;                 /* HTTP worker threads; 0 = number of CPUs */
-    size_t max_body;             /* largest accepted request body, bytes */
-    int log_level;               /* enum cw_log_level */
+    int mllp_port;                   /* default 2575 */
+    char data_dir[CW_PATH_MAX];      /* default ./causeway-data */
+    char store_url[CW_PATH_MAX];     /* "" = sqlite:<data_dir>/causeway.db */
+    int threads;                     /* HTTP worker threads; 0 = number of CPUs */
+    size_t max_body;                 /* largest accepted request body, bytes */
+    int log_level;                   /* enum cw_log_level */
     char mllp_tls_cert[CW_PATH_MAX]; /* PEM chain; with the key: MLLP over TLS */
     char mllp_tls_key[CW_PATH_MAX];
-    size_t mllp_max_frame;       /* largest MLLP frame, bytes (default 16M) */
+    size_t mllp_max_frame;   /* largest MLLP frame, bytes (default 16M) */
+    unsigned ingest_workers; /* ingest pipeline workers (senders are spread over them; default 2) */
 };
 
 /* Fill in the built-in defaults. */
@@ -53,8 +54,8 @@ void cw_config_defaults(struct cw_config *c);
 /*
  * Set one key ("http", "mllp", "data", "store", "threads", "max-body",
  * "log-level", "mllp-tls-cert", "mllp-tls-key", "mllp-max-frame") from its
- * text form. "mllp" also accepts "off" (mllp_port = -1: no MLLP listener). Returns 0, or -1 with err naming the key
- * and what is wrong (unknown key, bad port, ...).
+ * text form. "mllp" also accepts "off" (mllp_port = -1: no MLLP listener). Returns 0, or -1 with
+ * err naming the key and what is wrong (unknown key, bad port, ...).
  */
 int cw_config_set(struct cw_config *c, const char *key, const char *value, struct cw_err *err);
 
@@ -104,17 +105,20 @@ enum cw_inbound_outcome {
 };
 
 struct cw_ack_request {
-    cw_slice message;                /* the inbound message as received (borrowed) */
+    cw_slice message; /* the inbound message as received (borrowed) */
     enum cw_inbound_outcome outcome;
-    long long journal_seq;           /* journal sequence id when STORED, else 0 */
-    const struct cw_err *error;      /* why, when not STORED (no PHI); else NULL */
-    const char *peer;                /* remote address, for logs */
+    long long journal_seq;      /* journal sequence id when STORED, else 0 */
+    const struct cw_err *error; /* why, when not STORED (no PHI); else NULL */
+    const char *peer;           /* remote address, for logs */
+    /* When STORED and the ingest pipeline ran: NULL = processed and
+     * committed; else why processing failed (v2_code + location for ERR). */
+    const struct cw_err *processing_error;
 };
 
 struct cw_ack_result {
-    char code[3];         /* acknowledgment code sent: "AA", "AE", "AR" (or "CA", "CE", "CR") */
-    struct cw_err error;  /* when the code is not AA/CA: what the ERR segment says;
-                             recorded with the message in the journal */
+    char code[3];        /* acknowledgment code sent: "AA", "AE", "AR" (or "CA", "CE", "CR") */
+    struct cw_err error; /* when the code is not AA/CA: what the ERR segment says;
+                            recorded with the message in the journal */
 };
 
 /*
@@ -126,8 +130,9 @@ struct cw_ack_result {
  * and must never put field values in res->error.
  *
  * Rules it must follow (ARCHITECTURE.md "Rules of the flow"): AA only when
- * outcome is CW_INBOUND_STORED and the message parsed and is supported; AE
- * or AR with an ERR segment (HL7 table 0357 code, location) otherwise.
+ * outcome is CW_INBOUND_STORED, the message parsed and is supported, and
+ * processing_error is NULL; AE or AR with an ERR segment (HL7 table 0357
+ * code, location) otherwise.
  */
 typedef int (*cw_ack_build_fn)(void *ctx, const struct cw_ack_request *req, struct cw_buf *out,
                                struct cw_ack_result *res);
@@ -137,6 +142,16 @@ typedef int (*cw_ack_build_fn)(void *ctx, const struct cw_ack_request *req, stru
  * fn NULL restores the default, cw_server_hl7v2_ack (tests register stubs).
  */
 void cw_server_set_ack_builder(cw_ack_build_fn fn, void *ctx);
+
+/*
+ * Register an ingest processor for the MLLP listener (process-wide; call
+ * before cw_server_start), replacing the server's own HL7 v2 -> FHIR
+ * processor. For tests; fn NULL restores the server's. The processor's
+ * type is cw_pipeline_process_fn (src/ingest/pipeline.h).
+ */
+struct cw_pipeline_item;
+void cw_server_set_v2_processor(void (*fn)(void *ctx, struct cw_pipeline_item *items, size_t n),
+                                void *ctx);
 
 /*
  * The acknowledgment policy built on the hl7v2 module (mllp_ack.c): AA/CA

@@ -5,6 +5,7 @@
 #ifndef CW_SERVER_INT_H
 #define CW_SERVER_INT_H
 
+#include "ingest/pipeline.h"
 #include "server/server.h"
 
 struct cw_server_mllp;
@@ -13,8 +14,17 @@ struct cw_server_mllp;
  * Open <data>/journal.db and start the MLLP listener per the config. When
  * the listener is not wanted (mllp off) or no ACK builder is registered,
  * returns 0 with *out = NULL and a reason in note. -1 on a real failure.
+ *
+ * process (may be NULL): the ingest processor. With one, every journaled
+ * message goes through an ingest pipeline (src/ingest/pipeline.h) and is
+ * acknowledged after the processor's commit (AA) or failure (AE/AR);
+ * messages left unprocessed by an earlier run are processed before the
+ * listener opens. Without one, the journal commit is the last step before
+ * the ACK. A processor registered with cw_server_set_v2_processor (tests)
+ * takes precedence.
  */
-int cw_server_mllp_start(const struct cw_config *c, struct cw_server_mllp **out, char *note,
+int cw_server_mllp_start(const struct cw_config *c, cw_pipeline_process_fn process,
+                         void *process_ctx, struct cw_server_mllp **out, char *note,
                          size_t note_size, struct cw_err *err);
 
 /* The bound port. */

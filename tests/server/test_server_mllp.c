@@ -4,10 +4,12 @@
  * test stub builder (tests/server/ack_stub.h): AA only after the journal
  * commit, AR for an unsupported type recorded in the journal, oversize
  * refused and not journaled, no reply to an ACK, ACKs still sent when the
- * server stops.
+ * server stops; with a stub ingest processor: AA after processing, AE/AR
+ * from its errors, journal statuses, order, recovery at start-up.
  */
 #include "testutil.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +18,9 @@
 
 #include "ack_stub.h"
 #include "base/log.h"
+#include "base/arena.h"
 #include "ingest/journal.h"
+#include "ingest/pipeline.h"
 #include "net/net.h"
 #include "server/server.h"
 
@@ -151,9 +155,9 @@ static void test_default_builder(void **state)
 
     /* An inbound ACK gets no reply; the next message's ACK comes next. */
     cw_mllp_client_queue(c, CW_LIT("MSH|^~\\&|A|B|C|D|20240101||ACK|K1|P|2.5\rMSA|AA|X\r"), &err);
-    assert_int_equal(exchange_full(c, "MSH|^~\\&|A|B|C|D|20240101||ADT^A01|N1|P|2.5\rPID|1\r",
-                                   ack, sizeof ack),
-                     1);
+    assert_int_equal(
+        exchange_full(c, "MSH|^~\\&|A|B|C|D|20240101||ADT^A01|N1|P|2.5\rPID|1\r", ack, sizeof ack),
+        1);
     assert_non_null(strstr(ack, "MSA|AA|N1"));
     cw_mllp_client_close(c);
     cw_server_stop(s);
@@ -222,6 +226,126 @@ static void test_stub_builder_paths(void **state)
     cw_journal_close(j);
 }
 
+/* --- with an ingest processor (src/ingest/pipeline.h) ------------------- */
+
+static pthread_mutex_t proc_mu = PTHREAD_MUTEX_INITIALIZER;
+static int64_t proc_seen[256];
+static int proc_n;
+
+/* Fails MSH-10 "BAD*" (content: 101 at PID-3) and "NS*" (not supported). */
+static void stub_process(void *ctx, struct cw_pipeline_item *items, size_t n)
+{
+    (void)ctx;
+    for (size_t i = 0; i < n; i++) {
+        struct cw_pipeline_item *it = &items[i];
+        pthread_mutex_lock(&proc_mu);
+        if (proc_n < 256) proc_seen[proc_n++] = it->seq;
+        pthread_mutex_unlock(&proc_mu);
+        const char *ctl = strstr(it->raw.ptr, "|ADT^");
+        ctl = ctl ? strchr(ctl + 1, '|') : NULL;
+        if (ctl && strncmp(ctl + 1, "BAD", 3) == 0) {
+            it->failed = 1;
+            cw_err_set(&it->error, CW_ISSUE_REQUIRED, "patient identifier missing");
+            it->error.v2_code = 101;
+            cw_err_at(&it->error, "PID-3");
+        } else if (ctl && strncmp(ctl + 1, "NS", 2) == 0) {
+            it->failed = 1;
+            cw_err_set(&it->error, CW_ISSUE_NOT_SUPPORTED, "event not converted");
+            it->error.v2_code = 201;
+            cw_err_at(&it->error, "MSH-9.2");
+        } else {
+            it->resources = 1;
+        }
+    }
+}
+
+/*
+ * AA only after the processor committed; AE with the processor's ERR code
+ * and location for content errors, AR for what it does not process; the
+ * journal rows end PROCESSED or ERROR; the processor sees one sender's
+ * messages in journal order; a row left RECEIVED by an earlier run is
+ * processed at start-up.
+ */
+static void test_pipeline_processor(void **state)
+{
+    (void)state;
+    struct cw_err err;
+    cw_err_clear(&err);
+    char journal[300];
+    snprintf(journal, sizeof journal, "%s/journal.db", data_dir);
+    /* An earlier run journaled this one and stopped before processing it. */
+    struct cw_journal *j;
+    assert_int_equal(cw_journal_open(journal, NULL, &j, &err), 0);
+    struct cw_journal_entry e0 = {
+        .raw = CW_LIT("MSH|^~\\&|A|B|C|D|20240101||ADT^A01|OLD1|P|2.5\rPID|1\r"),
+        .channel = "mllp"};
+    assert_int_equal(cw_journal_append(j, &e0, NULL, NULL, &err), 0);
+    cw_journal_close(j);
+
+    proc_n = 0;
+    cw_server_set_ack_builder(NULL, NULL);
+    cw_server_set_v2_processor(stub_process, NULL);
+    struct cw_server *s = start(NULL, &err);
+    assert_non_null(s);
+    assert_int_equal(proc_n, 1); /* recovered before the listener opened */
+    assert_int_equal(proc_seen[0], 1);
+    struct cw_mllp_client_opts o = {
+        .host = "127.0.0.1", .port = cw_server_mllp_port(s), .timeout_ms = 10000};
+    struct cw_mllp_client *c;
+    assert_int_equal(cw_mllp_client_connect(&o, &c, &err), 0);
+    char ack[4096];
+    assert_int_equal(
+        exchange_full(c, "MSH|^~\\&|A|B|C|D|20240101||ADT^A01|OK1|P|2.5\rPID|1\r", ack, sizeof ack),
+        1);
+    assert_non_null(strstr(ack, "MSA|AA|OK1"));
+    assert_int_equal(exchange_full(c, "MSH|^~\\&|A|B|C|D|20240101||ADT^A01|BAD1|P|2.5\rPID|1\r",
+                                   ack, sizeof ack),
+                     1);
+    assert_non_null(strstr(ack, "MSA|AE|BAD1"));
+    assert_non_null(strstr(ack, "ERR|"));
+    assert_non_null(strstr(ack, "|PID^"));
+    assert_non_null(strstr(ack, "101^"));
+    assert_int_equal(
+        exchange_full(c, "MSH|^~\\&|A|B|C|D|20240101||ADT^A01|NS1|P|2.5\rPID|1\r", ack, sizeof ack),
+        1);
+    assert_non_null(strstr(ack, "MSA|AR|NS1"));
+    assert_non_null(strstr(ack, "201^"));
+    /* Pipelined: all AA, processed in journal order. */
+    for (int i = 0; i < 40; i++)
+        cw_mllp_client_queue(c, CW_LIT("MSH|^~\\&|A|B|C|D|20240101||ADT^A08|P|P|2.5\rPID|1\r"),
+                             &err);
+    assert_int_equal(cw_mllp_client_flush(c, &err), 0);
+    cw_slice f, k;
+    for (int i = 0; i < 40; i++) {
+        assert_int_equal(cw_mllp_client_next(c, &f, &err), 1);
+        assert_int_equal(cw_mllp_ack_code(f, &k), 0);
+        assert_true(cw_slice_eq_cstr(k, "AA"));
+    }
+    cw_mllp_client_close(c);
+    cw_server_stop(s);
+    cw_server_set_v2_processor(NULL, NULL);
+    assert_int_equal(proc_n, 1 + 3 + 40);
+    for (int i = 1; i < proc_n; i++) assert_true(proc_seen[i] > proc_seen[i - 1]);
+
+    assert_int_equal(cw_journal_open(journal, NULL, &j, &err), 0);
+    assert_int_equal(cw_journal_count(j, -1, &err), 44);
+    assert_int_equal(cw_journal_count(j, CW_JOURNAL_RECEIVED, &err), 0);
+    assert_int_equal(cw_journal_count(j, CW_JOURNAL_ERROR, &err), 2);
+    assert_int_equal(cw_journal_count(j, CW_JOURNAL_PROCESSED, &err), 42);
+    struct cw_arena *a = cw_arena_new(1 << 20);
+    struct cw_journal_record r;
+    assert_int_equal(cw_journal_get(j, a, 3, &r, &err), 0); /* BAD1 */
+    assert_int_equal(r.status, CW_JOURNAL_ERROR);
+    assert_true(cw_slice_eq_cstr(r.ack_code, "AE"));
+    assert_int_equal(r.error_code, 101);
+    assert_true(cw_slice_eq_cstr(r.error_location, "PID-3"));
+    assert_int_equal(cw_journal_get(j, a, 2, &r, &err), 0); /* OK1 */
+    assert_true(cw_slice_eq_cstr(r.ack_code, "AA"));
+    assert_int_equal(r.status, CW_JOURNAL_PROCESSED);
+    cw_arena_destroy(a);
+    cw_journal_close(j);
+}
+
 static int teardown(void **state)
 {
     (void)state;
@@ -244,6 +368,7 @@ int main(void)
         cmocka_unit_test(test_config_keys),
         cmocka_unit_test_teardown(test_default_builder, teardown),
         cmocka_unit_test_teardown(test_stub_builder_paths, teardown),
+        cmocka_unit_test_teardown(test_pipeline_processor, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     rmdir(data_dir);
