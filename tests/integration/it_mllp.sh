@@ -103,6 +103,23 @@ print('  error rows: %d, e.g. %s' % (len(rows), rows[:3]))
 sys.exit(0 if len(rows) == int(sys.argv[2]) and all(r[1] in ('AR', 'AE', 'CR', 'CE') and r[2] for r in rows) else 1)
 PY
 
+# `causeway messages`: the same journal and error queue from the command line.
+nerr=$((2 * corpus_refused + 1))
+check "messages list --status error: $nerr rows, each with an ACK code and an HL7 error code" \
+    bash -c '"$1" messages list --status error --json --data "$2" | python3 -c "
+import json, sys
+rows = json.load(sys.stdin)
+sys.exit(0 if len(rows) == int(sys.argv[1]) and all(r[\"status\"] == \"error\" and r[\"ack\"] in (\"AR\", \"AE\", \"CR\", \"CE\") and r[\"error\"][\"code\"] for r in rows) else 1)" "$3"' _ "$CW_BINARY" "$tmp/a" "$nerr"
+check "messages list --limit 5 --after 10: seq 11..15" \
+    bash -c '[ "$("$1" messages list --limit 5 --after 10 --data "$2" | awk "NR>1{print \$1}" | paste -sd,)" = 11,12,13,14,15 ]' _ "$CW_BINARY" "$tmp/a"
+zseq=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT max(seq) FROM message WHERE status='error'\").fetchone()[0])" "$tmp/a/journal.db")
+check "messages show $zseq: the ZZZ message with its error and its text" \
+    bash -c 'o=$("$1" messages show "$2" --data "$3"); grep -q "^status: *error" <<<"$o" && grep -q "^error: *200 at MSH-9.1" <<<"$o" && grep -q "^MSH|" <<<"$o"' _ "$CW_BINARY" "$zseq" "$tmp/a"
+"$CW_BINARY" messages show 99999999 --data "$tmp/a" >/dev/null 2>&1
+check "messages show of an unknown seq: exit 1" test $? = 1
+"$CW_BINARY" messages list --data "$tmp/nowhere" >/dev/null 2>&1
+check "messages list without a journal: exit 2" test $? = 2
+
 # 6. TLS.
 if command -v openssl >/dev/null; then
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=causeway-it \
