@@ -84,6 +84,14 @@ const struct hl7v2_dict_table *hl7v2_dict_table(uint16_t number)
     return NULL;
 }
 
+int cw_hl7v2_table_has(unsigned number, cw_slice value)
+{
+    if (number > UINT16_MAX) return -1;
+    const struct hl7v2_dict_table *t = hl7v2_dict_table((uint16_t)number);
+    if (!t) return -1;
+    return hl7v2_dict_table_has(t, value) ? 1 : 0;
+}
+
 bool hl7v2_dict_table_has(const struct hl7v2_dict_table *t, cw_slice value)
 {
     uint32_t lo = 0, hi = t->count;

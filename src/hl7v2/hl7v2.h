@@ -502,6 +502,13 @@ int cw_hl7v2_validate(struct cw_arena *a, const struct cw_hl7v2_msg *m,
  */
 const char *cw_hl7v2_field_desc(cw_slice version, cw_slice seg, uint32_t field);
 
+/*
+ * Is value one of HL7 table number's values (hl7-dictionary's set, the
+ * same for all versions)? 1 yes, 0 no, -1 when the dictionary has no such
+ * table (callers decide; the validator then checks nothing).
+ */
+int cw_hl7v2_table_has(unsigned number, cw_slice value);
+
 /* Statistics of the compiled definition tables (for docs/performance.md). */
 struct cw_hl7v2_dict_stats {
     uint32_t versions, segments, fields, datatypes, structures, nodes, tables, table_values;

@@ -46,23 +46,13 @@ static bool version_supported(cw_slice v)
  * (ORM in 2.7) or events the dictionary lacks for a version (PPR^PC3 in
  * 2.3.1), and those are journaled for the pipeline to judge.
  */
-static bool unsupported_type(struct cw_arena *a, const struct cw_hl7v2_msg *m, struct cw_err *out)
+static bool unsupported_type(cw_slice code, struct cw_err *out)
 {
-    struct cw_hl7v2_issues iss = {0};
-    struct cw_hl7v2_validate_opts vo = {.max_issues = 1000};
-    struct cw_err e;
-    cw_err_clear(&e);
-    if (cw_hl7v2_validate(a, m, &vo, &iss, &e) < 0) return false;
-    for (uint32_t i = 0; i < iss.n; i++) {
-        if (iss.items[i].v2_code == CW_V2_TABLE_VALUE &&
-            strcmp(iss.items[i].location, "MSH-9.1") == 0) {
-            cw_err_set(out, CW_ISSUE_NOT_SUPPORTED, "unknown message type (HL7 table 0076)");
-            out->v2_code = CW_V2_UNSUPPORTED_MESSAGE_TYPE;
-            cw_err_at(out, "MSH-9.1");
-            return true;
-        }
-    }
-    return false;
+    if (cw_hl7v2_table_has(76, code) != 0) return false; /* listed, or no table to judge by */
+    cw_err_set(out, CW_ISSUE_NOT_SUPPORTED, "unknown message type (HL7 table 0076)");
+    out->v2_code = CW_V2_UNSUPPORTED_MESSAGE_TYPE;
+    cw_err_at(out, "MSH-9.1");
+    return true;
 }
 
 /* Value of PATH in m, decoded; empty when absent. */
@@ -141,7 +131,7 @@ int cw_server_hl7v2_ack(void *ctx, const struct cw_ack_request *req, struct cw_b
         res->error.v2_code = CW_V2_UNSUPPORTED_MESSAGE_TYPE;
         cw_err_at(&res->error, "MSH-9");
         opts.outcome = CW_HL7V2_REJECT;
-    } else if (unsupported_type(a, in, &unsupported)) {
+    } else if (unsupported_type(type, &unsupported)) {
         res->error = unsupported;
         opts.outcome = CW_HL7V2_REJECT;
     } else if (req->outcome != CW_INBOUND_STORED) {
