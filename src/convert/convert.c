@@ -676,7 +676,7 @@ static int do_field(struct cv_ctx *c, const struct cw_hl7v2_node *seg, uint32_t 
         }
     uint32_t nreps = cw_hl7v2_rep_count(fn);
     if (!any) {
-        const char *desc = cw_hl7v2_field_desc(CW_SLICE_NULL, cw_hl7v2_seg_id(seg), f);
+        const char *desc = cw_hl7v2_field_desc(c->version, cw_hl7v2_seg_id(seg), f);
         c->rep_ = 0;
         cv_report(c, CW_CONVERT_UNMAPPED_FIELD, 0, "%s-%u%s%s%s not mapped", c->seg_id, f,
                   desc ? " (" : "", desc ? desc : "", desc ? ")" : "");
@@ -776,6 +776,9 @@ static int finish(struct cv_ctx *c, const struct cv_msgmap *mm, cw_slice type, c
             put_path(c, o, "status", cv_str("finished"), 0);
     }
     /* references */
+    int32_t first_patient = -1;
+    for (uint32_t i = 0; i < c->ninst && first_patient < 0; i++)
+        if (c->inst[i].res == R_PATIENT && !c->inst[i].side) first_patient = (int32_t)i;
     for (uint32_t i = 0; i < c->ninst; i++) {
         for (size_t k = 0; k < cv_nlinks; k++) {
             const struct cv_link *l = &cv_links[k];
@@ -787,7 +790,8 @@ static int finish(struct cv_ctx *c, const struct cv_msgmap *mm, cw_slice type, c
                         return -1;
                 continue;
             }
-            int32_t t = c->inst[i].side ? c->inst[i].ctx[l->to] : c->inst[i].ctx[l->to];
+            int32_t t = c->inst[i].ctx[l->to];
+            if (t < 0 && l->to == R_PATIENT) t = first_patient; /* SIU: SCH before PID */
             if (t < 0 || t == (int32_t)i) continue;
             struct cw_json ref = cv_reference(c, t);
             if (l->scope == CV_L_PARTICIPANT) {
@@ -948,6 +952,7 @@ int cw_convert_v2(struct cw_arena *a, const struct cw_hl7v2_msg *m, const struct
         if (!s.len) s = cv_comp(&c, f3, 1);
         c.sender = s;
         c.control_id = cv_text(&c, cw_hl7v2_field(msh, 10));
+        c.version = cv_comp(&c, cw_hl7v2_rep(cw_hl7v2_field(msh, 12), 1), 1);
     }
     bool type_known;
     const struct cv_msgmap *mm = find_map(type, event, &type_known);

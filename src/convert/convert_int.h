@@ -266,6 +266,7 @@ struct cv_ctx {
     bool failed;           /* an allocation or limit failed: stop */
     cw_slice sender;       /* MSH-4.1/.2 or MSH-3 (decoded) */
     cw_slice control_id;   /* MSH-10 */
+    cw_slice version;      /* MSH-12.1 */
     struct cv_inst *inst;
     uint32_t ninst, cap;
     int32_t cur[R_COUNT];
