@@ -331,6 +331,15 @@ static int put_path(struct cv_ctx *c, struct cw_json *obj, const char *path, str
                 arr->u.items[0] = v;
                 return 0;
             }
+            if (v.type == CW_JSON_ARRAY) { /* a converter that gives several elements */
+                for (uint32_t k = 0; k < v.len; k++) {
+                    bool dup = false;
+                    for (uint32_t j = 0; j < arr->len && j < 64 && !dup; j++)
+                        dup = cw_json_equal(&arr->u.items[j], &v.u.items[k]);
+                    if (!dup && !cw_json_append(c->a, arr, v.u.items[k])) c->failed = true;
+                }
+                return c->failed ? -1 : 0;
+            }
             /* the same value twice (ORC-2 and OBR-2, one Practitioner named twice) once */
             for (uint32_t k = 0; k < arr->len && k < 64; k++)
                 if (same_ref(&arr->u.items[k], &v) || cw_json_equal(&arr->u.items[k], &v)) return 0;
@@ -688,11 +697,11 @@ static int do_field(struct cv_ctx *c, const struct cw_hl7v2_node *seg, uint32_t 
             const struct cv_field *row = &cv_fields[j];
             if (row->field != f || row->res != ress[k] || memcmp(row->seg, c->seg_id, 4) != 0) continue;
             if (row->dt == DT_USED) continue;
-            if (row->flags & CV_F_UNLESS) {
+            if (row->flags & (CV_F_UNLESS | CV_F_IF)) {
                 long long other = 0;
-                if (cw_slice_to_i64(cw_slice_cstr(row->arg), &other) == 0 && other > 0 &&
-                    has_data(cw_hl7v2_field(seg, (uint32_t)other)))
-                    continue;
+                bool valued = cw_slice_to_i64(cw_slice_cstr(row->arg), &other) == 0 && other > 0 &&
+                              has_data(cw_hl7v2_field(seg, (uint32_t)other));
+                if (valued == !!(row->flags & CV_F_UNLESS)) continue;
             }
             uint32_t n = path_repeats(row) ? nreps : 1;
             for (uint32_t r = 1; r <= n; r++) {

@@ -1222,6 +1222,31 @@ static int dt_more(struct cv_ctx *c, uint8_t dt, const struct cw_hl7v2_node *seg
     case DT_APPT_XCN:
         *out = participant(c, practitioner_ref(c, rep));
         return c->failed ? -1 : 0;
+    case DT_EIP: {
+        struct cw_json arr = cw_json_array();
+        static const char *types[] = {"PLAC", "FILL"};
+        for (uint32_t k = 1; k <= 2; k++) {
+            struct cw_json id = cw_json_null();
+            if (cw_hl7v2_sub_count(cw_hl7v2_comp(rep, k)) > 1) {
+                if (ei(c, rep, k, &id) != 0) return -1;
+            } else {
+                cw_slice v = cv_comp(c, rep, k);
+                if (v.len) {
+                    id = cw_json_object();
+                    cv_put_str(c, &id, "value", v);
+                }
+            }
+            if (id.type == CW_JSON_NULL) continue;
+            struct cw_json t = cc_of(c, coding_v2(c, "http://terminology.hl7.org/CodeSystem/v2-0203", types[k - 1]));
+            struct cw_json typed = cw_json_object();
+            cv_put(c, &typed, "type", t);
+            for (uint32_t m = 0; m < id.len; m++)
+                if (!cw_json_set(c->a, &typed, id.u.members[m].key, id.u.members[m].value)) c->failed = true;
+            if (!cw_json_append(c->a, &arr, typed)) c->failed = true;
+        }
+        if (arr.len) *out = arr;
+        return c->failed ? -1 : 0;
+    }
     case DT_HD_URI: {
         cw_slice s = hd_system(c, hd_read(c, rep, 0));
         if (s.len) *out = cw_json_string(s);

@@ -140,6 +140,7 @@ enum cv_dt {
     DT_APPT_PL,    /* PL -> Appointment.participant {actor Location, status} */
     DT_APPT_XCN,   /* XCN -> Appointment.participant {actor Practitioner, status} */
     DT_HD_URI,     /* HD -> uri (urn:oid:, urn:uuid:, URI) */
+    DT_EIP,        /* EIP -> [Identifier placer (PLAC), Identifier filler (FILL)] (an array) */
     DT_COUNT
 };
 
@@ -157,6 +158,7 @@ struct cv_field {
 #define CV_F_EXT      0x02 /* path is the value[x] name inside extension[] with url arg */
 #define CV_F_IFABSENT 0x04 /* only when the path's last element is not set yet */
 #define CV_F_UNLESS   0x08 /* only when field 'arg' (decimal) of the segment is empty */
+#define CV_F_IF       0x10 /* only when field 'arg' (decimal) of the segment has data */
 
 /* Vocabulary: v2 code -> FHIR code (+ system). */
 struct cv_vocab {

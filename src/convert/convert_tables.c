@@ -80,8 +80,17 @@ const size_t cv_ndefault_roles = N(cv_default_roles);
 /* ORU^R01: OBR makes the DiagnosticReport and completes the order. */
 static const struct cv_role roles_oru[] = {
     ROLE("ORC", R_SERVICEREQUEST, H_NEW, K_ORDER),
+    ROLE("ORC", R_DIAGNOSTICREPORT, H_NEW, K_ORDER),
     ROLE("OBR", R_SERVICEREQUEST, H_MERGE, K_ORDER),
-    ROLE("OBR", R_DIAGNOSTICREPORT, H_NEW, K_ORDER),
+    ROLE("OBR", R_DIAGNOSTICREPORT, H_MERGE, K_ORDER),
+    ROLE("OBR", R_SPECIMEN, H_NEW, K_ORDER),
+};
+
+/* OML^O21: OBR also describes the specimen (OML_O21 map: OBR[Specimen]). */
+static const struct cv_role roles_oml[] = {
+    ROLE("ORC", R_SERVICEREQUEST, H_NEW, K_ORDER),
+    ROLE("OBR", R_SERVICEREQUEST, H_MERGE, K_ORDER),
+    ROLE("OBR", R_SPECIMEN, H_NEW, K_ORDER),
 };
 
 /* VXU^V04: the order is an Immunization. */
@@ -138,7 +147,7 @@ const struct cv_msgmap cv_msgmaps[] = {
     MSG0("ADT", "A40", CV_MSG_NEEDS_PID | CV_MSG_MERGE),
     MSG("ORU", "R01", roles_oru, 0),
     MSG0("ORM", "O01", 0),
-    MSG0("OML", "O21", 0),
+    MSG("OML", "O21", roles_oml, 0),
     MSG("VXU", "V04", roles_vxu, CV_MSG_NEEDS_PID),
     MSG("RDE", "O11", roles_rde, 0),
     MSG("RAS", "O17", roles_ras, 0),
@@ -251,8 +260,8 @@ const struct cv_field cv_fields[] = {
     F("NK1", 5, R_RELATEDPERSON, DT_XTN, "telecom[]", "home"),
     F("NK1", 6, R_RELATEDPERSON, DT_XTN, "telecom[]", "work"),
     F("NK1", 7, R_RELATEDPERSON, DT_CWE, "relationship[]", "0131"),
-    F("NK1", 8, R_RELATEDPERSON, DT_DATE, "period.start", NULL),
-    F("NK1", 9, R_RELATEDPERSON, DT_DATE, "period.end", NULL),
+    F("NK1", 8, R_RELATEDPERSON, DT_DATETIME, "period.start", NULL),
+    F("NK1", 9, R_RELATEDPERSON, DT_DATETIME, "period.end", NULL),
     F("NK1", 12, R_RELATEDPERSON, DT_CX, "identifier[]", NULL),
     F("NK1", 15, R_RELATEDPERSON, DT_CODE, "gender", "0001"),
     F("NK1", 16, R_RELATEDPERSON, DT_DATE, "birthDate", NULL),
@@ -261,6 +270,7 @@ const struct cv_field cv_fields[] = {
     F("NK1", 31, R_RELATEDPERSON, DT_XTN, "telecom[]", NULL),
     F("NK1", 32, R_RELATEDPERSON, DT_XAD, "address[]", NULL),
     F("NK1", 33, R_RELATEDPERSON, DT_CX, "identifier[]", NULL),
+    F("NK1", 37, R_RELATEDPERSON, DT_ID_TYPED, "identifier[]", "SS"),
 
     /* GT1 -> RelatedPerson (guarantor) */
     U("GT1", 1, R_RELATEDPERSON),
@@ -354,6 +364,13 @@ const struct cv_field cv_fields[] = {
     /* ORC: one set per order resource type */
     ORC_COMMON(R_SERVICEREQUEST, ""),
     F("ORC", 4, R_SERVICEREQUEST, DT_EI, "requisition", NULL),
+    F("ORC", 4, R_SERVICEREQUEST, DT_EI_TYPED, "identifier[]", "PGN"),
+    F("ORC", 33, R_SERVICEREQUEST, DT_CX, "identifier[]", NULL),
+    /* ORC[DiagnosticReport] (ORU) */
+    F("ORC", 2, R_DIAGNOSTICREPORT, DT_EI_TYPED, "identifier[]", "PLAC"),
+    F("ORC", 3, R_DIAGNOSTICREPORT, DT_EI_TYPED, "identifier[]", "FILL"),
+    F("ORC", 4, R_DIAGNOSTICREPORT, DT_EI_TYPED, "identifier[]", "PGN"),
+    U("ORC", 1, R_DIAGNOSTICREPORT), /* order control: the report's status comes from OBR-25 */
     F("ORC", 9, R_SERVICEREQUEST, DT_DATETIME, "authoredOn", NULL),
     F("ORC", 12, R_SERVICEREQUEST, DT_XCN_REF, "requester", NULL),
     ORC_COMMON(R_IMMUNIZATION, "imm"),
@@ -372,6 +389,7 @@ const struct cv_field cv_fields[] = {
     F("OBR", 4, R_SERVICEREQUEST, DT_CWE, "code", NULL),
     F("OBR", 16, R_SERVICEREQUEST, DT_XCN_REF, "requester", NULL),
     F("OBR", 31, R_SERVICEREQUEST, DT_CWE, "reasonCode[]", NULL),
+    F("OBR", 53, R_SERVICEREQUEST, DT_CX, "identifier[]", NULL),
     /* OBR[DiagnosticReport] (ORU) */
     U("OBR", 1, R_DIAGNOSTICREPORT),
     F("OBR", 2, R_DIAGNOSTICREPORT, DT_EI_TYPED, "identifier[]", "PLAC"),
@@ -382,6 +400,17 @@ const struct cv_field cv_fields[] = {
     F("OBR", 24, R_DIAGNOSTICREPORT, DT_CWE, "category[]", "0074"),
     F("OBR", 25, R_DIAGNOSTICREPORT, DT_CODE, "status", "0123"),
     F("OBR", 32, R_DIAGNOSTICREPORT, DT_XCN_REF, "resultsInterpreter[]", NULL),
+
+    /* OBR[Specimen] (ORU, OML) */
+    U("OBR", 1, R_SPECIMEN),
+    F("OBR", 2, R_SPECIMEN, DT_EI, "accessionIdentifier", NULL),
+    FX("OBR", 7, R_SPECIMEN, DT_DATETIME, CV_F_UNLESS, "collection.collectedDateTime", "8"),
+    FX("OBR", 7, R_SPECIMEN, DT_DATETIME, CV_F_IF, "collection.collectedPeriod.start", "8"),
+    F("OBR", 8, R_SPECIMEN, DT_DATETIME, "collection.collectedPeriod.end", NULL),
+    F("OBR", 9, R_SPECIMEN, DT_CQ, "collection.quantity", NULL),
+    F("OBR", 10, R_SPECIMEN, DT_XCN_REF, "collection.collector", NULL),
+    F("OBR", 14, R_SPECIMEN, DT_DATETIME, "receivedTime", NULL),
+    F("OBR", 15, R_SPECIMEN, DT_SPS, "type", NULL),
 
     /* TQ1[ServiceRequest], TQ1[MedicationRequest] */
     U("TQ1", 1, R_SERVICEREQUEST),
@@ -442,7 +471,7 @@ const struct cv_field cv_fields[] = {
 
     /* SPM[Specimen] */
     U("SPM", 1, R_SPECIMEN),
-    F("SPM", 2, R_SPECIMEN, DT_EI, "identifier[]", NULL),
+    F("SPM", 2, R_SPECIMEN, DT_EIP, "identifier[]", NULL),
     F("SPM", 4, R_SPECIMEN, DT_CWE, "type", "0487"),
     F("SPM", 7, R_SPECIMEN, DT_CWE, "collection.method", "0488"),
     F("SPM", 8, R_SPECIMEN, DT_CWE, "collection.bodySite", NULL),
@@ -706,6 +735,7 @@ const struct cv_dt_info cv_dt_info[DT_COUNT] = {
     [DT_APPT_PL] = {"PL[participant]", C(1) | C(2) | C(3) | C(4) | C(7) | C(8) | C(9)},
     [DT_APPT_XCN] = {"XCN[participant]", C(1) | C(2) | C(3) | C(4) | C(5) | C(6) | C(7) | C(9) | C(13)},
     [DT_HD_URI] = {"HD[uri]", C(1) | C(2) | C(3)},
+    [DT_EIP] = {"EIP[Identifier]", C(1) | C(2)},
 };
 
 /* ---- vocabulary (v2-to-FHIR IG "Vocabulary Maps", table by table) ---- */

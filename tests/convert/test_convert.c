@@ -402,7 +402,7 @@ static void test_messages(void **state)
          "ServiceRequest", 1},
         {"MSH|^~\\&|A|F|||20240101||OML^O21|8|P|2.5.1\nPID|1||P1^^^F^MR\nORC|NW|ORD2^F\n"
          "OBR|1|ORD2^F||80053^CMP^C4\nSPM|1|SP1&F||BLD^Blood^HL70487\n",
-         "Specimen", 1},
+         "Specimen", 2}, /* OBR[Specimen] and SPM[Specimen] (OML_O21 map) */
         {"MSH|^~\\&|A|F|||20240101||ADT^A28|9|P|2.5.1\nPID|1||P9^^^F^MR\nIN1|1|PLAN1^Gold|INS1|Acme Insurance"
          "||||GRP7\nGT1|1|G1|Doe^John\n",
          "Coverage", 1},
