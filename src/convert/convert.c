@@ -27,11 +27,59 @@
  * resources. Nothing here aborts on bad input; limits are max_resources and
  * the arena ceiling.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "convert/convert_int.h"
+
+/* ---- row index: the segment-map rows of one segment ID, chained ---- */
+
+#define CV_MAX_SEGIDS 96
+static struct {
+    uint32_t segid[CV_MAX_SEGIDS];
+    int16_t head[CV_MAX_SEGIDS];
+    size_t n;
+    int16_t next[1024]; /* next row with the same segment ID, -1 at the end */
+} rows_ix;
+static pthread_once_t rows_once = PTHREAD_ONCE_INIT;
+
+static uint32_t pack_id(const char *id)
+{
+    return (uint32_t)(uint8_t)id[0] << 16 | (uint32_t)(uint8_t)id[1] << 8 | (uint8_t)id[2];
+}
+
+static void rows_build(void)
+{
+    int16_t tail[CV_MAX_SEGIDS];
+    for (size_t i = 0; i < cv_nfields && i < 1024; i++) {
+        uint32_t id = pack_id(cv_fields[i].seg);
+        size_t k;
+        for (k = 0; k < rows_ix.n; k++)
+            if (rows_ix.segid[k] == id) break;
+        if (k == rows_ix.n) {
+            if (k == CV_MAX_SEGIDS) continue;
+            rows_ix.segid[k] = id;
+            rows_ix.head[k] = -1;
+            rows_ix.n++;
+        }
+        rows_ix.next[i] = -1;
+        if (rows_ix.head[k] < 0) rows_ix.head[k] = (int16_t)i;
+        else rows_ix.next[tail[k]] = (int16_t)i;
+        tail[k] = (int16_t)i;
+    }
+}
+
+/* First row of a segment ID (-1 when none); continue with rows_ix.next[]. */
+static int rows_first(const char *seg)
+{
+    pthread_once(&rows_once, rows_build);
+    uint32_t id = pack_id(seg);
+    for (size_t k = 0; k < rows_ix.n; k++)
+        if (rows_ix.segid[k] == id) return rows_ix.head[k];
+    return -1;
+}
 
 /* ---- report ---- */
 
@@ -223,7 +271,13 @@ static int32_t new_inst(struct cv_ctx *c, uint8_t res, const char *id)
     snprintf(in->src, sizeof in->src, "%s[%u]", c->seg_id, c->seg_occ);
     memcpy(in->id, id, 37);
     memcpy(in->ctx, c->cur, sizeof in->ctx);
-    char *ref = cw_arena_printf(c->a, "%s/%s", cv_res_info[res].name, id);
+    size_t tl = strlen(cv_res_info[res].name);
+    char *ref = cw_arena_alloc_bytes(c->a, tl + 38);
+    if (ref) {
+        memcpy(ref, cv_res_info[res].name, tl);
+        ref[tl] = '/';
+        memcpy(ref + tl + 1, id, 37);
+    }
     in->ref = ref ? ref : "";
     in->obj = cw_json_object();
     if (!ref || cv_put(c, &in->obj, "resourceType", cv_str(cv_res_info[res].name)) != 0 ||
@@ -391,12 +445,21 @@ static cw_slice field_text(struct cv_ctx *c, const struct cw_hl7v2_node *seg, ui
 
 static cw_slice join(struct cv_ctx *c, cw_slice a, cw_slice b, cw_slice d)
 {
-    char *p = cw_arena_printf(c->a, "%.*s|%.*s|%.*s", CW_SLICE_FMT(a), CW_SLICE_FMT(b), CW_SLICE_FMT(d));
+    size_t n = a.len + b.len + d.len + 2;
+    char *p = cw_arena_alloc_bytes(c->a, n);
     if (!p) {
         c->failed = true;
         return CW_LIT("");
     }
-    return cw_slice_cstr(p);
+    size_t o = 0;
+    if (a.len) memcpy(p, a.ptr, a.len);
+    o += a.len;
+    p[o++] = '|';
+    if (b.len) memcpy(p + o, b.ptr, b.len);
+    o += b.len;
+    p[o++] = '|';
+    if (d.len) memcpy(p + o, d.ptr, d.len);
+    return (cw_slice){p, n};
 }
 
 /* Message-local key: only a resend of the same message gives the same id. */
@@ -561,8 +624,8 @@ static int32_t resolve_role(struct cv_ctx *c, const struct cv_role *r, const str
     if (r->how == H_ATTACH) {
         for (uint32_t k = 0; k < nprev; k++) {
             uint8_t pr = c->inst[prev[k]].res;
-            for (size_t j = 0; j < cv_nfields; j++)
-                if (cv_fields[j].res == pr && memcmp(cv_fields[j].seg, c->seg_id, 4) == 0) {
+            for (int j = rows_first(c->seg_id); j >= 0; j = rows_ix.next[j])
+                if (cv_fields[j].res == pr) {
                     *res_out = pr;
                     return prev[k];
                 }
@@ -673,10 +736,11 @@ static int do_field(struct cv_ctx *c, const struct cw_hl7v2_node *seg, uint32_t 
     bool any = false, each = false;
     uint32_t mask = 0;
     bool whole = false;
+    int first = rows_first(c->seg_id);
     for (uint32_t k = 0; k < ninst; k++)
-        for (size_t j = 0; j < cv_nfields; j++) {
+        for (int j = first; j >= 0; j = rows_ix.next[j]) {
             const struct cv_field *row = &cv_fields[j];
-            if (row->field != f || row->res != ress[k] || memcmp(row->seg, c->seg_id, 4) != 0) continue;
+            if (row->field != f || row->res != ress[k]) continue;
             any = true;
             if (path_repeats(row) || row->dt == DT_USED) each = true;
             uint32_t m = cv_dt_info[row->dt].comps;
@@ -693,9 +757,9 @@ static int do_field(struct cv_ctx *c, const struct cw_hl7v2_node *seg, uint32_t 
     }
     c->rep->fields_mapped++;
     for (uint32_t k = 0; k < ninst; k++)
-        for (size_t j = 0; j < cv_nfields; j++) {
+        for (int j = first; j >= 0; j = rows_ix.next[j]) {
             const struct cv_field *row = &cv_fields[j];
-            if (row->field != f || row->res != ress[k] || memcmp(row->seg, c->seg_id, 4) != 0) continue;
+            if (row->field != f || row->res != ress[k]) continue;
             if (row->dt == DT_USED) continue;
             if (row->flags & (CV_F_UNLESS | CV_F_IF)) {
                 long long other = 0;

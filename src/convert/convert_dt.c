@@ -30,9 +30,8 @@ cw_slice cv_text(struct cv_ctx *c, const struct cw_hl7v2_node *n)
     while (n->n && n->kids) n = &n->kids[0];
     cw_slice raw = cw_hl7v2_text(n), out = CW_LIT("");
     if (!raw.len) return out;
-    struct cw_err e;
-    cw_err_clear(&e);
-    if (cw_hl7v2_decode(c->a, c->m, raw, &out, &e) != 0) {
+    if (!(n->flags & CW_HL7V2_NODE_ESC) && c->m->ascii) return cw_slice_trim(raw); /* nothing to decode */
+    if (cw_hl7v2_decode(c->a, c->m, raw, &out, NULL) != 0) {
         c->failed = true;
         return CW_LIT("");
     }

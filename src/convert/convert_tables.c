@@ -583,6 +583,7 @@ const struct cv_field cv_fields[] = {
     F("FT1", 21, R_CHARGEITEM, DT_XCN_REF, "enterer", NULL),
 };
 const size_t cv_nfields = N(cv_fields);
+_Static_assert(N(cv_fields) <= 1024, "convert.c indexes at most 1024 segment-map rows");
 
 /* ---- links between the resources of a message ---- */
 
