@@ -530,7 +530,10 @@ static void role_key(struct cv_ctx *c, const struct cv_role *r, const struct cw_
     }
     case K_ORDER:
         if (cw_slice_eq(id, CW_LIT("ORC")) || cw_slice_eq(id, CW_LIT("OBR"))) {
-            if (ei_key(c, seg, 2, scope, key) || ei_key(c, seg, 3, scope, key)) return;
+            /* the order is the placer's; a report is the filler's (one order may be
+               filled as several reports, each with its own filler number) */
+            uint32_t f1 = r->res == R_DIAGNOSTICREPORT ? 3 : 2, f2 = f1 == 2 ? 3 : 2;
+            if (ei_key(c, seg, f1, scope, key) || ei_key(c, seg, f2, scope, key)) return;
         } else if (cw_slice_eq(id, CW_LIT("RXA")) && c->patient_key.len) {
             *key = join(c, c->patient_key, field_text(c, seg, 3),
                         cv_comp(c, cw_hl7v2_rep(cw_hl7v2_field(seg, 5), 1), 1));
@@ -544,7 +547,10 @@ static void role_key(struct cv_ctx *c, const struct cv_role *r, const struct cw_
         return;
     case K_OBX: {
         const struct cw_hl7v2_node *code = cw_hl7v2_rep(cw_hl7v2_field(seg, 3), 1);
-        cw_slice base = c->order_key.len ? c->order_key : c->patient_key.len ? c->patient_key : local_key(c);
+        cw_slice base = c->report_key.len  ? c->report_key
+                        : c->order_key.len ? c->order_key
+                        : c->patient_key.len ? c->patient_key
+                                             : local_key(c);
         *key = join(c, base, join(c, cv_comp(c, code, 1), cv_comp(c, code, 3), CW_LIT("")),
                     field_text(c, seg, 4));
         return;
@@ -614,6 +620,7 @@ static void make_current(struct cv_ctx *c, uint8_t res, int32_t i)
     for (int t = 0; t < R_COUNT; t++)
         if (cv_res_info[t].level > lv) c->cur[t] = -1;
     if (lv <= 1) c->order_key = CW_LIT("");
+    if (lv <= 3) c->report_key = CW_LIT("");
 }
 
 /* The instance a role writes to (-1 when none). */
@@ -662,6 +669,7 @@ static int32_t resolve_role(struct cv_ctx *c, const struct cv_role *r, const str
     else c->inst[i].side = true;
     if (r->key == K_PATIENT) c->patient_key = join(c, scope, key, CW_LIT("pat"));
     if (r->key == K_ORDER && cv_res_info[r->res].level == 3) c->order_key = join(c, scope, key, CW_LIT("ord"));
+    if (r->key == K_ORDER && r->res == R_DIAGNOSTICREPORT) c->report_key = join(c, scope, key, CW_LIT("rpt"));
     return i;
 }
 

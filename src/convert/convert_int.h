@@ -280,6 +280,7 @@ struct cv_ctx {
     char seg_id[4];
     uint32_t field, rep_;  /* field and repetition being converted */
     cw_slice order_key;    /* key of the current order group */
+    cw_slice report_key;   /* key of the current DiagnosticReport */
     cw_slice patient_key;
 };
 
