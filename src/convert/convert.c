@@ -42,6 +42,8 @@ static struct {
     int16_t head[CV_MAX_SEGIDS];
     size_t n;
     int16_t next[1024]; /* next row with the same segment ID, -1 at the end */
+    int16_t fhead[CV_MAX_SEGIDS][64]; /* first row of (segment ID, field < 64) */
+    int16_t fnext[1024];              /* next row with the same segment ID and field */
 } rows_ix;
 static pthread_once_t rows_once = PTHREAD_ONCE_INIT;
 
@@ -53,6 +55,8 @@ static uint32_t pack_id(const char *id)
 static void rows_build(void)
 {
     int16_t tail[CV_MAX_SEGIDS];
+    static int16_t ftail[CV_MAX_SEGIDS][64];
+    memset(rows_ix.fhead, 0xff, sizeof rows_ix.fhead);
     for (size_t i = 0; i < cv_nfields && i < 1024; i++) {
         uint32_t id = pack_id(cv_fields[i].seg);
         size_t k;
@@ -68,7 +72,32 @@ static void rows_build(void)
         if (rows_ix.head[k] < 0) rows_ix.head[k] = (int16_t)i;
         else rows_ix.next[tail[k]] = (int16_t)i;
         tail[k] = (int16_t)i;
+        uint8_t f = cv_fields[i].field;
+        rows_ix.fnext[i] = -1;
+        if (f >= 64) continue; /* found through the segment chain */
+        if (rows_ix.fhead[k][f] < 0) rows_ix.fhead[k][f] = (int16_t)i;
+        else rows_ix.fnext[ftail[k][f]] = (int16_t)i;
+        ftail[k][f] = (int16_t)i;
     }
+}
+
+/* Rows of (segment ID, field f): the first, then rows_next(). */
+static int rows_field_first(const char *seg, uint32_t f, bool *by_field)
+{
+    pthread_once(&rows_once, rows_build);
+    uint32_t id = pack_id(seg);
+    for (size_t k = 0; k < rows_ix.n; k++)
+        if (rows_ix.segid[k] == id) {
+            *by_field = f < 64;
+            return f < 64 ? rows_ix.fhead[k][f] : rows_ix.head[k];
+        }
+    *by_field = true;
+    return -1;
+}
+
+static int rows_next(int j, bool by_field)
+{
+    return by_field ? rows_ix.fnext[j] : rows_ix.next[j];
 }
 
 /* First row of a segment ID (-1 when none); continue with rows_ix.next[]. */
@@ -744,9 +773,10 @@ static int do_field(struct cv_ctx *c, const struct cw_hl7v2_node *seg, uint32_t 
     bool any = false, each = false;
     uint32_t mask = 0;
     bool whole = false;
-    int first = rows_first(c->seg_id);
+    bool byf;
+    int first = rows_field_first(c->seg_id, f, &byf);
     for (uint32_t k = 0; k < ninst; k++)
-        for (int j = first; j >= 0; j = rows_ix.next[j]) {
+        for (int j = first; j >= 0; j = rows_next(j, byf)) {
             const struct cv_field *row = &cv_fields[j];
             if (row->field != f || row->res != ress[k]) continue;
             any = true;
@@ -765,7 +795,7 @@ static int do_field(struct cv_ctx *c, const struct cw_hl7v2_node *seg, uint32_t 
     }
     c->rep->fields_mapped++;
     for (uint32_t k = 0; k < ninst; k++)
-        for (int j = first; j >= 0; j = rows_ix.next[j]) {
+        for (int j = first; j >= 0; j = rows_next(j, byf)) {
             const struct cv_field *row = &cv_fields[j];
             if (row->field != f || row->res != ress[k]) continue;
             if (row->dt == DT_USED) continue;
