@@ -428,3 +428,13 @@ int cw_search_index(struct cw_arena *a, const struct cw_json *resource,
     *nrows = r.n;
     return 0;
 }
+
+size_t search_index_uncompiled(struct cw_fhir_sd t, size_t *nparams)
+{
+    struct cw_err err;
+    cw_err_clear(&err);
+    const struct type_table *tab = get_table(t, &err);
+    if (!tab) return (size_t)-1;
+    if (nparams) *nparams = tab->n;
+    return tab->failed;
+}

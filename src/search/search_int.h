@@ -64,6 +64,12 @@ int search_fp_eval(struct cw_arena *a, const struct search_expr *e, const struct
                    const struct search_value *context, struct search_value **items, size_t *n,
                    struct cw_err *err);
 
+/* ---- tables (search_index.c) ---- */
+
+/* Build the table of type t: the number of its parameters whose expressions
+   did not compile (SIZE_MAX on failure); *nparams the number compiled. */
+size_t search_index_uncompiled(struct cw_fhir_sd t, size_t *nparams);
+
 /* ---- rows (search_value.c) ---- */
 
 struct search_rows {
