@@ -624,13 +624,15 @@ static void transaction(struct cw_rest *r, const struct rest_req *q, const struc
     cw_json_string_value(&w, CW_LIT("Bundle"));
     cw_json_key(&w, CW_LIT("type"));
     cw_json_string_value(&w, CW_LIT("transaction-response"));
-    cw_json_key(&w, CW_LIT("entry"));
-    cw_json_begin_array(&w);
+    if (n) {
+        cw_json_key(&w, CW_LIT("entry"));
+        cw_json_begin_array(&w);
+    }
     for (size_t i = 0; i < n; i++) {
         response_entry(&w, q, o, &pf, &es[i]);
         if (es[i].has_get) cw_buf_release(&es[i].get.body);
     }
-    cw_json_end_array(&w);
+    if (n) cw_json_end_array(&w);
     cw_json_end_object(&w);
     resp->status = 200;
     if (rest_finish_body(q->a, o, &j, resp, &err) < 0) rest_error(o, &err, resp);
@@ -672,8 +674,10 @@ static void batch(struct cw_rest *r, const struct rest_req *q, const struct rest
     cw_json_string_value(&w, CW_LIT("Bundle"));
     cw_json_key(&w, CW_LIT("type"));
     cw_json_string_value(&w, CW_LIT("batch-response"));
-    cw_json_key(&w, CW_LIT("entry"));
-    cw_json_begin_array(&w);
+    if (n) {
+        cw_json_key(&w, CW_LIT("entry"));
+        cw_json_begin_array(&w);
+    }
     for (size_t i = 0; i < n; i++) {
         struct entry *e = &es[i];
         struct rest_req sub = *q;
@@ -748,7 +752,7 @@ static void batch(struct cw_rest *r, const struct rest_req *q, const struct rest
         cw_json_end_object(&w);
         cw_buf_release(&sr.body);
     }
-    cw_json_end_array(&w);
+    if (n) cw_json_end_array(&w);
     cw_json_end_object(&w);
     resp->status = 200;
     if (rest_finish_body(q->a, o, &j, resp, &err) < 0) rest_error(o, &err, resp);

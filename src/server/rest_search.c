@@ -320,8 +320,11 @@ void rest_search(struct cw_rest *r, const struct rest_req *q, struct cw_store_tx
         link(&w, "next", cw_buf_slice(&u));
     }
     cw_json_end_array(&w);
-    cw_json_key(&w, CW_LIT("entry"));
-    cw_json_begin_array(&w);
+    bool any = (page.n && s.summary != CW_SUMMARY_COUNT) || s.n_ignored;
+    if (any) {
+        cw_json_key(&w, CW_LIT("entry"));
+        cw_json_begin_array(&w);
+    }
     struct cw_buf fu;
     cw_buf_init(&fu, 4096);
     for (size_t i = 0; i < page.n && s.summary != CW_SUMMARY_COUNT; i++) {
@@ -370,7 +373,7 @@ void rest_search(struct cw_rest *r, const struct rest_req *q, struct cw_store_tx
         cw_json_end_object(&w);
         cw_buf_release(&ob);
     }
-    cw_json_end_array(&w);
+    if (any) cw_json_end_array(&w); /* FHIR: no empty arrays */
     cw_json_end_object(&w);
     cw_buf_release(&u);
     resp->status = 200;
@@ -520,8 +523,10 @@ void rest_history(struct cw_rest *r, const struct rest_req *q, cw_slice type, cw
         link(&w, "next", cw_buf_slice(&u));
     }
     cw_json_end_array(&w);
-    cw_json_key(&w, CW_LIT("entry"));
-    cw_json_begin_array(&w);
+    if (page.n) {
+        cw_json_key(&w, CW_LIT("entry"));
+        cw_json_begin_array(&w);
+    }
     for (size_t i = 0; i < page.n; i++) {
         const struct cw_store_resource *res = &page.items[i];
         const struct cw_store_meta *m = &res->meta;
@@ -564,7 +569,7 @@ void rest_history(struct cw_rest *r, const struct rest_req *q, cw_slice type, cw
         cw_json_end_object(&w);
         cw_json_end_object(&w);
     }
-    cw_json_end_array(&w);
+    if (page.n) cw_json_end_array(&w);
     cw_json_end_object(&w);
     cw_buf_release(&u);
     cw_buf_release(&fu);
