@@ -13,10 +13,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # nodejs/npm: the FHIR definitions and HL7 v2 tables are compiled from pinned npm packages at build time.
-want=(build-essential cmake pkg-config libmicrohttpd-dev libsqlite3-dev libpq-dev nodejs npm)
+want=(build-essential cmake pkg-config libmicrohttpd-dev libsqlite3-dev libpq-dev libevent-dev libssl-dev nodejs npm)
 for arg in "$@"; do
   case "$arg" in
-    --test) want+=(libcmocka-dev curl python3 libpcre2-dev postgresql) ;;
+    --test) want+=(libcmocka-dev curl python3 libpcre2-dev postgresql openssl) ;;
     --dev)  want+=(libcmocka-dev libpcre2-dev postgresql clang libclang-rt-14-dev libcjson-dev libjansson-dev wrk hyperfine) ;;
     *) echo "deps.sh: unknown option $arg" >&2; exit 2 ;;
   esac

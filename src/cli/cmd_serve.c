@@ -21,7 +21,10 @@ static void serve_usage(FILE *out)
             "usage: causeway serve [options]\n"
             "\n"
             "  --http [ADDR:]PORT   FHIR REST listener (default 8080)\n"
-            "  --mllp [ADDR:]PORT   HL7 v2 MLLP listener (default 2575)\n"
+            "  --mllp [ADDR:]PORT   HL7 v2 MLLP listener (default 2575; off: none)\n"
+            "  --mllp-tls-cert FILE MLLP over TLS: PEM certificate chain\n"
+            "  --mllp-tls-key FILE  MLLP over TLS: PEM private key\n"
+            "  --mllp-max-frame SIZE largest MLLP message (default 16M)\n"
             "  --data DIR           data directory (default ./causeway-data)\n"
             "  --store URL          sqlite:PATH (default DIR/causeway.db) or postgres://...\n"
             "  --threads N          HTTP worker threads (default: number of CPUs)\n"
@@ -109,11 +112,15 @@ int cw_cmd_serve(int argc, char **argv)
     printf("causeway %s serving\n", CW_VERSION);
     printf("  http  http://%s:%d/fhir  (health: /health)\n", cfg.http_addr[0] ? cfg.http_addr : "0.0.0.0",
            port);
-    printf("  mllp  %s:%d — not started: the MLLP listener is not part of this build yet\n",
-           cfg.mllp_addr[0] ? cfg.mllp_addr : "0.0.0.0", cfg.mllp_port);
+    int mllp_port = cw_server_mllp_port(srv);
+    if (mllp_port >= 0)
+        printf("  mllp  %s:%d  (%sjournal: %s/journal.db)\n", cfg.mllp_addr[0] ? cfg.mllp_addr : "0.0.0.0",
+               mllp_port, cfg.mllp_tls_cert[0] ? "TLS; " : "", cfg.data_dir);
+    else
+        printf("  mllp  %s\n", cw_server_mllp_note(srv));
     printf("  store %s\n", url);
     fflush(stdout);
-    cw_log(CW_LOG_INFO, "server.start", CW_LOG_INT("http_port", port),
+    cw_log(CW_LOG_INFO, "server.start", CW_LOG_INT("http_port", port), CW_LOG_INT("mllp_port", mllp_port),
            CW_LOG_STR("data", cfg.data_dir));
 
     int sig = 0;

@@ -16,6 +16,7 @@ static const struct command commands[] = {
     {"serve", cw_cmd_serve, "run the server (FHIR REST on :8080, MLLP on :2575)"},
     {"json", cw_cmd_json, "check or pretty-print JSON files (json check|pretty FILE...)"},
     {"v2", cw_cmd_v2, "parse HL7 v2 messages (v2 parse FILE [--json] | v2 get FILE PATH)"},
+    {"send", cw_cmd_send, "send HL7 v2 messages over MLLP and report the ACKs (send HOST:PORT FILE...)"},
 };
 
 static void usage(FILE *out)

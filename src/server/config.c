@@ -22,6 +22,7 @@ void cw_config_defaults(struct cw_config *c)
     c->threads = 0;
     c->max_body = (size_t)64 << 20;
     c->log_level = CW_LOG_INFO;
+    c->mllp_max_frame = (size_t)16 << 20;
 }
 
 int cw_config_parse_listen(const char *text, char *addr, size_t addr_size, int *port)
@@ -110,6 +111,11 @@ int cw_config_set(struct cw_config *c, const char *key, const char *value, struc
         return 0;
     }
     if (strcmp(key, "mllp") == 0) {
+        if (strcmp(value, "off") == 0) {
+            c->mllp_addr[0] = '\0';
+            c->mllp_port = -1;
+            return 0;
+        }
         if (cw_config_parse_listen(value, c->mllp_addr, sizeof c->mllp_addr, &c->mllp_port) < 0)
             return cw_err_set(err, CW_ISSUE_VALUE, "mllp: expected [ADDR:]PORT");
         return 0;
@@ -135,6 +141,15 @@ int cw_config_set(struct cw_config *c, const char *key, const char *value, struc
     if (strcmp(key, "max-body") == 0) {
         if (parse_size(value, &c->max_body) < 0 || c->max_body == 0)
             return cw_err_set(err, CW_ISSUE_VALUE, "max-body: expected a size like 64M");
+        return 0;
+    }
+    if (strcmp(key, "mllp-tls-cert") == 0)
+        return copy_value(c->mllp_tls_cert, sizeof c->mllp_tls_cert, key, value, err);
+    if (strcmp(key, "mllp-tls-key") == 0)
+        return copy_value(c->mllp_tls_key, sizeof c->mllp_tls_key, key, value, err);
+    if (strcmp(key, "mllp-max-frame") == 0) {
+        if (parse_size(value, &c->mllp_max_frame) < 0 || c->mllp_max_frame == 0)
+            return cw_err_set(err, CW_ISSUE_VALUE, "mllp-max-frame: expected a size like 16M");
         return 0;
     }
     if (strcmp(key, "log-level") == 0) {
@@ -208,6 +223,8 @@ int cw_config_load_env(struct cw_config *c, struct cw_err *err)
         {"CAUSEWAY_DATA", "data"},         {"CAUSEWAY_STORE", "store"},
         {"CAUSEWAY_THREADS", "threads"},   {"CAUSEWAY_MAX_BODY", "max-body"},
         {"CAUSEWAY_LOG_LEVEL", "log-level"},
+        {"CAUSEWAY_MLLP_TLS_CERT", "mllp-tls-cert"}, {"CAUSEWAY_MLLP_TLS_KEY", "mllp-tls-key"},
+        {"CAUSEWAY_MLLP_MAX_FRAME", "mllp-max-frame"},
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
         const char *v = getenv(map[i][0]);

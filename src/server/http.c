@@ -18,6 +18,7 @@
  * keep-alive).
  */
 #include "server/server.h"
+#include "server/server_int.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -46,6 +47,8 @@ struct cw_server {
     struct cw_rest *rest;
     size_t max_body;
     char base_url[CW_PATH_MAX];
+    struct cw_server_mllp *mllp; /* NULL when MLLP is not running */
+    char mllp_note[256];         /* why not */
 };
 
 /* Per-request state kept between MHD callbacks. */
@@ -273,8 +276,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
 }
 
-__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt,
-                                                          va_list ap)
+/* MHD hands us its own format strings; the attribute tells clang so. */
+__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
     char msg[256];
@@ -303,7 +306,7 @@ int cw_server_start(const struct cw_config *c, struct cw_server **out, struct cw
     *out = NULL;
     char url[CW_PATH_MAX + 16];
     cw_config_store_url(c, url, sizeof url);
-    if (strncmp(url, "sqlite:", 7) == 0 && mkdir_p(c->data_dir) < 0)
+    if (mkdir_p(c->data_dir) < 0)
         return cw_err_set(err, CW_ISSUE_NO_STORE, "cannot create data directory %.200s: %s",
                           c->data_dir, strerror(errno));
 
@@ -354,8 +357,22 @@ int cw_server_start(const struct cw_config *c, struct cw_server **out, struct cw
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
     s->http_port = info ? info->port : c->http_port;
+    if (cw_server_mllp_start(c, &s->mllp, s->mllp_note, sizeof s->mllp_note, err) < 0) {
+        cw_server_stop(s);
+        return -1;
+    }
     *out = s;
     return 0;
+}
+
+int cw_server_mllp_port(const struct cw_server *s)
+{
+    return s->mllp ? cw_server_mllp_bound_port(s->mllp) : -1;
+}
+
+const char *cw_server_mllp_note(const struct cw_server *s)
+{
+    return s->mllp_note;
 }
 
 int cw_server_http_port(const struct cw_server *s)
@@ -366,6 +383,7 @@ int cw_server_http_port(const struct cw_server *s)
 void cw_server_stop(struct cw_server *s)
 {
     if (!s) return;
+    cw_server_mllp_stop(s->mllp); /* first: its ACKs go out before anything closes */
     if (s->mhd) MHD_stop_daemon(s->mhd);
     cw_rest_free(s->rest);
     cw_store_close(s->store);

@@ -4,7 +4,8 @@
  * Configuration comes from four layers, later ones winning:
  *   built-in defaults < config file (--config FILE or $CAUSEWAY_CONFIG)
  *   < environment (CAUSEWAY_HTTP, CAUSEWAY_MLLP, CAUSEWAY_DATA, CAUSEWAY_STORE,
- *     CAUSEWAY_THREADS, CAUSEWAY_LOG_LEVEL, CAUSEWAY_MAX_BODY)
+ *     CAUSEWAY_THREADS, CAUSEWAY_LOG_LEVEL, CAUSEWAY_MAX_BODY,
+ *     CAUSEWAY_MLLP_TLS_CERT, CAUSEWAY_MLLP_TLS_KEY, CAUSEWAY_MLLP_MAX_FRAME)
  *   < command-line flags (--http, --mllp, --data, --store, --threads, ...).
  * All layers go through cw_config_set(), so a key means the same thing
  * everywhere. The config file is "key = value" lines; '#' starts a comment.
@@ -12,13 +13,21 @@
  * The HTTP server runs libmicrohttpd with its own epoll thread pool. It
  * serves the FHIR R4 REST API under /fhir (rest_int.h, docs/internals/
  * rest.md) over the store named by store_url, and GET /health.
+ *
+ * The MLLP listener (net/net.h) journals every inbound HL7 v2 message in
+ * <data>/journal.db (ingest/journal.h) and acknowledges it only after the
+ * journal commit; the ACK itself comes from the function registered with
+ * cw_server_set_ack_builder (the hl7v2 module's ACK builder). Without one
+ * the MLLP listener is not started (see cw_server_mllp_note).
  */
 #ifndef CW_SERVER_SERVER_H
 #define CW_SERVER_SERVER_H
 
 #include <stddef.h>
 
+#include "base/buf.h"
 #include "base/err.h"
+#include "base/slice.h"
 
 #define CW_ADDR_MAX 256
 #define CW_PATH_MAX 1024
@@ -36,6 +45,9 @@ struct cw_config {
     int threads;                 /* HTTP worker threads; 0 = number of CPUs */
     size_t max_body;             /* largest accepted request body, bytes */
     int log_level;               /* enum cw_log_level */
+    char mllp_tls_cert[CW_PATH_MAX]; /* PEM chain; with the key: MLLP over TLS */
+    char mllp_tls_key[CW_PATH_MAX];
+    size_t mllp_max_frame;       /* largest MLLP frame, bytes (default 16M) */
 };
 
 /* Fill in the built-in defaults. */
@@ -43,8 +55,9 @@ void cw_config_defaults(struct cw_config *c);
 
 /*
  * Set one key ("http", "mllp", "data", "store", "threads", "max-body",
- * "log-level", "base-url", "validate" (on|off), "request-timeout" (seconds))
- * from its text form. Returns 0, or -1 with err naming the key
+ * "log-level", "mllp-tls-cert", "mllp-tls-key", "mllp-max-frame", "base-url",
+ * "validate" (on|off), "request-timeout" (seconds)) from its text form.
+ * "mllp" also accepts "off" (mllp_port = -1: no MLLP listener). Returns 0, or -1 with err naming the key
  * and what is wrong (unknown key, bad port, ...).
  */
 int cw_config_set(struct cw_config *c, const char *key, const char *value, struct cw_err *err);
@@ -73,7 +86,61 @@ int cw_server_start(const struct cw_config *c, struct cw_server **out, struct cw
 /* The TCP port the HTTP listener is bound to. */
 int cw_server_http_port(const struct cw_server *s);
 
-/* Stop accepting, finish in-flight requests, release everything. */
+/* The TCP port the MLLP listener is bound to, or -1 when it is not running. */
+int cw_server_mllp_port(const struct cw_server *s);
+
+/* Why the MLLP listener is not running ("" when it is). */
+const char *cw_server_mllp_note(const struct cw_server *s);
+
+/*
+ * Stop accepting, finish in-flight requests (MLLP: the ACKs of messages
+ * already received are still sent), close the journal, release everything.
+ */
 void cw_server_stop(struct cw_server *s);
+
+/* --- HL7 v2 acknowledgments: the hook the hl7v2 module fills ------------ */
+
+/* What happened to an inbound message before its ACK is built. */
+enum cw_inbound_outcome {
+    CW_INBOUND_STORED = 0, /* committed to the journal (on disk) */
+    CW_INBOUND_NOT_STORED, /* the journal refused or failed (see error): never AA */
+    CW_INBOUND_TOO_LARGE,  /* over the frame limit: message holds only its first bytes */
+};
+
+struct cw_ack_request {
+    cw_slice message;                /* the inbound message as received (borrowed) */
+    enum cw_inbound_outcome outcome;
+    long long journal_seq;           /* journal sequence id when STORED, else 0 */
+    const struct cw_err *error;      /* why, when not STORED (no PHI); else NULL */
+    const char *peer;                /* remote address, for logs */
+};
+
+struct cw_ack_result {
+    char code[3];         /* acknowledgment code sent: "AA", "AE", "AR" (or "CA", "CE", "CR") */
+    struct cw_err error;  /* when the code is not AA/CA: what the ERR segment says;
+                             recorded with the message in the journal */
+};
+
+/*
+ * Build the ACK for one inbound message: append the ACK message (unframed,
+ * segments ending in \r) to out, and fill res. An empty out sends nothing
+ * (no ACK to an inbound ACK). Return 0, or -1 when no ACK can be built at
+ * all (logged; the sender gets no reply). Called on the journal's writer
+ * thread or the listener thread: it must be thread-safe, must not block,
+ * and must never put field values in res->error.
+ *
+ * Rules it must follow (ARCHITECTURE.md "Rules of the flow"): AA only when
+ * outcome is CW_INBOUND_STORED and the message parsed and is supported; AE
+ * or AR with an ERR segment (HL7 table 0357 code, location) otherwise.
+ */
+typedef int (*cw_ack_build_fn)(void *ctx, const struct cw_ack_request *req, struct cw_buf *out,
+                               struct cw_ack_result *res);
+
+/*
+ * Register the ACK builder (process-wide; call before cw_server_start).
+ * fn NULL unregisters. Without a builder cw_server_start does not start the
+ * MLLP listener: an engine that cannot answer must not accept messages.
+ */
+void cw_server_set_ack_builder(cw_ack_build_fn fn, void *ctx);
 
 #endif

@@ -53,7 +53,7 @@ rest_start() {
     store="sqlite:$data/causeway.db"
   fi
   port=$(free_port)
-  "$bin" serve --http "127.0.0.1:$port" --mllp "127.0.0.1:0" --data "$data" --store "$store" \
+  "$bin" serve --http "127.0.0.1:$port" --mllp off --data "$data" --store "$store" \
     --log-level warn "$@" >"$tmp/serve.out" 2>"$tmp/serve.err" &
   srv_pid=$!
   B="http://127.0.0.1:$port/fhir"

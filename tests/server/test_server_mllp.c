@@ -1,0 +1,176 @@
+/*
+ * test_server_mllp.c — the MLLP side of cw_server_start, in process:
+ * configuration keys, no listener without an ACK builder, and with the
+ * test stub builder (tests/server/ack_stub.h): AA only after the journal
+ * commit, AR for an unsupported type recorded in the journal, oversize
+ * refused and not journaled, no reply to an ACK, ACKs still sent when the
+ * server stops.
+ */
+#include "testutil.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ack_stub.h"
+#include "base/log.h"
+#include "ingest/journal.h"
+#include "net/net.h"
+#include "server/server.h"
+
+static void test_config_keys(void **state)
+{
+    (void)state;
+    struct cw_config c;
+    struct cw_err e;
+    cw_config_defaults(&c);
+    assert_int_equal(c.mllp_port, 2575);
+    assert_int_equal(c.mllp_max_frame, 16u << 20);
+    assert_int_equal(cw_config_set(&c, "mllp", "off", &e), 0);
+    assert_int_equal(c.mllp_port, -1);
+    assert_int_equal(cw_config_set(&c, "mllp", "127.0.0.1:2576", &e), 0);
+    assert_int_equal(c.mllp_port, 2576);
+    assert_string_equal(c.mllp_addr, "127.0.0.1");
+    assert_int_equal(cw_config_set(&c, "mllp-max-frame", "1M", &e), 0);
+    assert_int_equal(c.mllp_max_frame, 1u << 20);
+    assert_int_equal(cw_config_set(&c, "mllp-max-frame", "0", &e), -1);
+    assert_int_equal(cw_config_set(&c, "mllp-tls-cert", "/x/cert.pem", &e), 0);
+    assert_string_equal(c.mllp_tls_cert, "/x/cert.pem");
+    setenv("CAUSEWAY_MLLP_TLS_KEY", "/x/key.pem", 1);
+    assert_int_equal(cw_config_load_env(&c, &e), 0);
+    unsetenv("CAUSEWAY_MLLP_TLS_KEY");
+    assert_string_equal(c.mllp_tls_key, "/x/key.pem");
+}
+
+static char data_dir[] = "/tmp/cw-srv-mllp-XXXXXX";
+
+static struct cw_server *start(const char *max_frame, struct cw_err *err)
+{
+    struct cw_config c;
+    cw_config_defaults(&c);
+    cw_config_set(&c, "http", "127.0.0.1:0", err);
+    cw_config_set(&c, "mllp", "127.0.0.1:0", err);
+    cw_config_set(&c, "data", data_dir, err);
+    if (max_frame) cw_config_set(&c, "mllp-max-frame", max_frame, err);
+    struct cw_server *s = NULL;
+    if (cw_server_start(&c, &s, err) < 0) return NULL;
+    return s;
+}
+
+static void test_no_builder_no_listener(void **state)
+{
+    (void)state;
+    struct cw_err err;
+    cw_err_clear(&err);
+    cw_server_set_ack_builder(NULL, NULL);
+    struct cw_server *s = start(NULL, &err);
+    assert_non_null(s);
+    assert_int_equal(cw_server_mllp_port(s), -1);
+    assert_non_null(strstr(cw_server_mllp_note(s), "ACK builder"));
+    cw_server_stop(s);
+}
+
+static int exchange(struct cw_mllp_client *c, const char *msg, char *code, size_t size)
+{
+    struct cw_err err;
+    cw_mllp_client_queue(c, cw_slice_cstr(msg), &err);
+    cw_slice f, k;
+    int r = cw_mllp_client_next(c, &f, &err);
+    if (r != 1) return r;
+    if (cw_mllp_ack_code(f, &k) < 0) return -2;
+    snprintf(code, size, "%.*s", CW_SLICE_FMT(k));
+    return 1;
+}
+
+static void test_stub_builder_paths(void **state)
+{
+    (void)state;
+    struct cw_err err;
+    cw_err_clear(&err);
+    char journal[300];
+    snprintf(journal, sizeof journal, "%s/journal.db", data_dir);
+    setenv("CW_STUB_CHECK_COMMITTED", journal, 1); /* AA only if the row is committed */
+    cw_server_set_ack_builder(stub_ack_build, NULL);
+    struct cw_server *s = start("4K", &err);
+    assert_non_null(s);
+    int port = cw_server_mllp_port(s);
+    assert_true(port > 0);
+    assert_string_equal(cw_server_mllp_note(s), "");
+
+    struct cw_mllp_client_opts o = {.host = "127.0.0.1", .port = port, .timeout_ms = 10000};
+    struct cw_mllp_client *c;
+    assert_int_equal(cw_mllp_client_connect(&o, &c, &err), 0);
+    char code[8];
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(
+            exchange(c, "MSH|^~\\&|A|B|C|D|20240101||ADT^A01|C1|P|2.5\rPID|1\r", code, sizeof code),
+            1);
+        assert_string_equal(code, "AA");
+    }
+    assert_int_equal(
+        exchange(c, "MSH|^~\\&|A|B|C|D|20240101||ZZZ^Z01|C2|P|2.5\r", code, sizeof code), 1);
+    assert_string_equal(code, "AR");
+    /* Oversize (limit 4K): AR, and not journaled. */
+    char *big = malloc(6000);
+    memcpy(big, "MSH|^~\\&|A|B|C|D|20240101||ADT^A01|C3|P|2.5\rNTE|1||", 51);
+    memset(big + 51, 'x', 6000 - 52);
+    big[5999] = '\0';
+    assert_int_equal(exchange(c, big, code, sizeof code), 1);
+    assert_string_equal(code, "AR");
+    free(big);
+    /* An ACK gets no reply; the next message's ACK still comes in order. */
+    cw_mllp_client_queue(c, CW_LIT("MSH|^~\\&|A|B|C|D|20240101||ACK|C4|P|2.5\rMSA|AA|X\r"), &err);
+    assert_int_equal(
+        exchange(c, "MSH|^~\\&|A|B|C|D|20240101||ADT^A08|C5|P|2.5\r", code, sizeof code), 1);
+    assert_string_equal(code, "AA");
+
+    /* Pipelined messages, then stop at once: every ACK still arrives. */
+    for (int i = 0; i < 30; i++)
+        cw_mllp_client_queue(c, CW_LIT("MSH|^~\\&|A|B|C|D|20240101||ADT^A01|P|P|2.5\r"), &err);
+    assert_int_equal(cw_mllp_client_flush(c, &err), 0);
+    usleep(20000);
+    cw_server_stop(s);
+    int got = 0;
+    cw_slice f;
+    while (cw_mllp_client_next(c, &f, &err) == 1) got++;
+    assert_int_equal(got, 30);
+    cw_mllp_client_close(c);
+    unsetenv("CW_STUB_CHECK_COMMITTED");
+
+    /* The journal: 20 + ZZZ + ACK + A08 + 30, the ZZZ one as an error. */
+    struct cw_journal *j;
+    assert_int_equal(cw_journal_open(journal, NULL, &j, &err), 0);
+    assert_int_equal(cw_journal_count(j, -1, &err), 20 + 1 + 1 + 1 + 30);
+    assert_int_equal(cw_journal_count(j, CW_JOURNAL_ERROR, &err), 1);
+    cw_journal_close(j);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    static const char *const files[] = {"journal.db",  "journal.db-wal",  "journal.db-shm",
+                                        "causeway.db", "causeway.db-wal", "causeway.db-shm"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char p[300];
+        snprintf(p, sizeof p, "%s/%s", data_dir, files[i]);
+        unlink(p);
+    }
+    return 0;
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    cw_log_threshold = getenv("CW_TEST_VERBOSE") ? CW_LOG_DEBUG : CW_LOG_ERROR;
+    if (!mkdtemp(data_dir)) return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_config_keys),
+        cmocka_unit_test_teardown(test_no_builder_no_listener, teardown),
+        cmocka_unit_test_teardown(test_stub_builder_paths, teardown),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    rmdir(data_dir);
+    return rc;
+}
