@@ -4,7 +4,7 @@
 // paging with nextPage, JSON Patch, transaction, batch, history.
 //
 // usage: node fhirkit_test.mjs BASE_URL     (exit 1 on any failure)
-import Client from 'fhir-kit-client';
+import { Client } from 'fhir-kit-client';
 
 const baseUrl = process.argv[2];
 const client = new Client({ baseUrl });
