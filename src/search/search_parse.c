@@ -474,8 +474,8 @@ static int parse_key(struct parser *p, struct cw_fhir_sd type, cw_slice key, cw_
         }
     }
     out->modifier = m;
-    struct cw_store_value *vals;
-    size_t nv;
+    struct cw_store_value *vals = NULL;
+    size_t nv = 0;
     if (m == CW_MOD_MISSING) {
         vals = cw_arena_alloc(p->a, sizeof *vals);
         if (!vals) return fail(p, CW_ISSUE_TOO_COSTLY, "search: arena limit");
