@@ -427,15 +427,15 @@ static int fhir_store(int argc, char **argv)
         double c1 = cw_bench_now();
         for (size_t i = 0; i < nq; i++) {
             char *qm = strchr(qs[i], '?');
-            char path[200], query[4200];
-            snprintf(path, sizeof path, "/%.*s", qm ? (int)(qm - qs[i]) : (int)strlen(qs[i]), qs[i]);
+            char qpath[200], query[4200];
+            snprintf(qpath, sizeof qpath, "/%.*s", qm ? (int)(qm - qs[i]) : (int)strlen(qs[i]), qs[i]);
             snprintf(query, sizeof query, "%s&_count=1000", qm ? qm + 1 : "");
             cw_slice cursor = CW_SLICE_NULL;
             char curq[4400];
             for (int page = 0; page < 10000; page++) {
                 struct rest_resp resp;
                 if (cursor.len) snprintf(curq, sizeof curq, "%s&_cursor=%.*s", query, CW_SLICE_FMT(cursor));
-                int st = request(&e, a, "GET", cw_slice_cstr(path), cw_slice_cstr(cursor.len ? curq : query),
+                int st = request(&e, a, "GET", cw_slice_cstr(qpath), cw_slice_cstr(cursor.len ? curq : query),
                                  CW_LIT(""), NULL, &resp);
                 cursor = CW_SLICE_NULL;
                 if (st != 200) {
