@@ -346,20 +346,30 @@ static int index_entry(struct search_rows *r, struct cw_arena *scratch,
             if (search_rows_add_value(r, e->code, e->type, 0, 0, &items[i]) < 0) return -1;
             continue;
         }
-        /* search.html#composite: the components of one value share a group. */
+        /* search.html#composite: the components of one value share a group;
+           a value only matches when every component has one, so a group
+           with an empty component is dropped (Observation code-value-date
+           on an Observation with a valueQuantity makes no rows). */
         uint32_t group = ++r->next_group;
-        for (size_t c = 0; c < e->ncomp; c++) {
+        size_t mark = r->n;
+        bool complete = true;
+        for (size_t c = 0; c < e->ncomp && complete; c++) {
             struct search_value *sub;
             size_t ns;
             cw_err_clear(&ev);
-            if (search_fp_eval(scratch, e->comp[c].expr, resource, &items[i], &sub, &ns, &ev) < 0)
+            if (search_fp_eval(scratch, e->comp[c].expr, resource, &items[i], &sub, &ns, &ev) < 0) {
+                complete = false;
                 break;
+            }
             if (keep_values(r, sub, ns) < 0) return -1;
+            size_t before = r->n;
             for (size_t k = 0; k < ns; k++)
                 if (search_rows_add_value(r, e->code, e->comp[c].type, (uint16_t)c, group,
                                           &sub[k]) < 0)
                     return -1;
+            complete = r->n > before;
         }
+        if (!complete) r->n = mark;
     }
     return 0;
 }

@@ -11,7 +11,8 @@
  *   token      code/string/id/uri/boolean primitives: code = the value;
  *              Coding: system, code, text = display;
  *              CodeableConcept: one row per coding (text = display) plus a
- *              text-only row for CodeableConcept.text (for :text);
+ *              text-only row for CodeableConcept.text (for :text) unless a
+ *              coding's display is the same text;
  *              Identifier: system, code = value, text = type.text, and an
  *              "<code>:of-type" row (system "<type system>|<type code>",
  *              code = value) per type coding;
@@ -278,7 +279,11 @@ static int rows_token(struct search_rows *r, cw_slice code, uint16_t comp, uint3
             if (k < 0) return -1;
             n += k;
         }
-        if (text.len) {
+        /* CodeableConcept.text for :text, unless a coding's display already says it */
+        bool said = false;
+        for (uint32_t i = 0; text.len && cw_json_is(codings, CW_JSON_ARRAY) && i < codings->len && !said; i++)
+            said = cw_slice_eq(jstr(&codings->u.items[i], "display"), text);
+        if (text.len && !said) {
             int k = add_token(r, code, comp, group, CW_SLICE_NULL, CW_SLICE_NULL, text);
             if (k < 0) return -1;
             n += k;

@@ -66,7 +66,13 @@ static void check_cardinality(struct vctx *v, const struct cw_fhir_node *node)
         int r = cw_fhir_iter_next(&it, &child, &scratch);
         if (r == 0) break;
         if (r < 0) continue; /* reported by the walk */
-        for (size_t k = 0; k < nc; k++)
+        /* the child's position among st's children, checked; else a scan */
+        uint32_t k = cw_fhir_elem_order(child.elem);
+        if (k < nc && cw_fhir_elem_eq(cw_fhir_elem_child_at(st, k), child.elem)) {
+            counts[k]++;
+            continue;
+        }
+        for (k = 0; k < nc; k++)
             if (cw_fhir_elem_eq(cw_fhir_elem_child_at(st, k), child.elem)) {
                 counts[k]++;
                 break;
