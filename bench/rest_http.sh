@@ -25,25 +25,42 @@ else
   psql -q "$store" -c "SET client_min_messages=warning; DROP SCHEMA public CASCADE; CREATE SCHEMA public" >/dev/null
   be=postgres
 fi
-t0=$(date +%s.%N)
-"$bin" serve --http "127.0.0.1:$port" --mllp off --data "$tmp/data" --store "$store" --log-level error \
-  ${CW_SERVE_ARGS:-} >"$tmp/serve.log" 2>&1 &
-pid=$!
-until curl -s -o /dev/null "http://127.0.0.1:$port/health"; do sleep 0.005; done
-t1=$(date +%s.%N)
+# start-up: from exec to the first answered /health (python polls without spawning processes)
+read -r pid startup_ms < <(python3 - "$bin" "$port" "$tmp" "$store" ${CW_SERVE_ARGS:-} <<'PY'
+import os, socket, subprocess, sys, time
+b, port, tmp, store = sys.argv[1:5]
+t = time.time()
+p = subprocess.Popen([b, "serve", "--http", "127.0.0.1:" + port, "--mllp", "off", "--data", tmp + "/data",
+                      "--store", store, "--log-level", "error"] + sys.argv[5:],
+                     stdout=open(tmp + "/serve.log", "w"), stderr=subprocess.STDOUT, start_new_session=True)
+while True:
+    try:
+        s = socket.create_connection(("127.0.0.1", int(port)), timeout=1)
+        s.sendall(b"GET /health HTTP/1.0\r\n\r\n")
+        if s.recv(12).startswith(b"HTTP/1.1 200"):
+            break
+        s.close()
+    except OSError:
+        time.sleep(0.001)
+print(p.pid, "%.1f" % ((time.time() - t) * 1000))
+PY
+)
 sleep 1
 rss=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
-echo "{\"task\":\"rest-startup\",\"peer\":\"c-$be\",\"startup_ms\":$(echo "($t1 - $t0) * 1000" | bc -l | xargs printf '%.1f'),\"idle_rss_kb\":$rss}"
+echo "{\"task\":\"rest-startup\",\"peer\":\"c-$be\",\"startup_ms\":$startup_ms,\"idle_rss_kb\":$rss}"
 B="http://127.0.0.1:$port/fhir"
 n=0
 t0=$(date +%s.%N)
 for f in "$corpus"/*Information*.json "$corpus"/*.json; do
   case "$f" in *Information*) [ "$n" -ge 2 ] && continue ;; esac
-  curl -s -X POST -H 'Content-Type: application/fhir+json' --data-binary @"$f" "$B" -o "$tmp/resp.json"
-  python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); [print(e["response"]["location"].rsplit("/_history",1)[0]) for e in d["entry"] if e["response"]["location"].startswith("Patient/")]' "$tmp/resp.json" >>"$tmp/ids"
+  curl -s -X POST -H 'Content-Type: application/fhir+json' --data-binary @"$f" "$B" -o "$tmp/resp-$n.json"
   n=$((n + 1))
 done
 t1=$(date +%s.%N)
+python3 -c 'import json,sys
+for f in sys.argv[1:]:
+    d=json.load(open(f))
+    [print(e["response"]["location"].rsplit("/_history",1)[0]) for e in d["entry"] if e["response"]["location"].startswith("Patient/")]' "$tmp"/resp-*.json >"$tmp/ids"
 rss2=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
 echo "{\"task\":\"rest-http-load\",\"peer\":\"c-$be\",\"bundles\":$n,\"seconds\":$(echo "$t1 - $t0" | bc -l | xargs printf '%.2f'),\"rss_after_kb\":$rss2}"
 for mix in "60 30" "100 0" "0 100" "0 0"; do

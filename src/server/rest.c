@@ -44,10 +44,7 @@ int cw_rest_new(struct cw_store *store, const struct cw_rest_opts *o, struct cw_
     if (!r->o.max_count) r->o.max_count = CW_STORE_DEFAULT_MAX_PAGE;
     if (!r->o.arena_limit) r->o.arena_limit = (size_t)512 << 20;
     pthread_mutex_init(&r->cursor_mu, NULL);
-    if (rest_capability_build(r, err) < 0) {
-        cw_rest_free(r);
-        return -1;
-    }
+    pthread_mutex_init(&r->cap_mu, NULL);
     *out = r;
     return 0;
 }
@@ -57,6 +54,7 @@ void cw_rest_free(struct cw_rest *r)
     if (!r) return;
     for (size_t i = 0; i < REST_CURSOR_SLOTS; i++) free(r->cursors[i].cursor);
     pthread_mutex_destroy(&r->cursor_mu);
+    pthread_mutex_destroy(&r->cap_mu);
     free(r->capability);
     free(r);
 }
@@ -608,11 +606,13 @@ static void not_allowed(const struct rest_out *o, struct rest_resp *resp, const 
 static void metadata(struct cw_rest *r, const struct rest_req *q, const struct rest_out *o,
                      struct rest_resp *resp)
 {
-    struct cw_buf j;
-    cw_buf_init(&j, 0);
-    cw_buf_append(&j, r->capability, r->capability_len);
     struct cw_err err;
     cw_err_clear(&err);
+    cw_slice cap;
+    if (rest_capability(r, &cap, &err) < 0) return fail_resp(o, resp, &err);
+    struct cw_buf j;
+    cw_buf_init(&j, 0);
+    cw_buf_put_slice(&j, cap);
     resp->status = 200;
     struct rest_out plain = *o;
     if (o->summary != CW_SUMMARY_NONE || o->n_elements) {

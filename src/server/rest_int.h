@@ -61,8 +61,9 @@ struct rest_cursor_slot {
 struct cw_rest {
     struct cw_store *store;
     struct cw_rest_opts o;
-    char *capability;        /* CapabilityStatement JSON, built at start */
+    char *capability;        /* CapabilityStatement JSON, built on first use */
     size_t capability_len;
+    pthread_mutex_t cap_mu;
     pthread_mutex_t cursor_mu;
     struct rest_cursor_slot cursors[REST_CURSOR_SLOTS];
 };
@@ -264,5 +265,8 @@ void rest_bundle(struct cw_rest *r, const struct rest_req *q, struct rest_resp *
 /* ---- rest_meta.c ---- */
 
 int rest_capability_build(struct cw_rest *r, struct cw_err *err);
+
+/* The CapabilityStatement text (built once, on the first call; thread-safe). */
+int rest_capability(struct cw_rest *r, cw_slice *out, struct cw_err *err);
 
 #endif

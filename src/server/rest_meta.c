@@ -2,7 +2,8 @@
  * rest_meta.c — GET [base]/metadata: the CapabilityStatement, generated at
  * start-up from what this build implements (capabilitystatement.html).
  *
- * Owns: the JSON text in struct cw_rest (built once, served as is).
+ * Owns: the JSON text in struct cw_rest (built on the first /metadata,
+ * ~40 ms of work, then served as is).
  *
  * What it states, and why each claim is true here:
  *  - every concrete R4 resource type with read, vread, update (update as
@@ -238,4 +239,13 @@ int rest_capability_build(struct cw_rest *r, struct cw_err *err)
     }
     r->capability = cw_buf_detach(&b, &r->capability_len);
     return r->capability ? 0 : cw_err_set(err, CW_ISSUE_EXCEPTION, "out of memory");
+}
+
+int rest_capability(struct cw_rest *r, cw_slice *out, struct cw_err *err)
+{
+    pthread_mutex_lock(&r->cap_mu);
+    int rc = r->capability ? 0 : rest_capability_build(r, err);
+    pthread_mutex_unlock(&r->cap_mu);
+    if (rc == 0) *out = (cw_slice){r->capability, r->capability_len};
+    return rc;
 }
