@@ -734,8 +734,9 @@ static int emit_param(struct qb *b, const struct cw_store_sp *sp, const char *h,
         /* A range condition (date, number, quantity) next to a selective
            parameter: checked per candidate through the (rkey, seq) key
            instead of collecting every row in the range first. */
-        cw_buf_printf(&b->sql, "EXISTS (SELECT 1 FROM %s %s WHERE %s.rkey = %s.rkey AND ", tab, x, x, h);
-        rtype_eq(b, x, h, rtype);
+        /* no rtype term: the rkey implies it, and without it the (rtype,
+           param, ...) value index cannot be picked over the primary key */
+        cw_buf_printf(&b->sql, "EXISTS (SELECT 1 FROM %s %s WHERE %s.rkey = %s.rkey", tab, x, x, h);
         cw_buf_printf(&b->sql, " AND %s.param = ", x);
         PT(b, sp->code);
         S(b, " AND ");
