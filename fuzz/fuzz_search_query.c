@@ -6,10 +6,11 @@
  *
  * Checks: no crash, no leak, no sanitizer report; a successful parse has
  * every parameter code non-empty, values non-empty, chains no deeper than
- * CW_STORE_MAX_CHAIN_DEPTH and composite value counts matching; a failed
- * parse sets an error; error messages never contain the query's values
- * (checked with a marker value).
+ * CW_STORE_MAX_CHAIN_DEPTH; a failed parse sets an error; error messages
+ * never contain the query's values (checked with the marker "ZQXJ": a
+ * message may quote a parameter name, never a value).
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,7 +56,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         } else if (err.issue == CW_ISSUE_NONE) {
             abort();
         }
-        if (rc < 0 && strstr(err.msg, "ZQXJ")) abort(); /* values never in messages */
+        /* values never in messages (parameter names may be: they are codes) */
+        bool in_key = false;
+        for (size_t i = 0; i < n; i++)
+            in_key |= pairs[i].key.len >= 4 && memmem(pairs[i].key.ptr, pairs[i].key.len, "ZQXJ", 4) != NULL;
+        if (rc < 0 && !in_key && strstr(err.msg, "ZQXJ")) abort();
     } else if (err.issue == CW_ISSUE_NONE) {
         abort();
     }
