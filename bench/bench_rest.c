@@ -496,7 +496,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: bench_rest ingest|search|fhir-store ... (see bench/bench_rest.c)\n");
         return 2;
     }
-    if (!cw_search_index_available()) fprintf(stderr, "bench_rest: WARNING: no FHIRPath engine: no search index rows\n");
     if (strcmp(argv[1], "fhir-store") == 0) return fhir_store(argc, argv);
     const char *pg = getenv("CW_BENCH_PG"), *dir = NULL;
     int reps = 3, copies = 1, nq = 1000;

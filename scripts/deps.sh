@@ -13,10 +13,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # nodejs/npm: the FHIR definitions and HL7 v2 tables are compiled from pinned npm packages at build time.
-want=(build-essential cmake pkg-config libmicrohttpd-dev libsqlite3-dev libpq-dev libevent-dev libssl-dev nodejs npm)
+# libpcre2-dev: FHIRPath regular expressions (matches, replaceMatches) — linked into the core.
+# libxml2-dev: FHIR XML reading and writing (src/xml) — linked into the core.
+want=(build-essential cmake pkg-config libmicrohttpd-dev libsqlite3-dev libpq-dev libevent-dev libssl-dev libpcre2-dev libxml2-dev nodejs npm)
 for arg in "$@"; do
   case "$arg" in
-    --test) want+=(libcmocka-dev curl python3 libpcre2-dev postgresql openssl) ;;
+    --test) want+=(libcmocka-dev curl python3 libpcre2-dev postgresql openssl libxml2-dev) ;;
     --dev)  want+=(libcmocka-dev libpcre2-dev postgresql clang libclang-rt-14-dev libcjson-dev libjansson-dev wrk hyperfine) ;;
     *) echo "deps.sh: unknown option $arg" >&2; exit 2 ;;
   esac

@@ -68,22 +68,29 @@ void cw_arena_destroy(struct cw_arena *a)
 
 void cw_arena_reset(struct cw_arena *a)
 {
-    /* The oldest chunk is the smallest regular one; keep it. */
-    struct cw_arena_chunk *oldest = a->chunks;
-    while (oldest && oldest->next) oldest = oldest->next;
+    /* Keep the largest regular chunk (not a one-off giant): an arena that is
+     * reset and reused per item (a FHIRPath evaluation, a message) then stops
+     * calling malloc once it has grown to what one item needs, instead of
+     * re-allocating (and, for big chunks, re-mapping and re-faulting) the
+     * same chunks every time. */
+    struct cw_arena_chunk *keep = NULL;
+    for (struct cw_arena_chunk *c = a->chunks; c; c = c->next)
+        if (c->size <= MAX_CHUNK && (!keep || c->size > keep->size)) keep = c;
     struct cw_arena_chunk *c = a->chunks;
-    while (c && c != oldest) {
+    while (c) {
         struct cw_arena_chunk *next = c->next;
-        UNPOISON(c->data, c->size);
-        free(c);
+        if (c != keep) {
+            UNPOISON(c->data, c->size);
+            free(c);
+        }
         c = next;
     }
-    a->chunks = oldest;
-    if (oldest) {
-        oldest->next = NULL;
-        a->cur = oldest->data;
-        a->end = oldest->data + oldest->size;
-        POISON(oldest->data, oldest->size);
+    a->chunks = keep;
+    if (keep) {
+        keep->next = NULL;
+        a->cur = keep->data;
+        a->end = keep->data + keep->size;
+        POISON(keep->data, keep->size);
     } else {
         a->cur = a->end = NULL;
     }

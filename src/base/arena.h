@@ -61,7 +61,8 @@ struct cw_arena *cw_arena_new(size_t limit);
 /* Release the arena and everything allocated from it. NULL is a no-op. */
 void cw_arena_destroy(struct cw_arena *a);
 
-/* Forget every allocation but keep the first chunk for reuse. */
+/* Forget every allocation; keep the largest regular chunk (at most 1 MiB)
+   for reuse, so an arena reset per item stops allocating once warm. */
 void cw_arena_reset(struct cw_arena *a);
 
 /* Slow path of the allocators below; do not call directly. */

@@ -12,6 +12,8 @@ int cw_cmd_serve(int argc, char **argv);
 int cw_cmd_json(int argc, char **argv);
 int cw_cmd_v2(int argc, char **argv);
 int cw_cmd_send(int argc, char **argv);
+int cw_cmd_fhirpath(int argc, char **argv);
+int cw_cmd_convert(int argc, char **argv);
 
 /* Exit codes shared by all subcommands. */
 #define CW_EXIT_OK 0

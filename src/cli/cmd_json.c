@@ -30,7 +30,7 @@
 #include "json/json.h"
 
 #define DEFAULT_MAX_BYTES ((size_t)64 << 20)
-#define MAX_INDENT 16
+#define MAX_INDENT        16
 
 static void json_usage(FILE *out)
 {
@@ -59,9 +59,12 @@ static int parse_size(const char *s, size_t *out)
 {
     size_t n = strlen(s);
     unsigned long long mult = 1;
-    if (n && (s[n - 1] == 'K' || s[n - 1] == 'k')) mult = 1ULL << 10, n--;
-    else if (n && (s[n - 1] == 'M' || s[n - 1] == 'm')) mult = 1ULL << 20, n--;
-    else if (n && (s[n - 1] == 'G' || s[n - 1] == 'g')) mult = 1ULL << 30, n--;
+    if (n && (s[n - 1] == 'K' || s[n - 1] == 'k'))
+        mult = 1ULL << 10, n--;
+    else if (n && (s[n - 1] == 'M' || s[n - 1] == 'm'))
+        mult = 1ULL << 20, n--;
+    else if (n && (s[n - 1] == 'G' || s[n - 1] == 'g'))
+        mult = 1ULL << 30, n--;
     unsigned long long v;
     if (cw_slice_to_u64((cw_slice){s, n}, &v) < 0 || v == 0 || v > SIZE_MAX / mult) return -1;
     *out = (size_t)(v * mult);

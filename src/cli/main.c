@@ -15,8 +15,10 @@ struct command {
 static const struct command commands[] = {
     {"serve", cw_cmd_serve, "run the server (FHIR REST on :8080, MLLP on :2575)"},
     {"json", cw_cmd_json, "check or pretty-print JSON files (json check|pretty FILE...)"},
-    {"v2", cw_cmd_v2, "parse HL7 v2 messages (v2 parse FILE [--json] | v2 get FILE PATH)"},
+    {"v2", cw_cmd_v2, "HL7 v2: v2 parse FILE [--json] | get FILE PATH | validate FILE | ack FILE"},
     {"send", cw_cmd_send, "send HL7 v2 messages over MLLP and report the ACKs (send HOST:PORT FILE...)"},
+    {"fhirpath", cw_cmd_fhirpath, "evaluate a FHIRPath expression on a FHIR JSON resource (fhirpath EXPR FILE)"},
+    {"convert", cw_cmd_convert, "convert a document (convert --to json|xml [--pretty] FILE)"},
 };
 
 static void usage(FILE *out)

@@ -47,7 +47,7 @@ enum cw_json_type {
 };
 
 /* Node flags. */
-#define CW_JSON_F_ESCAPED 0x01  /* string: source had escapes; ptr is an arena copy */
+#define CW_JSON_F_ESCAPED 0x01 /* string: source had escapes; ptr is an arena copy */
 /* array/object: items/members live in builder storage whose capacity follows from len
    alone (0 when len is 0, else max(4, next power of two >= len)); parsed containers are
    exactly sized and have the flag clear. */
@@ -60,7 +60,7 @@ struct cw_json {
     uint8_t type;  /* enum cw_json_type */
     uint8_t flags; /* CW_JSON_F_* */
     uint16_t reserved;
-    uint32_t len;  /* bytes of str (string/number), count of items/members */
+    uint32_t len; /* bytes of str (string/number), count of items/members */
     union {
         const char *str;                /* string (decoded) or number (source text) */
         struct cw_json *items;          /* array */
@@ -75,7 +75,7 @@ struct cw_json_member {
 };
 
 /* Parser options. Zero-initialized options mean RFC 8259 with defaults. */
-#define CW_JSON_STRICT 0x01    /* reject duplicate keys (FHIR reading mode) */
+#define CW_JSON_STRICT    0x01 /* reject duplicate keys (FHIR reading mode) */
 #define CW_JSON_ALLOW_BOM 0x02 /* skip one leading UTF-8 byte order mark */
 
 #define CW_JSON_DEFAULT_MAX_DEPTH 512

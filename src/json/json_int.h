@@ -20,10 +20,10 @@
 #endif
 
 #if defined(__GNUC__)
-#define CW_LIKELY(x) __builtin_expect(!!(x), 1)
+#define CW_LIKELY(x)   __builtin_expect(!!(x), 1)
 #define CW_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #else
-#define CW_LIKELY(x) (x)
+#define CW_LIKELY(x)   (x)
 #define CW_UNLIKELY(x) (x)
 #endif
 

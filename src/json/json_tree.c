@@ -33,7 +33,8 @@ const struct cw_json *cw_json_get_slice(const struct cw_json *obj, cw_slice key)
     if (!obj || obj->type != CW_JSON_OBJECT) return NULL;
     const struct cw_json_member *m = obj->u.members;
     for (uint32_t i = 0; i < obj->len; i++)
-        if (m[i].key.len == key.len && (key.len == 0 || memcmp(m[i].key.ptr, key.ptr, key.len) == 0))
+        if (m[i].key.len == key.len &&
+            (key.len == 0 || memcmp(m[i].key.ptr, key.ptr, key.len) == 0))
             return &m[i].value;
     return NULL;
 }
@@ -52,8 +53,8 @@ const struct cw_json *cw_json_at(const struct cw_json *arr, size_t i)
 
 bool cw_json_check_number(cw_slice t)
 {
+    if (!t.ptr || t.len == 0) return false;
     const char *p = t.ptr, *e = t.ptr + t.len;
-    if (!p || t.len == 0) return false;
     if (*p == '-') p++;
     if (p == e) return false;
     if (*p == '0') {
@@ -117,8 +118,10 @@ int cw_json_to_double(const struct cw_json *v, double *out)
     errno = 0;
     double d = strtod_l(buf, &endp, c_locale);
     int rc = 0;
-    if (endp != buf + v->len) rc = -1;              /* not JSON number text */
-    else if (errno == ERANGE && isinf(d)) rc = -1; /* beyond double's range */
+    if (endp != buf + v->len)
+        rc = -1; /* not JSON number text */
+    else if (errno == ERANGE && isinf(d))
+        rc = -1; /* beyond double's range */
     if (buf != small) free(buf);
     if (rc == 0) *out = d;
     return rc;

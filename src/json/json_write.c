@@ -29,11 +29,11 @@ static const char hex_digits[] = "0123456789abcdef";
 
 /* Byte -> character after the backslash ('u' for \u00xx), 0 when plain. */
 static const uint8_t escape_char[256] = {
-    [0x00] = 'u', [0x01] = 'u', [0x02] = 'u', [0x03] = 'u', [0x04] = 'u', [0x05] = 'u',
-    [0x06] = 'u', [0x07] = 'u', [0x08] = 'b', [0x09] = 't', [0x0A] = 'n', [0x0B] = 'u',
-    [0x0C] = 'f', [0x0D] = 'r', [0x0E] = 'u', [0x0F] = 'u', [0x10] = 'u', [0x11] = 'u',
-    [0x12] = 'u', [0x13] = 'u', [0x14] = 'u', [0x15] = 'u', [0x16] = 'u', [0x17] = 'u',
-    [0x18] = 'u', [0x19] = 'u', [0x1A] = 'u', [0x1B] = 'u', [0x1C] = 'u', [0x1D] = 'u',
+    [0x00] = 'u', [0x01] = 'u', [0x02] = 'u', [0x03] = 'u',  [0x04] = 'u', [0x05] = 'u',
+    [0x06] = 'u', [0x07] = 'u', [0x08] = 'b', [0x09] = 't',  [0x0A] = 'n', [0x0B] = 'u',
+    [0x0C] = 'f', [0x0D] = 'r', [0x0E] = 'u', [0x0F] = 'u',  [0x10] = 'u', [0x11] = 'u',
+    [0x12] = 'u', [0x13] = 'u', [0x14] = 'u', [0x15] = 'u',  [0x16] = 'u', [0x17] = 'u',
+    [0x18] = 'u', [0x19] = 'u', [0x1A] = 'u', [0x1B] = 'u',  [0x1C] = 'u', [0x1D] = 'u',
     [0x1E] = 'u', [0x1F] = 'u', ['"'] = '"',  ['\\'] = '\\',
 };
 
@@ -48,8 +48,9 @@ static int buf_fail(struct cw_buf *b)
 
 int cw_json_escape(struct cw_buf *b, cw_slice str)
 {
+    if (str.len > SIZE_MAX / 2 || (!str.ptr && str.len)) return buf_fail(b);
+    if (!str.ptr) str.ptr = ""; /* NULL + 0 is undefined */
     const char *s = str.ptr, *e = str.ptr + str.len;
-    if (str.len > SIZE_MAX / 2 || (!s && str.len)) return buf_fail(b);
     /* Invariant: from o there is room for (e - s) + 1 + SLACK bytes. */
     if (cw_buf_reserve(b, str.len + 2 + SLACK) < 0) return -1;
     char *o = b->ptr + b->len;
@@ -62,14 +63,15 @@ int cw_json_escape(struct cw_buf *b, cw_slice str)
             __m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
             _mm_storeu_si128((__m128i *)(void *)o, v);
             /* v <= 0x1F unsigned  <=>  saturating v - 0x1F == 0 */
-            __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
-                                     _mm_cmpeq_epi8(_mm_subs_epu8(v, c1f), zero));
+            __m128i m =
+                _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+                             _mm_cmpeq_epi8(_mm_subs_epu8(v, c1f), zero));
             unsigned mask = (unsigned)_mm_movemask_epi8(m);
             if (mask) {
                 unsigned k = (unsigned)__builtin_ctz(mask);
                 s += k;
                 o += k;
-                goto escape;
+                break; /* the byte loop below stops on it at once */
             }
             s += 16;
             o += 16;
@@ -77,10 +79,6 @@ int cw_json_escape(struct cw_buf *b, cw_slice str)
 #endif
         while (s < e && !escape_char[(unsigned char)*s]) *o++ = *s++;
         if (s == e) break;
-#ifdef CW_JSON_SSE2
-    escape:
-#endif
-    {
         b->len = (size_t)(o - b->ptr);
         if (cw_buf_reserve(b, (size_t)(e - s) + 6 + 1 + SLACK) < 0) return -1;
         o = b->ptr + b->len;
@@ -94,7 +92,6 @@ int cw_json_escape(struct cw_buf *b, cw_slice str)
             *o++ = hex_digits[c >> 4];
             *o++ = hex_digits[c & 15];
         }
-    }
     }
     *o++ = '"';
     b->len = (size_t)(o - b->ptr);
@@ -137,7 +134,7 @@ static inline bool room(struct cw_buf *b, char **o, char **lim, size_t n)
     return true;
 }
 
-#define ONES ((uint64_t)0x0101010101010101ULL)
+#define ONES  ((uint64_t)0x0101010101010101ULL)
 #define HIGHS ((uint64_t)0x8080808080808080ULL)
 
 /* Nonzero when some byte of x is '"', '\\' or below 0x20 (exact for "any"). */
@@ -165,16 +162,16 @@ static inline bool copy_plain(char *o, const char *s, size_t n)
         for (; i + 16 <= n; i += 16) {
             __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
             _mm_storeu_si128((__m128i *)(void *)(o + i), v);
-            acc = _mm_or_si128(acc, _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote),
-                                                              _mm_cmpeq_epi8(v, bslash)),
-                                                 _mm_cmpeq_epi8(_mm_subs_epu8(v, c1f), zero)));
+            acc = _mm_or_si128(
+                acc, _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+                                  _mm_cmpeq_epi8(_mm_subs_epu8(v, c1f), zero)));
         }
         if (i < n) {
             __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + n - 16));
             _mm_storeu_si128((__m128i *)(void *)(o + n - 16), v);
-            acc = _mm_or_si128(acc, _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote),
-                                                              _mm_cmpeq_epi8(v, bslash)),
-                                                 _mm_cmpeq_epi8(_mm_subs_epu8(v, c1f), zero)));
+            acc = _mm_or_si128(
+                acc, _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+                                  _mm_cmpeq_epi8(_mm_subs_epu8(v, c1f), zero)));
         }
         return _mm_movemask_epi8(acc) == 0;
     }
@@ -261,6 +258,19 @@ static inline bool put_string(struct cw_buf *b, char **o, char **lim, const char
     return true;
 }
 
+/*
+ * Prefetch the block of container v (its items or members), every cache
+ * line of it up to 512 bytes, so the misses of a cold block overlap
+ * instead of being taken one line at a time.
+ */
+static inline void prefetch_block(const struct cw_json *v)
+{
+    size_t bytes = (size_t)v->len * (v->type == CW_JSON_OBJECT ? 32 : 16);
+    if (bytes > 512) bytes = 512;
+    const char *p = (const char *)v->u.items;
+    for (size_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off);
+}
+
 struct wframe {
     const struct cw_json *c; /* open container */
     uint32_t i;              /* next child */
@@ -274,9 +284,8 @@ static const char lit_null[8] = "null", lit_true[8] = "true", lit_false[8] = "fa
  * pretty output inside a streaming writer). Always inlined into two
  * callers, so the compact variant is compiled without the pretty branches.
  */
-static inline __attribute__((always_inline)) int write_tree_impl(struct cw_buf *b,
-                                                                 const struct cw_json *v,
-                                                                 const size_t indent, size_t base)
+static inline __attribute__((always_inline)) int
+write_tree_impl(struct cw_buf *b, const struct cw_json *v, const size_t indent, size_t base)
 {
     struct wframe inline_stack[64];
     struct wframe *st = inline_stack;
@@ -369,8 +378,7 @@ static inline __attribute__((always_inline)) int write_tree_impl(struct cw_buf *
                 const struct cw_json_member *m = &c->u.members[i];
                 /* Children blocks are cold: fetch the next sibling's while
                    this member is written. */
-                if (i + 1 < c->len && m[1].value.type >= CW_JSON_ARRAY)
-                    __builtin_prefetch(m[1].value.u.items);
+                if (i + 1 < c->len && m[1].value.type >= CW_JSON_ARRAY) prefetch_block(&m[1].value);
                 if (!room(b, &o, &lim, m->key.len + pad + 5)) goto fail;
                 if (i) *o++ = ',';
                 if (indent) {
@@ -391,7 +399,7 @@ static inline __attribute__((always_inline)) int write_tree_impl(struct cw_buf *
                     o += pad - 1;
                 }
                 x = &c->u.items[i];
-                if (i + 1 < c->len && x[1].type >= CW_JSON_ARRAY) __builtin_prefetch(x[1].u.items);
+                if (i + 1 < c->len && x[1].type >= CW_JSON_ARRAY) prefetch_block(&x[1]);
             }
             break;
         }
@@ -435,7 +443,7 @@ int cw_json_write(struct cw_buf *out, const struct cw_json *v, int indent)
 
 /* count[] bits: CNT_NONEMPTY once a member/item was written, CNT_OBJECT for objects. */
 #define CNT_NONEMPTY 1
-#define CNT_OBJECT 2
+#define CNT_OBJECT   2
 
 void cw_json_writer_init(struct cw_json_writer *w, struct cw_buf *out, int indent)
 {
@@ -475,8 +483,10 @@ static void begin(struct cw_json_writer *w, char open, uint8_t kind)
 {
     before_value(w);
     cw_buf_putc(w->out, open);
-    if (w->depth >= CW_JSON_WRITER_MAX_DEPTH) buf_fail(w->out); /* too deep to track */
-    else w->count[w->depth] = kind;
+    if (w->depth >= CW_JSON_WRITER_MAX_DEPTH)
+        buf_fail(w->out); /* too deep to track */
+    else
+        w->count[w->depth] = kind;
     w->depth++;
 }
 

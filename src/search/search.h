@@ -94,9 +94,6 @@ int cw_search_index(struct cw_arena *a, const struct cw_json *resource,
                     const struct cw_search_index_opts *opts, struct cw_store_index_row **rows,
                     size_t *nrows, struct cw_err *err);
 
-/* True when this build evaluates SearchParameter expressions (FHIRPath). */
-bool cw_search_index_available(void);
-
 /* ==== parsing ==== */
 
 /* One name=value pair of a query string or form body, URL-decoded. */

@@ -9,29 +9,13 @@
  * resource {"resourceType": T, "id": I} made from the reference text (the
  * last "Type/id" of it), which is all that `where(resolve() is Patient)` in
  * the R4 SearchParameter expressions needs; nothing is read from the store.
- *
- * Until the engine is part of the build (it is detected with __has_include),
- * every call fails "exception": the search index then cannot be built and
- * writes that need it are refused rather than stored unsearchable.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "search/search_int.h"
 
-#if __has_include("fhir/fhirpath.h")
 #include "fhir/fhirpath.h"
-#define HAVE_FHIRPATH 1
-#else
-#define HAVE_FHIRPATH 0
-#endif
-
-bool search_fp_available(void)
-{
-    return HAVE_FHIRPATH;
-}
-
-#if HAVE_FHIRPATH
 
 struct search_expr {
     struct cw_fhirpath_expr *e;
@@ -189,36 +173,3 @@ int search_fp_eval(struct cw_arena *a, const struct search_expr *e, const struct
     if (rc < 0) return -1;
     return convert(a, c, items, n, err);
 }
-
-#else /* no engine */
-
-struct search_expr {
-    int unused;
-};
-
-int search_fp_compile(cw_slice text, struct cw_fhir_sd root, struct search_expr **out,
-                      struct cw_err *err)
-{
-    (void)text, (void)root;
-    *out = NULL;
-    return cw_err_set(err, CW_ISSUE_EXCEPTION,
-                      "search: the FHIRPath engine is not part of this build");
-}
-
-void search_fp_free(struct search_expr *e)
-{
-    (void)e;
-}
-
-int search_fp_eval(struct cw_arena *a, const struct search_expr *e, const struct cw_json *resource,
-                   const struct search_value *context, struct search_value **items, size_t *n,
-                   struct cw_err *err)
-{
-    (void)a, (void)e, (void)resource, (void)context;
-    *items = NULL;
-    *n = 0;
-    return cw_err_set(err, CW_ISSUE_EXCEPTION,
-                      "search: the FHIRPath engine is not part of this build");
-}
-
-#endif

@@ -77,11 +77,6 @@ enum cw_store_ptype cw_search_ptype(enum cw_fhir_sp_type t)
     }
 }
 
-bool cw_search_index_available(void)
-{
-    return search_fp_available();
-}
-
 /* ---- expression branches ---- */
 
 static bool ident_start(char c)
@@ -417,9 +412,6 @@ int cw_search_index(struct cw_arena *a, const struct cw_json *resource,
     struct cw_fhir_sd t = cw_fhir_type(cw_json_text(rt));
     if (!cw_fhir_sd_ok(t) || cw_fhir_sd_kind(t) != CW_FHIR_KIND_RESOURCE || cw_fhir_sd_abstract(t))
         return cw_err_set(err, CW_ISSUE_NOT_SUPPORTED, "search: unknown resource type");
-    if (!search_fp_available())
-        return cw_err_set(err, CW_ISSUE_EXCEPTION,
-                          "search: the FHIRPath engine is not part of this build");
     const struct type_table *tab = get_table(t, err);
     if (!tab) return -1;
     struct search_rows r;

@@ -44,9 +44,6 @@ struct search_value {
 
 struct search_expr;
 
-/* True when the engine is part of the build. */
-bool search_fp_available(void);
-
 /* Compile text for evaluation on resources of type root (or none for a
    relative expression). -1 with err on syntax errors or without the engine. */
 int search_fp_compile(cw_slice text, struct cw_fhir_sd root, struct search_expr **out,

@@ -32,13 +32,13 @@
 /* Largest ACK we are willing to send. */
 #define ACK_MAX ((size_t)1 << 20)
 
-static cw_ack_build_fn ack_fn;
+static cw_ack_build_fn ack_fn = cw_server_hl7v2_ack;
 static void *ack_ctx;
 
 void cw_server_set_ack_builder(cw_ack_build_fn fn, void *ctx)
 {
-    ack_fn = fn;
-    ack_ctx = ctx;
+    ack_fn = fn ? fn : cw_server_hl7v2_ack;
+    ack_ctx = fn ? ctx : NULL;
 }
 
 struct cw_server_mllp {

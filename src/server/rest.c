@@ -187,10 +187,8 @@ static int put_staged(struct cw_rest *r, const struct rest_req *q, struct cw_sto
     if (validate && check_valid(r, res, iss, err) < 0) return -1;
     struct cw_store_index_row *rows = NULL;
     size_t nrows = 0;
-    if (cw_search_index_available()) {
-        struct cw_search_index_opts io = rest_index_opts(q);
-        if (cw_search_index(q->a, res, &io, &rows, &nrows, err) < 0) return -1;
-    }
+    struct cw_search_index_opts io = rest_index_opts(q);
+    if (cw_search_index(q->a, res, &io, &rows, &nrows, err) < 0) return -1;
     if (cw_store_meta_fill(q->a, res, &tk->meta, err) < 0) return -1;
     struct cw_buf b;
     cw_buf_init(&b, r->o.max_resource + 4096);
@@ -510,11 +508,6 @@ static void do_patch(struct cw_rest *r, const struct rest_req *q, const struct r
         cw_err_set(&err, CW_ISSUE_NOT_SUPPORTED,
                    "PATCH takes application/json-patch+json (JSON Patch) or application/fhir+json "
                    "(a FHIRPath Patch Parameters resource)");
-        err.http_status = 415;
-        return fail_resp(o, resp, &err);
-    }
-    if (fhir_patch && !rest_fhirpath_patch_available()) {
-        cw_err_set(&err, CW_ISSUE_NOT_SUPPORTED, "FHIRPath Patch needs the FHIRPath engine, which is not part of this build");
         err.http_status = 415;
         return fail_resp(o, resp, &err);
     }

@@ -1,7 +1,7 @@
 /*
  * rest_format.c — what goes over the wire: content negotiation (_format,
  * Accept, Content-Type), _pretty, _summary, _elements, request bodies,
- * OperationOutcomes, HTTP dates, and the switch to FHIR XML.
+ * OperationOutcomes, HTTP dates, and FHIR XML at the edge.
  *
  * Owns: nothing; everything is built in the request's arena or buffers.
  *
@@ -13,10 +13,11 @@
  * resource carries the SUBSETTED tag), search.html#elements,
  * operationoutcome.html.
  *
- * XML: when the FHIR XML converter (src/fhir/fhir_xml.h) is part of the
- * build, XML is read and written through it; otherwise a request for XML is
- * answered 406 (Accept/_format) or 415 (Content-Type), saying why. Stored
- * resources are JSON; XML is made at the edge.
+ * XML: request bodies in application/fhir+xml are read, and responses
+ * (resources, Bundles, OperationOutcomes) written, through the FHIR XML
+ * converter (src/fhir/fhir_xml.h, strict mode). Stored resources are JSON;
+ * XML is made at the edge: every JSON response is built first and then
+ * converted, so XML and JSON answers carry the same content.
  */
 #include <stdio.h>
 #include <string.h>
@@ -27,17 +28,7 @@
 #include "fhir/fhir.h"
 #include "server/rest_int.h"
 
-#if __has_include("fhir/fhir_xml.h")
 #include "fhir/fhir_xml.h"
-#define HAVE_FHIR_XML 1
-#else
-#define HAVE_FHIR_XML 0
-#endif
-
-bool rest_xml_available(void)
-{
-    return HAVE_FHIR_XML;
-}
 
 int rest_split_query(const struct rest_req *q, struct rest_query *out, struct cw_err *err)
 {
@@ -84,15 +75,6 @@ static bool accept_q_zero(cw_slice entry)
     return false;
 }
 
-static int want_xml(struct cw_err *err, bool body)
-{
-    if (HAVE_FHIR_XML) return 0;
-    cw_err_set(err, CW_ISSUE_NOT_SUPPORTED,
-               "FHIR XML is not available in this build yet; use application/fhir+json");
-    err->http_status = body ? 415 : 406;
-    return -1;
-}
-
 static int format_of(cw_slice format, cw_slice accept, enum rest_fmt *fmt, struct cw_err *err)
 {
     *fmt = REST_FMT_JSON;
@@ -100,7 +82,6 @@ static int format_of(cw_slice format, cw_slice accept, enum rest_fmt *fmt, struc
         enum media m = media_of(format);
         if (m == MEDIA_JSON) return 0;
         if (m == MEDIA_XML) {
-            if (want_xml(err, false) < 0) return -1;
             *fmt = REST_FMT_XML;
             return 0;
         }
@@ -109,7 +90,6 @@ static int format_of(cw_slice format, cw_slice accept, enum rest_fmt *fmt, struc
         return -1;
     }
     if (!accept.len) return 0;
-    bool xml_asked = false;
     cw_slice rest = accept;
     while (rest.len) {
         long c = cw_slice_index(rest, ',');
@@ -119,17 +99,13 @@ static int format_of(cw_slice format, cw_slice accept, enum rest_fmt *fmt, struc
         enum media m = media_of(one);
         if (m == MEDIA_JSON || m == MEDIA_ANY) return 0;
         if (m == MEDIA_XML) {
-            if (HAVE_FHIR_XML) {
-                *fmt = REST_FMT_XML;
-                return 0;
-            }
-            xml_asked = true;
+            *fmt = REST_FMT_XML;
+            return 0;
         }
     }
-    if (xml_asked) return want_xml(err, false);
     cw_err_set(err, CW_ISSUE_NOT_SUPPORTED,
-               "Accept: none of the requested media types is served (application/fhir+json%s)",
-               HAVE_FHIR_XML ? ", application/fhir+xml" : "");
+               "Accept: none of the requested media types is served (application/fhir+json, "
+               "application/fhir+xml)");
     err->http_status = 406;
     return -1;
 }
@@ -175,12 +151,11 @@ int rest_body_format(const struct rest_req *q, enum rest_fmt *fmt, struct cw_err
     *fmt = REST_FMT_JSON;
     if (m == MEDIA_NONE || m == MEDIA_JSON) return 0;
     if (m == MEDIA_XML) {
-        if (want_xml(err, true) < 0) return -1;
         *fmt = REST_FMT_XML;
         return 0;
     }
     cw_err_set(err, CW_ISSUE_NOT_SUPPORTED,
-               "Content-Type: send application/fhir+json%s", HAVE_FHIR_XML ? " or application/fhir+xml" : "");
+               "Content-Type: send application/fhir+json or application/fhir+xml");
     err->http_status = 415;
     return -1;
 }
@@ -221,13 +196,11 @@ int rest_parse_body(const struct rest_req *q, size_t max, struct cw_json **out, 
     if (q->body.len > max) return cw_err_set(err, CW_ISSUE_TOO_LONG, "the body exceeds %zu bytes", max);
     struct cw_json *j = NULL;
     if (fmt == REST_FMT_XML) {
-#if HAVE_FHIR_XML
         struct cw_fhir_xml_opts xo = {.max_bytes = max};
         if (cw_fhir_xml_read(q->a, q->body.ptr, q->body.len, &xo, &j, err) < 0) {
             if (err->issue != CW_ISSUE_TOO_LONG && err->issue != CW_ISSUE_TOO_COSTLY) err->http_status = 400;
             return -1;
         }
-#endif
     } else {
         struct cw_json_opts jo = {.flags = CW_JSON_STRICT | CW_JSON_ALLOW_BOM, .max_depth = 256, .max_bytes = max};
         if (cw_json_parse(q->a, q->body.ptr, q->body.len, &jo, &j, err) < 0) {
@@ -412,12 +385,8 @@ int rest_write_resource_tree(struct cw_arena *a, const struct rest_out *o, struc
 {
     if (shaped(o) && rest_shape(a, res, o->summary, o->elements, o->n_elements, err) < 0) return -1;
     if (o->fmt == REST_FMT_XML) {
-#if HAVE_FHIR_XML
         struct cw_fhir_xml_opts xo = {.indent = o->indent};
         return cw_fhir_xml_write(b, res, &xo, err);
-#else
-        return cw_err_set(err, CW_ISSUE_NOT_SUPPORTED, "FHIR XML is not available in this build");
-#endif
     }
     if (cw_json_write(b, res, o->indent) < 0)
         return cw_err_set(err, CW_ISSUE_TOO_COSTLY, "response: larger than the output limit");

@@ -163,9 +163,6 @@ int rest_finish_body(struct cw_arena *a, const struct rest_out *o, struct cw_buf
 /* Content-Type for o. */
 const char *rest_content_type(const struct rest_out *o);
 
-/* True when FHIR XML can be read and written in this build. */
-bool rest_xml_available(void);
-
 /* The OperationOutcome for err (and its status) into resp. */
 void rest_error(const struct rest_out *o, const struct cw_err *err, struct rest_resp *resp);
 
@@ -256,7 +253,6 @@ int rest_json_patch(struct cw_arena *a, struct cw_json *res, const struct cw_jso
 /* Apply a FHIRPath Patch (a Parameters resource, fhirpatch.html). */
 int rest_fhirpath_patch(struct cw_arena *a, struct cw_json *res, const struct cw_json *params,
                         struct cw_err *err);
-bool rest_fhirpath_patch_available(void);
 
 /* ---- rest_bundle.c ---- */
 

@@ -12,8 +12,8 @@
  *    (If-None-Exist), conditional update, conditional delete of a single
  *    match, conditional read (If-None-Match / If-Modified-Since): rest.c;
  *  - search parameters: _id and _lastUpdated always; every SearchParameter
- *    of the type with a FHIRPath expression when the index is built by the
- *    FHIRPath engine (cw_search_index_available) — special parameters
+ *    of the type with a FHIRPath expression (indexed by the FHIRPath
+ *    engine) — special parameters
  *    (near) and _text/_content/_query are not listed because they are not
  *    implemented; _include/_revinclude lists every reference parameter that
  *    can point at or from the type, plus "*";
@@ -121,7 +121,6 @@ int rest_capability_build(struct cw_rest *r, struct cw_err *err)
     cw_buf_init(&b, (size_t)64 << 20);
     struct cw_json_writer w;
     cw_json_writer_init(&w, &b, 0);
-    bool search = cw_search_index_available();
     char date[32];
     cw_store_format_instant(cw_store_now(), date);
     date[10] = '\0'; /* a date is enough */
@@ -146,15 +145,13 @@ int rest_capability_build(struct cw_rest *r, struct cw_err *err)
     cw_json_begin_array(&w);
     str(&w, "application/fhir+json");
     str(&w, "json");
-    if (rest_xml_available()) {
-        str(&w, "application/fhir+xml");
-        str(&w, "xml");
-    }
+    str(&w, "application/fhir+xml");
+    str(&w, "xml");
     cw_json_end_array(&w);
     cw_json_key(&w, CW_LIT("patchFormat"));
     cw_json_begin_array(&w);
     str(&w, "application/json-patch+json");
-    if (rest_fhirpath_patch_available()) str(&w, "application/fhir+json");
+    str(&w, "application/fhir+json");
     cw_json_end_array(&w);
     cw_json_key(&w, CW_LIT("rest"));
     cw_json_begin_array(&w);
@@ -185,18 +182,16 @@ int rest_capability_build(struct cw_rest *r, struct cw_err *err)
         cw_json_key(&w, CW_LIT("conditionalUpdate"));
         cw_json_bool_value(&w, true);
         kv(&w, "conditionalDelete", "single");
-        if (search) {
-            cw_json_key(&w, CW_LIT("searchInclude"));
-            cw_json_begin_array(&w);
-            str(&w, "*");
-            struct inc_ctx ic = {&w, name};
-            cw_fhir_sp_each(sd, write_include, &ic);
-            cw_json_end_array(&w);
-            cw_json_key(&w, CW_LIT("searchRevInclude"));
-            cw_json_begin_array(&w);
-            write_revincludes(&w, sd);
-            cw_json_end_array(&w);
-        }
+        cw_json_key(&w, CW_LIT("searchInclude"));
+        cw_json_begin_array(&w);
+        str(&w, "*");
+        struct inc_ctx ic = {&w, name};
+        cw_fhir_sp_each(sd, write_include, &ic);
+        cw_json_end_array(&w);
+        cw_json_key(&w, CW_LIT("searchRevInclude"));
+        cw_json_begin_array(&w);
+        write_revincludes(&w, sd);
+        cw_json_end_array(&w);
         cw_json_key(&w, CW_LIT("searchParam"));
         cw_json_begin_array(&w);
         static const char *const always[][3] = {
@@ -210,10 +205,8 @@ int rest_capability_build(struct cw_rest *r, struct cw_err *err)
             kv(&w, "type", always[k][2]);
             cw_json_end_object(&w);
         }
-        if (search) {
-            struct sp_ctx sc = {&w};
-            cw_fhir_sp_each(sd, write_sp, &sc);
-        }
+        struct sp_ctx sc = {&w};
+        cw_fhir_sp_each(sd, write_sp, &sc);
         cw_json_end_array(&w);
         cw_json_end_object(&w);
     }

@@ -24,12 +24,7 @@
 #include "fhir/fhir.h"
 #include "server/rest_int.h"
 
-#if __has_include("fhir/fhirpath.h")
 #include "fhir/fhirpath.h"
-#define HAVE_FHIRPATH 1
-#else
-#define HAVE_FHIRPATH 0
-#endif
 
 /* ---- tree edits ---- */
 
@@ -290,12 +285,6 @@ int rest_json_patch(struct cw_arena *a, struct cw_json *res, const struct cw_jso
 
 /* ---- FHIRPath Patch ---- */
 
-bool rest_fhirpath_patch_available(void)
-{
-    return HAVE_FHIRPATH;
-}
-
-#if HAVE_FHIRPATH
 
 static int fp_fail(struct cw_err *err, size_t op, bool malformed, const char *what)
 {
@@ -536,14 +525,3 @@ int rest_fhirpath_patch(struct cw_arena *a, struct cw_json *res, const struct cw
     }
     return 0;
 }
-
-#else
-
-int rest_fhirpath_patch(struct cw_arena *a, struct cw_json *res, const struct cw_json *params,
-                        struct cw_err *err)
-{
-    (void)a, (void)res, (void)params;
-    return cw_err_set(err, CW_ISSUE_NOT_SUPPORTED, "FHIRPath Patch is not available in this build");
-}
-
-#endif

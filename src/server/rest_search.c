@@ -201,13 +201,6 @@ static bool store_cursor_text(cw_slice c)
     return true;
 }
 
-/* Does the plan use index rows (anything but _id, _lastUpdated)? */
-static bool needs_index(const struct cw_store_sp *sp)
-{
-    if (sp->kind != CW_SPK_PARAM) return true;
-    return !cw_slice_eq_cstr(sp->code, "_id") && !cw_slice_eq_cstr(sp->code, "_lastUpdated");
-}
-
 /* ---- search ---- */
 
 void rest_search(struct cw_rest *r, const struct rest_req *q, struct cw_store_txn *in, cw_slice type,
@@ -234,19 +227,6 @@ void rest_search(struct cw_rest *r, const struct rest_req *q, struct cw_store_tx
     if (rc < 0) {
         struct rest_out plain = {0};
         return rest_error(&plain, &err, resp);
-    }
-    if (!cw_search_index_available()) {
-        bool needs = s.plan.nincludes > 0;
-        for (size_t i = 0; i < s.plan.nparams; i++) needs |= needs_index(&s.plan.params[i]);
-        for (size_t i = 0; i < s.plan.nsort; i++)
-            needs |= !cw_slice_eq_cstr(s.plan.sort[i].code, "_id") &&
-                     !cw_slice_eq_cstr(s.plan.sort[i].code, "_lastUpdated");
-        if (needs) {
-            cw_err_set(&err, CW_ISSUE_NOT_SUPPORTED,
-                       "search parameters other than _id and _lastUpdated need the FHIRPath "
-                       "engine, which is not part of this build");
-            return rest_error(&o, &err, resp);
-        }
     }
     /* paging */
     if (s.cursor.len) {

@@ -138,9 +138,17 @@ typedef int (*cw_ack_build_fn)(void *ctx, const struct cw_ack_request *req, stru
 
 /*
  * Register the ACK builder (process-wide; call before cw_server_start).
- * fn NULL unregisters. Without a builder cw_server_start does not start the
- * MLLP listener: an engine that cannot answer must not accept messages.
+ * fn NULL restores the default, cw_server_hl7v2_ack (tests register stubs).
  */
 void cw_server_set_ack_builder(cw_ack_build_fn fn, void *ctx);
+
+/*
+ * The acknowledgment policy built on the hl7v2 module (mllp_ack.c): AA/CA
+ * only for stored, parseable messages of a supported version; AR for
+ * unparseable, oversized or unsupported input; AE when storing failed; no
+ * reply to inbound ACKs. It is the default when no builder is registered.
+ */
+int cw_server_hl7v2_ack(void *ctx, const struct cw_ack_request *req, struct cw_buf *out,
+                        struct cw_ack_result *res);
 
 #endif

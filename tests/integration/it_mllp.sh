@@ -56,7 +56,7 @@ check "corpus: every message acknowledged (none missing, mismatched or unreadabl
 check "corpus: pipelined and one-at-a-time give the same codes" test "$(summ "$out1")" = "$(summ "$out2")"
 check "corpus: $total messages sent, $acks of them ACKs (not acknowledged)" \
     bash -c "grep -q 'sent $total messages' <<<\"\$1\" && grep -q 'not acknowledged) $acks' <<<\"\$1\"" _ "$out1"
-corpus_refused=$(python3 -c "import re,sys; print(sum(int(n) for n in re.findall(r'\bA[ER] (\d+)', sys.argv[1])))" "$out1")
+corpus_refused=$(python3 -c "import re,sys; print(sum(int(n) for n in re.findall(r'\b[AC][ER] (\d+)', sys.argv[1])))" "$out1")
 if [ "$A_KIND" = test-stub ]; then
     check "corpus (test stub): all AA, exit 0" bash -c "[ $rc1 = 0 ] && [ $rc2 = 0 ] && grep -q 'AA $((total - acks))\b' <<<\"\$1\"" _ "$out1"
 else
@@ -100,7 +100,7 @@ import sqlite3, sys
 con = sqlite3.connect('file:%s?mode=ro' % sys.argv[1], uri=True)
 rows = con.execute("SELECT status, ack_code, error_code, error_location FROM message WHERE status = 'error'").fetchall()
 print('  error rows: %d, e.g. %s' % (len(rows), rows[:3]))
-sys.exit(0 if len(rows) == int(sys.argv[2]) and all(r[1] in ('AR', 'AE') and r[2] for r in rows) else 1)
+sys.exit(0 if len(rows) == int(sys.argv[2]) and all(r[1] in ('AR', 'AE', 'CR', 'CE') and r[2] for r in rows) else 1)
 PY
 
 # 6. TLS.

@@ -77,9 +77,14 @@ check "node-hl7-client -> causeway: every ACK for its own message, $aa_nhc AA (o
 
 out=$(cd "$nm" && timeout 300 node "$here/interop/peer.js" simple-hl7-send "$S_PORT" "$tmp/msgs" 2>"$tmp/sh.err")
 rc=$?
-echo "  $out"; [ $rc = 0 ] || tail -5 "$tmp/sh.err"
-check "simple-hl7 client -> causeway: every ACK for its own message, $aa_ref AA as for causeway send" \
-    bash -c "[ $rc = 0 ] && grep -q 'aa=$aa_ref ' <<<\"\$1\"" _ "$out"
+echo "  $out"; [ $rc = 0 ] || tail -5 "$tmp/sh.err"; grep "^mismatch" "$tmp/sh.err" | sed "s/^/  /"
+# simple-hl7 reads only |^~\& ACKs; our ACKs mirror the inbound delimiters, so
+# the few messages with other delimiters get ACKs it cannot read (counted).
+unread=$(sed -n 's/.*peer-cannot-read=\([0-9]*\).*/\1/p' <<<"$out" | tail -1)
+unread=${unread:-0}
+aa_sh=$(sed -n 's/.* aa=\([0-9]*\) .*/\1/p' <<<"$out")
+check "simple-hl7 client -> causeway: every ACK for its own message, ${aa_sh:-0} AA (causeway send: $aa_ref; $unread ACKs with non-standard delimiters it cannot read)" \
+    bash -c "[ $rc = 0 ] && [ $unread -le 40 ] && [ \$1 -le $aa_ref ] && [ \$1 -ge \$(( $aa_ref - $unread )) ]" _ "${aa_sh:-0}"
 
 check "server stops cleanly" stop_mllp_server S
 pids=()

@@ -116,8 +116,9 @@ static void test_numbers_keep_text(void **state)
     struct cw_json *v = ok(in);
     assert_int_equal(v->type, CW_JSON_ARRAY);
     assert_int_equal(v->len, 9);
-    const char *want[] = {"1.50", "-0", "1e400", "0.1e-2", "1E+2", "-12345678901234567890123",
-                          "0", "100.000", "2.5e-0010"};
+    const char *want[] = {"1.50",   "-0",      "1e400",
+                          "0.1e-2", "1E+2",    "-12345678901234567890123",
+                          "0",      "100.000", "2.5e-0010"};
     for (size_t i = 0; i < 9; i++) {
         assert_int_equal(cw_json_at(v, i)->type, CW_JSON_NUMBER);
         assert_slice_equal(cw_json_text(cw_json_at(v, i)), want[i]);
@@ -133,9 +134,9 @@ static void test_numbers_keep_text(void **state)
 static void test_numbers_invalid(void **state)
 {
     (void)state;
-    const char *cases[] = {"01",  "-01", "1.",  ".5",  "-",   "+1",  "1e",   "1e+",  "0x1", "NaN",
-                           "Infinity", "-Infinity", "1.e3", "1..2", "1ee2", "- 1", "[1,]", "1 2",
-                           "[01]", "[-]", "1e-", "0.", "2.a"};
+    const char *cases[] = {"01",   "-01", "1.",       ".5",        "-",    "+1",   "1e",   "1e+",
+                           "0x1",  "NaN", "Infinity", "-Infinity", "1.e3", "1..2", "1ee2", "- 1",
+                           "[1,]", "1 2", "[01]",     "[-]",       "1e-",  "0.",   "2.a"};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) bad(cases[i]);
     struct cw_err e = bad("[1.]");
     assert_int_equal(e.issue, CW_ISSUE_STRUCTURE);
@@ -202,10 +203,11 @@ static void test_to_double(void **state)
     assert_true(d == 7);
     assert_int_equal(cw_json_to_double(ok("true"), &d), -1);
     /* Longer than the internal small buffer. */
-    assert_int_equal(cw_json_to_double(ok("0.0000000000000000000000000000000000000000000000000000000"
-                                          "000000000000000000000000000000000000000000000000000001e100"),
-                                       &d),
-                     0);
+    assert_int_equal(
+        cw_json_to_double(ok("0.0000000000000000000000000000000000000000000000000000000"
+                             "000000000000000000000000000000000000000000000000000001e100"),
+                          &d),
+        0);
     assert_true(d > 0.999e-9 && d < 1.001e-9);
     /* Independent of the process locale (a comma-decimal locale, if installed). */
     const char *locs[] = {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8", NULL};
@@ -272,7 +274,7 @@ static void test_escapes(void **state)
     assert_int_equal(v->u.str[249], '\n');
 
     const char *invalid[] = {"\"\\x\"", "\"\\u12\"", "\"\\u12G4\"", "\"\\\"", "\"\\U0041\"",
-                             "\"\\'\"", "\"\\u\"", "\"abc", "\"abc\\"};
+                             "\"\\'\"", "\"\\u\"",   "\"abc",       "\"abc\\"};
     for (size_t i = 0; i < sizeof invalid / sizeof invalid[0]; i++) bad(invalid[i]);
 }
 
@@ -302,31 +304,37 @@ static void test_utf8(void **state)
 {
     (void)state;
     /* Valid: 2, 3 and 4 byte sequences at their range edges. */
-    const char *good[] = {"\"\xc2\x80\"", "\"\xdf\xbf\"", "\"\xe0\xa0\x80\"", "\"\xed\x9f\xbf\"",
-                          "\"\xee\x80\x80\"", "\"\xef\xbf\xbf\"", "\"\xf0\x90\x80\x80\"",
-                          "\"\xf4\x8f\xbf\xbf\"", "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\""};
+    const char *good[] = {"\"\xc2\x80\"",
+                          "\"\xdf\xbf\"",
+                          "\"\xe0\xa0\x80\"",
+                          "\"\xed\x9f\xbf\"",
+                          "\"\xee\x80\x80\"",
+                          "\"\xef\xbf\xbf\"",
+                          "\"\xf0\x90\x80\x80\"",
+                          "\"\xf4\x8f\xbf\xbf\"",
+                          "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\""};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         struct cw_json *v = ok(good[i]);
         assert_int_equal(v->flags & CW_JSON_F_ESCAPED, 0);
     }
     const char *badu[] = {
-        "\"\xc0\xaf\"",             /* overlong '/' */
-        "\"\xc1\xbf\"",             /* overlong */
-        "\"\xe0\x80\xaf\"",         /* overlong 3-byte */
-        "\"\xe0\x9f\xbf\"",         /* overlong 3-byte (edge) */
-        "\"\xf0\x80\x80\xaf\"",     /* overlong 4-byte */
-        "\"\xf0\x8f\xbf\xbf\"",     /* overlong 4-byte (edge) */
-        "\"\xed\xa0\x80\"",         /* UTF-8-encoded surrogate U+D800 */
-        "\"\xed\xbf\xbf\"",         /* U+DFFF */
-        "\"\xf4\x90\x80\x80\"",     /* U+110000 */
-        "\"\xf5\x80\x80\x80\"",     /* F5 lead */
-        "\"\xff\"",                 /* never valid */
-        "\"\x80\"",                 /* lone continuation */
-        "\"\xe2\x82\"",             /* truncated */
-        "\"\xe2\x82",               /* truncated at end of input */
-        "\"\xc3\x28\"",             /* bad continuation */
+        "\"\xc0\xaf\"",                 /* overlong '/' */
+        "\"\xc1\xbf\"",                 /* overlong */
+        "\"\xe0\x80\xaf\"",             /* overlong 3-byte */
+        "\"\xe0\x9f\xbf\"",             /* overlong 3-byte (edge) */
+        "\"\xf0\x80\x80\xaf\"",         /* overlong 4-byte */
+        "\"\xf0\x8f\xbf\xbf\"",         /* overlong 4-byte (edge) */
+        "\"\xed\xa0\x80\"",             /* UTF-8-encoded surrogate U+D800 */
+        "\"\xed\xbf\xbf\"",             /* U+DFFF */
+        "\"\xf4\x90\x80\x80\"",         /* U+110000 */
+        "\"\xf5\x80\x80\x80\"",         /* F5 lead */
+        "\"\xff\"",                     /* never valid */
+        "\"\x80\"",                     /* lone continuation */
+        "\"\xe2\x82\"",                 /* truncated */
+        "\"\xe2\x82",                   /* truncated at end of input */
+        "\"\xc3\x28\"",                 /* bad continuation */
         "\"\xfc\x80\x80\x80\x80\xaf\"", /* 6-byte form */
-        "\xc3\xa9",                 /* non-ASCII outside a string */
+        "\xc3\xa9",                     /* non-ASCII outside a string */
     };
     for (size_t i = 0; i < sizeof badu / sizeof badu[0]; i++) bad(badu[i]);
     /* Also when the bad byte sits deep inside a long string (SIMD path). */
@@ -365,7 +373,8 @@ static void test_control_characters(void **state)
 static void test_structure(void **state)
 {
     (void)state;
-    struct cw_json *v = ok(" { \"a\" : [ 1 , true , false , null , \"s\" , { } , [ ] ] , \"b\":{\"c\":{}} } ");
+    struct cw_json *v =
+        ok(" { \"a\" : [ 1 , true , false , null , \"s\" , { } , [ ] ] , \"b\":{\"c\":{}} } ");
     assert_int_equal(v->type, CW_JSON_OBJECT);
     assert_int_equal(v->len, 2);
     const struct cw_json *arr = cw_json_get(v, "a");
@@ -392,12 +401,38 @@ static void test_structure(void **state)
     assert_slice_equal(v->u.members[1].key, "a");
     assert_slice_equal(v->u.members[2].key, "m");
 
-    const char *invalid[] = {"",         " ",      "[",      "]",       "{",       "}",
-                             "[1",       "[1,",    "{\"a\"", "{\"a\":", "{\"a\":1", "{\"a\" 1}",
-                             "{a:1}",    "{1:1}",  "[1 2]",  "{\"a\":1,}", "[,1]", "{,}",
-                             "[1]]",     "{}}",    "tru",    "nul",     "falsey",  "[true false]",
-                             "'x'",      "[\"a\"\"b\"]", "{\"a\":1 \"b\":2}", "\x01", "[\x0c]",
-                             "[1]x",     "/* c */ 1", "1 // c"};
+    const char *invalid[] = {"",
+                             " ",
+                             "[",
+                             "]",
+                             "{",
+                             "}",
+                             "[1",
+                             "[1,",
+                             "{\"a\"",
+                             "{\"a\":",
+                             "{\"a\":1",
+                             "{\"a\" 1}",
+                             "{a:1}",
+                             "{1:1}",
+                             "[1 2]",
+                             "{\"a\":1,}",
+                             "[,1]",
+                             "{,}",
+                             "[1]]",
+                             "{}}",
+                             "tru",
+                             "nul",
+                             "falsey",
+                             "[true false]",
+                             "'x'",
+                             "[\"a\"\"b\"]",
+                             "{\"a\":1 \"b\":2}",
+                             "\x01",
+                             "[\x0c]",
+                             "[1]x",
+                             "/* c */ 1",
+                             "1 // c"};
     for (size_t i = 0; i < sizeof invalid / sizeof invalid[0]; i++) bad(invalid[i]);
     /* Input ending inside a literal: "tru" within a longer buffer is cut at n. */
     bad_n("true", 3, 0);
@@ -493,7 +528,8 @@ static void test_depth_limit(void **state)
     assert_int_equal(cw_json_parse(A, keep("[[{}]]", 6), 6, &o, &v, &err), 0);
     assert_int_equal(cw_json_parse(A, keep("[[[[]]]]", 8), 8, &o, &v, &err), -1);
     assert_int_equal(err.issue, CW_ISSUE_TOO_COSTLY);
-    assert_int_equal(cw_json_parse(A, keep("{\"a\":{\"b\":{\"c\":{}}}}", 20), 20, &o, &v, &err), -1);
+    assert_int_equal(cw_json_parse(A, keep("{\"a\":{\"b\":{\"c\":{}}}}", 20), 20, &o, &v, &err),
+                     -1);
     /* Scalars do not count as nesting. */
     assert_int_equal(cw_json_parse(A, keep("[[[1]]]", 7), 7, &o, &v, &err), 0);
 }
@@ -663,6 +699,14 @@ static void test_write_escaping(void **state)
     cw_buf_reset(&b);
     assert_int_equal(cw_json_escape(&b, CW_LIT("")), 0);
     assert_string_equal(cw_buf_cstr(&b), "\"\"");
+    /* An empty slice with no storage, alone and inside a tree. */
+    cw_buf_reset(&b);
+    assert_int_equal(cw_json_escape(&b, CW_SLICE_NULL), 0);
+    assert_string_equal(cw_buf_cstr(&b), "\"\"");
+    struct cw_json nul_str = cw_json_string(CW_SLICE_NULL);
+    cw_buf_reset(&b);
+    assert_int_equal(cw_json_write(&b, &nul_str, 0), 0);
+    assert_string_equal(cw_buf_cstr(&b), "\"\"");
 
     /* Every position of an escaped byte in strings around the 16-byte blocks. */
     for (size_t len = 1; len <= 48; len++) {
@@ -715,10 +759,10 @@ static void test_write_compact_and_pretty(void **state)
     struct cw_json *v = ok("{ \"resourceType\" : \"Observation\", \"valueQuantity\": {\"value\": "
                            "1.50, \"unit\": \"mg\"}, \"note\": [], \"meta\": {}, \"component\": "
                            "[1, [2, {\"a\": null}], true], \"text\": \"say \\\"hi\\\"\\n\" }");
-    assert_string_equal(text_of(v, 0),
-                        "{\"resourceType\":\"Observation\",\"valueQuantity\":{\"value\":1.50,"
-                        "\"unit\":\"mg\"},\"note\":[],\"meta\":{},\"component\":[1,[2,{\"a\":null}],"
-                        "true],\"text\":\"say \\\"hi\\\"\\n\"}");
+    assert_string_equal(
+        text_of(v, 0), "{\"resourceType\":\"Observation\",\"valueQuantity\":{\"value\":1.50,"
+                       "\"unit\":\"mg\"},\"note\":[],\"meta\":{},\"component\":[1,[2,{\"a\":null}],"
+                       "true],\"text\":\"say \\\"hi\\\"\\n\"}");
     assert_string_equal(text_of(v, 2), "{\n"
                                        "  \"resourceType\": \"Observation\",\n"
                                        "  \"valueQuantity\": {\n"
@@ -739,7 +783,8 @@ static void test_write_compact_and_pretty(void **state)
                                        "  ],\n"
                                        "  \"text\": \"say \\\"hi\\\"\\n\"\n"
                                        "}");
-    assert_string_equal(text_of(ok("[1,{\"a\":[]}]"), 4), "[\n    1,\n    {\n        \"a\": []\n    }\n]");
+    assert_string_equal(text_of(ok("[1,{\"a\":[]}]"), 4),
+                        "[\n    1,\n    {\n        \"a\": []\n    }\n]");
     assert_string_equal(text_of(ok("\"x\""), 2), "\"x\"");
     assert_string_equal(text_of(ok("[]"), 2), "[]");
     assert_string_equal(text_of(ok("-0.0"), 2), "-0.0");
@@ -849,7 +894,8 @@ static void test_builders(void **state)
     (void)state;
     struct cw_json root = cw_json_object();
     assert_true(root.flags & CW_JSON_F_GROWABLE);
-    assert_non_null(cw_json_set(A, &root, CW_LIT("resourceType"), cw_json_string(CW_LIT("Patient"))));
+    assert_non_null(
+        cw_json_set(A, &root, CW_LIT("resourceType"), cw_json_string(CW_LIT("Patient"))));
     struct cw_json *names = cw_json_set(A, &root, CW_LIT("name"), cw_json_array());
     assert_non_null(names);
     for (int i = 0; i < 100; i++) {
@@ -919,9 +965,10 @@ static void test_builders(void **state)
 static void test_equal(void **state)
 {
     (void)state;
-    assert_true(cw_json_equal(ok("{\"a\":[1,{\"b\":\"c\"}]}"), ok(" { \"a\" : [ 1 , { \"b\" : \"c\" } ] } ")));
+    assert_true(cw_json_equal(ok("{\"a\":[1,{\"b\":\"c\"}]}"),
+                              ok(" { \"a\" : [ 1 , { \"b\" : \"c\" } ] } ")));
     assert_true(cw_json_equal(ok("\"\\u0041\""), ok("\"A\""))); /* decoded content */
-    assert_false(cw_json_equal(ok("1.0"), ok("1")));             /* number text */
+    assert_false(cw_json_equal(ok("1.0"), ok("1")));            /* number text */
     assert_false(cw_json_equal(ok("{\"a\":1,\"b\":2}"), ok("{\"b\":2,\"a\":1}"))); /* order */
     assert_false(cw_json_equal(ok("[1,2]"), ok("[1,2,3]")));
     assert_false(cw_json_equal(ok("[1,[2]]"), ok("[1,[3]]")));

@@ -80,22 +80,26 @@ static void one_file(const char *path, void *ctx)
     }
     if (strncmp(name, "y_", 2) == 0) {
         t->y_total++;
-        if (plain) t->y_ok++;
+        if (plain)
+            t->y_ok++;
         else {
             printf("FAIL %s: valid JSON rejected\n", name);
             t->failures++;
         }
     } else if (strncmp(name, "n_", 2) == 0) {
         t->n_total++;
-        if (!plain && !strict) t->n_ok++;
+        if (!plain && !strict)
+            t->n_ok++;
         else {
             printf("FAIL %s: invalid JSON accepted (%s mode)\n", name, plain ? "plain" : "strict");
             t->failures++;
         }
     } else if (strncmp(name, "i_", 2) == 0) {
         t->i_total++;
-        if (plain) t->i_accepted++;
-        else t->i_rejected++;
+        if (plain)
+            t->i_accepted++;
+        else
+            t->i_rejected++;
     }
     free(exact);
 }
@@ -110,7 +114,8 @@ static void test_json_test_suite(void **state)
     printf("json-test-suite: y %d/%d accepted, n %d/%d rejected, i %d answered (%d accepted, %d "
            "rejected)\n",
            t.y_ok, t.y_total, t.n_ok, t.n_total, t.i_total, t.i_accepted, t.i_rejected);
-    if (t.roundtrip_failures) printf("json-test-suite: %d round-trip failures\n", t.roundtrip_failures);
+    if (t.roundtrip_failures)
+        printf("json-test-suite: %d round-trip failures\n", t.roundtrip_failures);
     fflush(stdout);
     /* The suite has 95 y_, 188 n_, 35 i_ files; a partial corpus is a setup error. */
     assert_true(t.y_total >= 95);

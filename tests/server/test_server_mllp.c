@@ -1,6 +1,6 @@
 /*
  * test_server_mllp.c — the MLLP side of cw_server_start, in process:
- * configuration keys, no listener without an ACK builder, and with the
+ * configuration keys, the default ACK builder (mllp_ack.c) and, with the
  * test stub builder (tests/server/ack_stub.h): AA only after the journal
  * commit, AR for an unsupported type recorded in the journal, oversize
  * refused and not journaled, no reply to an ACK, ACKs still sent when the
@@ -59,19 +59,6 @@ static struct cw_server *start(const char *max_frame, struct cw_err *err)
     return s;
 }
 
-static void test_no_builder_no_listener(void **state)
-{
-    (void)state;
-    struct cw_err err;
-    cw_err_clear(&err);
-    cw_server_set_ack_builder(NULL, NULL);
-    struct cw_server *s = start(NULL, &err);
-    assert_non_null(s);
-    assert_int_equal(cw_server_mllp_port(s), -1);
-    assert_non_null(strstr(cw_server_mllp_note(s), "ACK builder"));
-    cw_server_stop(s);
-}
-
 static int exchange(struct cw_mllp_client *c, const char *msg, char *code, size_t size)
 {
     struct cw_err err;
@@ -82,6 +69,94 @@ static int exchange(struct cw_mllp_client *c, const char *msg, char *code, size_
     if (cw_mllp_ack_code(f, &k) < 0) return -2;
     snprintf(code, size, "%.*s", CW_SLICE_FMT(k));
     return 1;
+}
+
+/* Send one message and return its reply frame (copied into buf). */
+static int exchange_full(struct cw_mllp_client *c, const char *msg, char *buf, size_t size)
+{
+    struct cw_err err;
+    cw_mllp_client_queue(c, cw_slice_cstr(msg), &err);
+    cw_slice f;
+    int r = cw_mllp_client_next(c, &f, &err);
+    if (r != 1) return r;
+    snprintf(buf, size, "%.*s", CW_SLICE_FMT(f));
+    return 1;
+}
+
+/*
+ * The default builder (src/server/mllp_ack.c over the hl7v2 module): real
+ * ACKs that mirror the inbound message, AR for what is not a supported v2
+ * message, the commit ACK when enhanced mode asks only for that.
+ */
+static void test_default_builder(void **state)
+{
+    (void)state;
+    struct cw_err err;
+    cw_err_clear(&err);
+    cw_server_set_ack_builder(NULL, NULL);
+    struct cw_server *s = start(NULL, &err);
+    assert_non_null(s);
+    int port = cw_server_mllp_port(s);
+    assert_true(port > 0);
+    struct cw_mllp_client_opts o = {.host = "127.0.0.1", .port = port, .timeout_ms = 10000};
+    struct cw_mllp_client *c;
+    assert_int_equal(cw_mllp_client_connect(&o, &c, &err), 0);
+    char ack[4096];
+
+    assert_int_equal(exchange_full(c,
+                                   "MSH|^~\\&|LAB|HOSP|CW|HIE|20240101120000||ADT^A01^ADT_A01|"
+                                   "MSG0001|P|2.5.1\rEVN|A01|20240101120000\rPID|1||123^^^HOSP^MR||"
+                                   "Doe^Jane\rPV1|1|I\r",
+                                   ack, sizeof ack),
+                     1);
+    assert_non_null(strstr(ack, "MSH|^~\\&|CW|HIE|LAB|HOSP|"));
+    assert_non_null(strstr(ack, "|ACK^A01^ACK|"));
+    assert_non_null(strstr(ack, "|P|2.5.1"));
+    assert_non_null(strstr(ack, "\rMSA|AA|MSG0001"));
+    assert_null(strstr(ack, "ERR|"));
+
+    /* Not HL7 at all. */
+    assert_int_equal(exchange_full(c, "hello", ack, sizeof ack), 1);
+    assert_non_null(strstr(ack, "\rMSA|AR"));
+    assert_non_null(strstr(ack, "100^"));
+
+    /* Unsupported version: AR with ERR code 203 at MSH-12. */
+    assert_int_equal(
+        exchange_full(c, "MSH|^~\\&|A|B|C|D|20240101||ADT^A01|V9|P|9.9\rPID|1\r", ack, sizeof ack),
+        1);
+    assert_non_null(strstr(ack, "MSA|AR|V9"));
+    assert_non_null(strstr(ack, "203^"));
+
+    /* Unknown message type: AR 200. */
+    assert_int_equal(
+        exchange_full(c, "MSH|^~\\&|A|B|C|D|20240101||QQQ^Q01|Q1|P|2.5\rPID|1\r", ack, sizeof ack),
+        1);
+    assert_non_null(strstr(ack, "MSA|AR|Q1"));
+    assert_non_null(strstr(ack, "200^"));
+
+    /* Enhanced mode asking for the commit ACK only: CA. */
+    assert_int_equal(exchange_full(c,
+                                   "MSH|^~\\&|A|B|C|D|20240101||ADT^A08|E1|P|2.5|||AL|NE\r"
+                                   "EVN|A08|20240101\rPID|1||1^^^X^MR||Doe^J\rPV1|1|O\r",
+                                   ack, sizeof ack),
+                     1);
+    assert_non_null(strstr(ack, "MSA|CA|E1"));
+    /* Enhanced mode ER/AL (as the CDC IIS test messages send): AA. */
+    assert_int_equal(exchange_full(c,
+                                   "MSH|^~\\&|A|B|C|D|20240101||ADT^A08|E2|P|2.5|||ER|AL\r"
+                                   "EVN|A08|20240101\rPID|1||1^^^X^MR||Doe^J\rPV1|1|O\r",
+                                   ack, sizeof ack),
+                     1);
+    assert_non_null(strstr(ack, "MSA|AA|E2"));
+
+    /* An inbound ACK gets no reply; the next message's ACK comes next. */
+    cw_mllp_client_queue(c, CW_LIT("MSH|^~\\&|A|B|C|D|20240101||ACK|K1|P|2.5\rMSA|AA|X\r"), &err);
+    assert_int_equal(exchange_full(c, "MSH|^~\\&|A|B|C|D|20240101||ADT^A01|N1|P|2.5\rPID|1\r",
+                                   ack, sizeof ack),
+                     1);
+    assert_non_null(strstr(ack, "MSA|AA|N1"));
+    cw_mllp_client_close(c);
+    cw_server_stop(s);
 }
 
 static void test_stub_builder_paths(void **state)
@@ -167,7 +242,7 @@ int main(void)
     if (!mkdtemp(data_dir)) return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config_keys),
-        cmocka_unit_test_teardown(test_no_builder_no_listener, teardown),
+        cmocka_unit_test_teardown(test_default_builder, teardown),
         cmocka_unit_test_teardown(test_stub_builder_paths, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -44,10 +44,20 @@ function summary(peer, sent, results) {
   return results.length === sent && mismatch === 0 && results.every((r) => r !== 'NONE') ? 0 : 1;
 }
 
-function judge(msg, ackText) {
+function judge(msg, ackText, standardDelimsOnly) {
+  // Our ACK mirrors the inbound delimiters (HL7 v2.5.1 2.14.1); a peer whose
+  // parser only knows |^~\& cannot read such an ACK. Counted apart.
+  if (standardDelimsOnly && !msg.startsWith('MSH|^~\\&') && field(ackText, 'MSA', 2) == null) {
+    console.error(`peer-cannot-read: MSH-10 ${JSON.stringify(field(msg, 'MSH', 10))} (delimiters ${JSON.stringify(msg.slice(3, 8))})`);
+    return 'PEER-CANNOT-READ';
+  }
   const code = (field(ackText, 'MSA', 1) || '').split('^')[0];
   const ctl = field(ackText, 'MSA', 2);
-  if (ctl !== field(msg, 'MSH', 10)) return 'MISMATCH';
+  if (ctl !== field(msg, 'MSH', 10)) {
+    // Control ids only (no PHI), so the shell test can say which one.
+    console.error(`mismatch: sent MSH-10 ${JSON.stringify(field(msg, 'MSH', 10))}, ACK MSA-2 ${JSON.stringify(ctl)}`);
+    return 'MISMATCH';
+  }
   return code;
 }
 
@@ -102,9 +112,11 @@ async function simpleHl7Send(port, dir) {
       const t = setTimeout(() => resolve(null), 30000);
       client.send(m, (err, a) => { clearTimeout(t); resolve(err ? null : a); });
     });
-    results.push(ack ? judge(m, ack.toString()) : 'NONE');
+    results.push(ack ? judge(m, ack.toString(), true) : 'NONE');
   }
   client.close();
+  const unreadable = results.filter((r) => r === 'PEER-CANNOT-READ').length;
+  if (unreadable) console.log(`peer-cannot-read=${unreadable}`);
   return summary('simple-hl7', msgs.length, results);
 }
 
