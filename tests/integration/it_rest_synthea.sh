@@ -11,11 +11,6 @@ dir="${CW_CORPUS:-}/fhir-r4-examples/synthea"
 
 for be in $(rest_backends); do
   rest_start "$be" || continue
-  req GET /metadata
-  if [ "$(j 'any(p["name"]=="code" for r in d["rest"][0]["resource"] if r["type"]=="Observation" for p in r["searchParam"])')" != True ]; then
-    echo "SKIPPED: this build has no search index (the FHIRPath engine is not part of it)"
-    exit 77
-  fi
   echo "backend $be"
   python3 "$(dirname "$0")/synthea_check.py" "$B" "$dir" || fails=$((fails + 1))
   rest_stop

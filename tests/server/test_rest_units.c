@@ -2,7 +2,8 @@
  * test_rest_units.c — pieces of the REST service that need no server:
  * JSON Patch (RFC 6902 appendix A cases, errors, atomic copies), _summary /
  * _elements shaping, structural validation, HTTP dates, OperationOutcome
- * text, and (when FHIRPath is in the build) FHIRPath Patch.
+ * text, FHIRPath Patch, and FHIR XML at the edge (negotiation, bodies,
+ * resources, OperationOutcomes).
  */
 #include "testutil.h"
 
@@ -196,10 +197,6 @@ static void test_dates_and_outcomes(void **state)
 static void test_fhirpath_patch(void **state)
 {
     (void)state;
-    if (!rest_fhirpath_patch_available()) {
-        print_message("FHIRPath Patch not in this build: skipped\n");
-        return;
-    }
     struct cw_arena *a = cw_arena_new(0);
     struct cw_err err;
     struct cw_json *p = J(a, "{\"resourceType\":\"Patient\",\"identifier\":[{\"value\":\"a\"},{\"value\":\"b\"}],"
@@ -228,12 +225,157 @@ static void test_fhirpath_patch(void **state)
     cw_arena_destroy(a);
 }
 
+/* ---- FHIR XML at the edge ---- */
+
+struct hdrs {
+    const char *accept, *content_type;
+};
+
+static cw_slice test_header(void *ctx, const char *name)
+{
+    const struct hdrs *h = ctx;
+    const char *v = NULL;
+    if (strcmp(name, "Accept") == 0) v = h->accept;
+    if (strcmp(name, "Content-Type") == 0) v = h->content_type;
+    return v ? cw_slice_cstr(v) : CW_SLICE_NULL;
+}
+
+static struct rest_req xreq(struct cw_arena *a, struct hdrs *h, const char *query, const char *body)
+{
+    struct rest_req q = {.a = a, .method = "GET", .path = CW_LIT("/Patient/1"), .query = cw_slice_cstr(query),
+                         .body = cw_slice_cstr(body), .header = test_header, .hctx = h};
+    return q;
+}
+
+static enum rest_fmt negotiated(struct cw_arena *a, const char *accept, const char *query, int *status)
+{
+    struct hdrs h = {.accept = accept};
+    struct rest_req q = xreq(a, &h, query, "");
+    struct rest_query qs;
+    struct cw_err err;
+    cw_err_clear(&err);
+    assert_int_equal(rest_split_query(&q, &qs, &err), 0);
+    struct rest_out o;
+    *status = rest_negotiate(&q, &qs, &o, &err) < 0 ? cw_err_http_status(&err) : 200;
+    return o.fmt;
+}
+
+static void test_xml_edge(void **state)
+{
+    (void)state;
+    struct cw_arena *a = cw_arena_new(0);
+    struct cw_err err;
+    int st;
+    /* negotiation: _format wins over Accept; q=0 excludes; both short and long names */
+    assert_int_equal(negotiated(a, NULL, "_format=xml", &st), REST_FMT_XML);
+    assert_int_equal(st, 200);
+    assert_int_equal(negotiated(a, "application/fhir+json", "_format=application/fhir%2Bxml", &st), REST_FMT_XML);
+    assert_int_equal(negotiated(a, "application/fhir+xml", "_format=json", &st), REST_FMT_JSON);
+    assert_int_equal(negotiated(a, "application/fhir+xml;q=0.9, text/html", "", &st), REST_FMT_XML);
+    assert_int_equal(negotiated(a, "application/fhir+json;q=0, application/xml", "", &st), REST_FMT_XML);
+    assert_int_equal(negotiated(a, "text/xml", "", &st), REST_FMT_XML);
+    assert_int_equal(negotiated(a, "*/*", "", &st), REST_FMT_JSON);
+    negotiated(a, "text/html", "", &st);
+    assert_int_equal(st, 406);
+    negotiated(a, NULL, "_format=turtle", &st);
+    assert_int_equal(st, 406);
+
+    /* an XML body becomes the JSON the spec defines for it */
+    struct hdrs h = {.content_type = "application/fhir+xml; charset=utf-8"};
+    struct rest_req q = xreq(a, &h, "",
+                             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+                             "<Patient xmlns=\"http://hl7.org/fhir\"><id value=\"p1\"/>"
+                             "<name><family value=\"Chalmers\"/><given value=\"Peter\"/><given value=\"James\"/></name>"
+                             "<birthDate value=\"1974-12-25\"><extension url=\"http://example.org/t\">"
+                             "<valueDecimal value=\"1.50\"/></extension></birthDate></Patient>");
+    struct cw_json *res;
+    cw_err_clear(&err);
+    if (rest_parse_body(&q, 1 << 20, &res, &err) < 0) fail_msg("%s", err.msg);
+    assert_string_equal(W(a, res), "{\"resourceType\":\"Patient\",\"id\":\"p1\",\"name\":[{\"family\":\"Chalmers\","
+                                   "\"given\":[\"Peter\",\"James\"]}],\"birthDate\":\"1974-12-25\",\"_birthDate\":"
+                                   "{\"extension\":[{\"url\":\"http://example.org/t\",\"valueDecimal\":1.50}]}}");
+    /* malformed XML, an unknown element, a DOCTYPE (entity expansion) are 400s */
+    static const char *const bad[] = {
+        "<Patient xmlns=\"http://hl7.org/fhir\"><active value=\"true\"></Patient>",
+        "<Patient xmlns=\"http://hl7.org/fhir\"><bogus value=\"1\"/></Patient>",
+        "<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY e \"boom\">]><Patient xmlns=\"http://hl7.org/fhir\">"
+        "<gender value=\"&e;\"/></Patient>",
+        "<Patient><active value=\"true\"/></Patient>", /* no FHIR namespace */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        q.body = cw_slice_cstr(bad[i]);
+        cw_err_clear(&err);
+        assert_int_equal(rest_parse_body(&q, 1 << 20, &res, &err), -1);
+        assert_int_equal(cw_err_http_status(&err), 400);
+    }
+    /* the body limit holds for XML too */
+    q.body = CW_LIT("<Patient xmlns=\"http://hl7.org/fhir\"><active value=\"true\"/></Patient>");
+    cw_err_clear(&err);
+    assert_int_equal(rest_parse_body(&q, 20, &res, &err), -1);
+    assert_int_equal(cw_err_http_status(&err), 413);
+
+    /* a stored resource (JSON text) written as XML, shaped by _elements */
+    struct rest_out o = {.fmt = REST_FMT_XML};
+    struct cw_buf b;
+    cw_buf_init(&b, 1 << 20);
+    const char *stored = "{\"resourceType\":\"Patient\",\"id\":\"p1\",\"meta\":{\"versionId\":\"2\"},"
+                         "\"active\":true,\"gender\":\"male\",\"birthDate\":\"1974-12-25\"}";
+    cw_err_clear(&err);
+    if (rest_write_resource_text(a, &o, cw_slice_cstr(stored), &b, &err) < 0) fail_msg("%s", err.msg);
+    assert_string_equal(cw_buf_cstr(&b), "<Patient xmlns=\"http://hl7.org/fhir\"><id value=\"p1\"/><meta>"
+                                         "<versionId value=\"2\"/></meta><active value=\"true\"/>"
+                                         "<gender value=\"male\"/><birthDate value=\"1974-12-25\"/></Patient>");
+    cw_buf_reset(&b);
+    cw_slice el = CW_LIT("gender");
+    o.elements = &el;
+    o.n_elements = 1;
+    if (rest_write_resource_text(a, &o, cw_slice_cstr(stored), &b, &err) < 0) fail_msg("%s", err.msg);
+    assert_non_null(strstr(cw_buf_cstr(&b), "<gender value=\"male\"/>"));
+    assert_null(strstr(cw_buf_cstr(&b), "birthDate"));
+    assert_non_null(strstr(cw_buf_cstr(&b), "SUBSETTED"));
+    cw_buf_release(&b);
+
+    /* an error answered in XML is an OperationOutcome in XML with its status */
+    struct rest_resp resp;
+    memset(&resp, 0, sizeof resp);
+    cw_buf_init(&resp.body, 1 << 20);
+    struct rest_out ox = {.fmt = REST_FMT_XML};
+    cw_err_clear(&err);
+    cw_err_set(&err, CW_ISSUE_NOT_FOUND, "Patient/zz is not known");
+    rest_error(&ox, &err, &resp);
+    assert_int_equal(resp.status, 404);
+    assert_string_equal(resp.content_type, "application/fhir+xml; charset=utf-8");
+    assert_string_equal(cw_buf_cstr(&resp.body),
+                        "<OperationOutcome xmlns=\"http://hl7.org/fhir\"><issue><severity value=\"error\"/>"
+                        "<code value=\"not-found\"/><diagnostics value=\"Patient/zz is not known\"/></issue>"
+                        "</OperationOutcome>");
+    cw_buf_release(&resp.body);
+
+    /* a Bundle (search or transaction response) finished as XML keeps its entries */
+    struct cw_buf j;
+    cw_buf_init(&j, 1 << 20);
+    cw_buf_puts(&j, "{\"resourceType\":\"Bundle\",\"type\":\"searchset\",\"total\":1,\"entry\":[{\"fullUrl\":"
+                    "\"http://x/fhir/Patient/p1\",\"resource\":{\"resourceType\":\"Patient\",\"id\":\"p1\"},"
+                    "\"search\":{\"mode\":\"match\"}}]}");
+    memset(&resp, 0, sizeof resp);
+    cw_buf_init(&resp.body, 1 << 20);
+    cw_err_clear(&err);
+    if (rest_finish_body(a, &ox, &j, &resp, &err) < 0) fail_msg("%s", err.msg);
+    assert_string_equal(cw_buf_cstr(&resp.body),
+                        "<Bundle xmlns=\"http://hl7.org/fhir\"><type value=\"searchset\"/><total value=\"1\"/>"
+                        "<entry><fullUrl value=\"http://x/fhir/Patient/p1\"/><resource><Patient><id value=\"p1\"/>"
+                        "</Patient></resource><search><mode value=\"match\"/></search></entry></Bundle>");
+    cw_buf_release(&resp.body);
+    cw_buf_release(&j);
+    cw_arena_destroy(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_patch_rfc), cmocka_unit_test(test_shape),
         cmocka_unit_test(test_validate),       cmocka_unit_test(test_dates_and_outcomes),
-        cmocka_unit_test(test_fhirpath_patch),
+        cmocka_unit_test(test_fhirpath_patch), cmocka_unit_test(test_xml_edge),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
