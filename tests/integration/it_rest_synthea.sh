@@ -12,7 +12,7 @@ dir="${CW_CORPUS:-}/fhir-r4-examples/synthea"
 for be in $(rest_backends); do
   rest_start "$be" || continue
   echo "backend $be"
-  python3 "$(dirname "$0")/synthea_check.py" "$B" "$dir" || fails=$((fails + 1))
+  "$PY" "$(dirname "$0")/synthea_check.py" "$B" "$dir" || fails=$((fails + 1))
   rest_stop
 done
 rest_done it_rest_synthea

@@ -26,6 +26,9 @@ rest_init() {
   trap 'rest_stop; rm -rf "$tmp"' EXIT
   command -v curl >/dev/null || { echo "SKIPPED: curl not installed"; exit 77; }
   command -v python3 >/dev/null || { echo "SKIPPED: python3 not installed"; exit 77; }
+  # the interpreter itself, not a version-manager shim (a pyenv shim costs
+  # ~0.4 s per call, and the tests make hundreds of calls)
+  PY=$(python3 -c 'import sys; print(sys.executable)')
 }
 
 fail() { echo "FAIL[$backend]: $*"; fails=$((fails + 1)); }
@@ -36,7 +39,7 @@ rest_backends() {
 }
 
 free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+  "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
 rest_start() {
@@ -48,7 +51,7 @@ rest_start() {
     pg_db="cw_it_$(basename "$0" .sh | tr -c 'a-z0-9_\n' '_')_$$_$RANDOM"
     psql -q "$CW_TEST_PG" -c "CREATE DATABASE $pg_db" >/dev/null 2>&1 ||
       { fail "cannot create database $pg_db"; return 1; }
-    store=$(python3 -c 'import sys,urllib.parse as u; p=u.urlparse(sys.argv[1]); print(p._replace(path="/"+sys.argv[2]).geturl())' "$CW_TEST_PG" "$pg_db")
+    store=$("$PY" -c 'import sys,urllib.parse as u; p=u.urlparse(sys.argv[1]); print(p._replace(path="/"+sys.argv[2]).geturl())' "$CW_TEST_PG" "$pg_db")
   else
     store="sqlite:$data/causeway.db"
   fi
@@ -108,7 +111,7 @@ expect_status() {
 }
 
 j() {
-  python3 - "$tmp/body" "$1" <<'EOF' 2>/dev/null
+  "$PY" - "$tmp/body" "$1" <<'EOF' 2>/dev/null
 import json, sys
 try:
     d = json.load(open(sys.argv[1]))
