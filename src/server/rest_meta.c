@@ -18,8 +18,12 @@
  *    implemented; _include/_revinclude lists every reference parameter that
  *    can point at or from the type, plus "*";
  *  - system level: transaction, batch, history-system (no system search);
- *  - formats: JSON always, XML when the converter is in the build; patch
- *    formats: JSON Patch, plus FHIRPath Patch when FHIRPath is in the build;
+ *  - formats: JSON and XML (src/fhir/fhir_xml.h); patch formats: JSON
+ *    Patch and FHIRPath Patch;
+ *  - documentation: every searchParam says which modifiers and prefixes
+ *    work for its type (exactly what src/search accepts), and
+ *    rest.documentation lists what is not implemented, so a client reading
+ *    /metadata is not misled;
  *  - compartments: the five R4 CompartmentDefinitions.
  */
 #include <stdio.h>
@@ -44,6 +48,58 @@ struct sp_ctx {
     struct cw_json_writer *w;
 };
 
+/* What works for a parameter of type t: the modifiers src/search/
+   search_parse.c accepts and the prefixes the store evaluates. Keep in step
+   with them (it_rest_search.sh exercises each). */
+static const char *sp_doc(enum cw_fhir_sp_type t)
+{
+    switch (t) {
+    case CW_FHIR_SP_STRING:
+        return "Indexed from the FHIRPath expression at write time. Default: starts-with, "
+               "case- and accent-insensitive. Modifiers: :exact, :contains, :missing.";
+    case CW_FHIR_SP_TOKEN:
+        return "Indexed from the FHIRPath expression at write time. Values: code, system|code, "
+               "|code, system|. Modifiers: :not, :text, :missing, :of-type (identifiers). "
+               "Not supported (400): :in, :not-in, :above, :below (no terminology server).";
+    case CW_FHIR_SP_DATE:
+        return "Indexed from the FHIRPath expression at write time; dates, Periods (open ends "
+               "unbounded) and Timing (outer limits) are ranges. Prefixes: eq ne gt lt ge le sa eb "
+               "ap. Modifier: :missing.";
+    case CW_FHIR_SP_NUMBER:
+        return "Indexed from the FHIRPath expression at write time. Prefixes: eq ne gt lt ge le sa "
+               "eb ap; eq/ne use the precision of the value. Modifier: :missing.";
+    case CW_FHIR_SP_QUANTITY:
+        return "Indexed from the FHIRPath expression at write time. Values: [prefix]number, "
+               "number|system|code, number||code-or-unit. Prefixes: eq ne gt lt ge le sa eb ap. "
+               "Units are compared as written: no UCUM conversion (5 g does not match 5000 mg). "
+               "Modifier: :missing.";
+    case CW_FHIR_SP_REFERENCE:
+        return "Indexed from the FHIRPath expression at write time. Values: id, Type/id, absolute "
+               "URL. Modifiers: :[type], :identifier, :missing. Chains (up to 8 levels) and _has; "
+               "references inside contained resources are not followed by chains.";
+    case CW_FHIR_SP_URI:
+        return "Indexed from the FHIRPath expression at write time. Modifiers: :below, :above, "
+               ":missing.";
+    case CW_FHIR_SP_COMPOSITE:
+        return "Indexed from the FHIRPath expressions of its components; values joined by $, "
+               "each component with its own type's rules.";
+    default: return NULL;
+    }
+}
+
+/* What is not implemented, for rest.documentation. */
+static const char REST_DOC[] =
+    "Causeway FHIR R4 server. Every write is structurally validated (unknown elements, JSON "
+    "shapes, primitive formats, cardinality); invariants, terminology bindings and profiles are "
+    "not checked. Search: every SearchParameter of R4 with a FHIRPath expression, indexed at "
+    "write time; _id, _lastUpdated, _tag, _profile, _security, _source; chains, _has, "
+    "_include/_revinclude (with :iterate, up to 4 rounds), _sort on several keys, _count, "
+    "_total, _summary, _elements, GET and POST _search, compartment search. Not implemented: "
+    "system-level search and _type, _text, _content, _filter, _list, _query, _contained, "
+    "_containedType, special parameters (near), token :in/:not-in/:above/:below, UCUM unit "
+    "conversion in quantity search, conditional references resolved against resources created "
+    "earlier in the same transaction (they resolve against what was stored before it).";
+
 static int write_sp(struct cw_fhir_sp sp, void *vctx)
 {
     struct sp_ctx *c = vctx;
@@ -61,6 +117,8 @@ static int write_sp(struct cw_fhir_sp sp, void *vctx)
     cw_json_key(c->w, CW_LIT("definition"));
     cw_json_string_value(c->w, cw_fhir_sp_url(sp));
     kv(c->w, "type", cw_fhir_sp_type_code(t));
+    const char *doc = sp_doc(t);
+    if (doc) kv(c->w, "documentation", doc);
     cw_json_end_object(c->w);
     return 0;
 }
@@ -157,6 +215,7 @@ int rest_capability_build(struct cw_rest *r, struct cw_err *err)
     cw_json_begin_array(&w);
     cw_json_begin_object(&w);
     kv(&w, "mode", "server");
+    kv(&w, "documentation", REST_DOC);
     cw_json_key(&w, CW_LIT("resource"));
     cw_json_begin_array(&w);
     static const char *const type_ops[] = {"read",   "vread",            "update",       "patch",

@@ -32,6 +32,12 @@ put() {
 run_suite() {
   rest_start "$1" || return
   echo "backend $1"
+  # /metadata states what works: the meta parameters, the modifiers per type,
+  # and what is not implemented
+  req GET /metadata
+  check '[ "$(j "sorted(p[\"name\"] for r in d[\"rest\"][0][\"resource\"] if r[\"type\"]==\"Patient\" for p in r[\"searchParam\"] if p[\"name\"].startswith(\"_\"))")" = "[\"_id\", \"_lastUpdated\", \"_profile\", \"_security\", \"_source\", \"_tag\"]" ]' "Patient meta search parameters listed"
+  check '[ "$(j "[\"no UCUM conversion\" in p[\"documentation\"] for r in d[\"rest\"][0][\"resource\"] if r[\"type\"]==\"Observation\" for p in r[\"searchParam\"] if p[\"name\"]==\"value-quantity\"]")" = "[true]" ]' "quantity documentation states the unit limitation"
+  check '[ "$(j "\"_filter\" in d[\"rest\"][0][\"documentation\"]")" = True ]' "rest.documentation lists what is not implemented"
   put Organization/org1 '{"resourceType":"Organization","id":"org1","name":"Harbour Clinic","identifier":[{"system":"urn:org","value":"H1"}]}'
   put Practitioner/dr1 '{"resourceType":"Practitioner","id":"dr1","name":[{"family":"Quill","given":["Ada"]}]}'
   put Practitioner/dr2 '{"resourceType":"Practitioner","id":"dr2","name":[{"family":"Lark"}]}'
