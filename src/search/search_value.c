@@ -23,7 +23,8 @@
  *   number     integer/decimal/positiveInt/unsignedInt.
  *   quantity   Quantity (and Age, Count, Distance, Duration, SimpleQuantity,
  *              MoneyQuantity): value, system, code (or unit when there is no
- *              code); Money: value with system urn:iso:std:iso:4217 and the
+ *              code), and for UCUM units the engine knows the canonical
+ *              value and dimension key (cw_fhirpath_ucum_canonical); Money: value with system urn:iso:std:iso:4217 and the
  *              currency; Range: its low and high as two rows (an
  *              approximation: a search value inside the range does not match
  *              unless it equals a bound).
@@ -42,7 +43,27 @@
 #include <math.h>
 #include <string.h>
 
+#include "fhir/fhirpath.h"
 #include "search/search_int.h"
+
+#define UCUM_SYSTEM "http://unitsofmeasure.org"
+
+/* canon_value / canon_code of a quantity row: for a UCUM unit the engine
+   knows, the value in base units and "ucum:<dimensions>" (so 5 g and
+   5000 mg index alike); otherwise the value and code as given. */
+static void canonical(struct search_rows *r, struct cw_store_index_row *row)
+{
+    row->v.quantity.canon_value = row->v.quantity.value;
+    row->v.quantity.canon_code = row->v.quantity.code;
+    if (!cw_slice_eq_cstr(row->v.quantity.system, UCUM_SYSTEM) || !row->v.quantity.code.len) return;
+    double f;
+    char key[96];
+    if (cw_fhirpath_ucum_canonical(row->v.quantity.code, &f, key, sizeof key) < 0) return;
+    cw_slice k = cw_arena_dup(r->a, cw_slice_cstr(key));
+    if (!k.ptr) return;
+    row->v.quantity.canon_value = row->v.quantity.value * f;
+    row->v.quantity.canon_code = k;
+}
 
 void search_rows_init(struct search_rows *r, struct cw_arena *a, const struct cw_json *resource,
                       const struct cw_search_index_opts *opts, struct cw_err *err)
@@ -398,9 +419,7 @@ static int add_quantity(struct search_rows *r, cw_slice code, uint16_t comp, uin
     row->v.quantity.value = d;
     row->v.quantity.system = system.ptr ? system : CW_LIT("");
     row->v.quantity.code = unit.ptr ? unit : CW_LIT("");
-    /* UCUM canonical units are not computed yet: canonical = as given. */
-    row->v.quantity.canon_value = d;
-    row->v.quantity.canon_code = row->v.quantity.code;
+    canonical(r, row);
     return 1;
 }
 
@@ -422,9 +441,10 @@ static int rows_quantity(struct search_rows *r, cw_slice code, uint16_t comp, ui
         if (!row) return -1;
         row->comp = comp;
         row->group = group;
-        row->v.quantity.value = row->v.quantity.canon_value = d;
-        row->v.quantity.system = CW_LIT("http://unitsofmeasure.org");
-        row->v.quantity.code = row->v.quantity.canon_code = search_cut(v->unit);
+        row->v.quantity.value = d;
+        row->v.quantity.system = CW_LIT(UCUM_SYSTEM);
+        row->v.quantity.code = search_cut(v->unit);
+        canonical(r, row);
         return 1;
     }
     if (v->kind != SV_NODE) return 0;

@@ -71,8 +71,9 @@ static const char *sp_doc(enum cw_fhir_sp_type t)
     case CW_FHIR_SP_QUANTITY:
         return "Indexed from the FHIRPath expression at write time. Values: [prefix]number, "
                "number|system|code, number||code-or-unit. Prefixes: eq ne gt lt ge le sa eb ap. "
-               "Units are compared as written: no UCUM conversion (5 g does not match 5000 mg). "
-               "Modifier: :missing.";
+               "UCUM system|code are compared in canonical units (5|http://unitsofmeasure.org|g "
+               "finds 5000 mg) for the units of the FHIRPath engine's UCUM table; other "
+               "systems, unknown units and value||code are compared as written. Modifier: :missing.";
     case CW_FHIR_SP_REFERENCE:
         return "Indexed from the FHIRPath expression at write time. Values: id, Type/id, absolute "
                "URL. Modifiers: :[type], :identifier, :missing. Chains (up to 8 levels) and _has; "
@@ -96,8 +97,7 @@ static const char REST_DOC[] =
     "_include/_revinclude (with :iterate, up to 4 rounds), _sort on several keys, _count, "
     "_total, _summary, _elements, GET and POST _search, compartment search. Not implemented: "
     "system-level search and _type, _text, _content, _filter, _list, _query, _contained, "
-    "_containedType, special parameters (near), token :in/:not-in/:above/:below, UCUM unit "
-    "conversion in quantity search, conditional references resolved against resources created "
+    "_containedType, special parameters (near), token :in/:not-in/:above/:below, conditional references resolved against resources created "
     "earlier in the same transaction (they resolve against what was stored before it).";
 
 static int write_sp(struct cw_fhir_sp sp, void *vctx)

@@ -11,7 +11,8 @@
  * before, ge/le = gt/lt or eq, ap = overlap of a widened range), #string
  * (starts-with, case/accent-insensitive; :exact; :contains), #token
  * (system|code, |code, system|, :not, :text), #number and #quantity (implicit
- * precision of the search value), #reference (id, Type/id, absolute URL,
+ * precision of the search value; a UCUM system|code the FHIRPath engine
+ * knows is compared in canonical units, so 5|UCUM|g finds 5000 mg), #reference (id, Type/id, absolute URL,
  * :[type]), #uri (:below, :above), #composite, #chaining, #has, #missing,
  * #escaping (\, \$ \| \\), #_sort, #count, #total, #include (:iterate).
  *
@@ -35,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fhir/fhirpath.h"
 #include "store/store_int.h"
 
 #define MAX_PARAMS_PER_PLAN 64
@@ -353,15 +355,18 @@ static int match_date_range(struct qb *b, const char *lo, const char *hi, enum c
     return 0;
 }
 
+/* factor: the search value's unit in canonical units (1 for plain numbers);
+   the value and its precision are both scaled. */
 static int match_number(struct qb *b, const char *col, enum cw_store_prefix px, cw_slice text,
-                        cw_slice code)
+                        cw_slice code, double factor)
 {
     double d;
     int dec;
     if (cw_store_parse_decimal(text, &d, &dec) < 0)
         return qb_fail(b, CW_ISSUE_INVALID, "store: parameter %.*s: not a number", code);
     /* search.html#number: eq means within the implicit precision of the value. */
-    double half = 0.5 * pow(10.0, -(double)dec);
+    double half = 0.5 * pow(10.0, -(double)dec) * factor;
+    d *= factor;
     switch (px) {
     case CW_PFX_EQ:
         cw_buf_printf(&b->sql, "(%s >= ", col); PR(b, d - half);
@@ -463,7 +468,7 @@ static int match_value(struct qb *b, const struct cw_store_sp *sp, enum cw_store
     }
     case CW_SP_NUMBER:
         snprintf(col, sizeof col, "%s.value", al);
-        return match_number(b, col, px, raw, sp->code);
+        return match_number(b, col, px, raw, sp->code, 1.0);
     case CW_SP_QUANTITY: {
         long b1 = find_unescaped(raw, '|');
         cw_slice num = raw, sys = CW_LIT(""), unit = CW_LIT("");
@@ -476,9 +481,26 @@ static int match_value(struct qb *b, const struct cw_store_sp *sp, enum cw_store
             sys = unescape(b, cw_slice_sub(rest, 0, (size_t)b2));
             unit = unescape(b, cw_slice_sub(rest, (size_t)b2 + 1, rest.len - (size_t)b2 - 1));
         }
+        double f;
+        char key[96];
+        if (cw_slice_eq_cstr(sys, "http://unitsofmeasure.org") && unit.len &&
+            cw_fhirpath_ucum_canonical(unit, &f, key, sizeof key) == 0) {
+            /* canonical rows carry the dimension key, which only UCUM rows have */
+            char *k = cw_arena_printf(b->a, "%s", key);
+            if (!k) return qb_fail(b, CW_ISSUE_TOO_COSTLY, "store: arena limit at parameter %.*s", sp->code);
+            snprintf(col, sizeof col, "%s.canon_value", al);
+            S(b, "(");
+            if (match_number(b, col, px, num, sp->code, f) < 0) return -1;
+            S(b, " AND ");
+            SA(b, al, "canon_code");
+            S(b, " = ");
+            PT(b, cw_slice_cstr(k));
+            S(b, ")");
+            return 0;
+        }
         snprintf(col, sizeof col, "%s.value", al);
         S(b, "(");
-        if (match_number(b, col, px, num, sp->code) < 0) return -1;
+        if (match_number(b, col, px, num, sp->code, 1.0) < 0) return -1;
         if (sys.len) {
             S(b, " AND ");
             SA(b, al, "system");

@@ -36,7 +36,7 @@ run_suite() {
   # and what is not implemented
   req GET /metadata
   check '[ "$(j "sorted(p[\"name\"] for r in d[\"rest\"][0][\"resource\"] if r[\"type\"]==\"Patient\" for p in r[\"searchParam\"] if p[\"name\"].startswith(\"_\"))")" = "[\"_id\", \"_lastUpdated\", \"_profile\", \"_security\", \"_source\", \"_tag\"]" ]' "Patient meta search parameters listed"
-  check '[ "$(j "[\"no UCUM conversion\" in p[\"documentation\"] for r in d[\"rest\"][0][\"resource\"] if r[\"type\"]==\"Observation\" for p in r[\"searchParam\"] if p[\"name\"]==\"value-quantity\"]")" = "[true]" ]' "quantity documentation states the unit limitation"
+  check '[ "$(j "[\"UCUM system|code are compared in canonical units\" in p[\"documentation\"] for r in d[\"rest\"][0][\"resource\"] if r[\"type\"]==\"Observation\" for p in r[\"searchParam\"] if p[\"name\"]==\"value-quantity\"]")" = "[true]" ]' "quantity documentation states the unit limitation"
   check '[ "$(j "\"_filter\" in d[\"rest\"][0][\"documentation\"]")" = True ]' "rest.documentation lists what is not implemented"
   put Organization/org1 '{"resourceType":"Organization","id":"org1","name":"Harbour Clinic","identifier":[{"system":"urn:org","value":"H1"}]}'
   put Practitioner/dr1 '{"resourceType":"Practitioner","id":"dr1","name":[{"family":"Quill","given":["Ada"]}]}'
@@ -93,10 +93,20 @@ run_suite() {
   want "/RiskAssessment?probability=0.25" "r1"
   want "/RiskAssessment?probability=0.8" "r2"
   want "/RiskAssessment?probability=lt0.8" "r1"
-  # quantities
+  # quantities: a UCUM system|code is compared in canonical units (o1 is
+  # 5400 g, o3 5.4 kg, o2 72 /min); without a system the code is matched
+  # as written
   want "/Observation?value-quantity=5400||g" "o1"
-  want "/Observation?value-quantity=5.4|http://unitsofmeasure.org|kg" "o3"
+  want "/Observation?value-quantity=5.4||kg" "o3"
+  want "/Observation?value-quantity=5.4|http://unitsofmeasure.org|kg" "o1,o3"
+  want "/Observation?value-quantity=5400|http://unitsofmeasure.org|g" "o1,o3"
+  want "/Observation?value-quantity=5400000|http://unitsofmeasure.org|mg" "o1,o3"
+  want "/Observation?value-quantity=5|http://unitsofmeasure.org|kg" "o1,o3"
+  want "/Observation?value-quantity=5.0|http://unitsofmeasure.org|kg" ""
+  want "/Observation?value-quantity=gt5|http://unitsofmeasure.org|%5Blb_av%5D" "o1,o3"
   want "/Observation?value-quantity=gt70|http://unitsofmeasure.org|/min" "o2"
+  want "/Observation?value-quantity=gt1|http://unitsofmeasure.org|/s" "o2"
+  want "/Observation?value-quantity=lt1|http://unitsofmeasure.org|/s" ""
   want "/Observation?value-quantity=le72" "o2,o3"
   # references: Type/id, bare id, absolute URL, :identifier, typed modifier
   want "/Observation?subject=Patient/p1" "o1"

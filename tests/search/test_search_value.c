@@ -9,11 +9,14 @@
  */
 #include "testutil.h"
 
+#include <math.h>
+
 #include <stdint.h>
 #include <string.h>
 
 #include "base/arena.h"
 #include "json/json.h"
+#include "fhir/fhirpath.h"
 #include "search/search_int.h"
 #include "store/store.h"
 
@@ -196,7 +199,10 @@ static void test_numbers_quantities(void **state)
     assert_true(f.r.v[0].v.quantity.value == 6.3);
     assert_slice_equal(f.r.v[0].v.quantity.system, "http://unitsofmeasure.org");
     assert_slice_equal(f.r.v[0].v.quantity.code, "mmol/L");
-    assert_true(f.r.v[0].v.quantity.canon_value == 6.3);
+    /* UCUM: canonical value in base units and the dimension key (mol is a
+       number in UCUM: 6.0221367e23; L = 1e-3 m3) */
+    assert_slice_equal(f.r.v[0].v.quantity.canon_code, "ucum:m-3");
+    assert_true(fabs(f.r.v[0].v.quantity.canon_value / (6.3 * 6.0221367e23) - 1) < 1e-9);
     /* unit used when there is no code; Age is a Quantity */
     assert_int_equal(add(&f, "age", CW_SP_QUANTITY, "Age", "{\"value\":42,\"unit\":\"a\"}"), 1);
     assert_slice_equal(f.r.v[1].v.quantity.code, "a");
@@ -218,10 +224,56 @@ static void test_numbers_quantities(void **state)
     struct search_value sq = {.kind = SV_QUANTITY, .text = CW_LIT("2.5"), .unit = CW_LIT("mg")};
     assert_int_equal(search_rows_add_value(&f.r, CW_LIT("q"), CW_SP_QUANTITY, 0, 0, &sq), 1);
     assert_slice_equal(f.r.v[7].v.quantity.code, "mg");
+    assert_slice_equal(f.r.v[7].v.quantity.canon_code, "ucum:g");
+    assert_true(fabs(f.r.v[7].v.quantity.canon_value - 0.0025) < 1e-12);
+    /* not UCUM, or no system: canonical = as given */
+    assert_slice_equal(f.r.v[1].v.quantity.canon_code, "a");
+    assert_true(f.r.v[1].v.quantity.canon_value == 42);
+    assert_slice_equal(f.r.v[2].v.quantity.canon_code, "USD");
+    assert_slice_equal(f.r.v[3].v.quantity.canon_code, "mg");
     struct search_value sb = {.kind = SV_BOOLEAN, .text = CW_LIT("true")};
     assert_int_equal(search_rows_add_value(&f.r, CW_LIT("deceased"), CW_SP_TOKEN, 0, 0, &sb), 1);
     assert_slice_equal(f.r.v[8].v.token.code, "true");
+    /* 5400 g and 5.4 kg index alike; a unit the table lacks keeps its code */
+    assert_int_equal(add(&f, "value-quantity", CW_SP_QUANTITY, "Quantity",
+                         "{\"value\":5400,\"system\":\"http://unitsofmeasure.org\",\"code\":\"g\"}"),
+                     1);
+    assert_int_equal(add(&f, "value-quantity", CW_SP_QUANTITY, "Quantity",
+                         "{\"value\":5.4,\"system\":\"http://unitsofmeasure.org\",\"code\":\"kg\"}"),
+                     1);
+    assert_int_equal(add(&f, "value-quantity", CW_SP_QUANTITY, "Quantity",
+                         "{\"value\":3,\"system\":\"http://unitsofmeasure.org\",\"code\":\"[no_such_unit]\"}"),
+                     1);
+    assert_slice_equal(f.r.v[9].v.quantity.canon_code, "ucum:g");
+    assert_slice_equal(f.r.v[10].v.quantity.canon_code, "ucum:g");
+    assert_true(fabs(f.r.v[9].v.quantity.canon_value - 5400) < 1e-9);
+    assert_true(fabs(f.r.v[10].v.quantity.canon_value - 5400) < 1e-9);
+    assert_slice_equal(f.r.v[11].v.quantity.canon_code, "[no_such_unit]");
+    assert_true(f.r.v[11].v.quantity.canon_value == 3);
     cw_arena_destroy(f.a);
+}
+
+static void test_ucum_canonical(void **state)
+{
+    (void)state;
+    double f;
+    char key[96];
+    assert_int_equal(cw_fhirpath_ucum_canonical(CW_LIT("g/L"), &f, key, sizeof key), 0);
+    assert_string_equal(key, "ucum:m-3.g");
+    assert_true(fabs(f - 1000) < 1e-9);
+    assert_int_equal(cw_fhirpath_ucum_canonical(CW_LIT("/min"), &f, key, sizeof key), 0);
+    assert_string_equal(key, "ucum:s-1");
+    assert_true(fabs(f * 60 - 1) < 1e-12);
+    assert_int_equal(cw_fhirpath_ucum_canonical(CW_LIT("mm[Hg]"), &f, key, sizeof key), 0);
+    assert_string_equal(key, "ucum:m-1.s-2.g");
+    assert_int_equal(cw_fhirpath_ucum_canonical(CW_LIT("%"), &f, key, sizeof key), 0);
+    assert_string_equal(key, "ucum:1");
+    assert_true(fabs(f - 0.01) < 1e-15);
+    /* special scales, arbitrary units, unknown units, a key that does not fit */
+    assert_int_equal(cw_fhirpath_ucum_canonical(CW_LIT("Cel"), &f, key, sizeof key), -1);
+    assert_int_equal(cw_fhirpath_ucum_canonical(CW_LIT("[iU]"), &f, key, sizeof key), -1);
+    assert_int_equal(cw_fhirpath_ucum_canonical(CW_LIT("furlongs"), &f, key, sizeof key), -1);
+    assert_int_equal(cw_fhirpath_ucum_canonical(CW_LIT("mm[Hg]"), &f, key, 8), -1);
 }
 
 static void test_references(void **state)
@@ -357,6 +409,7 @@ int main(void)
         cmocka_unit_test(test_dates),            cmocka_unit_test(test_numbers_quantities),
         cmocka_unit_test(test_references),       cmocka_unit_test(test_uri_and_limits),
         cmocka_unit_test(test_composite_groups), cmocka_unit_test(test_ref_parse),
+        cmocka_unit_test(test_ucum_canonical),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
