@@ -167,6 +167,26 @@ run_suite() {
   check '[ "$(j "len(d[\"entry\"])")" = 2 ] && [ "$(j "any(l[\"relation\"]==\"next\" for l in d[\"link\"])")" = True ]' "type history _count=2 pages"
   want "/Patient?birthdate=1985-07-07" ""
   want "/Patient?birthdate=1985-07-08" "p3"
+  # versioned updates racing: 8 PUTs with If-Match on the same version at
+  # once; exactly one wins, the others are refused (412 stale If-Match, or
+  # 409 when the store sees the conflict at write), none is lost silently
+  req GET /Patient/p2
+  v=$(j 'd["meta"]["versionId"]')
+  racers=()
+  for i in 1 2 3 4 5 6 7 8; do
+    printf '{"resourceType":"Patient","id":"p2","name":[{"family":"Brook","given":["Race%s"]}],"gender":"male","birthDate":"1990-01-01"}' "$i" >"$tmp/race$i.json"
+    curl -s -o /dev/null -w '%{http_code}\n' -X PUT -H 'Content-Type: application/fhir+json' -H "If-Match: W/\"$v\"" \
+      -m 60 --data-binary @"$tmp/race$i.json" "$B/Patient/p2" >"$tmp/race$i.st" &
+    racers+=($!)
+  done
+  wait "${racers[@]}" # not a bare wait: the server is a background job too
+  codes=$(cat "$tmp"/race*.st | sort | uniq -c | awk '{printf "%s:%s ", $2, $1}')
+  wins=$(cat "$tmp"/race*.st | grep -c '^200$')
+  losses=$(cat "$tmp"/race*.st | grep -c '^4\(09\|12\)$')
+  echo "racing If-Match updates: $codes"
+  check '[ "$wins" = 1 ] && [ "$losses" = 7 ]' "racing If-Match updates: one 200 and seven 409/412 ($codes)"
+  req GET /Patient/p2
+  check '[ "$(j "d[\"meta\"][\"versionId\"]")" = "$((v + 1))" ]' "racing updates made exactly one version ($(j 'd["meta"]["versionId"]'))"
   rest_stop
 }
 
