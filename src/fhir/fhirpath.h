@@ -284,4 +284,19 @@ int cw_fhirpath_value_type(const struct cw_fhirpath_value *v, struct cw_buf *b);
  */
 int cw_fhirpath_write_json(struct cw_buf *b, struct cw_fhirpath_coll c, unsigned flags, int indent);
 
+/* ==== UCUM units (for quantity search) ==== */
+
+/*
+ * The canonical form of a UCUM unit code, as the engine's quantity
+ * comparison uses it (fhirpath_ucum.c: base units m, s, g, rad, K, C, cd
+ * and the unit table there): *factor is the unit's magnitude in base units
+ * (value * factor = the value in base units) and key (cap bytes, NUL
+ * terminated) receives "ucum:" followed by the dimension signature, e.g.
+ * "ucum:g" for mg, kg and [lb_av], "ucum:m-3.g" for g/L. Two units are
+ * commensurable exactly when their keys are equal. Returns 0, or -1 when
+ * the unit is not known, is a special scale (Cel, [degF], [pH]) or an
+ * arbitrary unit ([iU]), or key is too small. Pure; thread-safe.
+ */
+int cw_fhirpath_ucum_canonical(cw_slice code, double *factor, char *key, size_t cap);
+
 #endif

@@ -577,3 +577,28 @@ int fp_qty_add(const fp_qty *a, const fp_qty *b, bool subtract, fp_qty *out)
     out->value = r;
     return 0;
 }
+
+/* ---- canonical units for search (fhirpath.h) ---- */
+
+int cw_fhirpath_ucum_canonical(cw_slice code, double *factor, char *key, size_t cap)
+{
+    static const char *const base[FP_UCUM_DIMS] = {"m", "s", "g", "rad", "K", "C", "cd"};
+    struct fp_unit u;
+    if (fp_ucum_parse(code, &u) < 0 || u.special || u.arbitrary) return -1;
+    double f = fp_dec_to_double(&u.factor);
+    if (!(f > 0) || f != f) return -1;
+    int n = snprintf(key, cap, "ucum:");
+    bool any = false;
+    for (int i = 0; i < FP_UCUM_DIMS && n > 0 && (size_t)n < cap; i++) {
+        if (!u.dim[i]) continue;
+        int k = u.dim[i] == 1 ? snprintf(key + n, cap - (size_t)n, "%s%s", any ? "." : "", base[i])
+                              : snprintf(key + n, cap - (size_t)n, "%s%s%d", any ? "." : "", base[i], u.dim[i]);
+        if (k < 0) return -1;
+        n += k;
+        any = true;
+    }
+    if (n > 0 && (size_t)n < cap && !any) n += snprintf(key + n, cap - (size_t)n, "1");
+    if (n <= 0 || (size_t)n >= cap) return -1;
+    *factor = f;
+    return 0;
+}

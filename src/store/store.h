@@ -259,8 +259,10 @@ struct cw_store_index_row {
             double value;
             cw_slice system;   /* "" when absent */
             cw_slice code;     /* unit code, "" when absent */
-            double canon_value;/* value in canonical UCUM units (later; = value for now) */
-            cw_slice canon_code;
+            double canon_value;/* UCUM unit the engine knows: value in base units */
+            cw_slice canon_code; /* then "ucum:<dimensions>" (cw_fhirpath_ucum_canonical);
+                                    otherwise value and code as given. A UCUM
+                                    system|code search compares these. */
         } quantity;
         struct {
             double value;

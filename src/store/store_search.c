@@ -11,7 +11,8 @@
  * before, ge/le = gt/lt or eq, ap = overlap of a widened range), #string
  * (starts-with, case/accent-insensitive; :exact; :contains), #token
  * (system|code, |code, system|, :not, :text), #number and #quantity (implicit
- * precision of the search value), #reference (id, Type/id, absolute URL,
+ * precision of the search value; a UCUM system|code the FHIRPath engine
+ * knows is compared in canonical units, so 5|UCUM|g finds 5000 mg), #reference (id, Type/id, absolute URL,
  * :[type]), #uri (:below, :above), #composite, #chaining, #has, #missing,
  * #escaping (\, \$ \| \\), #_sort, #count, #total, #include (:iterate).
  *
@@ -35,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fhir/fhirpath.h"
 #include "store/store_int.h"
 
 #define MAX_PARAMS_PER_PLAN 64
@@ -53,6 +55,7 @@ struct qb {
     struct cw_err *err;
     int alias;
     bool failed;
+    const struct cw_store_sp *correlate; /* emit this parameter as a correlated EXISTS */
 };
 
 static void qb_init(struct qb *b, struct cw_arena *a, struct cw_store *s, struct cw_err *err)
@@ -352,15 +355,18 @@ static int match_date_range(struct qb *b, const char *lo, const char *hi, enum c
     return 0;
 }
 
+/* factor: the search value's unit in canonical units (1 for plain numbers);
+   the value and its precision are both scaled. */
 static int match_number(struct qb *b, const char *col, enum cw_store_prefix px, cw_slice text,
-                        cw_slice code)
+                        cw_slice code, double factor)
 {
     double d;
     int dec;
     if (cw_store_parse_decimal(text, &d, &dec) < 0)
         return qb_fail(b, CW_ISSUE_INVALID, "store: parameter %.*s: not a number", code);
     /* search.html#number: eq means within the implicit precision of the value. */
-    double half = 0.5 * pow(10.0, -(double)dec);
+    double half = 0.5 * pow(10.0, -(double)dec) * factor;
+    d *= factor;
     switch (px) {
     case CW_PFX_EQ:
         cw_buf_printf(&b->sql, "(%s >= ", col); PR(b, d - half);
@@ -462,7 +468,7 @@ static int match_value(struct qb *b, const struct cw_store_sp *sp, enum cw_store
     }
     case CW_SP_NUMBER:
         snprintf(col, sizeof col, "%s.value", al);
-        return match_number(b, col, px, raw, sp->code);
+        return match_number(b, col, px, raw, sp->code, 1.0);
     case CW_SP_QUANTITY: {
         long b1 = find_unescaped(raw, '|');
         cw_slice num = raw, sys = CW_LIT(""), unit = CW_LIT("");
@@ -475,9 +481,26 @@ static int match_value(struct qb *b, const struct cw_store_sp *sp, enum cw_store
             sys = unescape(b, cw_slice_sub(rest, 0, (size_t)b2));
             unit = unescape(b, cw_slice_sub(rest, (size_t)b2 + 1, rest.len - (size_t)b2 - 1));
         }
+        double f;
+        char key[96];
+        if (cw_slice_eq_cstr(sys, "http://unitsofmeasure.org") && unit.len &&
+            cw_fhirpath_ucum_canonical(unit, &f, key, sizeof key) == 0) {
+            /* canonical rows carry the dimension key, which only UCUM rows have */
+            char *k = cw_arena_printf(b->a, "%s", key);
+            if (!k) return qb_fail(b, CW_ISSUE_TOO_COSTLY, "store: arena limit at parameter %.*s", sp->code);
+            snprintf(col, sizeof col, "%s.canon_value", al);
+            S(b, "(");
+            if (match_number(b, col, px, num, sp->code, f) < 0) return -1;
+            S(b, " AND ");
+            SA(b, al, "canon_code");
+            S(b, " = ");
+            PT(b, cw_slice_cstr(k));
+            S(b, ")");
+            return 0;
+        }
         snprintf(col, sizeof col, "%s.value", al);
         S(b, "(");
-        if (match_number(b, col, px, num, sp->code) < 0) return -1;
+        if (match_number(b, col, px, num, sp->code, 1.0) < 0) return -1;
         if (sys.len) {
             S(b, " AND ");
             SA(b, al, "system");
@@ -724,12 +747,26 @@ static int emit_param(struct qb *b, const struct cw_store_sp *sp, const char *h,
     const char *tab = table_of(sp->type);
     if (!tab) return qb_fail(b, CW_ISSUE_INVALID, "store: parameter %.*s has no type", sp->code);
     const char *x = alias(b, 'x');
-    SA(b, h, "rkey");
     /* :not (search.html#token): resources with no matching value, including
        those without the parameter. */
     bool neg = sp->modifier == CW_MOD_NOT;
     if (neg && sp->type != CW_SP_TOKEN)
         return qb_fail(b, CW_ISSUE_NOT_SUPPORTED, "store: :not is for token parameters (%.*s)", sp->code);
+    if (b->correlate == sp) {
+        /* A range condition (date, number, quantity) next to a selective
+           parameter: checked per candidate through the (rkey, seq) key
+           instead of collecting every row in the range first. */
+        /* no rtype term: the rkey implies it, and without it the (rtype,
+           param, ...) value index cannot be picked over the primary key */
+        cw_buf_printf(&b->sql, "EXISTS (SELECT 1 FROM %s %s WHERE %s.rkey = %s.rkey", tab, x, x, h);
+        cw_buf_printf(&b->sql, " AND %s.param = ", x);
+        PT(b, sp->code);
+        S(b, " AND ");
+        if (emit_values_or(b, sp, x) < 0) return -1;
+        S(b, ")");
+        return 0;
+    }
+    SA(b, h, "rkey");
     cw_buf_printf(&b->sql, "%s IN (SELECT %s.rkey FROM %s %s WHERE ", neg ? " NOT" : "", x, tab, x);
     rtype_eq(b, x, h, rtype);
     cw_buf_printf(&b->sql, " AND %s.param = ", x);
@@ -802,17 +839,41 @@ static int emit_sp(struct qb *b, const struct cw_store_sp *sp, const char *h, cw
 }
 
 /* WHERE conditions of a plan on head alias h0 (after "h0.type = ? AND h0.deleted = 0"). */
+/* A plain range parameter (date, number, quantity): many index rows match
+   a range, few match an equality. */
+static bool is_range(const struct cw_store_sp *sp)
+{
+    return sp->kind == CW_SPK_PARAM && sp->modifier == CW_MOD_NONE &&
+           (sp->type == CW_SP_DATE || sp->type == CW_SP_NUMBER || sp->type == CW_SP_QUANTITY) &&
+           !cw_slice_eq_cstr(sp->code, "_lastUpdated");
+}
+
 static int emit_where(struct qb *b, const struct cw_store_plan *plan)
 {
     S(b, " FROM resource_current h0 WHERE ");
     const struct cw_store_sp *driver = NULL;
+    /* prefer a non-range parameter to drive the query */
+    for (size_t i = 0; i < plan->nparams && !driver; i++)
+        if (drives_by_rkey(&plan->params[i], plan->type) && !is_range(&plan->params[i]))
+            driver = &plan->params[i];
+    bool selective = driver != NULL;
     for (size_t i = 0; i < plan->nparams && !driver; i++)
         if (drives_by_rkey(&plan->params[i], plan->type)) driver = &plan->params[i];
     type_guard(b, "h0", plan->type, driver);
     S(b, "h0.deleted = 0");
-    for (size_t i = 0; i < plan->nparams; i++) {
+    if (driver) {
+        /* the driver first, so the engines start from it */
         S(b, " AND ");
-        if (emit_sp(b, &plan->params[i], "h0", plan->type, 0) < 0) return -1;
+        if (emit_sp(b, driver, "h0", plan->type, 0) < 0) return -1;
+    }
+    for (size_t i = 0; i < plan->nparams; i++) {
+        const struct cw_store_sp *sp = &plan->params[i];
+        if (sp == driver) continue;
+        S(b, " AND ");
+        b->correlate = selective && is_range(sp) ? sp : NULL;
+        int rc = emit_sp(b, sp, "h0", plan->type, 0);
+        b->correlate = NULL;
+        if (rc < 0) return -1;
     }
     return b->failed ? -1 : 0;
 }

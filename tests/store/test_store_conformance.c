@@ -25,6 +25,7 @@
 #include "base/arena.h"
 #include "base/log.h"
 #include "json/json.h"
+#include "fhir/fhirpath.h"
 #include "store/store.h"
 
 /* ---- fixture ---- */
@@ -191,11 +192,23 @@ static struct cw_store_index_row R_URL(const char *p, const char *url)
                                        .v.ref = {.url = cw_slice_cstr(url)}};
 }
 
+/* A quantity row as the indexer (src/search) makes it: UCUM units the
+   FHIRPath engine knows get their canonical value and dimension key. */
 static struct cw_store_index_row R_QTY(const char *p, double v, const char *sys, const char *code)
 {
-    return (struct cw_store_index_row){
+    static char keys[16][96];
+    static unsigned next;
+    struct cw_store_index_row r = {
         .param = cw_slice_cstr(p), .type = CW_SP_QUANTITY,
-        .v.quantity = {.value = v, .system = cw_slice_cstr(sys), .code = cw_slice_cstr(code)}};
+        .v.quantity = {.value = v, .system = cw_slice_cstr(sys), .code = cw_slice_cstr(code),
+                       .canon_value = v, .canon_code = cw_slice_cstr(code)}};
+    char *k = keys[next++ % 16];
+    double f;
+    if (strcmp(sys, "http://unitsofmeasure.org") == 0 && cw_fhirpath_ucum_canonical(cw_slice_cstr(code), &f, k, 96) == 0) {
+        r.v.quantity.canon_value = v * f;
+        r.v.quantity.canon_code = cw_slice_cstr(k);
+    }
+    return r;
 }
 
 static struct cw_store_index_row R_NUM(const char *p, double v)
@@ -1015,7 +1028,7 @@ static void test_search_number_quantity(void **state)
         {"value-quantity", "5.40", "q1,q4", CW_SP_QUANTITY},                           /* [5.395,5.405) */
         {"value-quantity", "5", "q1,q2,q4", CW_SP_QUANTITY},                           /* [4.5,5.5) */
         {"value-quantity", "5.4||mg", "q1", CW_SP_QUANTITY},
-        {"value-quantity", "gt5.4|http://unitsofmeasure.org|mg", "q2", CW_SP_QUANTITY},
+        {"value-quantity", "gt5.4|http://unitsofmeasure.org|mg", "q2,q3", CW_SP_QUANTITY},  /* q3: 6 g */
         {"value-quantity", "ge5.4", "q1,q2,q3,q4", CW_SP_QUANTITY},
         {"value-quantity", "lt5.45", "q1,q4", CW_SP_QUANTITY},
         {"value-quantity", "le5.45||mg", "q1,q2", CW_SP_QUANTITY},
@@ -1023,6 +1036,12 @@ static void test_search_number_quantity(void **state)
         {"value-quantity", "ap6.5", "q3", CW_SP_QUANTITY},                             /* +-0.65 */
         {"value-quantity", "ap5.9", "q1,q2,q3,q4", CW_SP_QUANTITY},                    /* +-0.59 */
         {"value-quantity", "5.4|http://unitsofmeasure.org|g", "", CW_SP_QUANTITY},
+        /* UCUM system|code: compared in canonical units, precision scaled */
+        {"value-quantity", "0.006|http://unitsofmeasure.org|kg", "q3", CW_SP_QUANTITY},   /* [5.5,6.5) g */
+        {"value-quantity", "5400|http://unitsofmeasure.org|ug", "q1", CW_SP_QUANTITY},    /* [5.3995,5.4005) mg */
+        {"value-quantity", "gt5000|http://unitsofmeasure.org|ug", "q1,q2,q3", CW_SP_QUANTITY},
+        {"value-quantity", "lt1|http://unitsofmeasure.org|g", "q1,q2", CW_SP_QUANTITY},
+        {"value-quantity", "5.4|http://unitsofmeasure.org|mmol", "", CW_SP_QUANTITY},   /* q4 has no system */
         {"n", "100", "q1,q2", CW_SP_NUMBER},                                           /* [99.5,100.5) */
         {"n", "100.0", "q1", CW_SP_NUMBER},
         {"n", "1e2", "q1,q2", CW_SP_NUMBER},
