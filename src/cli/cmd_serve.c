@@ -31,6 +31,9 @@ static void serve_usage(FILE *out)
             "  --ingest-workers N   HL7 v2 ingest workers; one sender always uses the same one (default 2)\n"
             "  --max-body SIZE      largest request body (default 64M)\n"
             "  --log-level LEVEL    debug|info|warn|error|off (default info)\n"
+            "  --base-url URL       public FHIR base for links (default http://<Host>/fhir)\n"
+            "  --validate on|off    check resources against R4 on write (default on)\n"
+            "  --request-timeout S  longest database statement of a request (default 30)\n"
             "  --config FILE        read settings from FILE (key = value lines)\n"
             "\n"
             "Every setting can also come from CAUSEWAY_<NAME> in the environment\n"
@@ -108,7 +111,7 @@ int cw_cmd_serve(int argc, char **argv)
     cw_config_store_url(&cfg, url, sizeof url);
     int port = cw_server_http_port(srv);
     printf("causeway %s serving\n", CW_VERSION);
-    printf("  http  http://%s:%d/  (health: /health)\n", cfg.http_addr[0] ? cfg.http_addr : "0.0.0.0",
+    printf("  http  http://%s:%d/fhir  (health: /health)\n", cfg.http_addr[0] ? cfg.http_addr : "0.0.0.0",
            port);
     int mllp_port = cw_server_mllp_port(srv);
     if (mllp_port >= 0)

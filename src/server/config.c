@@ -15,6 +15,8 @@ void cw_config_defaults(struct cw_config *c)
 {
     memset(c, 0, sizeof *c);
     c->http_port = 8080;
+    c->validate = 1;
+    c->request_timeout_ms = 30000;
     c->mllp_port = 2575;
     snprintf(c->data_dir, sizeof c->data_dir, "%s", "./causeway-data");
     c->threads = 0;
@@ -81,6 +83,29 @@ static int parse_size(const char *s, size_t *out)
 
 int cw_config_set(struct cw_config *c, const char *key, const char *value, struct cw_err *err)
 {
+    if (strcmp(key, "base-url") == 0) {
+        size_t n = strlen(value);
+        if (n && strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0)
+            return cw_err_set(err, CW_ISSUE_VALUE, "base-url: expected http(s)://host[:port]/path");
+        while (n && value[n - 1] == '/') n--;
+        if (n >= sizeof c->base_url) return cw_err_set(err, CW_ISSUE_TOO_LONG, "base-url: too long");
+        memcpy(c->base_url, value, n);
+        c->base_url[n] = '\0';
+        return 0;
+    }
+    if (strcmp(key, "validate") == 0) {
+        if (strcmp(value, "on") == 0 || strcmp(value, "true") == 0) c->validate = 1;
+        else if (strcmp(value, "off") == 0 || strcmp(value, "false") == 0) c->validate = 0;
+        else return cw_err_set(err, CW_ISSUE_VALUE, "validate: expected on or off");
+        return 0;
+    }
+    if (strcmp(key, "request-timeout") == 0) {
+        long long v;
+        if (cw_slice_to_i64(cw_slice_cstr(value), &v) < 0 || v < 1 || v > 3600)
+            return cw_err_set(err, CW_ISSUE_VALUE, "request-timeout: expected 1..3600 seconds");
+        c->request_timeout_ms = (unsigned)v * 1000;
+        return 0;
+    }
     if (strcmp(key, "http") == 0) {
         if (cw_config_parse_listen(value, c->http_addr, sizeof c->http_addr, &c->http_port) < 0)
             return cw_err_set(err, CW_ISSUE_VALUE, "http: expected [ADDR:]PORT");
@@ -203,6 +228,9 @@ int cw_config_load_file(struct cw_config *c, const char *path, struct cw_err *er
 int cw_config_load_env(struct cw_config *c, struct cw_err *err)
 {
     static const char *const map[][2] = {
+        {"CAUSEWAY_BASE_URL", "base-url"},
+        {"CAUSEWAY_VALIDATE", "validate"},
+        {"CAUSEWAY_REQUEST_TIMEOUT", "request-timeout"},
         {"CAUSEWAY_HTTP", "http"},
         {"CAUSEWAY_MLLP", "mllp"},
         {"CAUSEWAY_DATA", "data"},

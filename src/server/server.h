@@ -10,9 +10,9 @@
  * All layers go through cw_config_set(), so a key means the same thing
  * everywhere. The config file is "key = value" lines; '#' starts a comment.
  *
- * The HTTP server runs libmicrohttpd with its own epoll thread pool. Until
- * the FHIR REST issue lands it answers GET /health and, for anything else,
- * a 404 OperationOutcome.
+ * The HTTP server runs libmicrohttpd with its own epoll thread pool. It
+ * serves the FHIR R4 REST API under /fhir (rest_int.h, docs/internals/
+ * rest.md) over the store named by store_url, and GET /health.
  *
  * The MLLP listener (net/net.h) journals every inbound HL7 v2 message in
  * <data>/journal.db (ingest/journal.h) and acknowledges it only after the
@@ -35,6 +35,9 @@
 struct cw_config {
     char http_addr[CW_ADDR_MAX]; /* "" = all interfaces */
     int http_port;               /* default 8080; 0 = let the OS pick */
+    char base_url[CW_PATH_MAX];  /* public FHIR base for links ("" = http://<Host>/fhir) */
+    int validate;                /* structural validation of resources on write (1) */
+    unsigned request_timeout_ms; /* longest database statement of a request (30000) */
     char mllp_addr[CW_ADDR_MAX];
     int mllp_port;                   /* default 2575 */
     char data_dir[CW_PATH_MAX];      /* default ./causeway-data */
@@ -53,9 +56,11 @@ void cw_config_defaults(struct cw_config *c);
 
 /*
  * Set one key ("http", "mllp", "data", "store", "threads", "max-body",
- * "log-level", "mllp-tls-cert", "mllp-tls-key", "mllp-max-frame") from its
- * text form. "mllp" also accepts "off" (mllp_port = -1: no MLLP listener). Returns 0, or -1 with
- * err naming the key and what is wrong (unknown key, bad port, ...).
+ * "log-level", "mllp-tls-cert", "mllp-tls-key", "mllp-max-frame", "base-url",
+ * "validate" (on|off), "request-timeout" (seconds), "ingest-workers") from
+ * its text form. "mllp" also accepts "off" (mllp_port = -1: no MLLP
+ * listener). Returns 0, or -1 with err naming the key and what is wrong
+ * (unknown key, bad port, ...).
  */
 int cw_config_set(struct cw_config *c, const char *key, const char *value, struct cw_err *err);
 

@@ -53,6 +53,7 @@ struct qb {
     struct cw_err *err;
     int alias;
     bool failed;
+    const struct cw_store_sp *correlate; /* emit this parameter as a correlated EXISTS */
 };
 
 static void qb_init(struct qb *b, struct cw_arena *a, struct cw_store *s, struct cw_err *err)
@@ -724,12 +725,26 @@ static int emit_param(struct qb *b, const struct cw_store_sp *sp, const char *h,
     const char *tab = table_of(sp->type);
     if (!tab) return qb_fail(b, CW_ISSUE_INVALID, "store: parameter %.*s has no type", sp->code);
     const char *x = alias(b, 'x');
-    SA(b, h, "rkey");
     /* :not (search.html#token): resources with no matching value, including
        those without the parameter. */
     bool neg = sp->modifier == CW_MOD_NOT;
     if (neg && sp->type != CW_SP_TOKEN)
         return qb_fail(b, CW_ISSUE_NOT_SUPPORTED, "store: :not is for token parameters (%.*s)", sp->code);
+    if (b->correlate == sp) {
+        /* A range condition (date, number, quantity) next to a selective
+           parameter: checked per candidate through the (rkey, seq) key
+           instead of collecting every row in the range first. */
+        /* no rtype term: the rkey implies it, and without it the (rtype,
+           param, ...) value index cannot be picked over the primary key */
+        cw_buf_printf(&b->sql, "EXISTS (SELECT 1 FROM %s %s WHERE %s.rkey = %s.rkey", tab, x, x, h);
+        cw_buf_printf(&b->sql, " AND %s.param = ", x);
+        PT(b, sp->code);
+        S(b, " AND ");
+        if (emit_values_or(b, sp, x) < 0) return -1;
+        S(b, ")");
+        return 0;
+    }
+    SA(b, h, "rkey");
     cw_buf_printf(&b->sql, "%s IN (SELECT %s.rkey FROM %s %s WHERE ", neg ? " NOT" : "", x, tab, x);
     rtype_eq(b, x, h, rtype);
     cw_buf_printf(&b->sql, " AND %s.param = ", x);
@@ -802,17 +817,41 @@ static int emit_sp(struct qb *b, const struct cw_store_sp *sp, const char *h, cw
 }
 
 /* WHERE conditions of a plan on head alias h0 (after "h0.type = ? AND h0.deleted = 0"). */
+/* A plain range parameter (date, number, quantity): many index rows match
+   a range, few match an equality. */
+static bool is_range(const struct cw_store_sp *sp)
+{
+    return sp->kind == CW_SPK_PARAM && sp->modifier == CW_MOD_NONE &&
+           (sp->type == CW_SP_DATE || sp->type == CW_SP_NUMBER || sp->type == CW_SP_QUANTITY) &&
+           !cw_slice_eq_cstr(sp->code, "_lastUpdated");
+}
+
 static int emit_where(struct qb *b, const struct cw_store_plan *plan)
 {
     S(b, " FROM resource_current h0 WHERE ");
     const struct cw_store_sp *driver = NULL;
+    /* prefer a non-range parameter to drive the query */
+    for (size_t i = 0; i < plan->nparams && !driver; i++)
+        if (drives_by_rkey(&plan->params[i], plan->type) && !is_range(&plan->params[i]))
+            driver = &plan->params[i];
+    bool selective = driver != NULL;
     for (size_t i = 0; i < plan->nparams && !driver; i++)
         if (drives_by_rkey(&plan->params[i], plan->type)) driver = &plan->params[i];
     type_guard(b, "h0", plan->type, driver);
     S(b, "h0.deleted = 0");
-    for (size_t i = 0; i < plan->nparams; i++) {
+    if (driver) {
+        /* the driver first, so the engines start from it */
         S(b, " AND ");
-        if (emit_sp(b, &plan->params[i], "h0", plan->type, 0) < 0) return -1;
+        if (emit_sp(b, driver, "h0", plan->type, 0) < 0) return -1;
+    }
+    for (size_t i = 0; i < plan->nparams; i++) {
+        const struct cw_store_sp *sp = &plan->params[i];
+        if (sp == driver) continue;
+        S(b, " AND ");
+        b->correlate = selective && is_range(sp) ? sp : NULL;
+        int rc = emit_sp(b, sp, "h0", plan->type, 0);
+        b->correlate = NULL;
+        if (rc < 0) return -1;
     }
     return b->failed ? -1 : 0;
 }
