@@ -3,7 +3,7 @@
  * another.
  *
  *   causeway convert [--to json|xml] [--from FORMAT] [--pretty] [--lenient]
- *                    [-o OUT] FILE|-
+ *                    [--report] [-o OUT] FILE|-
  *
  * Every conversion goes through FHIR R4 JSON (the JSON DOM of src/json),
  * the form Causeway keeps resources in: an input format turns its document
@@ -12,6 +12,12 @@
  * C-CDA later) have a sniffer that says how sure it is the bytes are its
  * format, and a reader; outputs (FHIR JSON, FHIR XML now; C-CDA, v2 later)
  * have a writer.
+ *
+ * HL7 v2 input (a file starting with MSH, FHS or BHS, or named *.hl7) goes
+ * through the v2 -> FHIR mapping engine (convert/convert.h): each message
+ * becomes one transaction Bundle; a file with several messages gives one
+ * Bundle per message, one per line (NDJSON) unless --pretty. --report
+ * lists what was not mapped (locations only, never values) on stderr.
  *
  * Exit status (cli.h): 0 converted; 1 the input could not be read or
  * converted (the error, with line/column and a FHIRPath location, goes to
@@ -26,6 +32,8 @@
 #include "base/buf.h"
 #include "base/err.h"
 #include "cli/cli.h"
+#include "convert/convert.h"
+#include "hl7v2/hl7v2.h"
 #include "fhir/fhir_xml.h"
 #include "json/json.h"
 
@@ -34,6 +42,7 @@
 struct conv_opts {
     bool pretty;
     bool lenient;
+    bool report;
     const char *input_name; /* for messages */
 };
 
@@ -115,9 +124,31 @@ static int read_fhir_xml(struct cw_arena *a, cw_slice data, const struct conv_op
     return cw_fhir_xml_read(a, data.ptr, data.len, &xo, out, err);
 }
 
+static int sniff_hl7v2(cw_slice data)
+{
+    while (data.len && (*data.ptr == 0x0b || *data.ptr == '\r' || *data.ptr == '\n')) {
+        data.ptr++;
+        data.len--;
+    }
+    if (data.len < 4) return 0;
+    if (memcmp(data.ptr, "MSH", 3) == 0 || memcmp(data.ptr, "FHS", 3) == 0 ||
+        memcmp(data.ptr, "BHS", 3) == 0)
+        return 95;
+    return 0;
+}
+
+/* Not used for reading: HL7 v2 files are handled by convert_v2() below. */
+static int read_hl7v2(struct cw_arena *a, cw_slice data, const struct conv_opts *o,
+                      struct cw_json **out, struct cw_err *err)
+{
+    (void)a, (void)data, (void)o, (void)out;
+    return cw_err_set(err, CW_ISSUE_EXCEPTION, "internal: v2 input takes its own path");
+}
+
 static const struct in_format inputs[] = {
     {"fhir-json", "FHIR R4 JSON resource", sniff_fhir_json, read_fhir_json},
     {"fhir-xml", "FHIR R4 XML resource", sniff_fhir_xml, read_fhir_xml},
+    {"hl7v2", "HL7 v2 message(s) -> FHIR transaction Bundle(s)", sniff_hl7v2, read_hl7v2},
 };
 
 /* ---- output formats: FHIR resource -> bytes ---- */
@@ -178,7 +209,9 @@ static void usage(FILE *f)
     fprintf(f, "\n"
                "  --pretty   indent the output\n"
                "  --lenient  skip what cannot be converted (unknown elements, ...) with a\n"
-               "             warning on stderr, instead of failing\n");
+               "             warning on stderr, instead of failing\n"
+               "  --report   (hl7v2) list the segments, fields and components that were not\n"
+               "             mapped, and invalid values, on stderr\n");
 }
 
 /* Read all of f (at most MAX_INPUT bytes). */
@@ -214,6 +247,75 @@ static void report(const struct conv_opts *o, const struct cw_err *e)
                 e->location[0] ? ": " : "", e->msg);
 }
 
+/* HL7 v2 file -> one Bundle per message. */
+static int convert_v2(cw_slice body, const struct conv_opts *o, const struct out_format *of,
+                      const char *outfile)
+{
+    struct cw_arena *a = cw_arena_new((size_t)2 << 30);
+    if (!a) {
+        fprintf(stderr, "causeway convert: out of memory\n");
+        return CW_EXIT_USAGE;
+    }
+    struct cw_hl7v2_file *file = NULL;
+    struct cw_err err;
+    cw_err_clear(&err);
+    int rc = CW_EXIT_OK;
+    struct cw_buf out;
+    cw_buf_init(&out, 0);
+    if (cw_hl7v2_parse_file(a, body, NULL, &file, &err) != 0) {
+        report(o, &err);
+        rc = CW_EXIT_FAIL;
+        goto done;
+    }
+    if (file->nitems == 0) {
+        fprintf(stderr, "causeway convert: %s: no HL7 v2 message\n", o->input_name);
+        rc = CW_EXIT_FAIL;
+        goto done;
+    }
+    for (uint32_t i = 0; i < file->nitems; i++) {
+        const struct cw_hl7v2_item *it = &file->items[i];
+        if (!it->msg) {
+            fprintf(stderr, "causeway convert: %s: message %u: %s%s%s\n", o->input_name, i + 1,
+                    it->err.location, it->err.location[0] ? ": " : "", it->err.msg);
+            rc = CW_EXIT_FAIL;
+            continue;
+        }
+        struct cw_convert_result res;
+        if (cw_convert_v2(a, it->msg, NULL, &res, &err) != 0) {
+            fprintf(stderr, "causeway convert: %s: message %u: %s%s%s (v2 error %d)\n",
+                    o->input_name, i + 1, err.location, err.location[0] ? ": " : "", err.msg,
+                    (int)cw_err_v2_code(&err));
+            rc = CW_EXIT_FAIL;
+            continue;
+        }
+        if (o->report) {
+            struct cw_buf rb;
+            cw_buf_init(&rb, 0);
+            if (file->nitems > 1) cw_buf_printf(&rb, "# message %u\n", i + 1);
+            cw_convert_report_write(&res.report, &rb);
+            fwrite(rb.ptr, 1, rb.len, stderr);
+            cw_buf_release(&rb);
+        }
+        if (of->write(&out, res.bundle, o, &err) < 0) {
+            report(o, &err);
+            rc = CW_EXIT_FAIL;
+            goto done;
+        }
+    }
+    {
+        FILE *f = outfile ? fopen(outfile, "wb") : stdout;
+        if (!f || fwrite(out.ptr, 1, out.len, f) != out.len || (f != stdout && fclose(f) != 0) ||
+            (f == stdout && fflush(stdout) != 0)) {
+            fprintf(stderr, "causeway convert: cannot write %s\n", outfile ? outfile : "output");
+            rc = CW_EXIT_USAGE;
+        }
+    }
+done:
+    cw_buf_release(&out);
+    cw_arena_destroy(a);
+    return rc;
+}
+
 int cw_cmd_convert(int argc, char **argv)
 {
     struct conv_opts o = {0};
@@ -233,6 +335,8 @@ int cw_cmd_convert(int argc, char **argv)
             o.pretty = true;
         } else if (strcmp(a, "--lenient") == 0) {
             o.lenient = true;
+        } else if (strcmp(a, "--report") == 0) {
+            o.report = true;
         } else if (a[0] == '-' && a[1] != '\0') {
             fprintf(stderr, "causeway convert: unknown option %s\n", a);
             usage(stderr);
@@ -286,6 +390,11 @@ int cw_cmd_convert(int argc, char **argv)
     cw_slice body = {data, len};
     if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0) body = cw_slice_sub(body, 3, len - 3);
     if (!inf) {
+        size_t fl = strlen(file);
+        if (fl > 4 && (strcmp(file + fl - 4, ".hl7") == 0 || strcmp(file + fl - 4, ".HL7") == 0))
+            inf = &inputs[2];
+    }
+    if (!inf) {
         int best = 0;
         for (size_t i = 0; i < N_INPUTS; i++) {
             int s = inputs[i].sniff(body);
@@ -297,6 +406,12 @@ int cw_cmd_convert(int argc, char **argv)
             free(data);
             return CW_EXIT_FAIL;
         }
+    }
+
+    if (inf->read == read_hl7v2) {
+        int r = convert_v2(body, &o, of, outfile);
+        free(data);
+        return r;
     }
 
     int rc = CW_EXIT_OK;
