@@ -33,4 +33,16 @@ int cw_server_mllp_bound_port(const struct cw_server_mllp *m);
 /* Stop the listener (its pending ACKs are sent), then close the journal. NULL: no-op. */
 void cw_server_mllp_stop(struct cw_server_mllp *m);
 
+/* --- the HL7 v2 ingest processor (ingest_v2.c) --------------------------- */
+
+struct cw_rest;
+struct cw_ingest_v2;
+
+/* A processor that converts v2 messages and stores them through rest. */
+int cw_ingest_v2_new(struct cw_rest *rest, struct cw_ingest_v2 **out, struct cw_err *err);
+void cw_ingest_v2_free(struct cw_ingest_v2 *g);
+
+/* The cw_pipeline_process_fn of the processor (ctx = struct cw_ingest_v2). */
+void cw_ingest_v2_process(void *ctx, struct cw_pipeline_item *items, size_t n);
+
 #endif
