@@ -236,6 +236,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         }
         return health(s, conn);
     }
+    cw_slice mprefix = CW_LIT("/messages");
+    if (cw_slice_starts_with(path, mprefix) && (path.len == mprefix.len || path.ptr[mprefix.len] == '/')) {
+        struct cw_buf b;
+        cw_buf_init(&b, (size_t)256 << 20);
+        if (cw_server_messages_handle(s->mllp, method, cw_slice_sub(path, mprefix.len, path.len), query, &b,
+                                      &e) < 0) {
+            cw_buf_release(&b);
+            return send_outcome(conn, &e);
+        }
+        return send_text(conn, 200, "application/json", &b);
+    }
     cw_slice prefix = CW_LIT(FHIR_PREFIX);
     if (cw_slice_starts_with(path, prefix) && (path.len == prefix.len || path.ptr[prefix.len] == '/')) {
         if (memchr(path.ptr, '%', path.len)) {

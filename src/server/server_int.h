@@ -33,6 +33,27 @@ int cw_server_mllp_bound_port(const struct cw_server_mllp *m);
 /* Stop the listener (its pending ACKs are sent), then close the journal. NULL: no-op. */
 void cw_server_mllp_stop(struct cw_server_mllp *m);
 
+/*
+ * Process journaled message seq again through the running pipeline (the
+ * error queue's retry) and wait for it: *failed, *resources and *why (its
+ * error) describe the outcome, which is also recorded on the journal row.
+ * -1 with err when it could not be submitted (unknown seq: not-found; no
+ * pipeline; queue full).
+ */
+int cw_server_mllp_reprocess(struct cw_server_mllp *m, int64_t seq, int *failed,
+                             uint32_t *resources, struct cw_err *why, struct cw_err *err);
+
+/*
+ * The inbound journal over HTTP, below /messages (sub = the rest of the
+ * path): GET /messages?status=&after=&limit= (metadata; "nextAfter" when
+ * more), GET /messages/{seq} (with the message text), POST
+ * /messages/{seq}/$reprocess. Appends the JSON answer to out; -1 with err
+ * (its http_status or issue decides the status) otherwise. m may be NULL
+ * (no MLLP listener): not found.
+ */
+int cw_server_messages_handle(struct cw_server_mllp *m, const char *method, cw_slice sub,
+                              cw_slice query, struct cw_buf *out, struct cw_err *err);
+
 /* --- the HL7 v2 ingest processor (ingest_v2.c) --------------------------- */
 
 struct cw_rest;
