@@ -137,7 +137,8 @@ static int drop_unowned(struct cw_arena *a, struct cw_store_txn *t, struct cw_js
     return 0;
 }
 
-/* Parse and convert one message into a; 0 with *bundle, or -1 with the item's error set. */
+/* Parse and convert one message into a: 0 with *bundle; 1 when there is
+   nothing to store (an inbound ACK); -1 with the item's error set. */
 static int convert_one(struct cw_arena *a, struct cw_pipeline_item *it, struct cw_json **bundle,
                        cw_slice *msg_type)
 {
@@ -152,6 +153,10 @@ static int convert_one(struct cw_arena *a, struct cw_pipeline_item *it, struct c
         if (!it->error.v2_code) it->error.v2_code = CW_V2_SEGMENT_SEQUENCE;
         return -1;
     }
+    bool found = false, composite = false;
+    if (cw_hl7v2_get(a, m, CW_LIT("MSH-9.1"), msg_type, &found, &composite, &e) < 0 || !found)
+        *msg_type = CW_SLICE_NULL;
+    if (cw_slice_eq_cstr(*msg_type, "ACK")) return 1; /* an acknowledgment: nothing to store */
     struct cw_convert_result res;
     if (cw_convert_v2(a, m, NULL, &res, &e) < 0) {
         it->failed = 1;
@@ -162,9 +167,6 @@ static int convert_one(struct cw_arena *a, struct cw_pipeline_item *it, struct c
     }
     *bundle = res.bundle;
     it->resources = res.nresources;
-    bool found = false, composite = false;
-    if (cw_hl7v2_get(a, m, CW_LIT("MSH-9.1"), msg_type, &found, &composite, &e) < 0 || !found)
-        *msg_type = CW_SLICE_NULL;
     return 0;
 }
 
@@ -204,7 +206,7 @@ static void apply_alone(struct cw_ingest_v2 *g, struct cw_pipeline_item *it)
     }
     struct cw_json *bundle;
     cw_slice msg_type;
-    if (convert_one(a, it, &bundle, &msg_type) == 0) {
+    if (convert_one(a, it, &bundle, &msg_type) == 0) { /* 1: nothing to store */
         struct rest_req q = make_req(a);
         struct cw_store_txn *t;
         struct cw_err e;
