@@ -42,6 +42,8 @@ static struct {
     int16_t head[CV_MAX_SEGIDS];
     size_t n;
     int16_t next[1024]; /* next row with the same segment ID, -1 at the end */
+    int16_t fhead[CV_MAX_SEGIDS][64]; /* first row of (segment ID, field < 64) */
+    int16_t fnext[1024];              /* next row with the same segment ID and field */
 } rows_ix;
 static pthread_once_t rows_once = PTHREAD_ONCE_INIT;
 
@@ -53,6 +55,8 @@ static uint32_t pack_id(const char *id)
 static void rows_build(void)
 {
     int16_t tail[CV_MAX_SEGIDS];
+    static int16_t ftail[CV_MAX_SEGIDS][64];
+    memset(rows_ix.fhead, 0xff, sizeof rows_ix.fhead);
     for (size_t i = 0; i < cv_nfields && i < 1024; i++) {
         uint32_t id = pack_id(cv_fields[i].seg);
         size_t k;
@@ -68,7 +72,32 @@ static void rows_build(void)
         if (rows_ix.head[k] < 0) rows_ix.head[k] = (int16_t)i;
         else rows_ix.next[tail[k]] = (int16_t)i;
         tail[k] = (int16_t)i;
+        uint8_t f = cv_fields[i].field;
+        rows_ix.fnext[i] = -1;
+        if (f >= 64) continue; /* found through the segment chain */
+        if (rows_ix.fhead[k][f] < 0) rows_ix.fhead[k][f] = (int16_t)i;
+        else rows_ix.fnext[ftail[k][f]] = (int16_t)i;
+        ftail[k][f] = (int16_t)i;
     }
+}
+
+/* Rows of (segment ID, field f): the first, then rows_next(). */
+static int rows_field_first(const char *seg, uint32_t f, bool *by_field)
+{
+    pthread_once(&rows_once, rows_build);
+    uint32_t id = pack_id(seg);
+    for (size_t k = 0; k < rows_ix.n; k++)
+        if (rows_ix.segid[k] == id) {
+            *by_field = f < 64;
+            return f < 64 ? rows_ix.fhead[k][f] : rows_ix.head[k];
+        }
+    *by_field = true;
+    return -1;
+}
+
+static int rows_next(int j, bool by_field)
+{
+    return by_field ? rows_ix.fnext[j] : rows_ix.next[j];
 }
 
 /* First row of a segment ID (-1 when none); continue with rows_ix.next[]. */
@@ -530,7 +559,10 @@ static void role_key(struct cv_ctx *c, const struct cv_role *r, const struct cw_
     }
     case K_ORDER:
         if (cw_slice_eq(id, CW_LIT("ORC")) || cw_slice_eq(id, CW_LIT("OBR"))) {
-            if (ei_key(c, seg, 2, scope, key) || ei_key(c, seg, 3, scope, key)) return;
+            /* the order is the placer's; a report is the filler's (one order may be
+               filled as several reports, each with its own filler number) */
+            uint32_t f1 = r->res == R_DIAGNOSTICREPORT ? 3 : 2, f2 = f1 == 2 ? 3 : 2;
+            if (ei_key(c, seg, f1, scope, key) || ei_key(c, seg, f2, scope, key)) return;
         } else if (cw_slice_eq(id, CW_LIT("RXA")) && c->patient_key.len) {
             *key = join(c, c->patient_key, field_text(c, seg, 3),
                         cv_comp(c, cw_hl7v2_rep(cw_hl7v2_field(seg, 5), 1), 1));
@@ -544,7 +576,10 @@ static void role_key(struct cv_ctx *c, const struct cv_role *r, const struct cw_
         return;
     case K_OBX: {
         const struct cw_hl7v2_node *code = cw_hl7v2_rep(cw_hl7v2_field(seg, 3), 1);
-        cw_slice base = c->order_key.len ? c->order_key : c->patient_key.len ? c->patient_key : local_key(c);
+        cw_slice base = c->report_key.len  ? c->report_key
+                        : c->order_key.len ? c->order_key
+                        : c->patient_key.len ? c->patient_key
+                                             : local_key(c);
         *key = join(c, base, join(c, cv_comp(c, code, 1), cv_comp(c, code, 3), CW_LIT("")),
                     field_text(c, seg, 4));
         return;
@@ -614,6 +649,7 @@ static void make_current(struct cv_ctx *c, uint8_t res, int32_t i)
     for (int t = 0; t < R_COUNT; t++)
         if (cv_res_info[t].level > lv) c->cur[t] = -1;
     if (lv <= 1) c->order_key = CW_LIT("");
+    if (lv <= 3) c->report_key = CW_LIT("");
 }
 
 /* The instance a role writes to (-1 when none). */
@@ -662,6 +698,7 @@ static int32_t resolve_role(struct cv_ctx *c, const struct cv_role *r, const str
     else c->inst[i].side = true;
     if (r->key == K_PATIENT) c->patient_key = join(c, scope, key, CW_LIT("pat"));
     if (r->key == K_ORDER && cv_res_info[r->res].level == 3) c->order_key = join(c, scope, key, CW_LIT("ord"));
+    if (r->key == K_ORDER && r->res == R_DIAGNOSTICREPORT) c->report_key = join(c, scope, key, CW_LIT("rpt"));
     return i;
 }
 
@@ -736,9 +773,10 @@ static int do_field(struct cv_ctx *c, const struct cw_hl7v2_node *seg, uint32_t 
     bool any = false, each = false;
     uint32_t mask = 0;
     bool whole = false;
-    int first = rows_first(c->seg_id);
+    bool byf;
+    int first = rows_field_first(c->seg_id, f, &byf);
     for (uint32_t k = 0; k < ninst; k++)
-        for (int j = first; j >= 0; j = rows_ix.next[j]) {
+        for (int j = first; j >= 0; j = rows_next(j, byf)) {
             const struct cv_field *row = &cv_fields[j];
             if (row->field != f || row->res != ress[k]) continue;
             any = true;
@@ -757,7 +795,7 @@ static int do_field(struct cv_ctx *c, const struct cw_hl7v2_node *seg, uint32_t 
     }
     c->rep->fields_mapped++;
     for (uint32_t k = 0; k < ninst; k++)
-        for (int j = first; j >= 0; j = rows_ix.next[j]) {
+        for (int j = first; j >= 0; j = rows_next(j, byf)) {
             const struct cv_field *row = &cv_fields[j];
             if (row->field != f || row->res != ress[k]) continue;
             if (row->dt == DT_USED) continue;

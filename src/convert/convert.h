@@ -142,7 +142,11 @@ static inline bool cw_convert_report_full(const struct cw_convert_report *r)
     return r->unmapped == 0 && r->invalid == 0 && r->unsupported == 0;
 }
 
-/* Number of message maps, and the "TYPE^EVENT" of map i (for docs and tests). */
+/*
+ * Number of supported TYPE^EVENTs, and the i-th as text ("ORU^R01"), NULL
+ * past the end (for docs and tests). The text is in a static buffer per
+ * index (at most 64): call from one thread.
+ */
 size_t cw_convert_message_count(void);
 const char *cw_convert_message_at(size_t i);
 

@@ -352,6 +352,15 @@ static struct cw_json decimal(struct cv_ctx *c, cw_slice s, uint32_t comp)
 
 /* ---- composite converters ---- */
 
+/* HL7 table 0396: "L", "99zzz" (and the common LOCAL) name a local code
+   system; such a name says nothing beyond "no standard system", so a code
+   kept without a system loses nothing. */
+static bool local_system(cw_slice n)
+{
+    return cw_slice_eq_nocase(n, CW_LIT("L")) || cw_slice_eq_nocase(n, CW_LIT("LOCAL")) ||
+           cw_slice_eq_nocase(n, CW_LIT("LOC")) || (n.len >= 2 && n.ptr[0] == '9' && n.ptr[1] == '9');
+}
+
 static int coding_of(struct cv_ctx *c, cw_slice code, cw_slice disp, cw_slice sysname,
                      uint32_t sysname_comp, cw_slice version, const char *deftable,
                      struct cw_json *out)
@@ -362,7 +371,7 @@ static int coding_of(struct cv_ctx *c, cw_slice code, cw_slice disp, cw_slice sy
     const char *sys = cv_system_uri(c, sysname);
     if (!sys && !sysname.len && deftable) sys = v2_table_uri(c, deftable);
     if (sys) cv_put(c, &cd, "system", cv_str(sys));
-    else if (sysname.len && sysname_comp)
+    else if (sysname.len && sysname_comp && !local_system(sysname))
         /* a local or unknown coding system name has no FHIR URI: the code is
            kept without a system, and the name is reported, not dropped */
         cv_report(c, CW_CONVERT_UNMAPPED_COMPONENT, sysname_comp,
@@ -414,6 +423,14 @@ static int cx(struct cv_ctx *c, const struct cw_hl7v2_node *rep, struct cw_json 
         cv_put(c, &id, "type", cc);
     }
     hd_to_identifier(c, &id, hd_read(c, rep, 4));
+    cw_slice fac = cv_sub(c, rep, 6, 1);
+    if (fac.len && !cv_obj_get(&id, "assigner")) {
+        /* CX-6 assigning facility: the assigner when CX-4 named a system */
+        struct cw_json as = cw_json_object();
+        cv_put_str(c, &as, "display", fac);
+        cv_put(c, &id, "assigner", as);
+    } else if (fac.len)
+        cv_report(c, CW_CONVERT_UNMAPPED_COMPONENT, 6, "CX-6 assigning facility not mapped (CX-4 names the assigner)");
     cv_put_str(c, &id, "value", v);
     struct cw_json per = cw_json_object(), d;
     fmt_dt(c, cv_comp(c, rep, 7), DT_DATETIME, 7, &d);
@@ -641,6 +658,36 @@ static struct cw_json organization_ref(struct cv_ctx *c, const struct cw_hl7v2_n
         arr_add(c, &o, "identifier", ident);
     }
     cv_put_str(c, &o, "name", name);
+    int32_t i = cv_secondary(c, R_ORGANIZATION, h.uid.len ? h.uid : h.ns, id.len ? id : name, &o);
+    return i < 0 ? cw_json_null() : cv_reference(c, i);
+}
+
+/* OBX-23 performing organization name (XON) with OBX-24 its address (XAD). */
+static struct cw_json obx_perf_org(struct cv_ctx *c, const struct cw_hl7v2_node *seg,
+                                   const struct cw_hl7v2_node *rep)
+{
+    cw_slice name = cv_comp(c, rep, 1), id = cv_comp(c, rep, 10);
+    if (!id.len) id = cv_comp(c, rep, 3);
+    if (!name.len && !id.len) return cw_json_null();
+    struct cw_json o = cw_json_object(), ad;
+    struct hd h = hd_read(c, rep, 6);
+    if (id.len) {
+        struct cw_json ident = cw_json_object();
+        cw_slice t = cv_comp(c, rep, 7);
+        if (t.len) {
+            struct cw_json cc = cw_json_object(), cd = cw_json_object();
+            cv_put(c, &cd, "system", cv_str("http://terminology.hl7.org/CodeSystem/v2-0203"));
+            cv_put_str(c, &cd, "code", t);
+            arr_add(c, &cc, "coding", cd);
+            cv_put(c, &ident, "type", cc);
+        }
+        hd_to_identifier(c, &ident, h);
+        cv_put_str(c, &ident, "value", id);
+        arr_add(c, &o, "identifier", ident);
+    }
+    cv_put_str(c, &o, "name", name);
+    const struct cw_hl7v2_node *r24 = cw_hl7v2_rep(cw_hl7v2_field(seg, 24), 1);
+    if (r24 && r24->len && xad(c, r24, &ad) == 0) arr_add(c, &o, "address", ad);
     int32_t i = cv_secondary(c, R_ORGANIZATION, h.uid.len ? h.uid : h.ns, id.len ? id : name, &o);
     return i < 0 ? cw_json_null() : cv_reference(c, i);
 }
@@ -1246,6 +1293,9 @@ static int dt_more(struct cv_ctx *c, uint8_t dt, const struct cw_hl7v2_node *seg
         if (arr.len) *out = arr;
         return c->failed ? -1 : 0;
     }
+    case DT_OBX_PERF_ORG:
+        *out = obx_perf_org(c, seg, rep);
+        return c->failed ? -1 : 0;
     case DT_HD_URI: {
         cw_slice s = hd_system(c, hd_read(c, rep, 0));
         if (s.len) *out = cw_json_string(s);

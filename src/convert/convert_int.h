@@ -141,6 +141,7 @@ enum cv_dt {
     DT_APPT_XCN,   /* XCN -> Appointment.participant {actor Practitioner, status} */
     DT_HD_URI,     /* HD -> uri (urn:oid:, urn:uuid:, URI) */
     DT_EIP,        /* EIP -> [Identifier placer (PLAC), Identifier filler (FILL)] (an array) */
+    DT_OBX_PERF_ORG, /* OBX-23 XON + OBX-24 XAD -> Reference(Organization) */
     DT_COUNT
 };
 
@@ -279,6 +280,7 @@ struct cv_ctx {
     char seg_id[4];
     uint32_t field, rep_;  /* field and repetition being converted */
     cw_slice order_key;    /* key of the current order group */
+    cw_slice report_key;   /* key of the current DiagnosticReport */
     cw_slice patient_key;
 };
 

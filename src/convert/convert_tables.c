@@ -439,7 +439,11 @@ const struct cv_field cv_fields[] = {
     F("OBX", 19, R_OBSERVATION, DT_INSTANT, "issued", NULL),
     F("OBX", 20, R_OBSERVATION, DT_CWE, "bodySite", NULL),
     F("OBX", 21, R_OBSERVATION, DT_EI, "identifier[]", NULL),
-    F("OBX", 23, R_OBSERVATION, DT_XON_REF, "performer[]", NULL),
+    F("OBX", 15, R_OBSERVATION, DT_CWE_ORG_REF, "performer[]", NULL),
+    F("OBX", 23, R_OBSERVATION, DT_OBX_PERF_ORG, "performer[]", NULL),
+    U("OBX", 24, R_OBSERVATION), /* address of the OBX-23 organization */
+    F("OBX", 29, R_OBSERVATION, DT_CWE, "category[]", "0936"),
+    F("OBX", 30, R_OBSERVATION, DT_CWE, "category[]", "0937"),
     F("OBX", 25, R_OBSERVATION, DT_XCN_REF, "performer[]", NULL),
     /* OBX[DocumentReference] (MDM) */
     U("OBX", 1, R_DOCREF),
@@ -696,7 +700,7 @@ const struct cv_dt_info cv_dt_info[DT_COUNT] = {
     [DT_DATE] = {"date", C(1) | C(2)},
     [DT_DATETIME] = {"dateTime", C(1) | C(2)},
     [DT_INSTANT] = {"instant", C(1) | C(2)},
-    [DT_CX] = {"CX[Identifier]", C(1) | C(4) | C(5) | C(7) | C(8)},
+    [DT_CX] = {"CX[Identifier]", C(1) | C(4) | C(5) | C(6) | C(7) | C(8)},
     [DT_EI] = {"EI[Identifier]", C(1) | C(2) | C(3) | C(4)},
     [DT_HD_ID] = {"HD[Identifier]", C(1) | C(2) | C(3)},
     [DT_ID_TYPED] = {"Identifier", C(1)},
@@ -708,7 +712,7 @@ const struct cv_dt_info cv_dt_info[DT_COUNT] = {
     [DT_CQ] = {"CQ[Quantity]", C(1) | C(2)},
     [DT_NM_QTY] = {"NM[Quantity]", C(1)},
     [DT_XCN_REF] = {"XCN[Practitioner]", C(1) | C(2) | C(3) | C(4) | C(5) | C(6) | C(7) | C(9) | C(13)},
-    [DT_XON_REF] = {"XON[Organization]", C(1) | C(3) | C(6) | C(10)},
+    [DT_XON_REF] = {"XON[Organization]", C(1) | C(2) | C(3) | C(6) | C(10)},
     [DT_HD_ORG_REF] = {"HD[Organization]", C(1) | C(2) | C(3)},
     [DT_PL_REF] = {"PL[Location]", C(1) | C(2) | C(3) | C(4) | C(7) | C(8) | C(9)},
     [DT_ANNOT] = {"Annotation", 0},
@@ -717,7 +721,7 @@ const struct cv_dt_info cv_dt_info[DT_COUNT] = {
     [DT_RP] = {"RP[Attachment]", C(1) | C(2) | C(3) | C(4)},
     [DT_MSG_EVENT] = {"MSG[Coding]", C(1) | C(2) | C(3)},
     [DT_DLN] = {"DLN[Identifier]", C(1) | C(3)},
-    [DT_CX_LINK] = {"CX[Identifier]", C(1) | C(4) | C(5) | C(7) | C(8)},
+    [DT_CX_LINK] = {"CX[Identifier]", C(1) | C(4) | C(5) | C(6) | C(7) | C(8)},
     [DT_XCN_NAME] = {"XCN[HumanName]", C(2) | C(3) | C(4) | C(5) | C(6) | C(7)},
     [DT_SPS] = {"SPS[CodeableConcept]", C(1)},
     [DT_EI_TYPED] = {"EI[Identifier]", C(1) | C(2) | C(3) | C(4)},
@@ -738,6 +742,7 @@ const struct cv_dt_info cv_dt_info[DT_COUNT] = {
     [DT_APPT_XCN] = {"XCN[participant]", C(1) | C(2) | C(3) | C(4) | C(5) | C(6) | C(7) | C(9) | C(13)},
     [DT_HD_URI] = {"HD[uri]", C(1) | C(2) | C(3)},
     [DT_EIP] = {"EIP[Identifier]", C(1) | C(2)},
+    [DT_OBX_PERF_ORG] = {"XON[Organization]", C(1) | C(2) | C(3) | C(6) | C(7) | C(10)},
 };
 
 /* ---- vocabulary (v2-to-FHIR IG "Vocabulary Maps", table by table) ---- */

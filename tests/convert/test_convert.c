@@ -447,7 +447,7 @@ static void test_report(void **state)
                         "ZPI|1|SECRETZ\n"
                         "OBX|1|NM|1^x^LN||12\n"
                         "NTE|1||note\n"
-                        "AL1|1|DA|X^y^99LOC\n");
+                        "AL1|1|DA|X^y^ZZLOCAL\n");
     assert_int_equal(c.rc, 0);
     assert_true(report_has(&c, CW_CONVERT_UNMAPPED_SEGMENT, "ZPI"));
     assert_true(report_has(&c, CW_CONVERT_INVALID_VALUE, "PID-7"));
