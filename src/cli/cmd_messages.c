@@ -5,6 +5,8 @@
  *   causeway messages list [--status received|processed|error] [--after SEQ]
  *                          [--limit N] [--json] [--data DIR] [--config FILE]
  *   causeway messages show SEQ [--json] [--data DIR] [--config FILE]
+ *   causeway messages reprocess SEQ... | --status error|received
+ *                               [--data DIR] [--store URL] [--config FILE]
  *
  * The journal is <data>/journal.db (src/ingest/journal.h); the data folder
  * comes from --data, CAUSEWAY_DATA or the config file, as for `serve`. It
@@ -13,8 +15,16 @@
  * HL7 error code and location); `show` also prints the message itself: it
  * is a tool for the operator on their own terminal, not a log.
  *
- * Exit status: 0 ok; 1 the message was not found; 2 usage or I/O error.
+ * `reprocess` runs messages through the HL7 v2 -> FHIR ingest again (after
+ * a fix of the sender's data, a mapping or the configuration) and records
+ * the new outcome on each row; it opens the store itself, so it works with
+ * or without a running server (cw_server_reprocess). Over HTTP the running
+ * server offers the same: POST /messages/{seq}/$reprocess.
+ *
+ * Exit status: 0 ok; 1 the message was not found, or a reprocessed message
+ * failed again; 2 usage or I/O error.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +39,8 @@ static void usage(FILE *out)
     fprintf(out, "usage: causeway messages list [--status received|processed|error] [--after SEQ]\n"
                  "                              [--limit N] [--json] [--data DIR] [--config FILE]\n"
                  "       causeway messages show SEQ [--json] [--data DIR] [--config FILE]\n"
+                 "       causeway messages reprocess SEQ... | --status error|received\n"
+                 "                                   [--data DIR] [--store URL] [--config FILE]\n"
                  "\n"
                  "The inbound journal: every HL7 v2 message received over MLLP, its status\n"
                  "and, for the error queue (--status error), the HL7 error code, location and\n"
@@ -139,6 +151,97 @@ static int parse_i64(const char *s, long long min, long long *out)
     return 0;
 }
 
+static void print_outcome(void *ctx, long long seq, int failed, unsigned resources,
+                          const struct cw_err *why)
+{
+    (void)ctx;
+    if (failed)
+        printf("%lld error %d at %s: %s\n", seq, why->v2_code, why->location, why->msg);
+    else
+        printf("%lld processed (%u resources)\n", seq, resources);
+}
+
+static int load_config(struct cw_config *cfg, int argc, char **argv, struct cw_err *err)
+{
+    cw_config_defaults(cfg);
+    const char *config_path = getenv("CAUSEWAY_CONFIG");
+    for (int i = 2; i + 1 < argc; i++)
+        if (strcmp(argv[i], "--config") == 0) config_path = argv[i + 1];
+    if (config_path && *config_path && cw_config_load_file(cfg, config_path, err) < 0) return -1;
+    return cw_config_load_env(cfg, err);
+}
+
+static int reprocess(int argc, char **argv)
+{
+    struct cw_config cfg;
+    struct cw_err err;
+    cw_err_clear(&err);
+    if (load_config(&cfg, argc, argv, &err) < 0) {
+        fprintf(stderr, "causeway messages: %s\n", err.msg);
+        return CW_EXIT_USAGE;
+    }
+    int64_t *seqs = calloc((size_t)argc, sizeof *seqs);
+    if (!seqs) return CW_EXIT_USAGE;
+    size_t n = 0;
+    int status = -1;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        bool has_value = i + 1 < argc;
+        long long v;
+        if (strcmp(a, "--config") == 0 && has_value) {
+            i++;
+        } else if ((strcmp(a, "--data") == 0 || strcmp(a, "--store") == 0) && has_value) {
+            if (cw_config_set(&cfg, a + 2, argv[++i], &err) < 0) {
+                fprintf(stderr, "causeway messages: %s\n", err.msg);
+                free(seqs);
+                return CW_EXIT_USAGE;
+            }
+        } else if (strcmp(a, "--status") == 0 && has_value) {
+            const char *s = argv[++i];
+            status = strcmp(s, "error") == 0      ? CW_JOURNAL_ERROR
+                     : strcmp(s, "received") == 0 ? CW_JOURNAL_RECEIVED
+                                                  : -2;
+            if (status == -2) {
+                fprintf(stderr, "causeway messages: reprocess --status: error or received\n");
+                free(seqs);
+                return CW_EXIT_USAGE;
+            }
+        } else if (a[0] != '-' && parse_i64(a, 1, &v) == 0) {
+            seqs[n++] = v;
+        } else {
+            fprintf(stderr, "causeway messages: unexpected argument '%s'\n", a);
+            usage(stderr);
+            free(seqs);
+            return CW_EXIT_USAGE;
+        }
+    }
+    if (n == 0 && status < 0) {
+        usage(stderr);
+        free(seqs);
+        return CW_EXIT_USAGE;
+    }
+    char path[CW_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/journal.db", cfg.data_dir);
+    FILE *probe = fopen(path, "rb");
+    if (!probe) {
+        fprintf(stderr, "causeway messages: no journal at %s (see --data)\n", path);
+        free(seqs);
+        return CW_EXIT_USAGE;
+    }
+    fclose(probe);
+    long processed = 0, failed = 0;
+    int rc =
+        cw_server_reprocess(&cfg, seqs, n, status, print_outcome, NULL, &processed, &failed, &err);
+    free(seqs);
+    printf("reprocessed %ld message%s: %ld processed, %ld error%s\n", processed + failed,
+           processed + failed == 1 ? "" : "s", processed, failed, failed == 1 ? "" : "s");
+    if (rc < 0) {
+        fprintf(stderr, "causeway messages: %s\n", err.msg);
+        return err.issue == CW_ISSUE_NOT_FOUND ? CW_EXIT_FAIL : CW_EXIT_USAGE;
+    }
+    return failed ? CW_EXIT_FAIL : CW_EXIT_OK;
+}
+
 int cw_cmd_messages(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -147,6 +250,7 @@ int cw_cmd_messages(int argc, char **argv)
     }
     const char *verb = argv[1];
     bool is_list = strcmp(verb, "list") == 0, is_show = strcmp(verb, "show") == 0;
+    if (strcmp(verb, "reprocess") == 0) return reprocess(argc, argv);
     if (!is_list && !is_show) {
         fprintf(stderr, "causeway messages: unknown subcommand '%s'\n", verb);
         usage(stderr);

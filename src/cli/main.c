@@ -21,7 +21,7 @@ static const struct command commands[] = {
     {"fhirpath", cw_cmd_fhirpath,
      "evaluate a FHIRPath expression on a FHIR JSON resource (fhirpath EXPR FILE)"},
     {"convert", cw_cmd_convert, "convert a document (convert --to json|xml [--pretty] FILE)"},
-    {"messages", cw_cmd_messages, "the inbound journal and error queue (messages list|show)"},
+    {"messages", cw_cmd_messages, "the inbound journal and error queue (messages list|show|reprocess)"},
 };
 
 static void usage(FILE *out)

@@ -634,6 +634,7 @@ const size_t cv_nlinks = N(cv_links);
 
 const struct cv_default cv_defaults[] = {
     {R_MESSAGEHEADER, "source.endpoint", "urn:causeway:v2-sender"},
+    {R_MESSAGEHEADER, "destination[0].endpoint", "urn:causeway:v2-receiver"},
     {R_ENCOUNTER, "status", "unknown"},
     {R_ENCOUNTER, "class",
      "{\"system\":\"http://terminology.hl7.org/CodeSystem/v3-NullFlavor\",\"code\":\"UNK\"}"},

@@ -47,6 +47,7 @@ struct cw_server {
     struct cw_rest *rest;
     size_t max_body;
     char base_url[CW_PATH_MAX];
+    struct cw_ingest_v2 *ingest; /* HL7 v2 -> FHIR processor of the MLLP pipeline */
     struct cw_server_mllp *mllp; /* NULL when MLLP is not running */
     char mllp_note[256];         /* why not */
 };
@@ -235,6 +236,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         }
         return health(s, conn);
     }
+    cw_slice mprefix = CW_LIT("/messages");
+    if (cw_slice_starts_with(path, mprefix) && (path.len == mprefix.len || path.ptr[mprefix.len] == '/')) {
+        struct cw_buf b;
+        cw_buf_init(&b, (size_t)256 << 20);
+        if (cw_server_messages_handle(s->mllp, method, cw_slice_sub(path, mprefix.len, path.len), query, &b,
+                                      &e) < 0) {
+            cw_buf_release(&b);
+            return send_outcome(conn, &e);
+        }
+        return send_text(conn, 200, "application/json", &b);
+    }
     cw_slice prefix = CW_LIT(FHIR_PREFIX);
     if (cw_slice_starts_with(path, prefix) && (path.len == prefix.len || path.ptr[prefix.len] == '/')) {
         if (memchr(path.ptr, '%', path.len)) {
@@ -357,7 +369,9 @@ int cw_server_start(const struct cw_config *c, struct cw_server **out, struct cw
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
     s->http_port = info ? info->port : c->http_port;
-    if (cw_server_mllp_start(c, NULL, NULL, &s->mllp, s->mllp_note, sizeof s->mllp_note, err) < 0) {
+    if (cw_ingest_v2_new(s->rest, &s->ingest, err) < 0 ||
+        cw_server_mllp_start(c, cw_ingest_v2_process, s->ingest, &s->mllp, s->mllp_note,
+                             sizeof s->mllp_note, err) < 0) {
         cw_server_stop(s);
         return -1;
     }
@@ -384,6 +398,7 @@ void cw_server_stop(struct cw_server *s)
 {
     if (!s) return;
     cw_server_mllp_stop(s->mllp); /* first: its ACKs go out before anything closes */
+    cw_ingest_v2_free(s->ingest);
     if (s->mhd) MHD_stop_daemon(s->mhd);
     cw_rest_free(s->rest);
     cw_store_close(s->store);

@@ -19,6 +19,7 @@
  */
 #include "server/server_int.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 
 #include "base/buf.h"
 #include "base/log.h"
+#include "json/json.h"
 #include "ingest/journal.h"
 #include "net/net.h"
 
@@ -302,4 +304,236 @@ void cw_server_mllp_stop(struct cw_server_mllp *m)
     cw_journal_close(m->journal);
     cw_tls_free(m->tls);
     free(m);
+}
+
+/* --- the error queue over HTTP: /messages (http.c routes here) ----------- */
+
+/* One journal row as JSON (the message text only when with_raw). */
+static void row_json(struct cw_json_writer *w, const struct cw_journal_record *r, bool with_raw)
+{
+    cw_json_begin_object(w);
+    cw_json_key(w, CW_LIT("seq"));
+    cw_json_int_value(w, r->seq);
+    cw_json_key(w, CW_LIT("receivedAt"));
+    cw_json_string_value(w, r->received_at);
+    cw_json_key(w, CW_LIT("channel"));
+    cw_json_string_value(w, r->channel);
+    cw_json_key(w, CW_LIT("peer"));
+    cw_json_string_value(w, r->peer);
+    cw_json_key(w, CW_LIT("size"));
+    cw_json_int_value(w, (long long)r->raw.len);
+    cw_json_key(w, CW_LIT("status"));
+    cw_json_string_value(w, cw_slice_cstr(cw_journal_status_name(r->status)));
+    cw_json_key(w, CW_LIT("ack"));
+    cw_json_string_value(w, r->ack_code);
+    cw_json_key(w, CW_LIT("attempts"));
+    cw_json_int_value(w, r->attempts);
+    if (r->error_code || r->error_location.len || r->error_text.len) {
+        cw_json_key(w, CW_LIT("error"));
+        cw_json_begin_object(w);
+        cw_json_key(w, CW_LIT("code"));
+        cw_json_int_value(w, r->error_code);
+        cw_json_key(w, CW_LIT("location"));
+        cw_json_string_value(w, r->error_location);
+        cw_json_key(w, CW_LIT("text"));
+        cw_json_string_value(w, r->error_text);
+        cw_json_end_object(w);
+    }
+    if (with_raw) {
+        cw_json_key(w, CW_LIT("message"));
+        cw_json_string_value(w, r->raw);
+    }
+    cw_json_end_object(w);
+}
+
+struct list_ctx {
+    struct cw_json_writer *w;
+    int64_t last;
+    size_t n;
+};
+
+static int list_row(void *ctx, const struct cw_journal_record *r)
+{
+    struct list_ctx *lc = ctx;
+    row_json(lc->w, r, false);
+    lc->last = r->seq;
+    lc->n++;
+    return 0;
+}
+
+/* The value of query parameter name (raw; our values are plain tokens). */
+static cw_slice query_param(cw_slice query, const char *name)
+{
+    size_t nl = strlen(name);
+    while (query.len) {
+        long amp = cw_slice_index(query, '&');
+        cw_slice pair = amp >= 0 ? cw_slice_sub(query, 0, (size_t)amp) : query;
+        if (pair.len > nl && pair.ptr[nl] == '=' && memcmp(pair.ptr, name, nl) == 0)
+            return cw_slice_sub(pair, nl + 1, pair.len);
+        query = amp >= 0 ? cw_slice_sub(query, (size_t)amp + 1, query.len) : CW_SLICE_NULL;
+    }
+    return CW_SLICE_NULL;
+}
+
+struct reprocess_wait {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+    int failed;
+    uint32_t resources;
+    struct cw_err error;
+    struct cw_journal *journal;
+};
+
+static void on_reprocessed(void *ctx, const struct cw_pipeline_item *it)
+{
+    struct reprocess_wait *w = ctx;
+    struct cw_err e;
+    if (cw_journal_set_status(w->journal, it->seq,
+                              it->failed ? CW_JOURNAL_ERROR : CW_JOURNAL_PROCESSED, NULL,
+                              it->failed ? &it->error : NULL, &e) < 0)
+        cw_log(CW_LOG_WARN, "mllp.status_not_recorded", CW_LOG_INT("seq", it->seq),
+               CW_LOG_STR("reason", e.msg));
+    pthread_mutex_lock(&w->mu);
+    w->failed = it->failed;
+    w->resources = it->resources;
+    w->error = it->error;
+    w->done = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+int cw_server_mllp_reprocess(struct cw_server_mllp *m, int64_t seq, int *failed,
+                             uint32_t *resources, struct cw_err *why, struct cw_err *err)
+{
+    if (!m || !m->pipeline)
+        return cw_err_set(err, CW_ISSUE_NOT_SUPPORTED, "no ingest pipeline is running");
+    struct cw_arena *a = cw_arena_new((size_t)1 << 30);
+    if (!a) return cw_err_set(err, CW_ISSUE_EXCEPTION, "out of memory");
+    struct cw_journal_record r;
+    if (cw_journal_get(m->journal, a, seq, &r, err) < 0) {
+        cw_arena_destroy(a);
+        return -1;
+    }
+    struct reprocess_wait w = {.journal = m->journal};
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    int rc = cw_pipeline_submit(m->pipeline, seq, r.raw, "reprocess", "", on_reprocessed, &w, err);
+    cw_arena_destroy(a);
+    if (rc == 0) {
+        pthread_mutex_lock(&w.mu);
+        while (!w.done) pthread_cond_wait(&w.cv, &w.mu);
+        pthread_mutex_unlock(&w.mu);
+        *failed = w.failed;
+        *resources = w.resources;
+        *why = w.error;
+    }
+    pthread_mutex_destroy(&w.mu);
+    pthread_cond_destroy(&w.cv);
+    return rc;
+}
+
+int cw_server_messages_handle(struct cw_server_mllp *m, const char *method, cw_slice sub,
+                              cw_slice query, struct cw_buf *out, struct cw_err *err)
+{
+    if (!m) {
+        cw_err_set(err, CW_ISSUE_NOT_FOUND, "no MLLP listener, so no inbound journal");
+        return -1;
+    }
+    struct cw_json_writer w;
+    cw_json_writer_init(&w, out, 0);
+    bool get = strcmp(method, "GET") == 0;
+    if (sub.len == 0 || (sub.len == 1 && sub.ptr[0] == '/')) {
+        if (!get) {
+            cw_err_set(err, CW_ISSUE_NOT_SUPPORTED, "/messages supports GET only");
+            err->http_status = 405;
+            return -1;
+        }
+        int status = -1;
+        cw_slice st = query_param(query, "status");
+        if (st.len) {
+            if (cw_slice_eq_cstr(st, "received"))
+                status = CW_JOURNAL_RECEIVED;
+            else if (cw_slice_eq_cstr(st, "processed"))
+                status = CW_JOURNAL_PROCESSED;
+            else if (cw_slice_eq_cstr(st, "error"))
+                status = CW_JOURNAL_ERROR;
+            else
+                return cw_err_set(err, CW_ISSUE_VALUE, "status: received, processed or error");
+        }
+        long long after = 0, limit = 100;
+        cw_slice av = query_param(query, "after"), lv = query_param(query, "limit");
+        if ((av.len && (cw_slice_to_i64(av, &after) < 0 || after < 0)) ||
+            (lv.len && (cw_slice_to_i64(lv, &limit) < 0 || limit < 1 || limit > 1000)))
+            return cw_err_set(err, CW_ISSUE_VALUE, "after: a sequence number; limit: 1..1000");
+        cw_json_begin_object(&w);
+        cw_json_key(&w, CW_LIT("messages"));
+        cw_json_begin_array(&w);
+        struct list_ctx lc = {.w = &w};
+        if (cw_journal_list(m->journal, after, (size_t)limit, status, list_row, &lc, err) < 0)
+            return -1;
+        cw_json_end_array(&w);
+        if (lc.n == (size_t)limit) {
+            cw_json_key(&w, CW_LIT("nextAfter"));
+            cw_json_int_value(&w, lc.last);
+        }
+        cw_json_end_object(&w);
+        return cw_buf_failed(out) ? cw_err_set(err, CW_ISSUE_TOO_COSTLY, "answer too large") : 0;
+    }
+    /* /{seq} or /{seq}/$reprocess */
+    cw_slice rest = cw_slice_sub(sub, 1, sub.len);
+    long slash = cw_slice_index(rest, '/');
+    cw_slice num = slash >= 0 ? cw_slice_sub(rest, 0, (size_t)slash) : rest;
+    cw_slice op = slash >= 0 ? cw_slice_sub(rest, (size_t)slash + 1, rest.len) : CW_SLICE_NULL;
+    long long seq;
+    if (cw_slice_to_i64(num, &seq) < 0 || seq < 1)
+        return cw_err_set(err, CW_ISSUE_NOT_FOUND, "no such message");
+    if (slash < 0) {
+        if (!get) {
+            cw_err_set(err, CW_ISSUE_NOT_SUPPORTED, "/messages/{seq} supports GET only");
+            err->http_status = 405;
+            return -1;
+        }
+        struct cw_arena *a = cw_arena_new((size_t)1 << 30);
+        if (!a) return cw_err_set(err, CW_ISSUE_EXCEPTION, "out of memory");
+        struct cw_journal_record r;
+        int rc = cw_journal_get(m->journal, a, seq, &r, err);
+        if (rc == 0) row_json(&w, &r, true);
+        cw_arena_destroy(a);
+        return rc;
+    }
+    if (!cw_slice_eq_cstr(op, "$reprocess"))
+        return cw_err_set(err, CW_ISSUE_NOT_FOUND, "no such operation");
+    if (strcmp(method, "POST") != 0) {
+        cw_err_set(err, CW_ISSUE_NOT_SUPPORTED, "$reprocess takes POST");
+        err->http_status = 405;
+        return -1;
+    }
+    int failed = 0;
+    uint32_t resources = 0;
+    struct cw_err why;
+    cw_err_clear(&why);
+    if (cw_server_mllp_reprocess(m, seq, &failed, &resources, &why, err) < 0) return -1;
+    cw_log(CW_LOG_INFO, "mllp.reprocessed", CW_LOG_INT("seq", seq),
+           CW_LOG_STR("outcome", failed ? "error" : "processed"));
+    cw_json_begin_object(&w);
+    cw_json_key(&w, CW_LIT("seq"));
+    cw_json_int_value(&w, seq);
+    cw_json_key(&w, CW_LIT("status"));
+    cw_json_string_value(&w, failed ? CW_LIT("error") : CW_LIT("processed"));
+    cw_json_key(&w, CW_LIT("resources"));
+    cw_json_int_value(&w, resources);
+    if (failed) {
+        cw_json_key(&w, CW_LIT("error"));
+        cw_json_begin_object(&w);
+        cw_json_key(&w, CW_LIT("code"));
+        cw_json_int_value(&w, why.v2_code);
+        cw_json_key(&w, CW_LIT("location"));
+        cw_json_string_value(&w, cw_slice_cstr(why.location));
+        cw_json_key(&w, CW_LIT("text"));
+        cw_json_string_value(&w, cw_slice_cstr(why.msg));
+        cw_json_end_object(&w);
+    }
+    cw_json_end_object(&w);
+    return 0;
 }

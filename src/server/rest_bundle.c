@@ -516,44 +516,49 @@ static int tx_get(struct cw_rest *r, const struct rest_req *q, struct cw_store_t
     return 0;
 }
 
-static void transaction(struct cw_rest *r, const struct rest_req *q, const struct rest_out *o,
-                        struct entry *es, size_t n, struct rest_resp *resp)
+/* One write per resource (http.html#transaction). */
+static int tx_check_unique(const struct rest_req *q, struct entry *es, size_t n, struct cw_err *err)
 {
-    struct cw_err err;
-    cw_err_clear(&err);
-    struct rest_prefer pf;
-    rest_prefer_parse(q, &pf);
-    /* one write per resource (http.html#transaction) */
     struct cw_hset seen;
     struct cw_hash_opts ho = {.max_entries = REST_MAX_BUNDLE_ENTRIES * 2, .key_arena = q->a};
-    if (cw_hset_init(&seen, &ho, &err) < 0) return rest_error(o, &err, resp);
+    if (cw_hset_init(&seen, &ho, err) < 0) return -1;
     for (size_t i = 0; i < n; i++) {
         struct entry *e = &es[i];
         if (!e->id.len || e->m == M_GET || e->m == M_HEAD) continue;
         char key[160];
         int kl = snprintf(key, sizeof key, "%.*s/%.*s", CW_SLICE_FMT(e->type), CW_SLICE_FMT(e->id));
-        int added = cw_hset_add(&seen, (cw_slice){key, (size_t)kl}, &err);
-        if (added == 0) {
+        int added = cw_hset_add(&seen, (cw_slice){key, (size_t)kl}, err);
+        if (added <= 0) {
             cw_hset_release(&seen);
-            entry_fail(&err, e->index, CW_ISSUE_INVALID, "two entries of the transaction write the same resource");
-            return rest_error(o, &err, resp);
-        }
-        if (added < 0) {
-            cw_hset_release(&seen);
-            return rest_error(o, &err, resp);
+            if (added == 0)
+                return entry_fail(err, e->index, CW_ISSUE_INVALID,
+                                  "two entries of the transaction write the same resource");
+            return -1;
         }
     }
     cw_hset_release(&seen);
+    return 0;
+}
 
-    struct rewrite rw = {.a = q->a, .err = &err};
-    struct cw_hash_opts mo = {.max_entries = REST_MAX_BUNDLE_ENTRIES * 2};
-    if (cw_hash_init(&rw.map, &mo, &err) < 0) return rest_error(o, &err, resp);
-    struct cw_store_txn *t;
+static bool tx_conditional(const struct entry *es, size_t n)
+{
     bool conditional = false;
     for (size_t i = 0; i < n; i++) conditional |= es[i].if_none_exist.len || es[i].has_query;
-    if (cw_store_begin(r->store, conditional ? CW_STORE_SERIALIZABLE : CW_STORE_WRITE, &t, &err) < 0) {
-        cw_hash_release(&rw.map);
-        return rest_error(o, &err, resp);
+    return conditional;
+}
+
+/* Every entry of a checked transaction inside t, in the processing order
+   of http.html#trules. On failure t must be rolled back. */
+static int tx_apply(struct cw_rest *r, const struct rest_req *q, struct cw_store_txn *t,
+                    struct entry *es, size_t n, struct cw_err *err_out)
+{
+    struct cw_err err;
+    cw_err_clear(&err);
+    struct rewrite rw = {.a = q->a, .err = &err};
+    struct cw_hash_opts mo = {.max_entries = REST_MAX_BUNDLE_ENTRIES * 2};
+    if (cw_hash_init(&rw.map, &mo, &err) < 0) {
+        *err_out = err;
+        return -1;
     }
     rw.t = t;
     int rc = 0;
@@ -605,6 +610,39 @@ static void transaction(struct cw_rest *r, const struct rest_req *q, const struc
         if (rc < 0) locate(&err, e->index);
     }
     cw_hash_release(&rw.map);
+    if (rc < 0) *err_out = err;
+    return rc;
+}
+
+int rest_transaction_in(struct cw_rest *r, const struct rest_req *q, struct cw_store_txn *t,
+                        struct cw_json *bundle, uint32_t *written, struct cw_err *err)
+{
+    struct entry *es;
+    size_t n;
+    if (written) *written = 0;
+    if (read_entries(q, bundle, &es, &n, true, err) < 0 || tx_check_unique(q, es, n, err) < 0)
+        return -1;
+    int rc = tx_apply(r, q, t, es, n, err);
+    for (size_t i = 0; i < n; i++) {
+        if (es[i].has_get) cw_buf_release(&es[i].get.body);
+        if (written && es[i].staged) (*written)++;
+    }
+    return rc;
+}
+
+static void transaction(struct cw_rest *r, const struct rest_req *q, const struct rest_out *o,
+                        struct entry *es, size_t n, struct rest_resp *resp)
+{
+    struct cw_err err;
+    cw_err_clear(&err);
+    struct rest_prefer pf;
+    rest_prefer_parse(q, &pf);
+    if (tx_check_unique(q, es, n, &err) < 0) return rest_error(o, &err, resp);
+    struct cw_store_txn *t;
+    if (cw_store_begin(r->store, tx_conditional(es, n) ? CW_STORE_SERIALIZABLE : CW_STORE_WRITE, &t,
+                       &err) < 0)
+        return rest_error(o, &err, resp);
+    int rc = tx_apply(r, q, t, es, n, &err);
     if (rc < 0) {
         cw_store_rollback(t);
     } else if (cw_store_commit(t, &err) < 0) {

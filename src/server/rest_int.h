@@ -258,6 +258,18 @@ int rest_fhirpath_patch(struct cw_arena *a, struct cw_json *res, const struct cw
 
 void rest_bundle(struct cw_rest *r, const struct rest_req *q, struct rest_resp *resp);
 
+/*
+ * Apply a transaction Bundle (parsed; resources are rewritten in place)
+ * inside the caller's store transaction t, with the same rules as POST of
+ * a transaction: checks, processing order, urn:uuid/fullUrl rewriting,
+ * conditional entries (t should then be CW_STORE_SERIALIZABLE), validation
+ * on write. Several bundles may share one t (the ingest pipeline's group
+ * commit). *written (may be NULL) = resources created or updated. On -1
+ * (err located at Bundle.entry[i]) t must be rolled back.
+ */
+int rest_transaction_in(struct cw_rest *r, const struct rest_req *q, struct cw_store_txn *t,
+                        struct cw_json *bundle, uint32_t *written, struct cw_err *err);
+
 /* ---- rest_meta.c ---- */
 
 int rest_capability_build(struct cw_rest *r, struct cw_err *err);

@@ -24,6 +24,7 @@
 #define CW_SERVER_SERVER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/buf.h"
 #include "base/err.h"
@@ -99,6 +100,23 @@ const char *cw_server_mllp_note(const struct cw_server *s);
  * already received are still sent), close the journal, release everything.
  */
 void cw_server_stop(struct cw_server *s);
+
+/*
+ * Reprocess journaled HL7 v2 messages without a running server (`causeway
+ * messages reprocess`): opens the store and the journal of c, runs the
+ * given seqs (n may be 0) and, when status >= 0, every row with that
+ * journal status (enum cw_journal_status, e.g. the error queue) through the
+ * ingest processor, and records each outcome on its journal row. report
+ * (may be NULL) is called once per message, serialized. Safe while a
+ * server uses the same SQLite files or PostgreSQL database: the converter's
+ * ids make a replay an update. Returns 0, or -1 with err (unknown seq,
+ * store or journal not openable).
+ */
+typedef void (*cw_server_reprocess_fn)(void *ctx, long long seq, int failed, unsigned resources,
+                                       const struct cw_err *why);
+int cw_server_reprocess(const struct cw_config *c, const int64_t *seqs, size_t n, int status,
+                        cw_server_reprocess_fn report, void *ctx, long *processed, long *failed,
+                        struct cw_err *err);
 
 /* --- HL7 v2 acknowledgments: the hook the hl7v2 module fills ------------ */
 

@@ -21,6 +21,11 @@ import sys
 VT, FS, CR = b"\x0b", b"\x1c", b"\x0d"
 
 
+def obx_count(k, obx_min, obx_max):
+    """OBX segments of message k: fixed per k, so a resent message is the same."""
+    return random.Random(k).randint(obx_min, obx_max)
+
+
 def message(tag, k, obx_min, obx_max, rnd):
     pid = k % 500
     t = k % 86400
@@ -37,7 +42,7 @@ def message(tag, k, obx_min, obx_max, rnd):
     codes = [("2345-7", "Glucose", "mg/dL"), ("2160-0", "Creatinine", "mg/dL"),
              ("17861-6", "Calcium", "mg/dL"), ("2951-2", "Sodium", "mmol/L"),
              ("2823-3", "Potassium", "mmol/L")]
-    n = rnd.randint(obx_min, obx_max)
+    n = obx_count(k, obx_min, obx_max)
     for i in range(n):
         code, name, unit = codes[i % len(codes)]
         segs.append("OBX|%d|NM|%s^%s^LN||%d.%d|%s|||||F|||20240301080000"
