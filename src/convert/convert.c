@@ -41,7 +41,7 @@ static struct {
     uint32_t segid[CV_MAX_SEGIDS];
     int16_t head[CV_MAX_SEGIDS];
     size_t n;
-    int16_t next[1024]; /* next row with the same segment ID, -1 at the end */
+    int16_t next[1024];               /* next row with the same segment ID, -1 at the end */
     int16_t fhead[CV_MAX_SEGIDS][64]; /* first row of (segment ID, field < 64) */
     int16_t fnext[1024];              /* next row with the same segment ID and field */
 } rows_ix;
@@ -69,14 +69,18 @@ static void rows_build(void)
             rows_ix.n++;
         }
         rows_ix.next[i] = -1;
-        if (rows_ix.head[k] < 0) rows_ix.head[k] = (int16_t)i;
-        else rows_ix.next[tail[k]] = (int16_t)i;
+        if (rows_ix.head[k] < 0)
+            rows_ix.head[k] = (int16_t)i;
+        else
+            rows_ix.next[tail[k]] = (int16_t)i;
         tail[k] = (int16_t)i;
         uint8_t f = cv_fields[i].field;
         rows_ix.fnext[i] = -1;
         if (f >= 64) continue; /* found through the segment chain */
-        if (rows_ix.fhead[k][f] < 0) rows_ix.fhead[k][f] = (int16_t)i;
-        else rows_ix.fnext[ftail[k][f]] = (int16_t)i;
+        if (rows_ix.fhead[k][f] < 0)
+            rows_ix.fhead[k][f] = (int16_t)i;
+        else
+            rows_ix.fnext[ftail[k][f]] = (int16_t)i;
         ftail[k][f] = (int16_t)i;
     }
 }
@@ -112,12 +116,16 @@ static int rows_first(const char *seg)
 
 /* ---- report ---- */
 
-void cv_report(struct cv_ctx *c, enum cw_convert_item_kind kind, uint32_t comp, const char *fmt, ...)
+void cv_report(struct cv_ctx *c, enum cw_convert_item_kind kind, uint32_t comp, const char *fmt,
+               ...)
 {
     struct cw_convert_report *r = c->rep;
-    if (kind == CW_CONVERT_INVALID_VALUE) r->invalid++;
-    else if (kind == CW_CONVERT_UNSUPPORTED) r->unsupported++;
-    else r->unmapped++;
+    if (kind == CW_CONVERT_INVALID_VALUE)
+        r->invalid++;
+    else if (kind == CW_CONVERT_UNSUPPORTED)
+        r->unsupported++;
+    else
+        r->unmapped++;
     if (r->n >= c->o->max_report) {
         r->dropped++;
         return;
@@ -138,15 +146,16 @@ void cv_report(struct cv_ctx *c, enum cw_convert_item_kind kind, uint32_t comp, 
     cw_err_clear(&it->err);
     va_list ap;
     va_start(ap, fmt);
-    cw_err_vset(&it->err, kind == CW_CONVERT_INVALID_VALUE ? CW_ISSUE_VALUE
-                          : kind == CW_CONVERT_UNSUPPORTED  ? CW_ISSUE_NOT_SUPPORTED
-                                                            : CW_ISSUE_INCOMPLETE,
+    cw_err_vset(&it->err,
+                kind == CW_CONVERT_INVALID_VALUE ? CW_ISSUE_VALUE
+                : kind == CW_CONVERT_UNSUPPORTED ? CW_ISSUE_NOT_SUPPORTED
+                                                 : CW_ISSUE_INCOMPLETE,
                 fmt, ap);
     va_end(ap);
     it->err.severity = kind == CW_CONVERT_INVALID_VALUE ? CW_SEV_ERROR : CW_SEV_WARNING;
     it->err.v2_code = kind == CW_CONVERT_INVALID_VALUE ? CW_V2_DATA_TYPE
-                      : kind == CW_CONVERT_UNSUPPORTED  ? CW_V2_UNSUPPORTED_EVENT
-                                                        : CW_V2_INTERNAL;
+                      : kind == CW_CONVERT_UNSUPPORTED ? CW_V2_UNSUPPORTED_EVENT
+                                                       : CW_V2_INTERNAL;
     struct cw_hl7v2_path p;
     memset(&p, 0, sizeof p);
     memcpy(p.seg, c->seg_id, 4);
@@ -322,7 +331,8 @@ static int32_t new_inst(struct cv_ctx *c, uint8_t res, const char *id)
     return i;
 }
 
-int32_t cv_secondary(struct cv_ctx *c, uint8_t res, cw_slice scope, cw_slice key, struct cw_json *proto)
+int32_t cv_secondary(struct cv_ctx *c, uint8_t res, cw_slice scope, cw_slice key,
+                     struct cw_json *proto)
 {
     char id[40];
     if (!scope.len) scope = c->sender;
@@ -333,7 +343,8 @@ int32_t cv_secondary(struct cv_ctx *c, uint8_t res, cw_slice scope, cw_slice key
     if (i < 0) return -1;
     /* secondary resources are traced to the segment that named them first */
     for (uint32_t k = 0; k < proto->len; k++)
-        if (!cw_json_set(c->a, &c->inst[i].obj, proto->u.members[k].key, proto->u.members[k].value)) {
+        if (!cw_json_set(c->a, &c->inst[i].obj, proto->u.members[k].key,
+                         proto->u.members[k].value)) {
             c->failed = true;
             return -1;
         }
@@ -343,7 +354,8 @@ int32_t cv_secondary(struct cv_ctx *c, uint8_t res, cw_slice scope, cw_slice key
 
 /* ---- JSON paths ---- */
 
-static struct cw_json *child(struct cv_ctx *c, struct cw_json *obj, cw_slice name, struct cw_json init)
+static struct cw_json *child(struct cv_ctx *c, struct cw_json *obj, cw_slice name,
+                             struct cw_json init)
 {
     struct cw_json *v = (struct cw_json *)cw_json_get_slice(obj, name);
     if (v) return v;
@@ -356,7 +368,8 @@ static struct cw_json *child(struct cv_ctx *c, struct cw_json *obj, cw_slice nam
 
 static bool same_ref(const struct cw_json *a, const struct cw_json *b)
 {
-    cw_slice ra = cw_json_text(cw_json_get(a, "reference")), rb = cw_json_text(cw_json_get(b, "reference"));
+    cw_slice ra = cw_json_text(cw_json_get(a, "reference")),
+             rb = cw_json_text(cw_json_get(b, "reference"));
     if (!ra.len || !cw_slice_eq(ra, rb)) return false;
     return a->len == 1 && b->len == 1;
 }
@@ -381,7 +394,8 @@ static int merge_into(struct cv_ctx *c, struct cw_json *dst, const struct cw_jso
 }
 
 /* Put v at path ("a.b[].c", "x[0].y") under obj. */
-static int put_path(struct cv_ctx *c, struct cw_json *obj, const char *path, struct cw_json v, unsigned flags)
+static int put_path(struct cv_ctx *c, struct cw_json *obj, const char *path, struct cw_json v,
+                    unsigned flags)
 {
     const char *p = path;
     for (;;) {
@@ -401,7 +415,8 @@ static int put_path(struct cv_ctx *c, struct cw_json *obj, const char *path, str
             struct cw_json *ex = (struct cw_json *)cw_json_get_slice(obj, name);
             if (mode == 0) {
                 if (ex && (flags & CV_F_IFABSENT)) return 0;
-                if (ex && ex->type == CW_JSON_OBJECT && v.type == CW_JSON_OBJECT) return merge_into(c, ex, &v);
+                if (ex && ex->type == CW_JSON_OBJECT && v.type == CW_JSON_OBJECT)
+                    return merge_into(c, ex, &v);
                 if (!cw_json_set(c->a, obj, name, v)) c->failed = true;
                 return c->failed ? -1 : 0;
             }
@@ -500,7 +515,8 @@ static cw_slice local_key(struct cv_ctx *c)
 }
 
 /* First CX with a value in field f: key = value, scope = assigning authority. */
-static bool cx_key(struct cv_ctx *c, const struct cw_hl7v2_node *seg, uint32_t f, cw_slice *scope, cw_slice *key)
+static bool cx_key(struct cv_ctx *c, const struct cw_hl7v2_node *seg, uint32_t f, cw_slice *scope,
+                   cw_slice *key)
 {
     const struct cw_hl7v2_node *fn = cw_hl7v2_field(seg, f);
     uint32_t n = cw_hl7v2_rep_count(fn);
@@ -516,7 +532,8 @@ static bool cx_key(struct cv_ctx *c, const struct cw_hl7v2_node *seg, uint32_t f
     return false;
 }
 
-static bool ei_key(struct cv_ctx *c, const struct cw_hl7v2_node *seg, uint32_t f, cw_slice *scope, cw_slice *key)
+static bool ei_key(struct cv_ctx *c, const struct cw_hl7v2_node *seg, uint32_t f, cw_slice *scope,
+                   cw_slice *key)
 {
     const struct cw_hl7v2_node *rep = cw_hl7v2_rep(cw_hl7v2_field(seg, f), 1);
     cw_slice v = cv_comp(c, rep, 1);
@@ -539,7 +556,8 @@ static void role_key(struct cv_ctx *c, const struct cv_role *r, const struct cw_
         *key = c->control_id.len ? join(c, CW_LIT("msg"), c->control_id, CW_LIT("")) : local_key(c);
         return;
     case K_PATIENT:
-        if (cx_key(c, seg, 3, scope, key) || cx_key(c, seg, 2, scope, key) || cx_key(c, seg, 4, scope, key))
+        if (cx_key(c, seg, 3, scope, key) || cx_key(c, seg, 2, scope, key) ||
+            cx_key(c, seg, 4, scope, key))
             return;
         *key = local_key(c);
         return;
@@ -576,8 +594,8 @@ static void role_key(struct cv_ctx *c, const struct cv_role *r, const struct cw_
         return;
     case K_OBX: {
         const struct cw_hl7v2_node *code = cw_hl7v2_rep(cw_hl7v2_field(seg, 3), 1);
-        cw_slice base = c->report_key.len  ? c->report_key
-                        : c->order_key.len ? c->order_key
+        cw_slice base = c->report_key.len    ? c->report_key
+                        : c->order_key.len   ? c->order_key
                         : c->patient_key.len ? c->patient_key
                                              : local_key(c);
         *key = join(c, base, join(c, cv_comp(c, code, 1), cv_comp(c, code, 3), CW_LIT("")),
@@ -653,8 +671,9 @@ static void make_current(struct cv_ctx *c, uint8_t res, int32_t i)
 }
 
 /* The instance a role writes to (-1 when none). */
-static int32_t resolve_role(struct cv_ctx *c, const struct cv_role *r, const struct cw_hl7v2_node *seg,
-                            const int32_t *prev, uint32_t nprev, uint8_t *res_out)
+static int32_t resolve_role(struct cv_ctx *c, const struct cv_role *r,
+                            const struct cw_hl7v2_node *seg, const int32_t *prev, uint32_t nprev,
+                            uint8_t *res_out)
 {
     *res_out = r->res;
     if (r->how == H_ATTACH) {
@@ -694,11 +713,15 @@ static int32_t resolve_role(struct cv_ctx *c, const struct cv_role *r, const str
     }
     if (i < 0) i = new_inst(c, r->res, id);
     if (i < 0) return -1;
-    if (r->how != H_SIDE) make_current(c, r->res, i);
-    else c->inst[i].side = true;
+    if (r->how != H_SIDE)
+        make_current(c, r->res, i);
+    else
+        c->inst[i].side = true;
     if (r->key == K_PATIENT) c->patient_key = join(c, scope, key, CW_LIT("pat"));
-    if (r->key == K_ORDER && cv_res_info[r->res].level == 3) c->order_key = join(c, scope, key, CW_LIT("ord"));
-    if (r->key == K_ORDER && r->res == R_DIAGNOSTICREPORT) c->report_key = join(c, scope, key, CW_LIT("rpt"));
+    if (r->key == K_ORDER && cv_res_info[r->res].level == 3)
+        c->order_key = join(c, scope, key, CW_LIT("ord"));
+    if (r->key == K_ORDER && r->res == R_DIAGNOSTICREPORT)
+        c->report_key = join(c, scope, key, CW_LIT("rpt"));
     return i;
 }
 
@@ -717,7 +740,104 @@ static bool path_repeats(const struct cv_field *row)
     return row->path && strstr(row->path, "[]") != NULL && !(row->flags & CV_F_FIRST);
 }
 
-static int put_value(struct cv_ctx *c, int32_t idx, const struct cv_field *row, struct cw_json v, uint32_t rep)
+/* The FHIR data type names a choice element's JSON key may end with (R4). */
+static const char *const choice_suffix[] = {
+    "Address",     "Age",          "Annotation",
+    "Attachment",  "Base64Binary", "Boolean",
+    "Canonical",   "Code",         "CodeableConcept",
+    "Coding",      "ContactPoint", "Count",
+    "Date",        "DateTime",     "Decimal",
+    "Distance",    "Duration",     "HumanName",
+    "Id",          "Identifier",   "Instant",
+    "Integer",     "Markdown",     "Money",
+    "Oid",         "Period",       "PositiveInt",
+    "Quantity",    "Range",        "Ratio",
+    "Reference",   "SampledData",  "Signature",
+    "String",      "Time",         "Timing",
+    "UnsignedInt", "Uri",          "Url",
+    "Uuid",        "Expression",   "ContactDetail",
+};
+
+/* Length of the choice base of key ("collected" of "collectedPeriod"), 0 if none. */
+static size_t choice_base(cw_slice key)
+{
+    for (size_t k = 0; k < sizeof choice_suffix / sizeof choice_suffix[0]; k++) {
+        size_t n = strlen(choice_suffix[k]);
+        if (key.len > n && memcmp(key.ptr + key.len - n, choice_suffix[k], n) == 0) {
+            /* the longest match wins: "DateTime" over "Time" */
+            size_t best = key.len - n;
+            for (size_t j = 0; j < sizeof choice_suffix / sizeof choice_suffix[0]; j++) {
+                size_t m = strlen(choice_suffix[j]);
+                if (m > n && key.len > m && memcmp(key.ptr + key.len - m, choice_suffix[j], m) == 0)
+                    best = key.len - m;
+            }
+            return best;
+        }
+    }
+    return 0;
+}
+
+/* Does obj have any variant of the choice element that key is one variant of? */
+static bool has_choice(const struct cw_json *obj, cw_slice key)
+{
+    size_t b = choice_base(key);
+    if (!b || obj->type != CW_JSON_OBJECT) return false;
+    for (uint32_t i = 0; i < obj->len; i++) {
+        cw_slice k = obj->u.members[i].key;
+        if (k.len && k.ptr[0] == '_') k = cw_slice_sub(k, 1, k.len);
+        if (k.len > b && memcmp(k.ptr, key.ptr, b) == 0 && choice_base(k) == b) return true;
+    }
+    return false;
+}
+
+/*
+ * FHIR JSON allows one variant of a choice element per object. When two
+ * maps filled two variants (OBR-7 as collectedDateTime, SPM-17 as
+ * collectedPeriod), the first one stays and the later one is reported as
+ * an invalid value of the instance's segment — never silently dropped.
+ */
+static int drop_choice_conflicts(struct cv_ctx *c, const struct cv_inst *in, struct cw_json *obj,
+                                 int depth)
+{
+    if (depth > 32) return 0;
+    if (obj->type == CW_JSON_ARRAY) {
+        for (uint32_t i = 0; i < obj->len; i++)
+            if (drop_choice_conflicts(c, in, &obj->u.items[i], depth + 1) != 0) return -1;
+        return 0;
+    }
+    if (obj->type != CW_JSON_OBJECT) return 0;
+    uint32_t keep = 0;
+    for (uint32_t i = 0; i < obj->len; i++) {
+        cw_slice key = obj->u.members[i].key;
+        size_t b = key.ptr[0] == '_' ? 0 : choice_base(key);
+        bool dup = false;
+        for (uint32_t j = 0; j < keep && b; j++) {
+            cw_slice other = obj->u.members[j].key;
+            dup = other.len > b && memcmp(other.ptr, key.ptr, b) == 0 && choice_base(other) == b;
+            if (dup) break;
+        }
+        if (dup) {
+            char seg[4];
+            memcpy(seg, c->seg_id, sizeof seg);
+            uint32_t occ = c->seg_occ;
+            memcpy(c->seg_id, in->src, 3);
+            c->seg_id[3] = '\0';
+            c->seg_occ = 0;
+            cv_report(c, CW_CONVERT_INVALID_VALUE, 0,
+                      "%s: a second value for one FHIR choice element was left out", in->src);
+            memcpy(c->seg_id, seg, sizeof seg);
+            c->seg_occ = occ;
+            continue;
+        }
+        if (drop_choice_conflicts(c, in, &obj->u.members[i].value, depth + 1) != 0) return -1;
+        obj->u.members[keep++] = obj->u.members[i];
+    }
+    obj->len = keep;
+    return c->failed ? -1 : 0;
+}
+
+static int put_value(struct cv_ctx *c, int32_t idx, const struct cv_field *row, struct cw_json v,
+                     uint32_t rep)
 {
     struct cw_json *root = &c->inst[idx].obj;
     if (row->flags & CV_F_EXT) {
@@ -725,7 +845,25 @@ static int put_value(struct cv_ctx *c, int32_t idx, const struct cv_field *row, 
         if (!bar) return 0;
         struct cw_json ext = cw_json_object();
         if (cv_put(c, &ext, "url", cv_str(row->arg)) != 0) return -1;
-        if (put_path(c, &ext, bar + 1, v, 0) != 0) return -1;
+        const char *inner = bar + 1;
+        if (strncmp(inner, "extension:", 10) == 0) {
+            /* a complex extension: the value goes into its sub-extension
+               named by the slice ("|extension:code.valueCodeableConcept") */
+            const char *dot = strchr(inner + 10, '.');
+            if (!dot) return 0;
+            char *name = cw_arena_strndup(c->a, inner + 10, (size_t)(dot - inner - 10));
+            if (!name) {
+                c->failed = true;
+                return -1;
+            }
+            struct cw_json sub = cw_json_object();
+            if (cv_put(c, &sub, "url", cv_str(name)) != 0 ||
+                put_path(c, &sub, dot + 1, v, 0) != 0 ||
+                put_path(c, &ext, "extension[]", sub, 0) != 0)
+                return -1;
+        } else if (put_path(c, &ext, inner, v, 0) != 0) {
+            return -1;
+        }
         struct cw_json *cont = root;
         if (bar != row->path) {
             char *cp = cw_arena_strndup(c->a, row->path, (size_t)(bar - row->path));
@@ -733,7 +871,8 @@ static int put_value(struct cv_ctx *c, int32_t idx, const struct cv_field *row, 
                 c->failed = true;
                 return -1;
             }
-            if (!cw_json_get(root, cp) && put_path(c, root, cp, cw_json_object(), 0) != 0) return -1;
+            if (!cw_json_get(root, cp) && put_path(c, root, cp, cw_json_object(), 0) != 0)
+                return -1;
             cont = get_path(root, cp);
         }
         return put_path(c, cont, "extension[]", ext, 0);
@@ -744,7 +883,8 @@ static int put_value(struct cv_ctx *c, int32_t idx, const struct cv_field *row, 
         struct cw_json *s = (struct cw_json *)cw_json_get(root, "valueString");
         const struct cw_json *ns = cw_json_get(&v, "valueString");
         if (s && ns && s->type == CW_JSON_STRING) {
-            char *j = cw_arena_printf(c->a, "%.*s\n%.*s", (int)s->len, s->u.str, (int)ns->len, ns->u.str);
+            char *j =
+                cw_arena_printf(c->a, "%.*s\n%.*s", (int)s->len, s->u.str, (int)ns->len, ns->u.str);
             if (!j) {
                 c->failed = true;
                 return -1;
@@ -762,8 +902,8 @@ static int put_value(struct cv_ctx *c, int32_t idx, const struct cv_field *row, 
 }
 
 /* Run the rows of field f for the instances of this segment. */
-static int do_field(struct cv_ctx *c, const struct cw_hl7v2_node *seg, uint32_t f, const int32_t *insts,
-                    const uint8_t *ress, uint32_t ninst)
+static int do_field(struct cv_ctx *c, const struct cw_hl7v2_node *seg, uint32_t f,
+                    const int32_t *insts, const uint8_t *ress, uint32_t ninst)
 {
     const struct cw_hl7v2_node *fn = cw_hl7v2_field(seg, f);
     if (!has_data(fn)) return 0;
@@ -822,7 +962,8 @@ static int do_field(struct cv_ctx *c, const struct cw_hl7v2_node *seg, uint32_t 
         if (!has_data(rep)) continue;
         c->rep_ = r;
         if (r > 1 && !each) {
-            cv_report(c, CW_CONVERT_UNMAPPED_FIELD, 0, "repetition of %s-%u not mapped", c->seg_id, f);
+            cv_report(c, CW_CONVERT_UNMAPPED_FIELD, 0, "repetition of %s-%u not mapped", c->seg_id,
+                      f);
             continue;
         }
         if (whole) continue;
@@ -830,7 +971,8 @@ static int do_field(struct cv_ctx *c, const struct cw_hl7v2_node *seg, uint32_t 
         for (uint32_t k = 1; k <= nc; k++) {
             if (k <= 32 && (mask & (1u << (k - 1)))) continue;
             if (!has_data(cw_hl7v2_comp(rep, k))) continue;
-            cv_report(c, CW_CONVERT_UNMAPPED_COMPONENT, k, "component %u of %s-%u not mapped", k, c->seg_id, f);
+            cv_report(c, CW_CONVERT_UNMAPPED_COMPONENT, k, "component %u of %s-%u not mapped", k,
+                      c->seg_id, f);
         }
     }
     return 0;
@@ -863,7 +1005,8 @@ static bool events_match(const char *events, cw_slice event)
         while (*e == ' ') e++;
         const char *s = e;
         while (*e && *e != ' ') e++;
-        if ((size_t)(e - s) == event.len && event.len && memcmp(s, event.ptr, event.len) == 0) return true;
+        if ((size_t)(e - s) == event.len && event.len && memcmp(s, event.ptr, event.len) == 0)
+            return true;
     }
     return false;
 }
@@ -877,7 +1020,8 @@ static int finish(struct cv_ctx *c, const struct cv_msgmap *mm, cw_slice type, c
         const struct cv_event_value *ev = &cv_event_values[k];
         if (!cw_slice_eq_cstr(type, ev->type) || !events_match(ev->events, event)) continue;
         for (uint32_t i = 0; i < c->ninst; i++)
-            if (c->inst[i].res == ev->res && put_path(c, &c->inst[i].obj, ev->path, cv_str(ev->value), 0) != 0)
+            if (c->inst[i].res == ev->res &&
+                put_path(c, &c->inst[i].obj, ev->path, cv_str(ev->value), 0) != 0)
                 return -1;
     }
     /* Encounter without an event status: discharged when PV1-45 is there */
@@ -896,7 +1040,8 @@ static int finish(struct cv_ctx *c, const struct cv_msgmap *mm, cw_slice type, c
             if (l->from != c->inst[i].res) continue;
             if (l->scope == CV_L_CHILDREN) {
                 for (uint32_t j = 0; j < c->ninst; j++)
-                    if (c->inst[j].res == l->to && c->inst[j].ctx[l->from] == (int32_t)i && j != i &&
+                    if (c->inst[j].res == l->to && c->inst[j].ctx[l->from] == (int32_t)i &&
+                        j != i &&
                         put_path(c, &c->inst[i].obj, l->path, cv_reference(c, (int32_t)j), 0) != 0)
                         return -1;
                 continue;
@@ -928,14 +1073,19 @@ static int finish(struct cv_ctx *c, const struct cv_msgmap *mm, cw_slice type, c
         put_path(c, &c->inst[i].obj, "link[]", l1, 0);
         put_path(c, &c->inst[s].obj, "link[]", l2, 0);
     }
+    /* one value per FHIR choice element (two maps may both fill one) */
+    for (uint32_t i = 0; i < c->ninst; i++)
+        if (drop_choice_conflicts(c, &c->inst[i], &c->inst[i].obj, 0) != 0) return -1;
     /* defaults of required elements */
     for (uint32_t i = 0; i < c->ninst; i++)
         for (size_t k = 0; k < cv_ndefaults; k++) {
             const struct cv_default *d = &cv_defaults[k];
             if (d->res != c->inst[i].res || get_path(&c->inst[i].obj, d->path)) continue;
+            if (d->path[0] == '_' && has_choice(&c->inst[i].obj, cw_slice_cstr(d->path + 1)))
+                continue; /* "_occurrenceDateTime": only when no occurrence[x] at all */
             struct cw_json v = cv_str(d->value), *pv = NULL;
             struct cw_err e;
-            if (d->value[0] == '{') {
+            if (d->value[0] == '{' || d->value[0] == '[') {
                 if (cw_json_parse(c->a, d->value, strlen(d->value), NULL, &pv, &e) != 0) {
                     c->failed = true;
                     return -1;
@@ -954,7 +1104,8 @@ static int finish(struct cv_ctx *c, const struct cv_msgmap *mm, cw_slice type, c
             put_path(c, &t, "extension[]", ext, 0);
             if (put_path(c, &c->inst[prov].obj, "target[]", t, 0) != 0) return -1;
         }
-        struct cw_json ent = cw_json_object(), what = mh >= 0 ? cv_reference(c, mh) : cw_json_object();
+        struct cw_json ent = cw_json_object(),
+                       what = mh >= 0 ? cv_reference(c, mh) : cw_json_object();
         struct cw_json ident = cw_json_object();
         cv_put(c, &ident, "system", cv_str("urn:causeway:v2-message-control-id"));
         cv_put_str(c, &ident, "value", c->control_id);
@@ -964,9 +1115,13 @@ static int finish(struct cv_ctx *c, const struct cv_msgmap *mm, cw_slice type, c
         put_path(c, &c->inst[prov].obj, "entity[]", ent, 0);
         if (!cw_json_get(&c->inst[prov].obj, "agent")) {
             struct cw_json ag = cw_json_object(), who = cw_json_object(), ty;
-            struct cw_json *sender = mh >= 0 ? (struct cw_json *)cw_json_get(&c->inst[mh].obj, "sender") : NULL;
-            if (sender) who = *sender;
-            else cv_put_str(c, &who, "display", c->sender.len ? c->sender : CW_LIT("unknown sender"));
+            struct cw_json *sender =
+                mh >= 0 ? (struct cw_json *)cw_json_get(&c->inst[mh].obj, "sender") : NULL;
+            if (sender)
+                who = *sender;
+            else
+                cv_put_str(c, &who, "display",
+                           c->sender.len ? c->sender : CW_LIT("unknown sender"));
             const char *tj = "{\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/"
                              "provenance-participant-type\",\"code\":\"author\"}]}";
             struct cw_json *pt = NULL;
@@ -1023,8 +1178,9 @@ static int finish(struct cv_ctx *c, const struct cv_msgmap *mm, cw_slice type, c
     return 0;
 }
 
-int cw_convert_v2(struct cw_arena *a, const struct cw_hl7v2_msg *m, const struct cw_convert_opts *opts,
-                  struct cw_convert_result *out, struct cw_err *err)
+int cw_convert_v2(struct cw_arena *a, const struct cw_hl7v2_msg *m,
+                  const struct cw_convert_opts *opts, struct cw_convert_result *out,
+                  struct cw_err *err)
 {
     struct cw_convert_opts o = opts ? *opts : (struct cw_convert_opts){0};
     if (!o.max_resources) o.max_resources = CW_CONVERT_DEFAULT_MAX_RESOURCES;
@@ -1069,12 +1225,14 @@ int cw_convert_v2(struct cw_arena *a, const struct cw_hl7v2_msg *m, const struct
     const struct cv_msgmap *mm = find_map(type, event, &type_known);
     if (!mm) {
         if (o.flags & CW_CONVERT_STRICT_TYPE) {
-            cw_err_set(err, CW_ISSUE_NOT_SUPPORTED, "message %s not supported", type_known ? "event" : "type");
+            cw_err_set(err, CW_ISSUE_NOT_SUPPORTED, "message %s not supported",
+                       type_known ? "event" : "type");
             err->v2_code = type_known ? CW_V2_UNSUPPORTED_EVENT : CW_V2_UNSUPPORTED_MESSAGE_TYPE;
             cw_err_at(err, type_known ? "MSH-9.2" : "MSH-9.1");
             goto done;
         }
-        cv_report(&c, CW_CONVERT_UNSUPPORTED, 0, "no message map for this %s; default segment roles used",
+        cv_report(&c, CW_CONVERT_UNSUPPORTED, 0,
+                  "no message map for this %s; default segment roles used",
                   type_known ? "event" : "message type");
     }
     if (mm && (mm->flags & CV_MSG_NEEDS_PID) && !cw_hl7v2_seg_find(m, CW_LIT("PID"), 1, NULL)) {
@@ -1140,7 +1298,8 @@ int cw_convert_v2(struct cw_arena *a, const struct cw_hl7v2_msg *m, const struct
             uint32_t nf = cw_hl7v2_field_count(seg);
             for (uint32_t f = 1; f <= nf && !data; f++) data = has_data(cw_hl7v2_field(seg, f));
             if (data)
-                cv_report(&c, CW_CONVERT_UNMAPPED_SEGMENT, 0, "segment %s not mapped in this message", c.seg_id);
+                cv_report(&c, CW_CONVERT_UNMAPPED_SEGMENT, 0,
+                          "segment %s not mapped in this message", c.seg_id);
             continue;
         }
         out->report.segments_mapped++;

@@ -239,7 +239,7 @@ const struct cv_field cv_fields[] = {
     FX("PID", 23, R_PATIENT, DT_STRING, CV_F_EXT, "|valueAddress.text", EXT "patient-birthPlace"),
     FX("PID", 24, R_PATIENT, DT_BOOL, CV_F_UNLESS, "multipleBirthBoolean", "25"),
     F("PID", 25, R_PATIENT, DT_INT, "multipleBirthInteger", NULL),
-    FX("PID", 28, R_PATIENT, DT_CWE, CV_F_EXT, "|extension[].valueCodeableConcept", EXT "patient-nationality"),
+    FX("PID", 28, R_PATIENT, DT_CWE, CV_F_EXT, "|extension:code.valueCodeableConcept", EXT "patient-nationality"),
     F("PID", 29, R_PATIENT, DT_DATETIME, "deceasedDateTime", NULL),
     FX("PID", 30, R_PATIENT, DT_BOOL, CV_F_UNLESS, "deceasedBoolean", "29"),
 
@@ -632,10 +632,20 @@ const size_t cv_nlinks = N(cv_links);
 
 /* ---- required elements the message may not give ---- */
 
+/* A complex value that says "the message did not give it" (R4 data-absent-reason). */
+#define CV_DAR "{\"extension\":[{\"url\":\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\",\"valueCode\":\"unknown\"}]}"
+
 const struct cv_default cv_defaults[] = {
     {R_MESSAGEHEADER, "source.endpoint", "urn:causeway:v2-sender"},
     {R_MESSAGEHEADER, "destination[0].endpoint", "urn:causeway:v2-receiver"},
     {R_ENCOUNTER, "status", "unknown"},
+    /* required elements the message left empty: data-absent-reason "unknown" */
+    {R_OBSERVATION, "code", CV_DAR},
+    {R_DIAGNOSTICREPORT, "code", CV_DAR},
+    {R_IMMUNIZATION, "vaccineCode", CV_DAR},
+    {R_IMMUNIZATION, "_occurrenceDateTime", CV_DAR},
+    {R_COVERAGE, "payor", "[" CV_DAR "]"},
+    {R_DOCREF, "content", "[{\"attachment\":" CV_DAR "}]"},
     {R_ENCOUNTER, "class",
      "{\"system\":\"http://terminology.hl7.org/CodeSystem/v3-NullFlavor\",\"code\":\"UNK\"}"},
     {R_SERVICEREQUEST, "status", "unknown"},

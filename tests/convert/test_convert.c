@@ -526,6 +526,45 @@ static void test_message_list(void **state)
     }
 }
 
+/*
+ * What FHIR requires and a message may not give: a complex extension keeps
+ * its sub-extension url (nationality); required codes the message left
+ * empty carry data-absent-reason. (Two maps filling one choice element —
+ * OBR-7/8 and SPM-17 on one Specimen — is exercised by the corpus through
+ * it_mllp, where every such message must now be stored.)
+ */
+static void test_required_shapes(void **state)
+{
+    (void)state;
+    struct conv c = run("MSH|^~\\&|LAB|HOSP|X|Y|20240301120000||ORU^R01^ORU_R01|SHAPES|P|2.5.1\n"
+                        "PID|1||M1^^^HOSP^MR||Doe^Jo|||||||||||||||||||||||BTN^Bhutan^ISO3166_1\n"
+                        "ORC|RE|P1^HOSP|F1^LAB\n"
+                        "OBR|1|P1^HOSP|F1^LAB||||20240301080000\n"
+                        "OBX|1|NM|||5|mg|||||F\n"
+                        "SPM|1|S1||119297000^Blood^SCT|||||||||||||20240301070000^20240301071000\n");
+    assert_int_equal(c.rc, 0);
+    const struct cw_json *pat = res(&c, "Patient", 0);
+    assert_non_null(pat);
+    const struct cw_json *ext = cw_json_get(pat, "extension");
+    bool nationality = false;
+    for (size_t i = 0; ext && i < ext->len; i++) {
+        const struct cw_json *e = cw_json_at(ext, i);
+        assert_true(cw_json_text(cw_json_get(e, "url")).len > 0); /* every extension has its url */
+        if (cw_slice_eq_cstr(cw_json_text(cw_json_get(e, "url")),
+                             "http://hl7.org/fhir/StructureDefinition/patient-nationality")) {
+            nationality = true;
+            assert_true(cw_slice_eq_cstr(txt(e, "extension[0].url"), "code"));
+            assert_true(cw_slice_eq_cstr(txt(e, "extension[0].valueCodeableConcept.coding[0].code"), "BTN"));
+        }
+    }
+    assert_true(nationality);
+    /* OBX without OBX-3: Observation.code says why it is absent */
+    const struct cw_json *obs = res(&c, "Observation", 0);
+    assert_non_null(obs);
+    assert_true(cw_slice_eq_cstr(txt(obs, "code.extension[0].valueCode"), "unknown"));
+    done(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -534,6 +573,7 @@ int main(void)
         cmocka_unit_test(test_obx_value_types), cmocka_unit_test(test_a40_merge),
         cmocka_unit_test(test_messages),       cmocka_unit_test(test_report),
         cmocka_unit_test(test_errors),         cmocka_unit_test(test_message_list),
+        cmocka_unit_test(test_required_shapes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
