@@ -14,6 +14,7 @@ int cw_cmd_v2(int argc, char **argv);
 int cw_cmd_send(int argc, char **argv);
 int cw_cmd_fhirpath(int argc, char **argv);
 int cw_cmd_convert(int argc, char **argv);
+int cw_cmd_validate(int argc, char **argv);
 
 /* Exit codes shared by all subcommands. */
 #define CW_EXIT_OK 0

@@ -19,6 +19,7 @@ static const struct command commands[] = {
     {"send", cw_cmd_send, "send HL7 v2 messages over MLLP and report the ACKs (send HOST:PORT FILE...)"},
     {"fhirpath", cw_cmd_fhirpath, "evaluate a FHIRPath expression on a FHIR JSON resource (fhirpath EXPR FILE)"},
     {"convert", cw_cmd_convert, "convert a document (convert --to json|xml [--pretty] FILE)"},
+    {"validate", cw_cmd_validate, "validate FHIR resources (validate [--profile URL] [--load-profile FILE|DIR] FILE...)"},
 };
 
 static void usage(FILE *out)
