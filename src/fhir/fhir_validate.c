@@ -662,6 +662,51 @@ static void check_fixed(struct vrun *r, const struct cw_fhir_node *n)
     scratch_done(r);
 }
 
+/* ---- minValue / maxValue (elementdefinition.html#minValue) ---- */
+
+/* -1, 0, 1, or 2 when the two values cannot be compared. */
+static int compare_bound(const struct cw_json *inst, const struct cw_json *bound)
+{
+    if (cw_json_is(inst, CW_JSON_NUMBER) && cw_json_is(bound, CW_JSON_NUMBER)) {
+        double a, b;
+        if (cw_json_to_double(inst, &a) != 0 || cw_json_to_double(bound, &b) != 0) return 2;
+        return a < b ? -1 : a > b ? 1 : 0;
+    }
+    if (cw_json_is(inst, CW_JSON_STRING) && cw_json_is(bound, CW_JSON_STRING)) {
+        /* dates, dateTimes, instants, times of the same precision compare as text */
+        cw_slice x = cw_json_text(inst), y = cw_json_text(bound);
+        if (x.len != y.len) return 2;
+        int c = memcmp(x.ptr, y.ptr, x.len);
+        return c < 0 ? -1 : c > 0 ? 1 : 0;
+    }
+    if (cw_json_is(inst, CW_JSON_OBJECT) && cw_json_is(bound, CW_JSON_OBJECT)) {
+        /* Quantity: same unit code only */
+        if (!cw_slice_eq(jstr(inst, "code"), jstr(bound, "code")) ||
+            !cw_slice_eq(jstr(inst, "system"), jstr(bound, "system")))
+            return 2;
+        return compare_bound(cw_json_get(inst, "value"), cw_json_get(bound, "value"));
+    }
+    return 2;
+}
+
+static void check_min_max(struct vrun *r, const struct cw_fhir_node *n)
+{
+    if (!n->value || cw_fhir_elem_value_count(n->elem) == 0) return;
+    r->hold++;
+    const struct cw_json *mn = elem_value(r, n->elem, "minValue");
+    const struct cw_json *mx = elem_value(r, n->elem, "maxValue");
+    if (mn && compare_bound(n->value, mn) == -1)
+        vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_VALUE, "",
+               "the value is less than the minimum value of %.*s",
+               CW_SLICE_FMT(cw_fhir_elem_id(n->elem)));
+    if (mx && compare_bound(n->value, mx) == 1)
+        vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_VALUE, "",
+               "the value is greater than the maximum value of %.*s",
+               CW_SLICE_FMT(cw_fhir_elem_id(n->elem)));
+    r->hold--;
+    scratch_done(r);
+}
+
 /* ---- the walk ---- */
 
 static void check_node(struct vrun *r, const struct cw_fhir_node *n, unsigned depth);
@@ -1055,6 +1100,7 @@ static void check_node(struct vrun *r, const struct cw_fhir_node *n, unsigned de
         }
     }
     check_fixed(r, n);
+    check_min_max(r, n);
     check_codes(r, n);
     if (!prim && cw_slice_eq_cstr(cw_fhir_sd_type_name(n->type), "Reference") && !r->profile)
         check_reference(r, n);
