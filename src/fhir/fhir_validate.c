@@ -30,7 +30,9 @@
  * Invariants: recursion is bounded (max_depth for elements, VMAX_PASS for
  * nested profile passes); messages never include data values.
  */
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -60,6 +62,11 @@ struct vrun {
     struct cw_fhirpath_env env;
     const struct cw_json *root;
     struct cw_buf path;
+    bool bidx_built;
+    struct vbidx {
+        const struct cw_json **slot; /* root Bundle entries by fullUrl */
+        size_t cap;
+    } bidx;
 };
 
 /* ---- issues ---- */
@@ -262,50 +269,276 @@ static bool core_has_constraint(struct cw_fhir_elem pe, const struct cw_fhir_con
     return cw_slice_eq_cstr(c->key, "ele-1") || cw_slice_eq_cstr(c->key, "ext-1");
 }
 
-/* ---- native invariants ---- */
+/* ---- native invariants ----
+ *
+ * The invariants met on nearly every node are decided here without the
+ * FHIRPath engine, when the definition's expression is exactly the R4 text
+ * (so a profile that redefines a key still goes through FHIRPath). A
+ * native check returns 1 (holds), 0 (fails) or -1 (not decided here: ask
+ * FHIRPath). Each is equivalent to its expression on FHIR JSON.
+ */
+
+static bool has_member(const struct cw_json *o, const char *k)
+{
+    return cw_json_get(o, k) != NULL;
+}
 
 /* ele-1: hasValue() or (children().count() > id.count()) */
-static bool ele1_holds(const struct cw_fhir_node *n)
+static int nat_ele1(const struct cw_fhir_node *n)
 {
     if (n->flags & CW_FHIR_NODE_PRIMITIVE) {
-        if (n->value) return true;
+        if (n->value) return 1;
         const struct cw_json *x = n->ext;
-        if (!cw_json_is(x, CW_JSON_OBJECT)) return false;
+        if (!cw_json_is(x, CW_JSON_OBJECT)) return 0;
         for (uint32_t i = 0; i < x->len; i++)
-            if (!cw_slice_eq_cstr(x->u.members[i].key, "id")) return true;
-        return false;
+            if (!cw_slice_eq_cstr(x->u.members[i].key, "id")) return 1;
+        return 0;
     }
     const struct cw_json *v = n->value;
-    if (!cw_json_is(v, CW_JSON_OBJECT)) return false;
+    if (!cw_json_is(v, CW_JSON_OBJECT)) return 0;
     for (uint32_t i = 0; i < v->len; i++) {
         cw_slice k = v->u.members[i].key;
-        if (!cw_slice_eq_cstr(k, "id") && !cw_slice_eq_cstr(k, "resourceType")) return true;
+        if (!cw_slice_eq_cstr(k, "id") && !cw_slice_eq_cstr(k, "resourceType")) return 1;
     }
+    return 0;
+}
+
+/* dom-2, dom-3, dom-4, dom-5: all hold when there is no contained resource */
+static int nat_no_contained(const struct cw_fhir_node *n)
+{
+    return has_member(n->value, "contained") ? -1 : 1;
+}
+
+/*
+ * dom-3 (both R4 texts): every contained resource is referenced from
+ * elsewhere in the resource. Decided here when each contained resource's
+ * '#id' occurs among %resource.descendants().reference and the
+ * descendants of a uri type (canonical, url, uri: as(uri) includes its
+ * specializations); otherwise (an unreferenced one, or an id-less one in
+ * the second text) FHIRPath decides. The walk uses the same typed nodes
+ * as FHIRPath, so the sets are the same.
+ */
+#define DOM3_MAX_REFS 256
+struct dom3 {
+    const struct cw_fhir_node *root;
+    struct cw_fhir_sd uri;
+    cw_slice refs[DOM3_MAX_REFS];
+    size_t n;
+    bool overflow;
+};
+
+static int dom3_visit(const struct cw_fhir_node *n, void *ctx)
+{
+    struct dom3 *d = ctx;
+    if (n == d->root || !(n->flags & CW_FHIR_NODE_PRIMITIVE)) return 0;
+    if (!cw_json_is(n->value, CW_JSON_STRING)) return 0;
+    cw_slice v = cw_json_text(n->value);
+    if (!v.len || v.ptr[0] != '#') return 0;
+    bool named_ref = n->parent != d->root && n->elem.set &&
+                     cw_slice_eq_cstr(cw_fhir_elem_name(n->elem), "reference");
+    if (!named_ref && !cw_fhir_type_is_a(n->type, d->uri)) return 0;
+    if (d->n == DOM3_MAX_REFS) {
+        d->overflow = true;
+        return -1;
+    }
+    d->refs[d->n++] = v;
+    return 0;
+}
+
+static int nat_dom3(const struct cw_fhir_node *n, bool id_required)
+{
+    const struct cw_json *cs = cw_json_get(n->value, "contained");
+    if (!cs) return 1;
+    if (!cw_json_is(cs, CW_JSON_ARRAY)) return -1;
+    struct dom3 *d = malloc(sizeof *d);
+    if (!d) return -1;
+    d->root = n;
+    d->uri = cw_fhir_type_cstr("uri");
+    d->n = 0;
+    d->overflow = false;
+    struct cw_err err;
+    int rc = 1;
+    if (cw_fhir_walk(n, dom3_visit, NULL, d, 128, &err) != 0 || d->overflow) rc = -1;
+    for (uint32_t i = 0; rc == 1 && i < cs->len; i++) {
+        const struct cw_json *id = cw_json_get(&cs->u.items[i], "id");
+        if (!id) {
+            if (id_required || has_member(&cs->u.items[i], "_id")) rc = -1;
+            continue;
+        }
+        if (!cw_json_is(id, CW_JSON_STRING)) {
+            rc = -1;
+            break;
+        }
+        bool found = false;
+        for (size_t k = 0; k < d->n && !found; k++)
+            found = d->refs[k].len == id->len + 1 && memcmp(d->refs[k].ptr + 1, id->u.str, id->len) == 0;
+        if (!found) rc = -1;
+    }
+    free(d);
+    return rc;
+}
+
+static int nat_dom3a(const struct cw_fhir_node *n)
+{
+    return nat_dom3(n, false);
+}
+
+static int nat_dom3b(const struct cw_fhir_node *n)
+{
+    return nat_dom3(n, true);
+}
+
+/* dom-6: text.`div`.exists() */
+static int nat_dom6(const struct cw_fhir_node *n)
+{
+    const struct cw_json *t = cw_json_get(n->value, "text");
+    if (!cw_json_is(t, CW_JSON_OBJECT)) return 0;
+    return has_member(t, "div") || has_member(t, "_div") ? 1 : 0;
+}
+
+/* ref-1: reference.startsWith('#').not() or (...): true unless a local reference */
+static int nat_ref1(const struct cw_fhir_node *n)
+{
+    if (has_member(n->value, "_reference")) return -1;
+    const struct cw_json *r = cw_json_get(n->value, "reference");
+    if (!r) return 1; /* empty: not failed */
+    if (!cw_json_is(r, CW_JSON_STRING)) return -1;
+    return r->len && r->u.str[0] == '#' ? -1 : 1;
+}
+
+/* bdl-5: resource.exists() or request.exists() or response.exists() */
+static int nat_bdl5(const struct cw_fhir_node *n)
+{
+    return has_member(n->value, "resource") || has_member(n->value, "request") ||
+                   has_member(n->value, "response")
+               ? 1
+               : 0;
+}
+
+/* bdl-8: fullUrl.exists() implies fullUrl.contains('/_history/').not() */
+static int nat_bdl8(const struct cw_fhir_node *n)
+{
+    if (has_member(n->value, "_fullUrl")) return -1;
+    const struct cw_json *u = cw_json_get(n->value, "fullUrl");
+    if (!u) return 1;
+    if (!cw_json_is(u, CW_JSON_STRING)) return -1;
+    cw_slice t = cw_json_text(u);
+    for (size_t i = 0; i + 10 <= t.len; i++)
+        if (memcmp(t.ptr + i, "/_history/", 10) == 0) return 0;
+    return 1;
+}
+
+/* ext-1: extension.exists() != value.exists() */
+static int nat_ext1(const struct cw_fhir_node *n)
+{
+    const struct cw_json *v = n->value;
+    if (!cw_json_is(v, CW_JSON_OBJECT)) return -1;
+    bool ext = false, val = false;
+    for (uint32_t i = 0; i < v->len; i++) {
+        cw_slice k = v->u.members[i].key;
+        if (cw_slice_eq_cstr(k, "extension")) ext = true;
+        if (k.len && k.ptr[0] == '_') k = (cw_slice){k.ptr + 1, k.len - 1};
+        if (k.len > 5 && memcmp(k.ptr, "value", 5) == 0 && k.ptr[5] >= 'A' && k.ptr[5] <= 'Z')
+            val = true;
+    }
+    return ext != val ? 1 : 0;
+}
+
+struct native {
+    const char *key;
+    const char *expr;
+    int (*fn)(const struct cw_fhir_node *n);
+};
+
+static const struct native NATIVES[] = {
+    {NULL, NULL, NULL},
+    {"ele-1", "hasValue() or (children().count() > id.count())", nat_ele1},
+    {"dom-2", "contained.contained.empty()", nat_no_contained},
+    {"dom-3", "contained.where((('#'+id in (%resource.descendants().reference | %resource.descendants().as(canonical) | %resource.descendants().as(uri) | %resource.descendants().as(url))) or descendants().where(reference = '#').exists() or descendants().where(as(canonical) = '#').exists() or descendants().where(as(canonical) = '#').exists()).not()).trace('unmatched', id).empty()", nat_dom3a},
+    {"dom-3", "contained.where(((id.exists() and ('#'+id in (%resource.descendants().reference | %resource.descendants().as(canonical) | %resource.descendants().as(uri) | %resource.descendants().as(url)))) or descendants().where(reference = '#').exists() or descendants().where(as(canonical) = '#').exists() or descendants().where(as(uri) = '#').exists()).not()).trace('unmatched', id).empty()", nat_dom3b},
+    {"dom-4", "contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()", nat_no_contained},
+    {"dom-5", "contained.meta.security.empty()", nat_no_contained},
+    {"dom-6", "text.`div`.exists()", nat_dom6},
+    {"ref-1", "reference.startsWith('#').not() or (reference.substring(1).trace('url') in %rootResource.contained.id.trace('ids'))", nat_ref1},
+    {"bdl-5", "resource.exists() or request.exists() or response.exists()", nat_bdl5},
+    {"bdl-8", "fullUrl.exists() implies fullUrl.contains('/_history/').not()", nat_bdl8},
+    {"ext-1", "extension.exists() != value.exists()", nat_ext1},
+};
+#define N_NATIVES (sizeof NATIVES / sizeof NATIVES[0])
+
+static uint8_t native_find(const char *key, const char *expr)
+{
+    for (uint8_t i = 1; i < N_NATIVES; i++)
+        if (strcmp(NATIVES[i].key, key) == 0 && strcmp(NATIVES[i].expr, expr) == 0) return i;
+    return 0;
+}
+
+/* The native index of every core constraint, computed once. */
+static uint8_t *base_native;
+static pthread_once_t base_native_once = PTHREAD_ONCE_INIT;
+
+static void base_native_init(void)
+{
+    const struct cw_fhir_set *s = &cw_fhir_base_set;
+    uint8_t *v = calloc(s->n_cons ? s->n_cons : 1, 1);
+    if (!v) return;
+    for (uint32_t i = 0; i < s->n_cons; i++)
+        v[i] = native_find(fhir_cstr(s, s->cons[i].key), fhir_cstr(s, s->cons[i].expression));
+    base_native = v;
+}
+
+static uint8_t native_of(const struct cw_fhir_set *s, uint32_t ci)
+{
+    if (s == &cw_fhir_base_set) {
+        pthread_once(&base_native_once, base_native_init);
+        return base_native ? base_native[ci] : native_find(fhir_cstr(s, s->cons[ci].key),
+                                                           fhir_cstr(s, s->cons[ci].expression));
+    }
+    return native_find(fhir_cstr(s, s->cons[ci].key), fhir_cstr(s, s->cons[ci].expression));
+}
+
+bool fhir_vnative(cw_slice key, cw_slice expr)
+{
+    for (size_t i = 1; i < N_NATIVES; i++)
+        if (NATIVES[i].fn != nat_no_contained && NATIVES[i].fn != nat_ref1 &&
+            NATIVES[i].fn != nat_dom3a && NATIVES[i].fn != nat_dom3b &&
+            NATIVES[i].fn != nat_bdl8 && NATIVES[i].fn != nat_ext1 &&
+            cw_slice_eq_cstr(key, NATIVES[i].key) && cw_slice_eq_cstr(expr, NATIVES[i].expr))
+            return true; /* fully native: never compiled */
     return false;
 }
 
 /* ---- invariants ---- */
 
-static void eval_constraint(struct vrun *r, const struct cw_fhir_node *n,
-                            const struct cw_fhir_constraint *c)
+/* Evaluate constraint ci of set s at node n. */
+static void eval_cons(struct vrun *r, const struct cw_fhir_node *n, const struct cw_fhir_set *s,
+                      uint32_t ci)
 {
-    if (fhir_vnative(c->key, c->expression)) {
-        if (!ele1_holds(n))
-            vissue(r, n, CW_SLICE_NULL, c->severity, CW_ISSUE_INVARIANT, "ele-1",
-                   "constraint failed: ele-1: All FHIR elements must have a @value or children");
-        return;
+    const struct fd_cons *c = &s->cons[ci];
+    uint8_t nat = native_of(s, ci);
+    bool ele1 = nat == 1;
+    if (r->flags & CW_FHIR_VALIDATE_NO_NATIVE) nat = 0;
+    if ((r->flags & CW_FHIR_VALIDATE_NO_INVARIANTS) && !ele1) return;
+    const char *key = fhir_cstr(s, c->key);
+    if (nat) {
+        int v = NATIVES[nat].fn(n);
+        if (v == 1) return;
+        if (v == 0) {
+            const char *human = fhir_cstr(s, c->human);
+            vissue(r, n, CW_SLICE_NULL, (enum cw_severity)c->severity, CW_ISSUE_INVARIANT, key,
+                   "constraint failed: %.60s: %.180s", key, human);
+            return;
+        }
     }
-    if (r->flags & CW_FHIR_VALIDATE_NO_INVARIANTS) return;
-    if (c->expression.len == 0) return;
+    cw_slice expr = fhir_str(s, c->expression);
+    if (expr.len == 0) return;
     struct cw_err err;
     cw_err_clear(&err);
     bool owned;
-    const struct cw_fhirpath_expr *x = fhir_vcache_get(c->expression, &owned, &err);
-    char key[64];
-    snprintf(key, sizeof key, "%.*s", (int)(c->key.len > 60 ? 60 : c->key.len), c->key.ptr);
+    const struct cw_fhirpath_expr *x = fhir_vcache_get(expr, &owned, &err);
     if (!x) {
         vissue(r, n, CW_SLICE_NULL, CW_SEV_WARNING, CW_ISSUE_PROCESSING, key,
-               "constraint %s could not be compiled: %s", key, err.msg);
+               "constraint %.60s could not be compiled: %s", key, err.msg);
         return;
     }
     struct cw_fhirpath_coll out;
@@ -315,41 +548,52 @@ static void eval_constraint(struct vrun *r, const struct cw_fhir_node *n,
     scratch_done(r);
     if (t < 0) {
         vissue(r, n, CW_SLICE_NULL, CW_SEV_WARNING, CW_ISSUE_PROCESSING, key,
-               "constraint %s could not be evaluated: %s", key, err.msg);
+               "constraint %.60s could not be evaluated: %s", key, err.msg);
         return;
     }
     if (t == 0)
-        vissue(r, n, CW_SLICE_NULL, c->severity, CW_ISSUE_INVARIANT, key,
-               "constraint failed: %s: %.*s", key,
-               (int)(c->human.len > 180 ? 180 : c->human.len), c->human.ptr);
+        vissue(r, n, CW_SLICE_NULL, (enum cw_severity)c->severity, CW_ISSUE_INVARIANT, key,
+               "constraint failed: %.60s: %.180s", key, fhir_cstr(s, c->human));
 }
 
 static void check_constraints(struct vrun *r, const struct cw_fhir_node *n)
 {
     struct cw_fhir_elem e = n->elem;
-    size_t ne = cw_fhir_elem_constraint_count(e);
-    for (size_t i = 0; i < ne && !r->stop; i++) {
-        struct cw_fhir_constraint c;
-        if (cw_fhir_elem_constraint(e, i, &c) != 0) continue;
-        if (r->profile && core_has_constraint(e, &c)) continue;
-        eval_constraint(r, n, &c);
+    if (!e.set) return;
+    const struct cw_fhir_set *s = e.set;
+    fd_list cl = fhir_elem_rec(e)->cons;
+    uint32_t ne = fhir_list_len(s, cl);
+    for (uint32_t i = 0; i < ne && !r->stop; i++) {
+        uint32_t ci = fhir_list_at(s, cl, i);
+        if (ci >= s->n_cons) continue;
+        if (r->profile) {
+            struct cw_fhir_constraint c;
+            if (cw_fhir_elem_constraint(e, i, &c) != 0 || core_has_constraint(e, &c)) continue;
+        }
+        eval_cons(r, n, s, ci);
     }
     if (r->profile) return;
     /* the type's own invariants (Quantity qty-3, Period per-1, a resource's
-       invariants when it sits in contained/entry) */
+       invariants when it sits in contained/entry), those the element does
+       not carry already */
     if (!n->type.set || (n->flags & CW_FHIR_NODE_PRIMITIVE)) return;
     struct cw_fhir_elem root = cw_fhir_sd_root(n->type);
-    if (cw_fhir_elem_eq(root, e)) return;
-    size_t nt = cw_fhir_elem_constraint_count(root);
-    for (size_t i = 0; i < nt && !r->stop; i++) {
-        struct cw_fhir_constraint c;
-        if (cw_fhir_elem_constraint(root, i, &c) != 0) continue;
+    if (!root.set || cw_fhir_elem_eq(root, e)) return;
+    const struct cw_fhir_set *rs = root.set;
+    fd_list rl = fhir_elem_rec(root)->cons;
+    uint32_t nt = fhir_list_len(rs, rl);
+    for (uint32_t i = 0; i < nt && !r->stop; i++) {
+        uint32_t ci = fhir_list_at(rs, rl, i);
+        if (ci >= rs->n_cons) continue;
+        const char *key = fhir_cstr(rs, rs->cons[ci].key);
         bool dup = false;
-        for (size_t k = 0; k < ne && !dup; k++) {
-            struct cw_fhir_constraint d;
-            if (cw_fhir_elem_constraint(e, k, &d) == 0 && cw_slice_eq(d.key, c.key)) dup = true;
+        for (uint32_t k = 0; k < ne && !dup; k++) {
+            uint32_t cj = fhir_list_at(s, cl, k);
+            if (cj < s->n_cons && ((s == rs && s->cons[cj].key == rs->cons[ci].key) ||
+                                   strcmp(fhir_cstr(s, s->cons[cj].key), key) == 0))
+                dup = true;
         }
-        if (!dup) eval_constraint(r, n, &c);
+        if (!dup) eval_cons(r, n, rs, ci);
     }
 }
 
@@ -475,16 +719,47 @@ static cw_slice reference_type(cw_slice ref)
     return t;
 }
 
-/* The resource type of the Bundle entry whose fullUrl is ref (root Bundle). */
-static cw_slice bundle_type_of(const struct cw_json *root, cw_slice ref)
+/*
+ * The resource type of the root Bundle's entry whose fullUrl is ref. The
+ * first lookup indexes the entries (open addressing on the fullUrl), so a
+ * Bundle of n entries costs O(n), not O(n) per reference.
+ */
+static uint64_t vhash(cw_slice s)
 {
-    if (!cw_slice_eq_cstr(jstr(root, "resourceType"), "Bundle")) return CW_SLICE_NULL;
-    const struct cw_json *es = cw_json_get(root, "entry");
-    if (!cw_json_is(es, CW_JSON_ARRAY)) return CW_SLICE_NULL;
-    for (uint32_t i = 0; i < es->len; i++) {
-        const struct cw_json *e = &es->u.items[i];
-        if (cw_slice_eq(jstr(e, "fullUrl"), ref))
-            return jstr(cw_json_get(e, "resource"), "resourceType");
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < s.len; i++) h = (h ^ (unsigned char)s.ptr[i]) * 1099511628211ull;
+    return h;
+}
+
+static cw_slice bundle_type_of(struct vrun *r, cw_slice ref)
+{
+    if (!r->bidx_built) {
+        r->bidx_built = true;
+        if (!cw_slice_eq_cstr(jstr(r->root, "resourceType"), "Bundle")) return CW_SLICE_NULL;
+        const struct cw_json *es = cw_json_get(r->root, "entry");
+        if (!cw_json_is(es, CW_JSON_ARRAY) || es->len == 0) return CW_SLICE_NULL;
+        size_t cap = 16;
+        while (cap < (size_t)es->len * 2) cap *= 2;
+        const struct cw_json **slot = cw_arena_array(r->a, cap, sizeof *slot);
+        if (!slot) return CW_SLICE_NULL;
+        memset(slot, 0, cap * sizeof *slot);
+        for (uint32_t i = 0; i < es->len; i++) {
+            const struct cw_json *e = &es->u.items[i];
+            cw_slice fu = jstr(e, "fullUrl");
+            if (!fu.len) continue;
+            size_t j = vhash(fu) & (cap - 1);
+            while (slot[j] && !cw_slice_eq(jstr(slot[j], "fullUrl"), fu)) j = (j + 1) & (cap - 1);
+            if (!slot[j]) slot[j] = e; /* the first entry with a fullUrl wins */
+        }
+        r->bidx.slot = slot;
+        r->bidx.cap = cap;
+    }
+    if (!r->bidx.slot) return CW_SLICE_NULL;
+    size_t j = vhash(ref) & (r->bidx.cap - 1);
+    while (r->bidx.slot[j]) {
+        if (cw_slice_eq(jstr(r->bidx.slot[j], "fullUrl"), ref))
+            return jstr(cw_json_get(r->bidx.slot[j], "resource"), "resourceType");
+        j = (j + 1) & (r->bidx.cap - 1);
     }
     return CW_SLICE_NULL;
 }
@@ -554,10 +829,10 @@ static void check_reference(struct vrun *r, const struct cw_fhir_node *n)
             }
         }
     } else if (cw_slice_starts_with(ref, CW_LIT("urn:"))) {
-        type = bundle_type_of(r->root, ref);
+        type = bundle_type_of(r, ref);
     } else {
         type = reference_type(ref);
-        if (!type.len) type = bundle_type_of(r->root, ref);
+        if (!type.len) type = bundle_type_of(r, ref);
     }
     if (!type.len) return;
     if (declared.len && !cw_slice_eq(declared, type) && cw_fhir_type(declared).set)
@@ -961,8 +1236,7 @@ static void check_children(struct vrun *r, const struct cw_fhir_node *n, unsigne
     struct cw_err err;
     for (;;) {
         if (r->stop) return;
-        cw_err_clear(&err);
-        int rc = cw_fhir_iter_next(&it, &child, &err);
+        int rc = cw_fhir_iter_next(&it, &child, &err); /* err is set on failure only */
         if (rc == 0) break;
         if (rc < 0) {
             if (!r->profile) {
@@ -1073,7 +1347,7 @@ static void check_node(struct vrun *r, const struct cw_fhir_node *n, unsigned de
     if (!r->profile) {
         if (prim && n->value) {
             struct cw_err err;
-            cw_err_clear(&err);
+            err.msg[0] = 0; /* filled when the check fails or warns */
             struct cw_fhir_sd pt = n->type;
             /* Resource.id is a System.String in the definitions; its rules
                are those of the id type (resource.html#id) */

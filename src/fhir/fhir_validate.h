@@ -54,6 +54,9 @@
 #define CW_FHIR_VALIDATE_NO_TERMINOLOGY 0x02u /* skip binding and code system checks */
 #define CW_FHIR_VALIDATE_NO_META_PROFILE 0x04u /* ignore meta.profile */
 #define CW_FHIR_VALIDATE_NO_MUST_SUPPORT 0x08u /* no must-support information issues */
+#define CW_FHIR_VALIDATE_NO_NATIVE       0x10u /* every invariant through FHIRPath, even those
+                                                 decided natively (ele-1, dom-*, ...): for
+                                                 tests that compare the two; slow */
 
 /* Options; a zeroed struct (or NULL) validates against the core definitions. */
 struct cw_fhir_vopts {

@@ -173,6 +173,18 @@ static void test_invariants(void **s)
     expect(&r, "Patient.contact[0]", CW_SEV_ERROR, CW_ISSUE_INVARIANT);
     expect(&r, "Patient.address[0].period", CW_SEV_ERROR, CW_ISSUE_INVARIANT);
     expect(&r, "Patient.communication[0]", CW_SEV_ERROR, CW_ISSUE_INVARIANT);
+    /* dom-3: a contained resource nobody references (native fast path falls
+       back to FHIRPath); referenced through a uri-typed element it is fine */
+    r = run("{\"resourceType\":\"Patient\"," NARR ",\"contained\":[{\"resourceType\":\"Organization\","
+            "\"id\":\"o\",\"name\":\"x\"}]}",
+            NULL);
+    expect(&r, "Patient", CW_SEV_ERROR, CW_ISSUE_INVARIANT);
+    assert_string_equal(at(&r, "Patient")->rule, "dom-3");
+    r = run("{\"resourceType\":\"Patient\"," NARR ",\"contained\":[{\"resourceType\":\"Organization\","
+            "\"id\":\"o\",\"name\":\"x\"}],\"extension\":[{\"url\":\"http://example.org/e\","
+            "\"valueUri\":\"#o\"}]}",
+            NULL);
+    expect_no_errors(&r);
     /* dom-6 (warning) on a resource without narrative */
     r = run("{\"resourceType\":\"Patient\"}", NULL);
     expect(&r, "Patient", CW_SEV_WARNING, CW_ISSUE_INVARIANT);

@@ -121,6 +121,56 @@ static void test_synthea(void **state)
     assert_int_equal(t.unexpected, 0);
 }
 
+/* The native invariant checks agree with FHIRPath on every spec example. */
+struct native_cmp {
+    size_t files, differ;
+};
+
+static void one_native(const char *path, void *ctx)
+{
+    struct native_cmp *t = ctx;
+    size_t n = strlen(path);
+    if (n < 5 || strcmp(path + n - 5, ".json") != 0) return;
+    size_t len;
+    char *text = cw_test_read_file(path, &len);
+    assert_non_null(text);
+    struct cw_arena *a = cw_arena_new(0);
+    struct cw_json *res;
+    struct cw_err err;
+    assert_int_equal(cw_json_parse(a, text, len, NULL, &res, &err), 0);
+    struct cw_fhir_vresult r1, r2;
+    struct cw_fhir_vopts o1 = {.max_issues = 100000};
+    struct cw_fhir_vopts o2 = {.max_issues = 100000, .flags = CW_FHIR_VALIDATE_NO_NATIVE};
+    assert_int_equal(cw_fhir_validate(a, res, &o1, &r1, &err), 0);
+    assert_int_equal(cw_fhir_validate(a, res, &o2, &r2, &err), 0);
+    t->files++;
+    bool same = r1.n == r2.n;
+    for (size_t i = 0; same && i < r1.n; i++)
+        same = r1.issues[i].severity == r2.issues[i].severity &&
+               strcmp(r1.issues[i].location, r2.issues[i].location) == 0 &&
+               strcmp(r1.issues[i].rule, r2.issues[i].rule) == 0;
+    if (!same) {
+        t->differ++;
+        fprintf(stderr, "native/FHIRPath differ: %s (%zu vs %zu issues)\n", path, r1.n, r2.n);
+    }
+    cw_arena_destroy(a);
+    free(text);
+}
+
+static void test_native_equals_fhirpath(void **state)
+{
+    (void)state;
+    const char *dir = cw_test_corpus("fhir-r4-examples/spec-examples");
+    if (!dir) cw_test_skip("fhir-r4-examples/spec-examples not found");
+    struct native_cmp t = {0};
+    cw_test_walk(dir, one_native, &t);
+    printf("validate-native: %zu examples, natively decided invariants differ from FHIRPath on "
+           "%zu\n",
+           t.files, t.differ);
+    assert_int_equal(t.files, 750);
+    assert_int_equal(t.differ, 0);
+}
+
 /* ---- the validator test cases ---- */
 
 static char *join(const char *dir, cw_slice name)
@@ -335,6 +385,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_spec_examples),
         cmocka_unit_test(test_synthea),
+        cmocka_unit_test(test_native_equals_fhirpath),
         cmocka_unit_test(test_manifest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
