@@ -185,6 +185,12 @@ static void test_invariants(void **s)
             "\"valueUri\":\"#o\"}]}",
             NULL);
     expect_no_errors(&r);
+    /* ... or linked from the narrative (as the HL7 Java validator counts it) */
+    r = run("{\"resourceType\":\"Patient\",\"text\":{\"status\":\"generated\",\"div\":\"<div xmlns="
+            "\\\"http://www.w3.org/1999/xhtml\\\"><a href=\\\"#o\\\">org</a></div>\"},"
+            "\"contained\":[{\"resourceType\":\"Organization\",\"id\":\"o\",\"name\":\"x\"}]}",
+            NULL);
+    expect_no_errors(&r);
     /* dom-6 (warning) on a resource without narrative */
     r = run("{\"resourceType\":\"Patient\"}", NULL);
     expect(&r, "Patient", CW_SEV_WARNING, CW_ISSUE_INVARIANT);
