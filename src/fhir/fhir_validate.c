@@ -1359,10 +1359,31 @@ static bool is_extension_node(const struct cw_fhir_node *n)
     return cw_slice_eq_cstr(cw_fhir_sd_type_name(n->type), "Extension");
 }
 
+static bool is_absolute_uri(cw_slice u)
+{
+    /* RFC 3986 scheme ":" (urn:, http:, ...) */
+    if (!u.len || !((u.ptr[0] >= 'a' && u.ptr[0] <= 'z') || (u.ptr[0] >= 'A' && u.ptr[0] <= 'Z')))
+        return false;
+    for (size_t i = 1; i < u.len; i++) {
+        char c = u.ptr[i];
+        if (c == ':') return true;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '+' || c == '-' || c == '.'))
+            return false;
+    }
+    return false;
+}
+
 /* An extension whose definition we hold: validate it against that. */
 static void check_extension_def(struct vrun *r, const struct cw_fhir_node *n)
 {
     cw_slice url = jstr(n->value, "url");
+    /* extensibility.html: the url of an extension SHALL be absolute; only the
+       parts of a complex extension use local names */
+    bool nested = n->parent && cw_fhir_sd_eq(n->parent->type, n->type);
+    if (url.len && !nested && !is_absolute_uri(url))
+        vissue(r, n, CW_LIT("url"), CW_SEV_ERROR, CW_ISSUE_VALUE, "",
+               "the url of an extension must be an absolute URI");
     if (!url.len) return;
     struct cw_fhir_sd sd = cw_fhir_sd_by_url(r->reg, url);
     if (!sd.set || !cw_slice_eq_cstr(cw_fhir_sd_type_name(sd), "Extension") ||
@@ -1429,6 +1450,13 @@ static void check_node(struct vrun *r, const struct cw_fhir_node *n, unsigned de
         check_reference(r, n);
     check_constraints(r, n);
     if (r->stop) return;
+    if (!r->profile && !prim && cw_slice_eq_cstr(cw_fhir_elem_path(n->elem), "Bundle.entry")) {
+        /* bundle.html: fullUrl is an absolute URL (a urn:uuid:/urn:oid: or the resource's URL) */
+        cw_slice fu = jstr(n->value, "fullUrl");
+        if (fu.len && !is_absolute_uri(fu))
+            vissue(r, n, CW_LIT("fullUrl"), CW_SEV_ERROR, CW_ISSUE_VALUE, "",
+                   "fullUrl must be an absolute URL");
+    }
     if (n->flags & CW_FHIR_NODE_RESOURCE) {
         if (!r->profile && n->parent) check_meta_profiles(r, n);
     } else if (!r->profile && is_extension_node(n) && !(n->flags & CW_FHIR_NODE_UNKNOWN)) {

@@ -242,6 +242,11 @@ static void test_bundle_and_contained(void **s)
             NULL);
     expect(&r, "Bundle.entry[1].resource.status", CW_SEV_ERROR, CW_ISSUE_CODE_INVALID);
     expect(&r, "Bundle.entry[1].resource.subject.reference", CW_SEV_ERROR, CW_ISSUE_STRUCTURE);
+    /* Bundle.entry.fullUrl must be absolute */
+    r = run("{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":[{\"fullUrl\":\"Patient/1\","
+            "\"resource\":{\"resourceType\":\"Patient\",\"id\":\"1\"," NARR "}}]}",
+            NULL);
+    expect(&r, "Bundle.entry[0].fullUrl", CW_SEV_ERROR, CW_ISSUE_VALUE);
     /* a contained resource is validated too */
     r = run("{\"resourceType\":\"Patient\"," NARR ",\"contained\":[{\"resourceType\":\"Organization\","
             "\"id\":\"o\",\"bogus\":1}],\"managingOrganization\":{\"reference\":\"#o\"}}",
@@ -352,6 +357,12 @@ static void test_extension_definitions(void **s)
             "StructureDefinition/patient-birthPlace\",\"valueAddress\":{\"city\":\"X\"}}]}",
             NULL);
     expect_no_errors(&r);
+    /* a top-level extension url must be absolute; a complex extension's parts may be local */
+    r = run("{\"resourceType\":\"Patient\"," NARR ",\"extension\":[{\"url\":\"local\",\"valueBoolean\":true},"
+            "{\"url\":\"http://example.org/c\",\"extension\":[{\"url\":\"part\",\"valueString\":\"b\"}]}]}",
+            NULL);
+    expect(&r, "Patient.extension[0].url", CW_SEV_ERROR, CW_ISSUE_VALUE);
+    assert_int_equal(r.n_error, 1);
     /* ext-1: both value and nested extensions */
     r = run("{\"resourceType\":\"Patient\"," NARR ",\"extension\":[{\"url\":\"http://example.org/e\","
             "\"valueBoolean\":true,\"extension\":[{\"url\":\"a\",\"valueString\":\"b\"}]}]}",
