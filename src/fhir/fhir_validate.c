@@ -1230,14 +1230,18 @@ static struct cw_fhir_elem match_slice(struct vrun *r, const struct cw_fhir_node
     return found;
 }
 
-/* An unknown name under a profile element: is it defined in the base type? */
-static bool base_knows(const struct cw_fhir_node *parent, struct cw_fhir_elem ctx, cw_slice key)
+/* An unknown name under a profile element: is it defined in the base type?
+   *name receives the element's FHIRPath name ("value" for valueString). */
+static bool base_knows(const struct cw_fhir_node *parent, struct cw_fhir_elem ctx, cw_slice key,
+                       cw_slice *name)
 {
     struct cw_fhir_elem be = base_of(ctx, 0);
     struct cw_fhir_elem bctx = be.set ? cw_fhir_elem_structure(be, parent->type)
                                       : cw_fhir_sd_root(parent->type);
     struct cw_fhir_prop p;
-    return bctx.set && cw_fhir_resolve(bctx, parent->type, key, &p) == 0;
+    if (!bctx.set || cw_fhir_resolve(bctx, parent->type, key, &p) != 0) return false;
+    *name = cw_fhir_elem_name(p.elem);
+    return true;
 }
 
 static void check_children(struct vrun *r, const struct cw_fhir_node *n, unsigned depth)
@@ -1283,6 +1287,7 @@ static void check_children(struct vrun *r, const struct cw_fhir_node *n, unsigne
     cw_fhir_iter_init(&it, n, 0, CW_SLICE_NULL);
     struct cw_fhir_node child;
     struct cw_err err;
+    cw_slice bname;
     for (;;) {
         if (r->stop) return;
         int rc = cw_fhir_iter_next(&it, &child, &err); /* err is set on failure only */
@@ -1290,10 +1295,17 @@ static void check_children(struct vrun *r, const struct cw_fhir_node *n, unsigne
         if (rc < 0) {
             if (!r->profile) {
                 vissue_err(r, &err, CW_SEV_ERROR);
-            } else if ((child.flags & CW_FHIR_NODE_UNKNOWN) && base_knows(n, ctx, child.name)) {
+            } else if ((child.flags & CW_FHIR_NODE_UNKNOWN) && base_knows(n, ctx, child.name, &bname)) {
                 vissue(r, &child, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_STRUCTURE, "",
                        "element or type not allowed by the profile %.*s",
                        CW_SLICE_FMT(cw_fhir_sd_url(cw_fhir_elem_sd(ctx))));
+                /* it still occupies the element (a choice of another type):
+                   do not report it missing as well */
+                for (size_t k = 0; k < nk; k++)
+                    if (cw_slice_eq(cw_fhir_elem_name(cnt[k].e), bname)) {
+                        cnt[k].n++;
+                        break;
+                    }
             }
             continue;
         }

@@ -352,6 +352,12 @@ static void test_extension_definitions(void **s)
         run("{\"resourceType\":\"Patient\"," NARR ",\"extension\":[{\"url\":\"http://hl7.org/fhir/"
             "StructureDefinition/patient-birthPlace\",\"valueBoolean\":true}]}",
             NULL);
+    expect(&r, "Patient.extension[0].valueBoolean", CW_SEV_ERROR, CW_ISSUE_STRUCTURE);
+    assert_int_equal(r.n_error, 1); /* not also "value[x] missing" */
+    /* without any value: the definition's value[x] 1..1 */
+    r = run("{\"resourceType\":\"Patient\"," NARR ",\"extension\":[{\"url\":\"http://hl7.org/fhir/"
+            "StructureDefinition/patient-birthPlace\",\"extension\":[{\"url\":\"x\",\"valueString\":\"y\"}]}]}",
+            NULL);
     expect(&r, "Patient.extension[0].value", CW_SEV_ERROR, CW_ISSUE_REQUIRED);
     r = run("{\"resourceType\":\"Patient\"," NARR ",\"extension\":[{\"url\":\"http://hl7.org/fhir/"
             "StructureDefinition/patient-birthPlace\",\"valueAddress\":{\"city\":\"X\"}}]}",
