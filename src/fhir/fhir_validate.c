@@ -202,6 +202,26 @@ static void vissue_err(struct vrun *r, const struct cw_err *e, enum cw_severity 
 
 /* ---- small helpers ---- */
 
+/* Core types the checks test for, looked up once. */
+static struct {
+    struct cw_fhir_sd reference, extension, coding, codeable, quantity, uri, xhtml, id;
+    struct cw_fhir_elem bundle_entry;
+} T;
+static pthread_once_t types_once = PTHREAD_ONCE_INIT;
+
+static void types_init(void)
+{
+    T.reference = cw_fhir_type_cstr("Reference");
+    T.extension = cw_fhir_type_cstr("Extension");
+    T.coding = cw_fhir_type_cstr("Coding");
+    T.codeable = cw_fhir_type_cstr("CodeableConcept");
+    T.quantity = cw_fhir_type_cstr("Quantity");
+    T.uri = cw_fhir_type_cstr("uri");
+    T.xhtml = cw_fhir_type_cstr("xhtml");
+    T.id = cw_fhir_type_cstr("id");
+    T.bundle_entry = cw_fhir_elem_by_id(cw_fhir_type_cstr("Bundle"), CW_LIT("Bundle.entry"));
+}
+
 static void scratch_done(struct vrun *r)
 {
     if (r->hold == 0) cw_arena_reset(r->scratch);
@@ -360,7 +380,7 @@ static int dom3_visit(const struct cw_fhir_node *n, void *ctx)
     if (n == d->root || !(n->flags & CW_FHIR_NODE_PRIMITIVE)) return 0;
     if (!cw_json_is(n->value, CW_JSON_STRING)) return 0;
     cw_slice v = cw_json_text(n->value);
-    if (d->narrative && cw_slice_eq_cstr(cw_fhir_sd_type_name(n->type), "xhtml")) {
+    if (d->narrative && cw_fhir_sd_eq(n->type, T.xhtml)) {
         dom3_xhtml(d, v);
         return d->overflow ? -1 : 0;
     }
@@ -384,7 +404,7 @@ static int dom3_check(const struct cw_fhir_node *n, bool id_required, bool narra
     struct dom3 *d = malloc(sizeof *d);
     if (!d) return -1;
     d->root = n;
-    d->uri = cw_fhir_type_cstr("uri");
+    d->uri = T.uri;
     d->n = 0;
     d->overflow = false;
     d->narrative = narrative;
@@ -696,14 +716,13 @@ static void check_binding(struct vrun *r, const struct cw_fhir_node *n)
     }
     struct cw_fhir_vs vs = cw_fhir_vs_find(b.value_set);
     if (!vs.set) return; /* not bundled: cannot be checked offline */
-    cw_slice tn = cw_fhir_sd_type_name(n->type);
     enum cw_fhir_member m = CW_FHIR_MEMBER_UNKNOWN;
     if (n->flags & CW_FHIR_NODE_PRIMITIVE) {
         if (!cw_json_is(n->value, CW_JSON_STRING)) return;
         m = cw_fhir_vs_contains(vs, CW_SLICE_NULL, cw_json_text(n->value), NULL);
-    } else if (cw_slice_eq_cstr(tn, "Coding")) {
+    } else if (cw_fhir_sd_eq(n->type, T.coding)) {
         m = coding_member(vs, n->value);
-    } else if (cw_slice_eq_cstr(tn, "CodeableConcept")) {
+    } else if (cw_fhir_sd_eq(n->type, T.codeable)) {
         const struct cw_json *cs = cw_json_get(n->value, "coding");
         if (!cw_json_is(cs, CW_JSON_ARRAY) || cs->len == 0) return;
         m = CW_FHIR_MEMBER_NO;
@@ -711,7 +730,7 @@ static void check_binding(struct vrun *r, const struct cw_fhir_node *n)
             enum cw_fhir_member k = coding_member(vs, &cs->u.items[i]);
             if (k == CW_FHIR_MEMBER_YES || k == CW_FHIR_MEMBER_UNKNOWN) m = k;
         }
-    } else if (cw_slice_eq_cstr(tn, "Quantity") || cw_fhir_type_is_a(n->type, cw_fhir_type_cstr("Quantity"))) {
+    } else if (cw_fhir_type_is_a(n->type, T.quantity)) {
         cw_slice code = jstr(n->value, "code");
         if (!code.len) return;
         m = cw_fhir_vs_contains(vs, jstr(n->value, "system"), code, NULL);
@@ -735,8 +754,7 @@ static void check_codes(struct vrun *r, const struct cw_fhir_node *n)
     if (r->flags & CW_FHIR_VALIDATE_NO_TERMINOLOGY) return;
     check_binding(r, n);
     if (r->profile || (n->flags & CW_FHIR_NODE_PRIMITIVE)) return;
-    cw_slice tn = cw_fhir_sd_type_name(n->type);
-    if (cw_slice_eq_cstr(tn, "Coding")) check_coding_system(r, n, n->value, CW_SLICE_NULL);
+    if (cw_fhir_sd_eq(n->type, T.coding)) check_coding_system(r, n, n->value, CW_SLICE_NULL);
 }
 
 /* ---- references ---- */
@@ -1270,8 +1288,10 @@ static void check_children(struct vrun *r, const struct cw_fhir_node *n, unsigne
         }
     }
     size_t ti = nk;
+    const struct cw_fhir_set *cs = ctx.set;
+    fd_list kl = fhir_elem_rec(ctx)->kids;
     for (size_t k = 0; k < nk; k++) {
-        cnt[k].e = cw_fhir_elem_child_at(ctx, k);
+        cnt[k].e = (struct cw_fhir_elem){cs, fhir_list_at(cs, kl, (uint32_t)k)};
         cnt[k].n = 0;
         if (r->profile) {
             size_t ns = cw_fhir_elem_slice_count(cnt[k].e);
@@ -1336,8 +1356,10 @@ static void check_children(struct vrun *r, const struct cw_fhir_node *n, unsigne
     /* cardinality */
     for (size_t k = 0; k < total && !r->stop; k++) {
         struct cw_fhir_elem e = cnt[k].e;
-        uint32_t mn = cw_fhir_elem_min(e), mx = cw_fhir_elem_max(e);
+        const struct fd_elem *er = fhir_elem_rec(e);
+        uint32_t mn = er->min, mx = er->max;
         uint32_t c = cnt[k].n;
+        if (!r->profile && c >= mn && (mx == FD_MAX_STAR || c <= mx)) continue; /* the common case */
         bool slice = k >= nk;
         if ((n->flags & CW_FHIR_NODE_PRIMITIVE) && cw_slice_eq_cstr(cw_fhir_elem_name(e), "value"))
             continue; /* a primitive's value is the node itself (json.html) */
@@ -1368,7 +1390,7 @@ static void check_children(struct vrun *r, const struct cw_fhir_node *n, unsigne
 
 static bool is_extension_node(const struct cw_fhir_node *n)
 {
-    return cw_slice_eq_cstr(cw_fhir_sd_type_name(n->type), "Extension");
+    return cw_fhir_sd_eq(n->type, T.extension);
 }
 
 static bool is_absolute_uri(cw_slice u)
@@ -1435,7 +1457,7 @@ static void check_node(struct vrun *r, const struct cw_fhir_node *n, unsigned de
                are those of the id type (resource.html#id) */
             if (n->parent && (n->parent->flags & CW_FHIR_NODE_RESOURCE) &&
                 cw_slice_eq_cstr(n->name, "id"))
-                pt = cw_fhir_type_cstr("id");
+                pt = T.id;
             int pr = cw_fhir_check_json_primitive(pt, n->value, &err);
             if (pr != 0) {
                 vissue(r, n, CW_SLICE_NULL, pr < 0 ? CW_SEV_ERROR : CW_SEV_WARNING,
@@ -1458,11 +1480,11 @@ static void check_node(struct vrun *r, const struct cw_fhir_node *n, unsigned de
     check_fixed(r, n);
     check_min_max(r, n);
     check_codes(r, n);
-    if (!prim && cw_slice_eq_cstr(cw_fhir_sd_type_name(n->type), "Reference") && !r->profile)
+    if (!prim && cw_fhir_sd_eq(n->type, T.reference) && !r->profile)
         check_reference(r, n);
     check_constraints(r, n);
     if (r->stop) return;
-    if (!r->profile && !prim && cw_slice_eq_cstr(cw_fhir_elem_path(n->elem), "Bundle.entry")) {
+    if (!r->profile && !prim && cw_fhir_elem_eq(n->elem, T.bundle_entry)) {
         /* bundle.html: fullUrl is an absolute URL (a urn:uuid:/urn:oid: or the resource's URL) */
         cw_slice fu = jstr(n->value, "fullUrl");
         if (fu.len && !is_absolute_uri(fu))
@@ -1552,6 +1574,7 @@ int cw_fhir_validate(struct cw_arena *a, const struct cw_json *resource,
     memset(&r, 0, sizeof r);
     r.a = a;
     r.o = opts;
+    pthread_once(&types_once, types_init);
     r.reg = opts->registry;
     r.flags = opts->flags;
     r.max_issues = opts->max_issues ? opts->max_issues : 1000;
