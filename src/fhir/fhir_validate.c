@@ -40,7 +40,7 @@
 #include "fhir/fhir_validate_int.h"
 
 #define VMAX_PASS    6  /* nested profile passes (extension in extension, trial matches) */
-#define VSTACK_COUNT 96 /* child counters kept on the stack */
+#define VPOOL_COUNT  8192 /* child counters in the per-validation pool */
 
 struct vrun {
     struct cw_arena *a;       /* issues */
@@ -62,6 +62,9 @@ struct vrun {
     struct cw_fhirpath_env env;
     const struct cw_json *root;
     struct cw_buf path;
+    struct cw_err err;    /* scratch for the model's iterator */
+    struct vcount *pool;  /* LIFO pool of child counters (check_children) */
+    size_t pool_used;
     bool bidx_built;
     struct vbidx {
         const struct cw_json **slot; /* root Bundle entries by fullUrl */
@@ -1278,10 +1281,19 @@ static void check_children(struct vrun *r, const struct cw_fhir_node *n, unsigne
     if (r->profile)
         for (size_t k = 0; k < nk; k++)
             total += cw_fhir_elem_slice_count(cw_fhir_elem_child_at(ctx, k));
-    struct vcount stackc[VSTACK_COUNT];
-    struct vcount *cnt = stackc;
-    if (total > VSTACK_COUNT) {
-        cnt = cw_arena_array(r->a, total, sizeof *cnt);
+    /* the counters come from a per-validation LIFO pool (no stack arrays:
+       a nesting level costs little C stack), else from the arena */
+    struct vcount *cnt;
+    bool pooled = r->pool_used + total <= VPOOL_COUNT;
+    if (pooled && !r->pool) {
+        r->pool = malloc(VPOOL_COUNT * sizeof *r->pool);
+        pooled = r->pool != NULL;
+    }
+    if (pooled) {
+        cnt = r->pool + r->pool_used;
+        r->pool_used += total;
+    } else {
+        cnt = cw_arena_array(r->a, total ? total : 1, sizeof *cnt);
         if (!cnt) {
             r->oom = r->stop = true;
             return;
@@ -1306,15 +1318,15 @@ static void check_children(struct vrun *r, const struct cw_fhir_node *n, unsigne
     struct cw_fhir_iter it;
     cw_fhir_iter_init(&it, n, 0, CW_SLICE_NULL);
     struct cw_fhir_node child;
-    struct cw_err err;
+    struct cw_err *err = &r->err;
     cw_slice bname;
     for (;;) {
-        if (r->stop) return;
-        int rc = cw_fhir_iter_next(&it, &child, &err); /* err is set on failure only */
+        if (r->stop) goto done;
+        int rc = cw_fhir_iter_next(&it, &child, err); /* err is set on failure only */
         if (rc == 0) break;
         if (rc < 0) {
             if (!r->profile) {
-                vissue_err(r, &err, CW_SEV_ERROR);
+                vissue_err(r, err, CW_SEV_ERROR);
             } else if ((child.flags & CW_FHIR_NODE_UNKNOWN) && base_knows(n, ctx, child.name, &bname)) {
                 vissue(r, &child, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_STRUCTURE, "",
                        "element or type not allowed by the profile %.*s",
@@ -1386,6 +1398,8 @@ static void check_children(struct vrun *r, const struct cw_fhir_node *n, unsigne
             vissue(r, n, cw_fhir_elem_name(e), CW_SEV_INFORMATION, CW_ISSUE_INFORMATIONAL, "",
                    "must-support element %.*s is absent", CW_SLICE_FMT(cw_fhir_elem_id(e)));
     }
+done:
+    if (pooled) r->pool_used -= total;
 }
 
 static bool is_extension_node(const struct cw_fhir_node *n)
@@ -1578,7 +1592,7 @@ int cw_fhir_validate(struct cw_arena *a, const struct cw_json *resource,
     r.reg = opts->registry;
     r.flags = opts->flags;
     r.max_issues = opts->max_issues ? opts->max_issues : 1000;
-    r.max_depth = opts->max_depth ? opts->max_depth : 128;
+    r.max_depth = opts->max_depth ? opts->max_depth : 100;
     r.res = out;
     r.root = resource;
     r.scratch = cw_arena_new(64u << 20);
@@ -1603,6 +1617,7 @@ int cw_fhir_validate(struct cw_arena *a, const struct cw_json *resource,
             check_profile_url(&r, &root, opts->profiles[i], false);
     }
     cw_buf_release(&r.path);
+    free(r.pool);
     cw_arena_destroy(r.scratch);
     if (r.oom) return cw_err_set(err, CW_ISSUE_TOO_COSTLY, "validation ran out of memory");
     return 0;

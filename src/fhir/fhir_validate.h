@@ -27,10 +27,12 @@
  * Ownership. Issues (locations and messages) live in the caller's arena.
  * The resource JSON is borrowed for the call only.
  *
- * Limits. Issues per validation (max_issues, default 1000: then one
- * "too-costly" issue and the validation stops), nesting depth (max_depth,
- * default 128), FHIRPath work per invariant (steps, items). Messages carry
- * element paths, codes of the definitions and counts, never data values.
+ * Limits. Issues listed per validation (max_issues, default 1000; past it
+ * issues are only counted, with one "too-costly" warning, and at ten times
+ * it the validation stops with a "too-costly" error), nesting depth
+ * (max_depth, default 100), FHIRPath work per invariant (steps, items).
+ * Messages carry element paths, codes of the definitions and counts, never
+ * data values.
  *
  * Thread safety. cw_fhir_validate may run on any number of threads at
  * once (one arena each); the shared expression cache is guarded. A registry
@@ -65,7 +67,7 @@ struct cw_fhir_vopts {
     const cw_slice *profiles;                /* profile URLs the root must conform to */
     size_t n_profiles;
     size_t max_issues;  /* 0 = 1000 */
-    unsigned max_depth; /* element nesting (0 = 128) */
+    unsigned max_depth; /* element nesting (0 = 100) */
 };
 
 /* One issue. Strings are NUL-terminated and live in the caller's arena. */
