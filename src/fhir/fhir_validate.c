@@ -67,7 +67,10 @@ struct vrun {
     size_t pool_used;
     bool bidx_built;
     struct vbidx {
-        const struct cw_json **slot; /* root Bundle entries by fullUrl */
+        struct vbslot {
+            cw_slice key;            /* fullUrl, or the "Type/id" tail of one */
+            const struct cw_json *e; /* the entry */
+        } *slot;
         size_t cap;
     } bidx;
 };
@@ -790,9 +793,10 @@ static cw_slice reference_type(cw_slice ref)
 }
 
 /*
- * The resource type of the root Bundle's entry whose fullUrl is ref. The
- * first lookup indexes the entries (open addressing on the fullUrl), so a
- * Bundle of n entries costs O(n), not O(n) per reference.
+ * Bundle entries by fullUrl, and by the "Type/id" tail of a RESTful fullUrl
+ * (so a relative reference inside a Bundle finds its entry). The first
+ * lookup builds the index (open addressing), so a Bundle of n entries
+ * costs O(n), not O(n) per reference.
  */
 static uint64_t vhash(cw_slice s)
 {
@@ -801,37 +805,78 @@ static uint64_t vhash(cw_slice s)
     return h;
 }
 
-static cw_slice bundle_type_of(struct vrun *r, cw_slice ref)
+static bool is_absolute_uri(cw_slice u)
+{
+    /* RFC 3986 scheme ":" (urn:, http:, ...) */
+    if (!u.len || !((u.ptr[0] >= 'a' && u.ptr[0] <= 'z') || (u.ptr[0] >= 'A' && u.ptr[0] <= 'Z')))
+        return false;
+    for (size_t i = 1; i < u.len; i++) {
+        char c = u.ptr[i];
+        if (c == ':') return true;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '+' || c == '-' || c == '.'))
+            return false;
+    }
+    return false;
+}
+
+/* "Type/id" at the end of a URL with a scheme, or an empty slice. */
+static cw_slice url_tail(cw_slice fu)
+{
+    if (cw_slice_starts_with(fu, CW_LIT("urn:"))) return CW_SLICE_NULL;
+    long last = -1, prev = -1;
+    for (size_t i = 0; i < fu.len; i++)
+        if (fu.ptr[i] == '/') {
+            prev = last;
+            last = (long)i;
+        }
+    if (prev < 0 || (size_t)last + 1 >= fu.len) return CW_SLICE_NULL;
+    return (cw_slice){fu.ptr + prev + 1, fu.len - (size_t)prev - 1};
+}
+
+static void bidx_put(struct vbidx *x, cw_slice key, const struct cw_json *e)
+{
+    size_t j = vhash(key) & (x->cap - 1);
+    while (x->slot[j].e && !cw_slice_eq(x->slot[j].key, key)) j = (j + 1) & (x->cap - 1);
+    if (!x->slot[j].e) x->slot[j] = (struct vbslot){key, e}; /* the first entry wins */
+}
+
+static const struct cw_json *bundle_entry(struct vrun *r, cw_slice ref)
 {
     if (!r->bidx_built) {
         r->bidx_built = true;
-        if (!cw_slice_eq_cstr(jstr(r->root, "resourceType"), "Bundle")) return CW_SLICE_NULL;
+        if (!cw_slice_eq_cstr(jstr(r->root, "resourceType"), "Bundle")) return NULL;
         const struct cw_json *es = cw_json_get(r->root, "entry");
-        if (!cw_json_is(es, CW_JSON_ARRAY) || es->len == 0) return CW_SLICE_NULL;
+        if (!cw_json_is(es, CW_JSON_ARRAY) || es->len == 0) return NULL;
         size_t cap = 16;
-        while (cap < (size_t)es->len * 2) cap *= 2;
-        const struct cw_json **slot = cw_arena_array(r->a, cap, sizeof *slot);
-        if (!slot) return CW_SLICE_NULL;
+        while (cap < (size_t)es->len * 4) cap *= 2;
+        struct vbslot *slot = cw_arena_array(r->a, cap, sizeof *slot);
+        if (!slot) return NULL;
         memset(slot, 0, cap * sizeof *slot);
+        r->bidx.slot = slot;
+        r->bidx.cap = cap;
         for (uint32_t i = 0; i < es->len; i++) {
             const struct cw_json *e = &es->u.items[i];
             cw_slice fu = jstr(e, "fullUrl");
             if (!fu.len) continue;
-            size_t j = vhash(fu) & (cap - 1);
-            while (slot[j] && !cw_slice_eq(jstr(slot[j], "fullUrl"), fu)) j = (j + 1) & (cap - 1);
-            if (!slot[j]) slot[j] = e; /* the first entry with a fullUrl wins */
+            bidx_put(&r->bidx, fu, e);
+            cw_slice tail = url_tail(fu);
+            if (tail.len) bidx_put(&r->bidx, tail, e);
         }
-        r->bidx.slot = slot;
-        r->bidx.cap = cap;
     }
-    if (!r->bidx.slot) return CW_SLICE_NULL;
+    if (!r->bidx.slot) return NULL;
     size_t j = vhash(ref) & (r->bidx.cap - 1);
-    while (r->bidx.slot[j]) {
-        if (cw_slice_eq(jstr(r->bidx.slot[j], "fullUrl"), ref))
-            return jstr(cw_json_get(r->bidx.slot[j], "resource"), "resourceType");
+    while (r->bidx.slot[j].e) {
+        if (cw_slice_eq(r->bidx.slot[j].key, ref)) return r->bidx.slot[j].e;
         j = (j + 1) & (r->bidx.cap - 1);
     }
-    return CW_SLICE_NULL;
+    return NULL;
+}
+
+static cw_slice bundle_type_of(struct vrun *r, cw_slice ref)
+{
+    const struct cw_json *e = bundle_entry(r, ref);
+    return e ? jstr(cw_json_get(e, "resource"), "resourceType") : CW_SLICE_NULL;
 }
 
 /* The resource whose contained list "#id" references search. */
@@ -902,7 +947,24 @@ static void check_reference(struct vrun *r, const struct cw_fhir_node *n)
         type = bundle_type_of(r, ref);
     } else {
         type = reference_type(ref);
-        if (!type.len) type = bundle_type_of(r, ref);
+        if (!type.len) {
+            type = bundle_type_of(r, ref);
+        } else if (!is_absolute_uri(ref)) {
+            /* a relative reference inside a Bundle resolves to the entry whose
+               fullUrl ends with it (bundle.html#references): same type? */
+            cw_slice rel = ref;
+            for (size_t i = 0; i + 10 <= rel.len; i++)
+                if (memcmp(rel.ptr + i, "/_history/", 10) == 0) {
+                    rel.len = i;
+                    break;
+                }
+            cw_slice target = bundle_type_of(r, rel);
+            if (target.len && !cw_slice_eq(target, type))
+                vissue(r, n, CW_LIT("reference"), CW_SEV_ERROR, CW_ISSUE_STRUCTURE, "",
+                       "the Bundle entry this reference resolves to is a %.*s, not a %.*s",
+                       (int)(target.len > 64 ? 64 : target.len), target.ptr,
+                       (int)(type.len > 64 ? 64 : type.len), type.ptr);
+        }
     }
     if (!type.len) return;
     if (declared.len && !cw_slice_eq(declared, type) && cw_fhir_type(declared).set)
@@ -1405,21 +1467,6 @@ done:
 static bool is_extension_node(const struct cw_fhir_node *n)
 {
     return cw_fhir_sd_eq(n->type, T.extension);
-}
-
-static bool is_absolute_uri(cw_slice u)
-{
-    /* RFC 3986 scheme ":" (urn:, http:, ...) */
-    if (!u.len || !((u.ptr[0] >= 'a' && u.ptr[0] <= 'z') || (u.ptr[0] >= 'A' && u.ptr[0] <= 'Z')))
-        return false;
-    for (size_t i = 1; i < u.len; i++) {
-        char c = u.ptr[i];
-        if (c == ':') return true;
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '+' || c == '-' || c == '.'))
-            return false;
-    }
-    return false;
 }
 
 /* An extension whose definition we hold: validate it against that. */

@@ -242,6 +242,16 @@ static void test_bundle_and_contained(void **s)
             NULL);
     expect(&r, "Bundle.entry[1].resource.status", CW_SEV_ERROR, CW_ISSUE_CODE_INVALID);
     expect(&r, "Bundle.entry[1].resource.subject.reference", CW_SEV_ERROR, CW_ISSUE_STRUCTURE);
+    /* a relative reference resolves to the entry whose fullUrl ends with it:
+       the entry holds another type */
+    r = run("{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":["
+            "{\"fullUrl\":\"http://example.org/fhir/Practitioner/7\",\"resource\":{\"resourceType\":"
+            "\"Organization\",\"id\":\"7\"," NARR "}},"
+            "{\"fullUrl\":\"http://example.org/fhir/Patient/1\",\"resource\":{\"resourceType\":\"Patient\","
+            "\"id\":\"1\"," NARR ",\"generalPractitioner\":[{\"reference\":\"Practitioner/7\"}]}}]}",
+            NULL);
+    expect(&r, "Bundle.entry[1].resource.generalPractitioner[0].reference", CW_SEV_ERROR,
+           CW_ISSUE_STRUCTURE);
     /* Bundle.entry.fullUrl must be absolute */
     r = run("{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":[{\"fullUrl\":\"Patient/1\","
             "\"resource\":{\"resourceType\":\"Patient\",\"id\":\"1\"," NARR "}}]}",
