@@ -959,14 +959,17 @@ static void check_reference(struct vrun *r, const struct cw_fhir_node *n)
                     break;
                 }
             cw_slice target = bundle_type_of(r, rel);
-            if (target.len && !cw_slice_eq(target, type))
+            if (target.len && !cw_slice_eq(target, type) &&
+                cw_fhir_sd_kind(cw_fhir_type(target)) == CW_FHIR_KIND_RESOURCE)
                 vissue(r, n, CW_LIT("reference"), CW_SEV_ERROR, CW_ISSUE_STRUCTURE, "",
                        "the Bundle entry this reference resolves to is a %.*s, not a %.*s",
                        (int)(target.len > 64 ? 64 : target.len), target.ptr,
                        (int)(type.len > 64 ? 64 : type.len), type.ptr);
         }
     }
-    if (!type.len) return;
+    /* only known resource type names are compared or shown (the text comes
+       from the data); an unknown resourceType is reported where it stands */
+    if (!type.len || cw_fhir_sd_kind(cw_fhir_type(type)) != CW_FHIR_KIND_RESOURCE) return;
     if (declared.len && !cw_slice_eq(declared, type) && cw_fhir_type(declared).set)
         vissue(r, n, CW_LIT("type"), CW_SEV_ERROR, CW_ISSUE_STRUCTURE, "",
                "Reference.type %.*s does not match the type %.*s of the reference",
