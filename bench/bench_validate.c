@@ -161,7 +161,6 @@ static void load(struct items *it, const char *path)
     }
 }
 
-
 struct counts {
     size_t errors, invalid, error_issues;
 };

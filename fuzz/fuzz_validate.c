@@ -32,16 +32,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (cw_fhir_validate(a, root, &vo, &r, &err) == 0) {
             size_t listed[5] = {0};
             for (size_t i = 0; i < r.n; i++) {
-                if (r.issues[i].severity < CW_SEV_FATAL || r.issues[i].severity > CW_SEV_INFORMATION ||
+                if (r.issues[i].severity < CW_SEV_FATAL ||
+                    r.issues[i].severity > CW_SEV_INFORMATION ||
                     r.issues[i].code == CW_ISSUE_NONE || !r.issues[i].message ||
                     !r.issues[i].location)
                     abort();
                 listed[r.issues[i].severity]++;
             }
-            if (!r.truncated && (listed[CW_SEV_FATAL] != r.n_fatal ||
-                                 listed[CW_SEV_ERROR] != r.n_error ||
-                                 listed[CW_SEV_WARNING] != r.n_warning ||
-                                 listed[CW_SEV_INFORMATION] != r.n_info))
+            if (!r.truncated &&
+                (listed[CW_SEV_FATAL] != r.n_fatal || listed[CW_SEV_ERROR] != r.n_error ||
+                 listed[CW_SEV_WARNING] != r.n_warning || listed[CW_SEV_INFORMATION] != r.n_info))
                 abort();
             struct cw_json *oo = cw_fhir_validate_outcome(a, &r);
             if (oo) {

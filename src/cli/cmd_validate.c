@@ -31,7 +31,7 @@
 #include "fhir/fhir_xml.h"
 #include "json/json.h"
 
-#define VAL_MAX_INPUT     ((size_t)256 << 20) /* 256 MiB */
+#define VAL_MAX_INPUT ((size_t)256 << 20) /* 256 MiB */
 #define MAX_PROFILES  64
 #define MAX_DIR_FILES 10000
 
@@ -83,8 +83,8 @@ static void report_build(cw_slice url, const struct cw_err *err, void *ctx)
 }
 
 /* Add one resource (a StructureDefinition, or a Bundle of them) to the registry. */
-static int add_resource(struct cw_fhir_registry *reg, struct cw_arena *a,
-                        const struct cw_json *res, const char *name)
+static int add_resource(struct cw_fhir_registry *reg, struct cw_arena *a, const struct cw_json *res,
+                        const char *name)
 {
     const struct cw_json *rt = cw_json_get(res, "resourceType");
     if (cw_slice_eq_cstr(cw_json_text(rt), "Bundle")) {
@@ -167,8 +167,9 @@ static int load_profiles(struct cw_fhir_registry *reg, const char *path)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: causeway validate [--profile URL]... [--load-profile FILE|DIR]...\n"
-               "                         [--compact] [--no-invariants] [--no-terminology] FILE...\n");
+    fprintf(f,
+            "usage: causeway validate [--profile URL]... [--load-profile FILE|DIR]...\n"
+            "                         [--compact] [--no-invariants] [--no-terminology] FILE...\n");
 }
 
 int cw_cmd_validate(int argc, char **argv)
@@ -255,18 +256,17 @@ int cw_cmd_validate(int argc, char **argv)
                 is->severity = CW_SEV_FATAL;
                 is->code = err.issue ? err.issue : CW_ISSUE_STRUCTURE;
                 is->message = cw_arena_strndup(a, err.msg, strlen(err.msg));
-                is->location = err.location[0] ? cw_arena_strndup(a, err.location, strlen(err.location))
-                                               : cw_arena_strndup(a, loc, strlen(loc));
+                is->location = err.location[0]
+                                   ? cw_arena_strndup(a, err.location, strlen(err.location))
+                                   : cw_arena_strndup(a, loc, strlen(loc));
                 is->rule = "";
                 vr.issues = is;
                 vr.n = 1;
                 vr.n_fatal = 1;
             }
         } else {
-            struct cw_fhir_vopts o = {.flags = flags,
-                                      .registry = reg,
-                                      .profiles = profiles,
-                                      .n_profiles = n_profiles};
+            struct cw_fhir_vopts o = {
+                .flags = flags, .registry = reg, .profiles = profiles, .n_profiles = n_profiles};
             if (cw_fhir_validate(a, res, &o, &vr, &err) != 0) {
                 fprintf(stderr, "validate: %s: %s\n", files[f], err.msg);
                 status = CW_EXIT_FAIL;

@@ -39,8 +39,8 @@
 #include "fhir/fhir_int.h"
 #include "fhir/fhir_validate_int.h"
 
-#define VMAX_PASS    6  /* nested profile passes (extension in extension, trial matches) */
-#define VPOOL_COUNT  8192 /* child counters in the per-validation pool */
+#define VMAX_PASS   6    /* nested profile passes (extension in extension, trial matches) */
+#define VPOOL_COUNT 8192 /* child counters in the per-validation pool */
 
 struct vrun {
     struct cw_arena *a;       /* issues */
@@ -62,15 +62,15 @@ struct vrun {
     struct cw_fhirpath_env env;
     const struct cw_json *root;
     struct cw_buf path;
-    struct cw_err err;    /* scratch for the model's iterator */
-    struct vcount *pool;  /* LIFO pool of child counters (check_children) */
+    struct cw_err err;   /* scratch for the model's iterator */
+    struct vcount *pool; /* LIFO pool of child counters (check_children) */
     size_t pool_used;
     bool bidx_built;
     struct vbidx {
         struct vbslot {
             cw_slice key;            /* fullUrl, or the "Type/id" tail of one */
             const struct cw_json *e; /* the entry */
-        } *slot;
+        } * slot;
         size_t cap;
     } bidx;
 };
@@ -78,16 +78,24 @@ struct vrun {
 /* ---- issues ---- */
 
 static void vissue(struct vrun *r, const struct cw_fhir_node *n, cw_slice suffix,
-                   enum cw_severity sev, enum cw_issue code, const char *rule, const char *fmt,
-                   ...) __attribute__((format(printf, 7, 8)));
+                   enum cw_severity sev, enum cw_issue code, const char *rule, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
 
 static void count_issue(struct vrun *r, enum cw_severity sev)
 {
     switch (sev) {
-    case CW_SEV_FATAL: r->res->n_fatal++; break;
-    case CW_SEV_ERROR: r->res->n_error++; break;
-    case CW_SEV_WARNING: r->res->n_warning++; break;
-    default: r->res->n_info++; break;
+    case CW_SEV_FATAL:
+        r->res->n_fatal++;
+        break;
+    case CW_SEV_ERROR:
+        r->res->n_error++;
+        break;
+    case CW_SEV_WARNING:
+        r->res->n_warning++;
+        break;
+    default:
+        r->res->n_info++;
+        break;
     }
 }
 
@@ -173,8 +181,7 @@ static void node_path(const struct cw_fhir_node *n, struct cw_buf *out, int dept
 }
 
 static void vissue(struct vrun *r, const struct cw_fhir_node *n, cw_slice suffix,
-                   enum cw_severity sev, enum cw_issue code, const char *rule, const char *fmt,
-                   ...)
+                   enum cw_severity sev, enum cw_issue code, const char *rule, const char *fmt, ...)
 {
     if (r->quiet) {
         if (sev <= CW_SEV_ERROR) r->quiet_errors++;
@@ -429,7 +436,8 @@ static int dom3_check(const struct cw_fhir_node *n, bool id_required, bool narra
         }
         bool found = false;
         for (size_t k = 0; k < d->n && !found; k++)
-            found = d->refs[k].len == id->len + 1 && memcmp(d->refs[k].ptr + 1, id->u.str, id->len) == 0;
+            found = d->refs[k].len == id->len + 1 &&
+                    memcmp(d->refs[k].ptr + 1, id->u.str, id->len) == 0;
         if (!found) rc = -1;
     }
     free(d);
@@ -517,12 +525,28 @@ static const struct native NATIVES[] = {
     {NULL, NULL, NULL},
     {"ele-1", "hasValue() or (children().count() > id.count())", nat_ele1},
     {"dom-2", "contained.contained.empty()", nat_no_contained},
-    {"dom-3", "contained.where((('#'+id in (%resource.descendants().reference | %resource.descendants().as(canonical) | %resource.descendants().as(uri) | %resource.descendants().as(url))) or descendants().where(reference = '#').exists() or descendants().where(as(canonical) = '#').exists() or descendants().where(as(canonical) = '#').exists()).not()).trace('unmatched', id).empty()", nat_dom3a},
-    {"dom-3", "contained.where(((id.exists() and ('#'+id in (%resource.descendants().reference | %resource.descendants().as(canonical) | %resource.descendants().as(uri) | %resource.descendants().as(url)))) or descendants().where(reference = '#').exists() or descendants().where(as(canonical) = '#').exists() or descendants().where(as(uri) = '#').exists()).not()).trace('unmatched', id).empty()", nat_dom3b},
-    {"dom-4", "contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()", nat_no_contained},
+    {"dom-3",
+     "contained.where((('#'+id in (%resource.descendants().reference | "
+     "%resource.descendants().as(canonical) | %resource.descendants().as(uri) | "
+     "%resource.descendants().as(url))) or descendants().where(reference = '#').exists() or "
+     "descendants().where(as(canonical) = '#').exists() or descendants().where(as(canonical) = "
+     "'#').exists()).not()).trace('unmatched', id).empty()",
+     nat_dom3a},
+    {"dom-3",
+     "contained.where(((id.exists() and ('#'+id in (%resource.descendants().reference | "
+     "%resource.descendants().as(canonical) | %resource.descendants().as(uri) | "
+     "%resource.descendants().as(url)))) or descendants().where(reference = '#').exists() or "
+     "descendants().where(as(canonical) = '#').exists() or descendants().where(as(uri) = "
+     "'#').exists()).not()).trace('unmatched', id).empty()",
+     nat_dom3b},
+    {"dom-4", "contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()",
+     nat_no_contained},
     {"dom-5", "contained.meta.security.empty()", nat_no_contained},
     {"dom-6", "text.`div`.exists()", nat_dom6},
-    {"ref-1", "reference.startsWith('#').not() or (reference.substring(1).trace('url') in %rootResource.contained.id.trace('ids'))", nat_ref1},
+    {"ref-1",
+     "reference.startsWith('#').not() or (reference.substring(1).trace('url') in "
+     "%rootResource.contained.id.trace('ids'))",
+     nat_ref1},
     {"bdl-5", "resource.exists() or request.exists() or response.exists()", nat_bdl5},
     {"bdl-8", "fullUrl.exists() implies fullUrl.contains('/_history/').not()", nat_bdl8},
     {"ext-1", "extension.exists() != value.exists()", nat_ext1},
@@ -554,8 +578,9 @@ static uint8_t native_of(const struct cw_fhir_set *s, uint32_t ci)
 {
     if (s == &cw_fhir_base_set) {
         pthread_once(&base_native_once, base_native_init);
-        return base_native ? base_native[ci] : native_find(fhir_cstr(s, s->cons[ci].key),
-                                                           fhir_cstr(s, s->cons[ci].expression));
+        return base_native ? base_native[ci]
+                           : native_find(fhir_cstr(s, s->cons[ci].key),
+                                         fhir_cstr(s, s->cons[ci].expression));
     }
     return native_find(fhir_cstr(s, s->cons[ci].key), fhir_cstr(s, s->cons[ci].expression));
 }
@@ -564,9 +589,9 @@ bool fhir_vnative(cw_slice key, cw_slice expr)
 {
     for (size_t i = 1; i < N_NATIVES; i++)
         if (NATIVES[i].fn != nat_no_contained && NATIVES[i].fn != nat_ref1 &&
-            NATIVES[i].fn != nat_dom3a && NATIVES[i].fn != nat_dom3b &&
-            NATIVES[i].fn != nat_bdl8 && NATIVES[i].fn != nat_ext1 &&
-            cw_slice_eq_cstr(key, NATIVES[i].key) && cw_slice_eq_cstr(expr, NATIVES[i].expr))
+            NATIVES[i].fn != nat_dom3a && NATIVES[i].fn != nat_dom3b && NATIVES[i].fn != nat_bdl8 &&
+            NATIVES[i].fn != nat_ext1 && cw_slice_eq_cstr(key, NATIVES[i].key) &&
+            cw_slice_eq_cstr(expr, NATIVES[i].expr))
             return true; /* fully native: never compiled */
     return false;
 }
@@ -690,8 +715,7 @@ static void check_coding_system(struct vrun *r, const struct cw_fhir_node *n,
     if (!cs.set || cw_fhir_cs_content(cs) != CW_FHIR_CS_COMPLETE) return;
     if (cw_fhir_cs_lookup(cs, code, NULL) == 0) return;
     vissue(r, n, where, CW_SEV_ERROR, CW_ISSUE_CODE_INVALID, "",
-           "unknown code in the code system %.*s",
-           (int)(sys.len > 120 ? 120 : sys.len), sys.ptr);
+           "unknown code in the code system %.*s", (int)(sys.len > 120 ? 120 : sys.len), sys.ptr);
 }
 
 static enum cw_fhir_member coding_member(struct cw_fhir_vs vs, const struct cw_json *coding)
@@ -886,7 +910,8 @@ static const struct cw_fhir_node *container_of(const struct cw_fhir_node *n)
     while (res && !(res->flags & CW_FHIR_NODE_RESOURCE)) res = res->parent;
     if (!res) return NULL;
     /* a contained resource's references point into its container */
-    if (res->parent && res->elem.set && cw_slice_eq_cstr(cw_fhir_elem_name(res->elem), "contained")) {
+    if (res->parent && res->elem.set &&
+        cw_slice_eq_cstr(cw_fhir_elem_name(res->elem), "contained")) {
         const struct cw_fhir_node *up = res->parent;
         while (up && !(up->flags & CW_FHIR_NODE_RESOURCE)) up = up->parent;
         if (up) return up;
@@ -1291,8 +1316,7 @@ static bool discr_match(struct vrun *r, const struct cw_fhir_node *item, struct 
 
 /* The slice of 'sliced' that item matches, or none. */
 static struct cw_fhir_elem match_slice(struct vrun *r, const struct cw_fhir_node *item,
-                                       struct cw_fhir_elem sliced,
-                                       const struct cw_fhir_slicing *sl)
+                                       struct cw_fhir_elem sliced, const struct cw_fhir_slicing *sl)
 {
     size_t ns = cw_fhir_elem_slice_count(sliced);
     struct cw_fhir_elem found = CW_FHIR_NONE_ELEM;
@@ -1317,13 +1341,13 @@ static struct cw_fhir_elem match_slice(struct vrun *r, const struct cw_fhir_node
 }
 
 /* An unknown name under a profile element: is it defined in the base type?
-   *name receives the element's FHIRPath name ("value" for valueString). */
+ *name receives the element's FHIRPath name ("value" for valueString). */
 static bool base_knows(const struct cw_fhir_node *parent, struct cw_fhir_elem ctx, cw_slice key,
                        cw_slice *name)
 {
     struct cw_fhir_elem be = base_of(ctx, 0);
-    struct cw_fhir_elem bctx = be.set ? cw_fhir_elem_structure(be, parent->type)
-                                      : cw_fhir_sd_root(parent->type);
+    struct cw_fhir_elem bctx =
+        be.set ? cw_fhir_elem_structure(be, parent->type) : cw_fhir_sd_root(parent->type);
     struct cw_fhir_prop p;
     if (!bctx.set || cw_fhir_resolve(bctx, parent->type, key, &p) != 0) return false;
     *name = cw_fhir_elem_name(p.elem);
@@ -1392,7 +1416,8 @@ static void check_children(struct vrun *r, const struct cw_fhir_node *n, unsigne
         if (rc < 0) {
             if (!r->profile) {
                 vissue_err(r, err, CW_SEV_ERROR);
-            } else if ((child.flags & CW_FHIR_NODE_UNKNOWN) && base_knows(n, ctx, child.name, &bname)) {
+            } else if ((child.flags & CW_FHIR_NODE_UNKNOWN) &&
+                       base_knows(n, ctx, child.name, &bname)) {
                 vissue(r, &child, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_STRUCTURE, "",
                        "element or type not allowed by the profile %.*s",
                        CW_SLICE_FMT(cw_fhir_sd_url(cw_fhir_elem_sd(ctx))));
@@ -1436,7 +1461,8 @@ static void check_children(struct vrun *r, const struct cw_fhir_node *n, unsigne
         const struct fd_elem *er = fhir_elem_rec(e);
         uint32_t mn = er->min, mx = er->max;
         uint32_t c = cnt[k].n;
-        if (!r->profile && c >= mn && (mx == FD_MAX_STAR || c <= mx)) continue; /* the common case */
+        if (!r->profile && c >= mn && (mx == FD_MAX_STAR || c <= mx))
+            continue; /* the common case */
         bool slice = k >= nk;
         if ((n->flags & CW_FHIR_NODE_PRIMITIVE) && cw_slice_eq_cstr(cw_fhir_elem_name(e), "value"))
             continue; /* a primitive's value is the node itself (json.html) */
@@ -1447,12 +1473,11 @@ static void check_children(struct vrun *r, const struct cw_fhir_node *n, unsigne
         if (c < mn) {
             if (slice)
                 vissue(r, n, cw_fhir_elem_name(e), CW_SEV_ERROR, CW_ISSUE_REQUIRED, "",
-                       "slice %.*s: minimum %u, found %u", CW_SLICE_FMT(cw_fhir_elem_id(e)), mn,
-                       c);
+                       "slice %.*s: minimum %u, found %u", CW_SLICE_FMT(cw_fhir_elem_id(e)), mn, c);
             else
                 vissue(r, n, cw_fhir_elem_name(e), CW_SEV_ERROR, CW_ISSUE_REQUIRED, "",
-                       "%.*s: minimum required %u, found %u", CW_SLICE_FMT(cw_fhir_elem_id(e)),
-                       mn, c);
+                       "%.*s: minimum required %u, found %u", CW_SLICE_FMT(cw_fhir_elem_id(e)), mn,
+                       c);
         }
         if (mx != CW_FHIR_UNBOUNDED && c > mx)
             vissue(r, n, cw_fhir_elem_name(e), CW_SEV_ERROR, CW_ISSUE_STRUCTURE, "",
@@ -1499,7 +1524,8 @@ static void check_type_profiles(struct vrun *r, const struct cw_fhir_node *n)
         if (cw_fhir_elem_type(n->elem, k, &tr) != 0 || tr.n_profiles == 0) continue;
         if (!cw_fhir_sd_eq(tr.type, n->type) && !(n->flags & CW_FHIR_NODE_RESOURCE)) continue;
         for (size_t p = 0; p < tr.n_profiles; p++) {
-            struct cw_fhir_sd sd = cw_fhir_sd_by_url(r->reg, cw_fhir_elem_type_profile(n->elem, k, p));
+            struct cw_fhir_sd sd =
+                cw_fhir_sd_by_url(r->reg, cw_fhir_elem_type_profile(n->elem, k, p));
             if (!sd.set || !cw_fhir_sd_is_profile(sd)) continue;
             if (is_extension_node(n) && !r->profile) continue; /* done by URL */
             profile_pass(r, n, sd, r->quiet, NULL);
@@ -1544,8 +1570,7 @@ static void check_node(struct vrun *r, const struct cw_fhir_node *n, unsigned de
     check_fixed(r, n);
     check_min_max(r, n);
     check_codes(r, n);
-    if (!prim && cw_fhir_sd_eq(n->type, T.reference) && !r->profile)
-        check_reference(r, n);
+    if (!prim && cw_fhir_sd_eq(n->type, T.reference) && !r->profile) check_reference(r, n);
     check_constraints(r, n);
     if (r->stop) return;
     if (!r->profile && !prim && cw_fhir_elem_eq(n->elem, T.bundle_entry)) {
@@ -1608,7 +1633,8 @@ static void check_profile_url(struct vrun *r, const struct cw_fhir_node *res, cw
     if (!cw_fhir_sd_eq(cw_fhir_sd_type(sd), res->type)) {
         vissue(r, res, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_INVALID, "",
                "profile %.*s constrains %.*s, not %.*s", CW_SLICE_FMT(shown),
-               CW_SLICE_FMT(cw_fhir_sd_type_name(sd)), CW_SLICE_FMT(cw_fhir_sd_type_name(res->type)));
+               CW_SLICE_FMT(cw_fhir_sd_type_name(sd)),
+               CW_SLICE_FMT(cw_fhir_sd_type_name(res->type)));
         return;
     }
     if (!cw_fhir_sd_is_profile(sd)) return; /* the core type itself: done */

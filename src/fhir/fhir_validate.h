@@ -52,13 +52,13 @@
 #include "json/json.h"
 
 /* cw_fhir_vopts.flags */
-#define CW_FHIR_VALIDATE_NO_INVARIANTS  0x01u /* skip FHIRPath invariants (ele-1 kept: native) */
-#define CW_FHIR_VALIDATE_NO_TERMINOLOGY 0x02u /* skip binding and code system checks */
+#define CW_FHIR_VALIDATE_NO_INVARIANTS   0x01u /* skip FHIRPath invariants (ele-1 kept: native) */
+#define CW_FHIR_VALIDATE_NO_TERMINOLOGY  0x02u /* skip binding and code system checks */
 #define CW_FHIR_VALIDATE_NO_META_PROFILE 0x04u /* ignore meta.profile */
 #define CW_FHIR_VALIDATE_NO_MUST_SUPPORT 0x08u /* no must-support information issues */
-#define CW_FHIR_VALIDATE_NO_NATIVE       0x10u /* every invariant through FHIRPath, even those
-                                                 decided natively (ele-1, dom-*, ...): for
-                                                 tests that compare the two; slow */
+/* every invariant through FHIRPath, even those decided natively (ele-1,
+   dom-*, ...): for tests that compare the two; slow */
+#define CW_FHIR_VALIDATE_NO_NATIVE 0x10u
 
 /* Options; a zeroed struct (or NULL) validates against the core definitions. */
 struct cw_fhir_vopts {

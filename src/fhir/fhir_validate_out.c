@@ -48,7 +48,8 @@ struct cw_json *cw_fhir_validate_outcome(struct cw_arena *a, const struct cw_fhi
     }
     if (r->n == 0) {
         issues = (struct cw_json *)cw_json_get(oo, "issue");
-        if (add_issue(a, issues, CW_SEV_INFORMATION, CW_ISSUE_INFORMATIONAL, "no issues", NULL) != 0)
+        if (add_issue(a, issues, CW_SEV_INFORMATION, CW_ISSUE_INFORMATIONAL, "no issues", NULL) !=
+            0)
             return NULL;
     }
     return oo;

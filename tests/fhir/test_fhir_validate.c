@@ -32,7 +32,8 @@ static struct cw_fhir_vresult run(const char *json, const struct cw_fhir_vopts *
     struct cw_json *res;
     struct cw_err err;
     struct cw_json_opts jo = {.flags = CW_JSON_STRICT};
-    if (cw_json_parse(A, json, strlen(json), &jo, &res, &err) != 0) fail_msg("bad test JSON: %s", err.msg);
+    if (cw_json_parse(A, json, strlen(json), &jo, &res, &err) != 0)
+        fail_msg("bad test JSON: %s", err.msg);
     struct cw_fhir_vresult r;
     assert_int_equal(cw_fhir_validate(A, res, o, &r, &err), 0);
     return r;
@@ -71,7 +72,9 @@ static void expect_no_errors(const struct cw_fhir_vresult *r)
     }
 }
 
-#define NARR "\"text\":{\"status\":\"generated\",\"div\":\"<div xmlns=\\\"http://www.w3.org/1999/xhtml\\\">x</div>\"}"
+#define NARR                                                                                       \
+    "\"text\":{\"status\":\"generated\",\"div\":\"<div "                                           \
+    "xmlns=\\\"http://www.w3.org/1999/xhtml\\\">x</div>\"}"
 
 static void test_valid_patient(void **s)
 {
@@ -83,14 +86,16 @@ static void test_valid_patient(void **s)
     assert_int_equal(r.n, 0);
     struct cw_json *oo = cw_fhir_validate_outcome(A, &r);
     assert_non_null(oo);
-    assert_slice_equal(cw_json_text(cw_json_get(cw_json_at(cw_json_get(oo, "issue"), 0), "severity")),
-                       "information");
+    assert_slice_equal(
+        cw_json_text(cw_json_get(cw_json_at(cw_json_get(oo, "issue"), 0), "severity")),
+        "information");
 }
 
 static void test_unknown_element(void **s)
 {
     (void)s;
-    struct cw_fhir_vresult r = run("{\"resourceType\":\"Patient\"," NARR ",\"colour\":\"red\"}", NULL);
+    struct cw_fhir_vresult r =
+        run("{\"resourceType\":\"Patient\"," NARR ",\"colour\":\"red\"}", NULL);
     expect(&r, "Patient.colour", CW_SEV_ERROR, CW_ISSUE_STRUCTURE);
     /* the _x form of an element that is not primitive, and an unknown member in _x */
     r = run("{\"resourceType\":\"Patient\"," NARR ",\"_birthDate\":{\"foo\":1}}", NULL);
@@ -101,11 +106,13 @@ static void test_cardinality(void **s)
 {
     (void)s;
     /* min: Observation.status and code are 1..1 */
-    struct cw_fhir_vresult r = run("{\"resourceType\":\"Observation\"," NARR ",\"code\":{\"text\":\"t\"}}", NULL);
+    struct cw_fhir_vresult r =
+        run("{\"resourceType\":\"Observation\"," NARR ",\"code\":{\"text\":\"t\"}}", NULL);
     expect(&r, "Observation.status", CW_SEV_ERROR, CW_ISSUE_REQUIRED);
     assert_null(at(&r, "Observation.code"));
     /* max: two choices of value[x] (0..1) */
-    r = run("{\"resourceType\":\"Observation\"," NARR ",\"status\":\"final\",\"code\":{\"text\":\"t\"},"
+    r = run("{\"resourceType\":\"Observation\"," NARR
+            ",\"status\":\"final\",\"code\":{\"text\":\"t\"},"
             "\"valueString\":\"a\",\"valueBoolean\":true}",
             NULL);
     expect(&r, "Observation.value", CW_SEV_ERROR, CW_ISSUE_STRUCTURE);
@@ -140,16 +147,19 @@ static void test_bindings(void **s)
 {
     (void)s;
     /* required (code): error */
-    struct cw_fhir_vresult r = run("{\"resourceType\":\"Patient\"," NARR ",\"gender\":\"mail\"}", NULL);
+    struct cw_fhir_vresult r =
+        run("{\"resourceType\":\"Patient\"," NARR ",\"gender\":\"mail\"}", NULL);
     expect(&r, "Patient.gender", CW_SEV_ERROR, CW_ISSUE_CODE_INVALID);
     /* required (CodeableConcept with a known system): error; unknown system: no issue */
-    r = run("{\"resourceType\":\"AllergyIntolerance\"," NARR ",\"patient\":{\"reference\":\"Patient/1\"},"
+    r = run("{\"resourceType\":\"AllergyIntolerance\"," NARR
+            ",\"patient\":{\"reference\":\"Patient/1\"},"
             "\"clinicalStatus\":{\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/"
             "allergyintolerance-clinical\",\"code\":\"bogus\"}]}}",
             NULL);
     expect(&r, "AllergyIntolerance.clinicalStatus", CW_SEV_ERROR, CW_ISSUE_CODE_INVALID);
     /* extensible: warning */
-    r = run("{\"resourceType\":\"Patient\"," NARR ",\"identifier\":[{\"type\":{\"coding\":[{\"system\":"
+    r = run("{\"resourceType\":\"Patient\"," NARR
+            ",\"identifier\":[{\"type\":{\"coding\":[{\"system\":"
             "\"http://terminology.hl7.org/CodeSystem/v2-0203\",\"code\":\"ZZZ\"}]}}]}",
             NULL);
     expect(&r, "Patient.identifier[0].type", CW_SEV_WARNING, CW_ISSUE_CODE_INVALID);
@@ -175,12 +185,14 @@ static void test_invariants(void **s)
     expect(&r, "Patient.communication[0]", CW_SEV_ERROR, CW_ISSUE_INVARIANT);
     /* dom-3: a contained resource nobody references (native fast path falls
        back to FHIRPath); referenced through a uri-typed element it is fine */
-    r = run("{\"resourceType\":\"Patient\"," NARR ",\"contained\":[{\"resourceType\":\"Organization\","
+    r = run("{\"resourceType\":\"Patient\"," NARR
+            ",\"contained\":[{\"resourceType\":\"Organization\","
             "\"id\":\"o\",\"name\":\"x\"}]}",
             NULL);
     expect(&r, "Patient", CW_SEV_ERROR, CW_ISSUE_INVARIANT);
     assert_string_equal(at(&r, "Patient")->rule, "dom-3");
-    r = run("{\"resourceType\":\"Patient\"," NARR ",\"contained\":[{\"resourceType\":\"Organization\","
+    r = run("{\"resourceType\":\"Patient\"," NARR
+            ",\"contained\":[{\"resourceType\":\"Organization\","
             "\"id\":\"o\",\"name\":\"x\"}],\"extension\":[{\"url\":\"http://example.org/e\","
             "\"valueUri\":\"#o\"}]}",
             NULL);
@@ -206,23 +218,27 @@ static void test_invariants(void **s)
 static void test_references(void **s)
 {
     (void)s;
-    struct cw_fhir_vresult r =
-        run("{\"resourceType\":\"Observation\"," NARR ",\"status\":\"final\",\"code\":{\"text\":\"t\"},"
-            "\"subject\":{\"reference\":\"Medication/1\"},\"performer\":[{\"reference\":\"#nope\"}],"
-            "\"device\":{\"reference\":\"Device/1\",\"type\":\"Patient\"}}",
-            NULL);
+    struct cw_fhir_vresult r = run(
+        "{\"resourceType\":\"Observation\"," NARR ",\"status\":\"final\",\"code\":{\"text\":\"t\"},"
+        "\"subject\":{\"reference\":\"Medication/1\"},\"performer\":[{\"reference\":\"#nope\"}],"
+        "\"device\":{\"reference\":\"Device/1\",\"type\":\"Patient\"}}",
+        NULL);
     expect(&r, "Observation.subject.reference", CW_SEV_ERROR, CW_ISSUE_STRUCTURE);
     expect(&r, "Observation.performer[0].reference", CW_SEV_ERROR, CW_ISSUE_NOT_FOUND);
     expect(&r, "Observation.device.type", CW_SEV_ERROR, CW_ISSUE_STRUCTURE);
     /* contained target of the right type; absolute URL of an allowed type */
-    r = run("{\"resourceType\":\"Observation\"," NARR ",\"status\":\"final\",\"code\":{\"text\":\"t\"},"
-            "\"contained\":[{\"resourceType\":\"Patient\",\"id\":\"p\"}],\"subject\":{\"reference\":\"#p\"},"
-            "\"performer\":[{\"reference\":\"http://example.org/fhir/Practitioner/1/_history/2\"}]}",
-            NULL);
+    r = run(
+        "{\"resourceType\":\"Observation\"," NARR ",\"status\":\"final\",\"code\":{\"text\":\"t\"},"
+        "\"contained\":[{\"resourceType\":\"Patient\",\"id\":\"p\"}],\"subject\":{\"reference\":\"#"
+        "p\"},"
+        "\"performer\":[{\"reference\":\"http://example.org/fhir/Practitioner/1/_history/2\"}]}",
+        NULL);
     expect_no_errors(&r);
     /* contained resource of a type not allowed */
-    r = run("{\"resourceType\":\"Observation\"," NARR ",\"status\":\"final\",\"code\":{\"text\":\"t\"},"
-            "\"contained\":[{\"resourceType\":\"Medication\",\"id\":\"m\"}],\"subject\":{\"reference\":\"#m\"}}",
+    r = run("{\"resourceType\":\"Observation\"," NARR
+            ",\"status\":\"final\",\"code\":{\"text\":\"t\"},"
+            "\"contained\":[{\"resourceType\":\"Medication\",\"id\":\"m\"}],\"subject\":{"
+            "\"reference\":\"#m\"}}",
             NULL);
     expect(&r, "Observation.subject.reference", CW_SEV_ERROR, CW_ISSUE_STRUCTURE);
 }
@@ -234,9 +250,11 @@ static void test_bundle_and_contained(void **s)
        references resolve to the entry's type */
     struct cw_fhir_vresult r =
         run("{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":["
-            "{\"fullUrl\":\"urn:uuid:0c3151bd-1cbf-4d64-b04d-cd9187a4c6e0\",\"resource\":{\"resourceType\":"
+            "{\"fullUrl\":\"urn:uuid:0c3151bd-1cbf-4d64-b04d-cd9187a4c6e0\",\"resource\":{"
+            "\"resourceType\":"
             "\"Medication\"," NARR "}},"
-            "{\"fullUrl\":\"urn:uuid:1c3151bd-1cbf-4d64-b04d-cd9187a4c6e0\",\"resource\":{\"resourceType\":"
+            "{\"fullUrl\":\"urn:uuid:1c3151bd-1cbf-4d64-b04d-cd9187a4c6e0\",\"resource\":{"
+            "\"resourceType\":"
             "\"Observation\"," NARR ",\"status\":\"bogus\",\"code\":{\"text\":\"t\"},"
             "\"subject\":{\"reference\":\"urn:uuid:0c3151bd-1cbf-4d64-b04d-cd9187a4c6e0\"}}}]}",
             NULL);
@@ -244,21 +262,25 @@ static void test_bundle_and_contained(void **s)
     expect(&r, "Bundle.entry[1].resource.subject.reference", CW_SEV_ERROR, CW_ISSUE_STRUCTURE);
     /* a relative reference resolves to the entry whose fullUrl ends with it:
        the entry holds another type */
-    r = run("{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":["
-            "{\"fullUrl\":\"http://example.org/fhir/Practitioner/7\",\"resource\":{\"resourceType\":"
-            "\"Organization\",\"id\":\"7\"," NARR "}},"
-            "{\"fullUrl\":\"http://example.org/fhir/Patient/1\",\"resource\":{\"resourceType\":\"Patient\","
-            "\"id\":\"1\"," NARR ",\"generalPractitioner\":[{\"reference\":\"Practitioner/7\"}]}}]}",
-            NULL);
+    r = run(
+        "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":["
+        "{\"fullUrl\":\"http://example.org/fhir/Practitioner/7\",\"resource\":{\"resourceType\":"
+        "\"Organization\",\"id\":\"7\"," NARR "}},"
+        "{\"fullUrl\":\"http://example.org/fhir/Patient/"
+        "1\",\"resource\":{\"resourceType\":\"Patient\","
+        "\"id\":\"1\"," NARR ",\"generalPractitioner\":[{\"reference\":\"Practitioner/7\"}]}}]}",
+        NULL);
     expect(&r, "Bundle.entry[1].resource.generalPractitioner[0].reference", CW_SEV_ERROR,
            CW_ISSUE_STRUCTURE);
     /* Bundle.entry.fullUrl must be absolute */
-    r = run("{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":[{\"fullUrl\":\"Patient/1\","
+    r = run("{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":[{\"fullUrl\":"
+            "\"Patient/1\","
             "\"resource\":{\"resourceType\":\"Patient\",\"id\":\"1\"," NARR "}}]}",
             NULL);
     expect(&r, "Bundle.entry[0].fullUrl", CW_SEV_ERROR, CW_ISSUE_VALUE);
     /* a contained resource is validated too */
-    r = run("{\"resourceType\":\"Patient\"," NARR ",\"contained\":[{\"resourceType\":\"Organization\","
+    r = run("{\"resourceType\":\"Patient\"," NARR
+            ",\"contained\":[{\"resourceType\":\"Organization\","
             "\"id\":\"o\",\"bogus\":1}],\"managingOrganization\":{\"reference\":\"#o\"}}",
             NULL);
     expect(&r, "Patient.contained[0].bogus", CW_SEV_ERROR, CW_ISSUE_STRUCTURE);
@@ -274,36 +296,45 @@ static void test_profiles(void **s)
        subject and effective[x], must-support information */
     cw_slice vs = CW_LIT("http://hl7.org/fhir/StructureDefinition/vitalsigns");
     struct cw_fhir_vopts o = {.profiles = &vs, .n_profiles = 1};
-    struct cw_fhir_vresult r = run("{\"resourceType\":\"Observation\"," NARR ",\"status\":\"final\","
-                                   "\"code\":{\"text\":\"t\"},\"valueString\":\"x\"}",
-                                   &o);
+    struct cw_fhir_vresult r =
+        run("{\"resourceType\":\"Observation\"," NARR ",\"status\":\"final\","
+            "\"code\":{\"text\":\"t\"},\"valueString\":\"x\"}",
+            &o);
     expect(&r, "Observation.subject", CW_SEV_ERROR, CW_ISSUE_REQUIRED);
     expect(&r, "Observation.category", CW_SEV_ERROR, CW_ISSUE_REQUIRED);
     expect(&r, "Observation.dataAbsentReason", CW_SEV_INFORMATION, CW_ISSUE_INFORMATIONAL);
     /* the same through meta.profile */
-    r = run("{\"resourceType\":\"Observation\"," NARR ",\"meta\":{\"profile\":[\"http://hl7.org/fhir/"
+    r = run("{\"resourceType\":\"Observation\"," NARR
+            ",\"meta\":{\"profile\":[\"http://hl7.org/fhir/"
             "StructureDefinition/vitalsigns\"]},\"status\":\"final\",\"code\":{\"text\":\"t\"}}",
             NULL);
     expect(&r, "Observation.subject", CW_SEV_ERROR, CW_ISSUE_REQUIRED);
     /* a conforming vital sign (heart rate) */
-    r = run("{\"resourceType\":\"Observation\"," NARR ",\"meta\":{\"profile\":[\"http://hl7.org/fhir/"
-            "StructureDefinition/heartrate\"]},\"status\":\"final\",\"category\":[{\"coding\":[{\"system\":"
-            "\"http://terminology.hl7.org/CodeSystem/observation-category\",\"code\":\"vital-signs\"}]}],"
-            "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"8867-4\"}]},"
-            "\"subject\":{\"reference\":\"Patient/1\"},\"effectiveDateTime\":\"2020-01-01T10:00:00Z\","
-            "\"valueQuantity\":{\"value\":60,\"unit\":\"/min\",\"system\":\"http://unitsofmeasure.org\","
-            "\"code\":\"/min\"}}",
-            NULL);
+    r = run(
+        "{\"resourceType\":\"Observation\"," NARR ",\"meta\":{\"profile\":[\"http://hl7.org/fhir/"
+        "StructureDefinition/"
+        "heartrate\"]},\"status\":\"final\",\"category\":[{\"coding\":[{\"system\":"
+        "\"http://terminology.hl7.org/CodeSystem/"
+        "observation-category\",\"code\":\"vital-signs\"}]}],"
+        "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"8867-4\"}]},"
+        "\"subject\":{\"reference\":\"Patient/1\"},\"effectiveDateTime\":\"2020-01-01T10:00:00Z\","
+        "\"valueQuantity\":{\"value\":60,\"unit\":\"/min\",\"system\":\"http://"
+        "unitsofmeasure.org\","
+        "\"code\":\"/min\"}}",
+        NULL);
     expect_no_errors(&r);
     /* fixed value: heartrate fixes valueQuantity.code to /min */
-    r = run("{\"resourceType\":\"Observation\"," NARR ",\"meta\":{\"profile\":[\"http://hl7.org/fhir/"
-            "StructureDefinition/heartrate\"]},\"status\":\"final\",\"category\":[{\"coding\":[{\"system\":"
-            "\"http://terminology.hl7.org/CodeSystem/observation-category\",\"code\":\"vital-signs\"}]}],"
-            "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"8867-4\"}]},"
-            "\"subject\":{\"reference\":\"Patient/1\"},\"effectiveDateTime\":\"2020-01-01T10:00:00Z\","
-            "\"valueQuantity\":{\"value\":60,\"unit\":\"/h\",\"system\":\"http://unitsofmeasure.org\","
-            "\"code\":\"/h\"}}",
-            NULL);
+    r = run(
+        "{\"resourceType\":\"Observation\"," NARR ",\"meta\":{\"profile\":[\"http://hl7.org/fhir/"
+        "StructureDefinition/"
+        "heartrate\"]},\"status\":\"final\",\"category\":[{\"coding\":[{\"system\":"
+        "\"http://terminology.hl7.org/CodeSystem/"
+        "observation-category\",\"code\":\"vital-signs\"}]}],"
+        "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"8867-4\"}]},"
+        "\"subject\":{\"reference\":\"Patient/1\"},\"effectiveDateTime\":\"2020-01-01T10:00:00Z\","
+        "\"valueQuantity\":{\"value\":60,\"unit\":\"/h\",\"system\":\"http://unitsofmeasure.org\","
+        "\"code\":\"/h\"}}",
+        NULL);
     expect(&r, "Observation.value.ofType(Quantity).code", CW_SEV_ERROR, CW_ISSUE_VALUE);
     /* an unknown profile URL named by the caller is an error */
     cw_slice bad = CW_LIT("http://example.org/StructureDefinition/none");
@@ -316,11 +347,13 @@ static void test_profiles(void **s)
 static const char *PROFILE =
     "{\"resourceType\":\"StructureDefinition\",\"url\":\"http://example.org/sd/p\",\"name\":\"P\","
     "\"status\":\"draft\",\"kind\":\"resource\",\"abstract\":false,\"type\":\"Patient\","
-    "\"baseDefinition\":\"http://hl7.org/fhir/StructureDefinition/Patient\",\"derivation\":\"constraint\","
+    "\"baseDefinition\":\"http://hl7.org/fhir/StructureDefinition/"
+    "Patient\",\"derivation\":\"constraint\","
     "\"differential\":{\"element\":["
     "{\"id\":\"Patient.identifier\",\"path\":\"Patient.identifier\",\"min\":1,\"slicing\":{"
     "\"discriminator\":[{\"type\":\"pattern\",\"path\":\"system\"}],\"rules\":\"closed\"}},"
-    "{\"id\":\"Patient.identifier:mrn\",\"path\":\"Patient.identifier\",\"sliceName\":\"mrn\",\"min\":1,\"max\":\"1\"},"
+    "{\"id\":\"Patient.identifier:mrn\",\"path\":\"Patient.identifier\",\"sliceName\":\"mrn\","
+    "\"min\":1,\"max\":\"1\"},"
     "{\"id\":\"Patient.identifier:mrn.system\",\"path\":\"Patient.identifier.system\",\"min\":1,"
     "\"patternUri\":\"http://example.org/mrn\"},"
     "{\"id\":\"Patient.gender\",\"path\":\"Patient.gender\",\"min\":1,\"mustSupport\":true}]}}";
@@ -335,9 +368,10 @@ static void test_registry_profile_slicing(void **s)
     cw_slice url = CW_LIT("http://example.org/sd/p");
     struct cw_fhir_vopts o = {.registry = reg, .profiles = &url, .n_profiles = 1};
     /* good */
-    struct cw_fhir_vresult r = run("{\"resourceType\":\"Patient\"," NARR ",\"gender\":\"male\","
-                                   "\"identifier\":[{\"system\":\"http://example.org/mrn\",\"value\":\"1\"}]}",
-                                   &o);
+    struct cw_fhir_vresult r =
+        run("{\"resourceType\":\"Patient\"," NARR ",\"gender\":\"male\","
+            "\"identifier\":[{\"system\":\"http://example.org/mrn\",\"value\":\"1\"}]}",
+            &o);
     expect_no_errors(&r);
     /* an identifier matching no slice of the closed slicing, and none in the mrn slice */
     r = run("{\"resourceType\":\"Patient\"," NARR ",\"gender\":\"male\","
@@ -346,7 +380,8 @@ static void test_registry_profile_slicing(void **s)
     expect(&r, "Patient.identifier[0]", CW_SEV_ERROR, CW_ISSUE_STRUCTURE);
     expect(&r, "Patient.identifier", CW_SEV_ERROR, CW_ISSUE_REQUIRED);
     /* two in a 1..1 slice; gender missing (min 1 in the profile) */
-    r = run("{\"resourceType\":\"Patient\"," NARR ",\"identifier\":[{\"system\":\"http://example.org/mrn\","
+    r = run("{\"resourceType\":\"Patient\"," NARR
+            ",\"identifier\":[{\"system\":\"http://example.org/mrn\","
             "\"value\":\"1\"},{\"system\":\"http://example.org/mrn\",\"value\":\"2\"}]}",
             &o);
     expect(&r, "Patient.identifier", CW_SEV_ERROR, CW_ISSUE_STRUCTURE);
@@ -366,7 +401,8 @@ static void test_extension_definitions(void **s)
     assert_int_equal(r.n_error, 1); /* not also "value[x] missing" */
     /* without any value: the definition's value[x] 1..1 */
     r = run("{\"resourceType\":\"Patient\"," NARR ",\"extension\":[{\"url\":\"http://hl7.org/fhir/"
-            "StructureDefinition/patient-birthPlace\",\"extension\":[{\"url\":\"x\",\"valueString\":\"y\"}]}]}",
+            "StructureDefinition/"
+            "patient-birthPlace\",\"extension\":[{\"url\":\"x\",\"valueString\":\"y\"}]}]}",
             NULL);
     expect(&r, "Patient.extension[0].value", CW_SEV_ERROR, CW_ISSUE_REQUIRED);
     r = run("{\"resourceType\":\"Patient\"," NARR ",\"extension\":[{\"url\":\"http://hl7.org/fhir/"
@@ -374,13 +410,16 @@ static void test_extension_definitions(void **s)
             NULL);
     expect_no_errors(&r);
     /* a top-level extension url must be absolute; a complex extension's parts may be local */
-    r = run("{\"resourceType\":\"Patient\"," NARR ",\"extension\":[{\"url\":\"local\",\"valueBoolean\":true},"
-            "{\"url\":\"http://example.org/c\",\"extension\":[{\"url\":\"part\",\"valueString\":\"b\"}]}]}",
+    r = run("{\"resourceType\":\"Patient\"," NARR
+            ",\"extension\":[{\"url\":\"local\",\"valueBoolean\":true},"
+            "{\"url\":\"http://example.org/"
+            "c\",\"extension\":[{\"url\":\"part\",\"valueString\":\"b\"}]}]}",
             NULL);
     expect(&r, "Patient.extension[0].url", CW_SEV_ERROR, CW_ISSUE_VALUE);
     assert_int_equal(r.n_error, 1);
     /* ext-1: both value and nested extensions */
-    r = run("{\"resourceType\":\"Patient\"," NARR ",\"extension\":[{\"url\":\"http://example.org/e\","
+    r = run("{\"resourceType\":\"Patient\"," NARR
+            ",\"extension\":[{\"url\":\"http://example.org/e\","
             "\"valueBoolean\":true,\"extension\":[{\"url\":\"a\",\"valueString\":\"b\"}]}]}",
             NULL);
     expect(&r, "Patient.extension[0]", CW_SEV_ERROR, CW_ISSUE_INVARIANT);

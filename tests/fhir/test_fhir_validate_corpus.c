@@ -27,11 +27,11 @@ struct known_bad {
     size_t errors;
 };
 static const struct known_bad KNOWN_BAD[] = {
-    {"DeviceMetric-example.json", 1},            /* parent -> DeviceDefinition; R4: Device */
-    {"DeviceUseStatement-example.json", 1},      /* reasonReference -> Procedure: not a target */
-    {"MedicationRequest-medrx0301.json", 1},     /* dispenseRequest.performer -> Practitioner */
-    {"Observation-clinical-gender.json", 1},     /* performer -> Encounter */
-    {"Questionnaire-qs1.json", 32},              /* items without linkId (1..1) */
+    {"DeviceMetric-example.json", 1},        /* parent -> DeviceDefinition; R4: Device */
+    {"DeviceUseStatement-example.json", 1},  /* reasonReference -> Procedure: not a target */
+    {"MedicationRequest-medrx0301.json", 1}, /* dispenseRequest.performer -> Practitioner */
+    {"Observation-clinical-gender.json", 1}, /* performer -> Encounter */
+    {"Questionnaire-qs1.json", 32},          /* items without linkId (1..1) */
     {"Loma_Johns_0f30cacb-3348-4baf-8946-cd2175a750b3.json", 1}, /* code 'vital-sign' */
 };
 
@@ -192,7 +192,8 @@ static struct cw_json *load(struct cw_arena *a, const char *path, char **keep)
     struct cw_err err;
     size_t i = 0;
     if (len >= 3 && (unsigned char)text[0] == 0xEF) i = 3;
-    while (i < len && (text[i] == ' ' || text[i] == '\n' || text[i] == '\r' || text[i] == '\t')) i++;
+    while (i < len && (text[i] == ' ' || text[i] == '\n' || text[i] == '\r' || text[i] == '\t'))
+        i++;
     if (i < len && text[i] == '<') {
         if (cw_fhir_xml_read(a, text, len, NULL, &res, &err) != 0) return NULL;
     } else {
@@ -283,8 +284,8 @@ static long our_errors(struct cw_arena *a, const char *path, const struct cw_fhi
                     total++;
                 } else {
                     struct cw_fhir_vresult r;
-                    struct cw_fhir_vopts o = {.registry = reg, .profiles = profiles,
-                                              .n_profiles = n_profiles};
+                    struct cw_fhir_vopts o = {
+                        .registry = reg, .profiles = profiles, .n_profiles = n_profiles};
                     if (cw_fhir_validate(a, res, &o, &r, &err) == 0)
                         total += (long)(r.n_error + r.n_fatal);
                 }
@@ -348,7 +349,8 @@ static void test_manifest(void **state)
         char *file = join(dir, cw_json_text(cw_json_get(c, "file")));
         for (int step = 0; step < 2; step++) {
             const struct cw_json *java = step == 0 ? cw_json_get(c, "java")
-                                                   : prof ? cw_json_get(prof, "java") : NULL;
+                                         : prof    ? cw_json_get(prof, "java")
+                                                   : NULL;
             if (step == 1 && !prof) break;
             long want = expected_errors(a, dir, java);
             if (want < 0 || (step == 1 && !purl.len)) {
