@@ -148,20 +148,25 @@ static int load_profiles(struct cw_fhir_registry *reg, const char *path)
         return -1;
     }
     if (!S_ISDIR(st.st_mode)) return load_profile_file(reg, path);
-    DIR *d = opendir(path);
-    if (!d) return -1;
-    struct dirent *de;
-    size_t count = 0;
+    /* sorted by name, so the registry sees the same order on every run */
+    struct dirent **names = NULL;
+    int nn = scandir(path, &names, NULL, alphasort);
+    if (nn < 0) return -1;
     int rc = 0;
-    while ((de = readdir(d)) != NULL && count < MAX_DIR_FILES) {
-        if (!has_ext(de->d_name, ".json") && !has_ext(de->d_name, ".xml")) continue;
-        char full[4096];
-        if (snprintf(full, sizeof full, "%s/%s", path, de->d_name) >= (int)sizeof full) continue;
-        /* only StructureDefinitions (and Bundles) are kept; other files are skipped quietly */
-        if (load_profile_file(reg, full) != 0) rc = -1;
-        count++;
+    size_t count = 0;
+    for (int i = 0; i < nn; i++) {
+        const char *nm = names[i]->d_name;
+        if (count < MAX_DIR_FILES && (has_ext(nm, ".json") || has_ext(nm, ".xml"))) {
+            char full[4096];
+            /* only StructureDefinitions (and Bundles) are kept; other files are skipped quietly */
+            if (snprintf(full, sizeof full, "%s/%s", path, nm) < (int)sizeof full) {
+                if (load_profile_file(reg, full) != 0) rc = -1;
+                count++;
+            }
+        }
+        free(names[i]);
     }
-    closedir(d);
+    free(names);
     return rc;
 }
 

@@ -1261,21 +1261,25 @@ static bool discr_match(struct vrun *r, const struct cw_fhir_node *item, struct 
             struct cw_fhir_binding b;
             if (cw_fhir_elem_binding(de, &b) && b.strength == CW_FHIR_BIND_REQUIRED) {
                 struct cw_fhir_vs vs = cw_fhir_vs_find(b.value_set);
-                if (!vs.set) return false;
+                /* a value set we do not hold (the registry keeps only
+                   StructureDefinitions) cannot exclude the item */
+                if (!vs.set) return vals.n > 0;
+                /* in the set, or undecidable here (LOINC, SNOMED CT): the
+                   item is not excluded */
                 for (size_t i = 0; i < vals.n; i++) {
                     if (vals.items[i].kind != CW_FHIRPATH_NODE) continue;
                     const struct cw_fhir_node *vn = vals.items[i].u.node;
                     if (vn->flags & CW_FHIR_NODE_PRIMITIVE) {
                         if (cw_json_is(vn->value, CW_JSON_STRING) &&
-                            cw_fhir_vs_contains(vs, CW_SLICE_NULL, cw_json_text(vn->value), NULL) ==
-                                CW_FHIR_MEMBER_YES)
+                            cw_fhir_vs_contains(vs, CW_SLICE_NULL, cw_json_text(vn->value), NULL) !=
+                                CW_FHIR_MEMBER_NO)
                             return true;
-                    } else if (coding_member(vs, vn->value) == CW_FHIR_MEMBER_YES) {
-                        return true;
-                    } else {
+                    } else if (cw_fhir_sd_eq(vn->type, T.coding)) {
+                        if (coding_member(vs, vn->value) != CW_FHIR_MEMBER_NO) return true;
+                    } else if (cw_fhir_sd_eq(vn->type, T.codeable)) {
                         const struct cw_json *cs = cw_json_get(vn->value, "coding");
                         for (uint32_t k = 0; cw_json_is(cs, CW_JSON_ARRAY) && k < cs->len; k++)
-                            if (coding_member(vs, &cs->u.items[k]) == CW_FHIR_MEMBER_YES)
+                            if (coding_member(vs, &cs->u.items[k]) != CW_FHIR_MEMBER_NO)
                                 return true;
                     }
                 }

@@ -171,6 +171,82 @@ static void test_native_equals_fhirpath(void **state)
     assert_int_equal(t.differ, 0);
 }
 
+/* US Core examples against the US Core profiles (their meta.profile). */
+struct uscore {
+    struct cw_fhir_registry *reg;
+    size_t files, with_errors, errors, profiled, add_failed;
+};
+
+static void uscore_add(const char *path, void *ctx)
+{
+    struct uscore *u = ctx;
+    size_t n = strlen(path);
+    if (n < 5 || strcmp(path + n - 5, ".json") != 0) return;
+    size_t len;
+    char *text = cw_test_read_file(path, &len);
+    struct cw_err err;
+    if (text && cw_fhir_registry_add(u->reg, text, len, &err) < 0) {
+        u->add_failed++;
+        fprintf(stderr, "  not added: %s: %s\n", path, err.msg);
+    }
+    free(text);
+}
+
+static void uscore_one(const char *path, void *ctx)
+{
+    struct uscore *u = ctx;
+    size_t n = strlen(path);
+    if (n < 5 || strcmp(path + n - 5, ".json") != 0) return;
+    size_t len;
+    char *text = cw_test_read_file(path, &len);
+    assert_non_null(text);
+    struct cw_arena *a = cw_arena_new(0);
+    struct cw_json *res;
+    struct cw_err err;
+    if (cw_json_parse(a, text, len, NULL, &res, &err) == 0) {
+        struct cw_fhir_vresult r;
+        struct cw_fhir_vopts o = {.registry = u->reg};
+        assert_int_equal(cw_fhir_validate(a, res, &o, &r, &err), 0);
+        u->files++;
+        if (cw_json_get(cw_json_get(res, "meta"), "profile")) u->profiled++;
+        if (r.n_error + r.n_fatal) {
+            u->with_errors++;
+            u->errors += r.n_error + r.n_fatal;
+            print_errors(path, &r);
+        }
+    }
+    cw_arena_destroy(a);
+    free(text);
+}
+
+static void test_uscore_examples(void **state)
+{
+    (void)state;
+    /* cw_test_corpus returns static storage: copy the first path */
+    const char *rp = cw_test_corpus("profiles/us-core/resources");
+    if (!rp) cw_test_skip("profiles/us-core not found");
+    char res[4096];
+    snprintf(res, sizeof res, "%s", rp);
+    const char *ex = cw_test_corpus("profiles/us-core/examples");
+    if (!ex) cw_test_skip("profiles/us-core not found");
+    struct uscore u = {.reg = cw_fhir_registry_new()};
+    cw_test_walk(res, uscore_add, &u);
+    int failed = cw_fhir_registry_build(u.reg, NULL, NULL);
+    cw_test_walk(ex, uscore_one, &u);
+    printf("validate-uscore: %zu files not added, %zu profiles not compiled; %zu examples (%zu "
+           "with meta.profile), "
+           "%zu with errors, %zu errors\n",
+           u.add_failed, (size_t)failed, u.files, u.profiled, u.with_errors, u.errors);
+    cw_fhir_registry_free(u.reg);
+    assert_true(u.files >= 200);
+    /* measured: 3. diagnosticreport-cbc.json has text without div
+       (Narrative.div is 1..1): the example is wrong. Two Provenance entries
+       lack the ProvenanceTransmitter slice, whose differential gives no min:
+       the registry's generated snapshot gives the slice the sliced
+       element's min 1 (the Java generator uses 0); see docs/conformance.md */
+    assert_true(u.errors <= 3);
+}
+
 /* ---- the validator test cases ---- */
 
 static char *join(const char *dir, cw_slice name)
@@ -388,6 +464,7 @@ int main(void)
         cmocka_unit_test(test_spec_examples),
         cmocka_unit_test(test_synthea),
         cmocka_unit_test(test_native_equals_fhirpath),
+        cmocka_unit_test(test_uscore_examples),
         cmocka_unit_test(test_manifest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
