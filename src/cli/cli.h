@@ -15,6 +15,7 @@ int cw_cmd_send(int argc, char **argv);
 int cw_cmd_fhirpath(int argc, char **argv);
 int cw_cmd_convert(int argc, char **argv);
 int cw_cmd_messages(int argc, char **argv);
+int cw_cmd_validate(int argc, char **argv);
 
 /* Exit codes shared by all subcommands. */
 #define CW_EXIT_OK 0

@@ -22,6 +22,7 @@ static const struct command commands[] = {
      "evaluate a FHIRPath expression on a FHIR JSON resource (fhirpath EXPR FILE)"},
     {"convert", cw_cmd_convert, "convert a document (convert --to json|xml [--pretty] FILE)"},
     {"messages", cw_cmd_messages, "the inbound journal and error queue (messages list|show|reprocess)"},
+    {"validate", cw_cmd_validate, "validate FHIR resources (validate [--profile URL] [--load-profile FILE|DIR] FILE...)"},
 };
 
 static void usage(FILE *out)

@@ -220,6 +220,11 @@ struct cw_fhirpath_env {
                            instead of failing (HAPI's R4 behaviour, which
                            the R4 invariant dom-3 relies on); default off:
                            FHIRPath N1 requires a singleton */
+    bool primitive_is_system; /* `x is T` / `x as T` with a System type T
+                                 (Boolean, String, ...) also match a FHIR
+                                 primitive that converts to T (HAPI's R4
+                                 behaviour; the R4 invariant que-7 writes
+                                 `answer is Boolean`); default off */
 };
 
 /*

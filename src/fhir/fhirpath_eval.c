@@ -1426,6 +1426,12 @@ int fp_op_is_as(struct fp_ev *ev, const struct fp_ast *n, fp_coll in, bool is, f
                        is ? "is" : "as", in.n);
     }
     bool m = fp_is_type(&in.items[0], &n->type);
+    if (!m && ev->env && ev->env->primitive_is_system && n->type.ns == FP_NS_SYSTEM &&
+        in.items[0].kind == CW_FHIRPATH_NODE &&
+        (in.items[0].u.node->flags & CW_FHIR_NODE_PRIMITIVE)) {
+        fp_val sv;
+        if (fp_to_system(ev, &in.items[0], &sv) == 1) m = fp_is_type(&sv, &n->type);
+    }
     if (is) return ret_bool(ev, m, out);
     *out = m ? (fp_coll){in.items, 1} : (fp_coll){0};
     return 0;

@@ -1,0 +1,1704 @@
+/*
+ * fhir_validate.c — the FHIR R4 validator (see fhir_validate.h and
+ * docs/internals/validate.md).
+ *
+ * Two kinds of pass over the resource model (fhir.h nodes):
+ *
+ *  - the base pass walks the resource with the core type definitions:
+ *    unknown elements and JSON shapes (reported by the model's iterator),
+ *    cardinality, primitive text, maxLength, bindings, code systems,
+ *    references, invariants (element and type constraints), extensions
+ *    with a known definition, meta.profile of every resource it meets
+ *    (root, contained, Bundle entries);
+ *  - a profile pass walks a node with a profile's snapshot elements (the
+ *    model resolves names among a profile element's children when the
+ *    profile has them): what the profile adds — cardinality and bindings
+ *    that differ from the base, fixed/pattern values, profile invariants,
+ *    slicing, type profiles, must-support. It descends only while the
+ *    structure comes from the profile; below that the base pass has
+ *    already said everything.
+ *
+ * Slicing (profiling.html#slicing): each item of a sliced element is
+ * matched against the slices by their discriminators (value and pattern:
+ * the fixed/pattern value, or binding, at the discriminator path; type;
+ * exists; profile: a trial validation against the slice's profile), then
+ * validated as that slice; per-slice cardinality is counted; an unmatched
+ * item of closed slicing is an error.
+ *
+ * Owns: nothing beyond the call; issues go to the caller's arena, FHIRPath
+ * scratch to a private arena destroyed at the end.
+ * Invariants: recursion is bounded (max_depth for elements, VMAX_PASS for
+ * nested profile passes); messages never include data values.
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fhir/fhir_int.h"
+#include "fhir/fhir_validate_int.h"
+
+#define VMAX_PASS   6    /* nested profile passes (extension in extension, trial matches) */
+#define VPOOL_COUNT 8192 /* child counters in the per-validation pool */
+
+struct vrun {
+    struct cw_arena *a;       /* issues */
+    struct cw_arena *scratch; /* FHIRPath results, reset when hold == 0 */
+    unsigned hold;
+    const struct cw_fhir_vopts *o;
+    const struct cw_fhir_registry *reg;
+    unsigned flags;
+    size_t max_issues;
+    unsigned max_depth;
+    struct cw_fhir_vresult *res;
+    size_t cap;
+    bool stop;
+    bool oom;
+    unsigned pass_depth;
+    bool quiet;          /* trial validation: count errors, store nothing */
+    size_t quiet_errors; /* errors seen while quiet */
+    bool profile;        /* the current pass is a profile pass */
+    struct cw_fhirpath_env env;
+    const struct cw_json *root;
+    struct cw_buf path;
+    struct cw_err err;   /* scratch for the model's iterator */
+    struct vcount *pool; /* LIFO pool of child counters (check_children) */
+    size_t pool_used;
+    bool bidx_built;
+    struct vbidx {
+        struct vbslot {
+            cw_slice key;            /* fullUrl, or the "Type/id" tail of one */
+            const struct cw_json *e; /* the entry */
+        } * slot;
+        size_t cap;
+    } bidx;
+};
+
+/* ---- issues ---- */
+
+static void vissue(struct vrun *r, const struct cw_fhir_node *n, cw_slice suffix,
+                   enum cw_severity sev, enum cw_issue code, const char *rule, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+
+static void count_issue(struct vrun *r, enum cw_severity sev)
+{
+    switch (sev) {
+    case CW_SEV_FATAL:
+        r->res->n_fatal++;
+        break;
+    case CW_SEV_ERROR:
+        r->res->n_error++;
+        break;
+    case CW_SEV_WARNING:
+        r->res->n_warning++;
+        break;
+    default:
+        r->res->n_info++;
+        break;
+    }
+}
+
+static void add_issue(struct vrun *r, const char *loc, enum cw_severity sev, enum cw_issue code,
+                      const char *rule, const char *msg)
+{
+    if (r->stop) return;
+    if (r->res->n >= r->max_issues) {
+        /* past the limit issues are counted, not listed; past ten times the
+           limit the validation stops (work limit) */
+        count_issue(r, sev);
+        size_t total = r->res->n_fatal + r->res->n_error + r->res->n_warning + r->res->n_info;
+        if (!r->res->truncated) {
+            r->res->truncated = true;
+            sev = CW_SEV_WARNING;
+            code = CW_ISSUE_TOO_COSTLY;
+            msg = "issue limit reached: further issues are counted, not listed";
+            rule = "";
+        } else if (total >= r->max_issues * 10) {
+            r->stop = true;
+            sev = CW_SEV_ERROR;
+            code = CW_ISSUE_TOO_COSTLY;
+            msg = "too many issues: validation stopped";
+            rule = "";
+        } else {
+            return;
+        }
+    }
+    if (r->res->n == r->cap) {
+        size_t ncap = r->cap ? r->cap * 2 : 16;
+        struct cw_fhir_vissue *ni = cw_arena_array(r->a, ncap, sizeof *ni);
+        if (!ni) {
+            r->oom = r->stop = true;
+            return;
+        }
+        if (r->res->n) memcpy(ni, r->res->issues, r->res->n * sizeof *ni);
+        r->res->issues = ni;
+        r->cap = ncap;
+    }
+    struct cw_fhir_vissue *is = &r->res->issues[r->res->n];
+    is->severity = sev;
+    is->code = code;
+    is->location = cw_arena_strndup(r->a, loc, strlen(loc));
+    is->message = cw_arena_strndup(r->a, msg, strlen(msg));
+    is->rule = cw_arena_strndup(r->a, rule ? rule : "", rule ? strlen(rule) : 0);
+    if (!is->location || !is->message || !is->rule) {
+        r->oom = r->stop = true;
+        return;
+    }
+    r->res->n++;
+    count_issue(r, sev);
+}
+
+/*
+ * A node's FHIRPath location, like cw_fhir_node_path, except that a node a
+ * profile pass re-rooted on a profile (an extension validated against its
+ * definition, a type profile) keeps the name it has in the resource.
+ */
+static void node_path(const struct cw_fhir_node *n, struct cw_buf *out, int depth)
+{
+    if (depth > 1024) return;
+    if (!n->parent) {
+        cw_fhir_node_path(n, out);
+        return;
+    }
+    node_path(n->parent, out, depth + 1);
+    cw_buf_putc(out, '.');
+    bool rerooted = n->elem.set && !cw_fhir_elem_parent(n->elem).set;
+    if (n->elem.set && !rerooted) {
+        cw_buf_put_slice(out, cw_fhir_elem_name(n->elem));
+    } else {
+        cw_slice nm = n->name;
+        cw_slice tn = cw_fhir_sd_type_name(n->type);
+        if ((n->flags & CW_FHIR_NODE_CHOICE) && nm.len > tn.len) nm.len -= tn.len;
+        cw_buf_put_slice(out, nm);
+    }
+    if (n->flags & CW_FHIR_NODE_CHOICE) {
+        cw_buf_puts(out, ".ofType(");
+        cw_buf_put_slice(out, cw_fhir_sd_type_name(n->type));
+        cw_buf_putc(out, ')');
+    }
+    if (n->index != CW_FHIR_NO_INDEX) cw_buf_printf(out, "[%u]", n->index);
+}
+
+static void vissue(struct vrun *r, const struct cw_fhir_node *n, cw_slice suffix,
+                   enum cw_severity sev, enum cw_issue code, const char *rule, const char *fmt, ...)
+{
+    if (r->quiet) {
+        if (sev <= CW_SEV_ERROR) r->quiet_errors++;
+        return;
+    }
+    if (r->stop) return;
+    char msg[CW_ERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    cw_buf_reset(&r->path);
+    if (n) node_path(n, &r->path, 0);
+    if (suffix.len) {
+        cw_buf_putc(&r->path, '.');
+        cw_buf_put_slice(&r->path, suffix);
+    }
+    const char *loc = cw_buf_failed(&r->path) ? "(path too long)" : cw_buf_cstr(&r->path);
+    add_issue(r, loc ? loc : "", sev, code, rule, msg);
+}
+
+/* An error from the model's iterator (already located). */
+static void vissue_err(struct vrun *r, const struct cw_err *e, enum cw_severity sev)
+{
+    if (r->quiet) {
+        if (sev <= CW_SEV_ERROR) r->quiet_errors++;
+        return;
+    }
+    add_issue(r, e->location, sev, e->issue ? e->issue : CW_ISSUE_STRUCTURE, "", e->msg);
+}
+
+/* ---- small helpers ---- */
+
+/* Core types the checks test for, looked up once. */
+static struct {
+    struct cw_fhir_sd reference, extension, coding, codeable, quantity, uri, xhtml, id;
+    struct cw_fhir_elem bundle_entry;
+} T;
+static pthread_once_t types_once = PTHREAD_ONCE_INIT;
+
+static void types_init(void)
+{
+    T.reference = cw_fhir_type_cstr("Reference");
+    T.extension = cw_fhir_type_cstr("Extension");
+    T.coding = cw_fhir_type_cstr("Coding");
+    T.codeable = cw_fhir_type_cstr("CodeableConcept");
+    T.quantity = cw_fhir_type_cstr("Quantity");
+    T.uri = cw_fhir_type_cstr("uri");
+    T.xhtml = cw_fhir_type_cstr("xhtml");
+    T.id = cw_fhir_type_cstr("id");
+    T.bundle_entry = cw_fhir_elem_by_id(cw_fhir_type_cstr("Bundle"), CW_LIT("Bundle.entry"));
+}
+
+static void scratch_done(struct vrun *r)
+{
+    if (r->hold == 0) cw_arena_reset(r->scratch);
+}
+
+static bool is_core_url(cw_slice url)
+{
+    return cw_slice_starts_with(url, CW_LIT("http://hl7.org/fhir/StructureDefinition/"));
+}
+
+static bool elem_is_profile(struct cw_fhir_elem e)
+{
+    return e.set && cw_fhir_sd_is_profile(cw_fhir_elem_sd(e));
+}
+
+/*
+ * The core element a profile element constrains (by path in the profiled
+ * type, else by name under its parent's core element); the element itself
+ * for core types; none when not found.
+ */
+static struct cw_fhir_elem base_of(struct cw_fhir_elem pe, int depth)
+{
+    if (!pe.set || depth > 64) return CW_FHIR_NONE_ELEM;
+    struct cw_fhir_sd sd = cw_fhir_elem_sd(pe);
+    if (!cw_fhir_sd_is_profile(sd)) return pe;
+    struct cw_fhir_sd t = cw_fhir_sd_type(sd);
+    struct cw_fhir_elem b = cw_fhir_elem_by_id(t, cw_fhir_elem_path(pe));
+    if (b.set) return b;
+    struct cw_fhir_elem pp = cw_fhir_elem_parent(pe);
+    if (!pp.set) return CW_FHIR_NONE_ELEM;
+    struct cw_fhir_elem bp = base_of(pp, depth + 1);
+    if (!bp.set) return CW_FHIR_NONE_ELEM;
+    struct cw_fhir_sd bt = cw_fhir_elem_single_type(bp);
+    return cw_fhir_child_by_name(bp, bt, cw_fhir_elem_name(pe));
+}
+
+/* Is there an identical (key, expression) constraint in the core definitions? */
+static bool core_has_constraint(struct cw_fhir_elem pe, const struct cw_fhir_constraint *c)
+{
+    if (c->source.len && !is_core_url(c->source)) return false;
+    struct cw_fhir_elem b = base_of(pe, 0);
+    if (b.set) {
+        size_t n = cw_fhir_elem_constraint_count(b);
+        for (size_t i = 0; i < n; i++) {
+            struct cw_fhir_constraint k;
+            if (cw_fhir_elem_constraint(b, i, &k) == 0 && cw_slice_eq(k.key, c->key) &&
+                cw_slice_eq(k.expression, c->expression))
+                return true;
+        }
+    }
+    /* type-level invariants copied into the profile's element (Quantity's qty-3, ...) */
+    size_t nt = cw_fhir_elem_type_count(pe);
+    for (size_t t = 0; t < nt; t++) {
+        struct cw_fhir_typeref tr;
+        if (cw_fhir_elem_type(pe, t, &tr) != 0 || !tr.type.set) continue;
+        struct cw_fhir_elem root = cw_fhir_sd_root(tr.type);
+        size_t n = cw_fhir_elem_constraint_count(root);
+        for (size_t i = 0; i < n; i++) {
+            struct cw_fhir_constraint k;
+            if (cw_fhir_elem_constraint(root, i, &k) == 0 && cw_slice_eq(k.key, c->key) &&
+                cw_slice_eq(k.expression, c->expression))
+                return true;
+        }
+    }
+    return cw_slice_eq_cstr(c->key, "ele-1") || cw_slice_eq_cstr(c->key, "ext-1");
+}
+
+/* ---- native invariants ----
+ *
+ * The invariants met on nearly every node are decided here without the
+ * FHIRPath engine, when the definition's expression is exactly the R4 text
+ * (so a profile that redefines a key still goes through FHIRPath). A
+ * native check returns 1 (holds), 0 (fails) or -1 (not decided here: ask
+ * FHIRPath). Each is equivalent to its expression on FHIR JSON.
+ */
+
+static bool has_member(const struct cw_json *o, const char *k)
+{
+    return cw_json_get(o, k) != NULL;
+}
+
+/* ele-1: hasValue() or (children().count() > id.count()) */
+static int nat_ele1(const struct cw_fhir_node *n)
+{
+    if (n->flags & CW_FHIR_NODE_PRIMITIVE) {
+        if (n->value) return 1;
+        const struct cw_json *x = n->ext;
+        if (!cw_json_is(x, CW_JSON_OBJECT)) return 0;
+        for (uint32_t i = 0; i < x->len; i++)
+            if (!cw_slice_eq_cstr(x->u.members[i].key, "id")) return 1;
+        return 0;
+    }
+    const struct cw_json *v = n->value;
+    if (!cw_json_is(v, CW_JSON_OBJECT)) return 0;
+    for (uint32_t i = 0; i < v->len; i++) {
+        cw_slice k = v->u.members[i].key;
+        if (!cw_slice_eq_cstr(k, "id") && !cw_slice_eq_cstr(k, "resourceType")) return 1;
+    }
+    return 0;
+}
+
+/* dom-2, dom-3, dom-4, dom-5: all hold when there is no contained resource */
+static int nat_no_contained(const struct cw_fhir_node *n)
+{
+    return has_member(n->value, "contained") ? -1 : 1;
+}
+
+/*
+ * dom-3 (both R4 texts): every contained resource is referenced from
+ * elsewhere in the resource. Decided here when each contained resource's
+ * '#id' occurs among %resource.descendants().reference and the
+ * descendants of a uri type (canonical, url, uri: as(uri) includes its
+ * specializations); otherwise (an unreferenced one, or an id-less one in
+ * the second text) FHIRPath decides. The walk uses the same typed nodes
+ * as FHIRPath, so the sets are the same.
+ */
+#define DOM3_MAX_REFS 256
+struct dom3 {
+    const struct cw_fhir_node *root;
+    struct cw_fhir_sd uri;
+    cw_slice refs[DOM3_MAX_REFS];
+    size_t n;
+    bool overflow;
+    bool narrative; /* also count href="#id" / src="#id" in xhtml */
+};
+
+/* Add the "#..." targets of href/src attributes in an xhtml text. */
+static void dom3_xhtml(struct dom3 *d, cw_slice x)
+{
+    for (size_t i = 0; i + 7 < x.len; i++) {
+        size_t skip;
+        if (memcmp(x.ptr + i, "href=", 5) == 0)
+            skip = 5;
+        else if (memcmp(x.ptr + i, "src=", 4) == 0)
+            skip = 4;
+        else
+            continue;
+        size_t j = i + skip;
+        if (j >= x.len || (x.ptr[j] != '"' && x.ptr[j] != '\'')) continue;
+        char q = x.ptr[j++];
+        if (j >= x.len || x.ptr[j] != '#') continue;
+        size_t k = j;
+        while (k < x.len && x.ptr[k] != q) k++;
+        if (d->n == DOM3_MAX_REFS) {
+            d->overflow = true;
+            return;
+        }
+        d->refs[d->n++] = (cw_slice){x.ptr + j, k - j};
+        i = k;
+    }
+}
+
+static int dom3_visit(const struct cw_fhir_node *n, void *ctx)
+{
+    struct dom3 *d = ctx;
+    if (n == d->root || !(n->flags & CW_FHIR_NODE_PRIMITIVE)) return 0;
+    if (!cw_json_is(n->value, CW_JSON_STRING)) return 0;
+    cw_slice v = cw_json_text(n->value);
+    if (d->narrative && cw_fhir_sd_eq(n->type, T.xhtml)) {
+        dom3_xhtml(d, v);
+        return d->overflow ? -1 : 0;
+    }
+    if (!v.len || v.ptr[0] != '#') return 0;
+    bool named_ref = n->parent != d->root && n->elem.set &&
+                     cw_slice_eq_cstr(cw_fhir_elem_name(n->elem), "reference");
+    if (!named_ref && !cw_fhir_type_is_a(n->type, d->uri)) return 0;
+    if (d->n == DOM3_MAX_REFS) {
+        d->overflow = true;
+        return -1;
+    }
+    d->refs[d->n++] = v;
+    return 0;
+}
+
+static int dom3_check(const struct cw_fhir_node *n, bool id_required, bool narrative)
+{
+    const struct cw_json *cs = cw_json_get(n->value, "contained");
+    if (!cs) return 1;
+    if (!cw_json_is(cs, CW_JSON_ARRAY)) return -1;
+    struct dom3 *d = malloc(sizeof *d);
+    if (!d) return -1;
+    d->root = n;
+    d->uri = T.uri;
+    d->n = 0;
+    d->overflow = false;
+    d->narrative = narrative;
+    struct cw_err err;
+    int rc = 1;
+    if (cw_fhir_walk(n, dom3_visit, NULL, d, 128, &err) != 0 || d->overflow) rc = -1;
+    for (uint32_t i = 0; rc == 1 && i < cs->len; i++) {
+        const struct cw_json *id = cw_json_get(&cs->u.items[i], "id");
+        if (!id) {
+            if (id_required || has_member(&cs->u.items[i], "_id")) rc = -1;
+            continue;
+        }
+        if (!cw_json_is(id, CW_JSON_STRING)) {
+            rc = -1;
+            break;
+        }
+        bool found = false;
+        for (size_t k = 0; k < d->n && !found; k++)
+            found = d->refs[k].len == id->len + 1 &&
+                    memcmp(d->refs[k].ptr + 1, id->u.str, id->len) == 0;
+        if (!found) rc = -1;
+    }
+    free(d);
+    return rc;
+}
+
+static int nat_dom3(const struct cw_fhir_node *n, bool id_required)
+{
+    return dom3_check(n, id_required, false);
+}
+
+static int nat_dom3a(const struct cw_fhir_node *n)
+{
+    return nat_dom3(n, false);
+}
+
+static int nat_dom3b(const struct cw_fhir_node *n)
+{
+    return nat_dom3(n, true);
+}
+
+/* dom-6: text.`div`.exists() */
+static int nat_dom6(const struct cw_fhir_node *n)
+{
+    const struct cw_json *t = cw_json_get(n->value, "text");
+    if (!cw_json_is(t, CW_JSON_OBJECT)) return 0;
+    return has_member(t, "div") || has_member(t, "_div") ? 1 : 0;
+}
+
+/* ref-1: reference.startsWith('#').not() or (...): true unless a local reference */
+static int nat_ref1(const struct cw_fhir_node *n)
+{
+    if (has_member(n->value, "_reference")) return -1;
+    const struct cw_json *r = cw_json_get(n->value, "reference");
+    if (!r) return 1; /* empty: not failed */
+    if (!cw_json_is(r, CW_JSON_STRING)) return -1;
+    return r->len && r->u.str[0] == '#' ? -1 : 1;
+}
+
+/* bdl-5: resource.exists() or request.exists() or response.exists() */
+static int nat_bdl5(const struct cw_fhir_node *n)
+{
+    return has_member(n->value, "resource") || has_member(n->value, "request") ||
+                   has_member(n->value, "response")
+               ? 1
+               : 0;
+}
+
+/* bdl-8: fullUrl.exists() implies fullUrl.contains('/_history/').not() */
+static int nat_bdl8(const struct cw_fhir_node *n)
+{
+    if (has_member(n->value, "_fullUrl")) return -1;
+    const struct cw_json *u = cw_json_get(n->value, "fullUrl");
+    if (!u) return 1;
+    if (!cw_json_is(u, CW_JSON_STRING)) return -1;
+    cw_slice t = cw_json_text(u);
+    for (size_t i = 0; i + 10 <= t.len; i++)
+        if (memcmp(t.ptr + i, "/_history/", 10) == 0) return 0;
+    return 1;
+}
+
+/* ext-1: extension.exists() != value.exists() */
+static int nat_ext1(const struct cw_fhir_node *n)
+{
+    const struct cw_json *v = n->value;
+    if (!cw_json_is(v, CW_JSON_OBJECT)) return -1;
+    bool ext = false, val = false;
+    for (uint32_t i = 0; i < v->len; i++) {
+        cw_slice k = v->u.members[i].key;
+        if (cw_slice_eq_cstr(k, "extension")) ext = true;
+        if (k.len && k.ptr[0] == '_') k = (cw_slice){k.ptr + 1, k.len - 1};
+        if (k.len > 5 && memcmp(k.ptr, "value", 5) == 0 && k.ptr[5] >= 'A' && k.ptr[5] <= 'Z')
+            val = true;
+    }
+    return ext != val ? 1 : 0;
+}
+
+struct native {
+    const char *key;
+    const char *expr;
+    int (*fn)(const struct cw_fhir_node *n);
+};
+
+static const struct native NATIVES[] = {
+    {NULL, NULL, NULL},
+    {"ele-1", "hasValue() or (children().count() > id.count())", nat_ele1},
+    {"dom-2", "contained.contained.empty()", nat_no_contained},
+    {"dom-3",
+     "contained.where((('#'+id in (%resource.descendants().reference | "
+     "%resource.descendants().as(canonical) | %resource.descendants().as(uri) | "
+     "%resource.descendants().as(url))) or descendants().where(reference = '#').exists() or "
+     "descendants().where(as(canonical) = '#').exists() or descendants().where(as(canonical) = "
+     "'#').exists()).not()).trace('unmatched', id).empty()",
+     nat_dom3a},
+    {"dom-3",
+     "contained.where(((id.exists() and ('#'+id in (%resource.descendants().reference | "
+     "%resource.descendants().as(canonical) | %resource.descendants().as(uri) | "
+     "%resource.descendants().as(url)))) or descendants().where(reference = '#').exists() or "
+     "descendants().where(as(canonical) = '#').exists() or descendants().where(as(uri) = "
+     "'#').exists()).not()).trace('unmatched', id).empty()",
+     nat_dom3b},
+    {"dom-4", "contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()",
+     nat_no_contained},
+    {"dom-5", "contained.meta.security.empty()", nat_no_contained},
+    {"dom-6", "text.`div`.exists()", nat_dom6},
+    {"ref-1",
+     "reference.startsWith('#').not() or (reference.substring(1).trace('url') in "
+     "%rootResource.contained.id.trace('ids'))",
+     nat_ref1},
+    {"bdl-5", "resource.exists() or request.exists() or response.exists()", nat_bdl5},
+    {"bdl-8", "fullUrl.exists() implies fullUrl.contains('/_history/').not()", nat_bdl8},
+    {"ext-1", "extension.exists() != value.exists()", nat_ext1},
+};
+#define N_NATIVES (sizeof NATIVES / sizeof NATIVES[0])
+
+static uint8_t native_find(const char *key, const char *expr)
+{
+    for (uint8_t i = 1; i < N_NATIVES; i++)
+        if (strcmp(NATIVES[i].key, key) == 0 && strcmp(NATIVES[i].expr, expr) == 0) return i;
+    return 0;
+}
+
+/* The native index of every core constraint, computed once. */
+static uint8_t *base_native;
+static pthread_once_t base_native_once = PTHREAD_ONCE_INIT;
+
+static void base_native_init(void)
+{
+    const struct cw_fhir_set *s = &cw_fhir_base_set;
+    uint8_t *v = calloc(s->n_cons ? s->n_cons : 1, 1);
+    if (!v) return;
+    for (uint32_t i = 0; i < s->n_cons; i++)
+        v[i] = native_find(fhir_cstr(s, s->cons[i].key), fhir_cstr(s, s->cons[i].expression));
+    base_native = v;
+}
+
+static uint8_t native_of(const struct cw_fhir_set *s, uint32_t ci)
+{
+    if (s == &cw_fhir_base_set) {
+        pthread_once(&base_native_once, base_native_init);
+        return base_native ? base_native[ci]
+                           : native_find(fhir_cstr(s, s->cons[ci].key),
+                                         fhir_cstr(s, s->cons[ci].expression));
+    }
+    return native_find(fhir_cstr(s, s->cons[ci].key), fhir_cstr(s, s->cons[ci].expression));
+}
+
+bool fhir_vnative(cw_slice key, cw_slice expr)
+{
+    for (size_t i = 1; i < N_NATIVES; i++)
+        if (NATIVES[i].fn != nat_no_contained && NATIVES[i].fn != nat_ref1 &&
+            NATIVES[i].fn != nat_dom3a && NATIVES[i].fn != nat_dom3b && NATIVES[i].fn != nat_bdl8 &&
+            NATIVES[i].fn != nat_ext1 && cw_slice_eq_cstr(key, NATIVES[i].key) &&
+            cw_slice_eq_cstr(expr, NATIVES[i].expr))
+            return true; /* fully native: never compiled */
+    return false;
+}
+
+/* ---- invariants ---- */
+
+/*
+ * dom-3 failed: like the HL7 Java validator, count a contained resource
+ * as referenced when the narrative links to it (href="#id", src="#id";
+ * narrative.html: the narrative may reference contained resources), which
+ * the R4 FHIRPath text does not see.
+ */
+static bool dom3_narrative_ok(const struct cw_fhir_node *n, const char *key)
+{
+    if (strcmp(key, "dom-3") != 0) return false;
+    return dom3_check(n, true, true) == 1; /* an id-less one cannot be linked */
+}
+
+/* Evaluate constraint ci of set s at node n. */
+static void eval_cons(struct vrun *r, const struct cw_fhir_node *n, const struct cw_fhir_set *s,
+                      uint32_t ci)
+{
+    const struct fd_cons *c = &s->cons[ci];
+    uint8_t nat = native_of(s, ci);
+    bool ele1 = nat == 1;
+    if (r->flags & CW_FHIR_VALIDATE_NO_NATIVE) nat = 0;
+    if ((r->flags & CW_FHIR_VALIDATE_NO_INVARIANTS) && !ele1) return;
+    const char *key = fhir_cstr(s, c->key);
+    if (nat) {
+        int v = NATIVES[nat].fn(n);
+        if (v == 1) return;
+        if (v == 0 && !dom3_narrative_ok(n, key)) {
+            const char *human = fhir_cstr(s, c->human);
+            vissue(r, n, CW_SLICE_NULL, (enum cw_severity)c->severity, CW_ISSUE_INVARIANT, key,
+                   "constraint failed: %.60s: %.180s", key, human);
+            return;
+        }
+    }
+    cw_slice expr = fhir_str(s, c->expression);
+    if (expr.len == 0) return;
+    struct cw_err err;
+    cw_err_clear(&err);
+    bool owned;
+    const struct cw_fhirpath_expr *x = fhir_vcache_get(expr, &owned, &err);
+    if (!x) {
+        vissue(r, n, CW_SLICE_NULL, CW_SEV_WARNING, CW_ISSUE_PROCESSING, key,
+               "constraint %.60s could not be compiled: %s", key, err.msg);
+        return;
+    }
+    struct cw_fhirpath_coll out;
+    int rc = cw_fhirpath_eval_node(r->scratch, x, &r->env, n, &out, &err);
+    int t = rc == 0 ? cw_fhirpath_truth(out, &err) : -1;
+    fhir_vcache_release(x, owned);
+    scratch_done(r);
+    if (t < 0) {
+        vissue(r, n, CW_SLICE_NULL, CW_SEV_WARNING, CW_ISSUE_PROCESSING, key,
+               "constraint %.60s could not be evaluated: %s", key, err.msg);
+        return;
+    }
+    if (t == 0 && !dom3_narrative_ok(n, key))
+        vissue(r, n, CW_SLICE_NULL, (enum cw_severity)c->severity, CW_ISSUE_INVARIANT, key,
+               "constraint failed: %.60s: %.180s", key, fhir_cstr(s, c->human));
+}
+
+static void check_constraints(struct vrun *r, const struct cw_fhir_node *n)
+{
+    struct cw_fhir_elem e = n->elem;
+    if (!e.set) return;
+    const struct cw_fhir_set *s = e.set;
+    fd_list cl = fhir_elem_rec(e)->cons;
+    uint32_t ne = fhir_list_len(s, cl);
+    for (uint32_t i = 0; i < ne && !r->stop; i++) {
+        uint32_t ci = fhir_list_at(s, cl, i);
+        if (ci >= s->n_cons) continue;
+        if (r->profile) {
+            struct cw_fhir_constraint c;
+            if (cw_fhir_elem_constraint(e, i, &c) != 0 || core_has_constraint(e, &c)) continue;
+        }
+        eval_cons(r, n, s, ci);
+    }
+    if (r->profile) return;
+    /* the type's own invariants (Quantity qty-3, Period per-1, a resource's
+       invariants when it sits in contained/entry), those the element does
+       not carry already */
+    if (!n->type.set || (n->flags & CW_FHIR_NODE_PRIMITIVE)) return;
+    struct cw_fhir_elem root = cw_fhir_sd_root(n->type);
+    if (!root.set || cw_fhir_elem_eq(root, e)) return;
+    const struct cw_fhir_set *rs = root.set;
+    fd_list rl = fhir_elem_rec(root)->cons;
+    uint32_t nt = fhir_list_len(rs, rl);
+    for (uint32_t i = 0; i < nt && !r->stop; i++) {
+        uint32_t ci = fhir_list_at(rs, rl, i);
+        if (ci >= rs->n_cons) continue;
+        const char *key = fhir_cstr(rs, rs->cons[ci].key);
+        bool dup = false;
+        for (uint32_t k = 0; k < ne && !dup; k++) {
+            uint32_t cj = fhir_list_at(s, cl, k);
+            if (cj < s->n_cons && ((s == rs && s->cons[cj].key == rs->cons[ci].key) ||
+                                   strcmp(fhir_cstr(s, s->cons[cj].key), key) == 0))
+                dup = true;
+        }
+        if (!dup) eval_cons(r, n, rs, ci);
+    }
+}
+
+/* ---- terminology ---- */
+
+static cw_slice jstr(const struct cw_json *o, const char *k)
+{
+    const struct cw_json *v = cw_json_get(o, k);
+    return cw_json_is(v, CW_JSON_STRING) ? cw_json_text(v) : CW_SLICE_NULL;
+}
+
+/* Coding against its code system when we hold the whole system. */
+static void check_coding_system(struct vrun *r, const struct cw_fhir_node *n,
+                                const struct cw_json *coding, cw_slice where)
+{
+    cw_slice sys = jstr(coding, "system"), code = jstr(coding, "code");
+    if (!sys.len || !code.len) return;
+    struct cw_fhir_cs cs = cw_fhir_cs_find(sys);
+    if (!cs.set || cw_fhir_cs_content(cs) != CW_FHIR_CS_COMPLETE) return;
+    if (cw_fhir_cs_lookup(cs, code, NULL) == 0) return;
+    vissue(r, n, where, CW_SEV_ERROR, CW_ISSUE_CODE_INVALID, "",
+           "unknown code in the code system %.*s", (int)(sys.len > 120 ? 120 : sys.len), sys.ptr);
+}
+
+static enum cw_fhir_member coding_member(struct cw_fhir_vs vs, const struct cw_json *coding)
+{
+    cw_slice code = jstr(coding, "code");
+    if (!code.len) return CW_FHIR_MEMBER_UNKNOWN;
+    return cw_fhir_vs_contains(vs, jstr(coding, "system"), code, NULL);
+}
+
+static bool binding_same(struct cw_fhir_elem a, struct cw_fhir_elem b)
+{
+    struct cw_fhir_binding x, y;
+    bool hx = cw_fhir_elem_binding(a, &x), hy = cw_fhir_elem_binding(b, &y);
+    if (hx != hy) return false;
+    if (!hx) return true;
+    return x.strength == y.strength &&
+           cw_slice_eq(fhir_canonical_url(x.value_set), fhir_canonical_url(y.value_set));
+}
+
+static void check_binding(struct vrun *r, const struct cw_fhir_node *n)
+{
+    struct cw_fhir_binding b;
+    if (!cw_fhir_elem_binding(n->elem, &b)) return;
+    if (b.strength != CW_FHIR_BIND_REQUIRED && b.strength != CW_FHIR_BIND_EXTENSIBLE) return;
+    if (r->profile) {
+        struct cw_fhir_elem be = base_of(n->elem, 0);
+        if (be.set && binding_same(be, n->elem)) return;
+    }
+    struct cw_fhir_vs vs = cw_fhir_vs_find(b.value_set);
+    if (!vs.set) return; /* not bundled: cannot be checked offline */
+    enum cw_fhir_member m = CW_FHIR_MEMBER_UNKNOWN;
+    if (n->flags & CW_FHIR_NODE_PRIMITIVE) {
+        if (!cw_json_is(n->value, CW_JSON_STRING)) return;
+        m = cw_fhir_vs_contains(vs, CW_SLICE_NULL, cw_json_text(n->value), NULL);
+    } else if (cw_fhir_sd_eq(n->type, T.coding)) {
+        m = coding_member(vs, n->value);
+    } else if (cw_fhir_sd_eq(n->type, T.codeable)) {
+        const struct cw_json *cs = cw_json_get(n->value, "coding");
+        if (!cw_json_is(cs, CW_JSON_ARRAY) || cs->len == 0) return;
+        m = CW_FHIR_MEMBER_NO;
+        for (uint32_t i = 0; i < cs->len && m != CW_FHIR_MEMBER_YES; i++) {
+            enum cw_fhir_member k = coding_member(vs, &cs->u.items[i]);
+            if (k == CW_FHIR_MEMBER_YES || k == CW_FHIR_MEMBER_UNKNOWN) m = k;
+        }
+    } else if (cw_fhir_type_is_a(n->type, T.quantity)) {
+        cw_slice code = jstr(n->value, "code");
+        if (!code.len) return;
+        m = cw_fhir_vs_contains(vs, jstr(n->value, "system"), code, NULL);
+    } else {
+        return;
+    }
+    if (m != CW_FHIR_MEMBER_NO) return;
+    cw_slice vu = fhir_canonical_url(b.value_set);
+    if (b.strength == CW_FHIR_BIND_REQUIRED)
+        vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_CODE_INVALID, "",
+               "the code is not in the value set %.*s (required binding)",
+               (int)(vu.len > 150 ? 150 : vu.len), vu.ptr);
+    else
+        vissue(r, n, CW_SLICE_NULL, CW_SEV_WARNING, CW_ISSUE_CODE_INVALID, "",
+               "the code is not in the value set %.*s (extensible binding)",
+               (int)(vu.len > 150 ? 150 : vu.len), vu.ptr);
+}
+
+static void check_codes(struct vrun *r, const struct cw_fhir_node *n)
+{
+    if (r->flags & CW_FHIR_VALIDATE_NO_TERMINOLOGY) return;
+    check_binding(r, n);
+    if (r->profile || (n->flags & CW_FHIR_NODE_PRIMITIVE)) return;
+    if (cw_fhir_sd_eq(n->type, T.coding)) check_coding_system(r, n, n->value, CW_SLICE_NULL);
+}
+
+/* ---- references ---- */
+
+/* Type named by a reference's text: "Patient/1", "http://x/fhir/Patient/1/_history/2". */
+static cw_slice reference_type(cw_slice ref)
+{
+    /* drop a "/_history/v" tail */
+    const char *h = NULL;
+    for (size_t i = 0; i + 10 <= ref.len; i++)
+        if (memcmp(ref.ptr + i, "/_history/", 10) == 0) {
+            h = ref.ptr + i;
+            break;
+        }
+    if (h) ref.len = (size_t)(h - ref.ptr);
+    /* the segment before the last */
+    long last = -1, prev = -1;
+    for (size_t i = 0; i < ref.len; i++)
+        if (ref.ptr[i] == '/') {
+            prev = last;
+            last = (long)i;
+        }
+    if (last < 0) return CW_SLICE_NULL;
+    size_t from = prev < 0 ? 0 : (size_t)prev + 1;
+    cw_slice t = {ref.ptr + from, (size_t)last - from};
+    if (!t.len || t.ptr[0] < 'A' || t.ptr[0] > 'Z') return CW_SLICE_NULL;
+    struct cw_fhir_sd sd = cw_fhir_type(t);
+    if (cw_fhir_sd_kind(sd) != CW_FHIR_KIND_RESOURCE) return CW_SLICE_NULL;
+    return t;
+}
+
+/*
+ * Bundle entries by fullUrl, and by the "Type/id" tail of a RESTful fullUrl
+ * (so a relative reference inside a Bundle finds its entry). The first
+ * lookup builds the index (open addressing), so a Bundle of n entries
+ * costs O(n), not O(n) per reference.
+ */
+static uint64_t vhash(cw_slice s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < s.len; i++) h = (h ^ (unsigned char)s.ptr[i]) * 1099511628211ull;
+    return h;
+}
+
+static bool is_absolute_uri(cw_slice u)
+{
+    /* RFC 3986 scheme ":" (urn:, http:, ...) */
+    if (!u.len || !((u.ptr[0] >= 'a' && u.ptr[0] <= 'z') || (u.ptr[0] >= 'A' && u.ptr[0] <= 'Z')))
+        return false;
+    for (size_t i = 1; i < u.len; i++) {
+        char c = u.ptr[i];
+        if (c == ':') return true;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '+' || c == '-' || c == '.'))
+            return false;
+    }
+    return false;
+}
+
+/* "Type/id" at the end of a URL with a scheme, or an empty slice. */
+static cw_slice url_tail(cw_slice fu)
+{
+    if (cw_slice_starts_with(fu, CW_LIT("urn:"))) return CW_SLICE_NULL;
+    long last = -1, prev = -1;
+    for (size_t i = 0; i < fu.len; i++)
+        if (fu.ptr[i] == '/') {
+            prev = last;
+            last = (long)i;
+        }
+    if (prev < 0 || (size_t)last + 1 >= fu.len) return CW_SLICE_NULL;
+    return (cw_slice){fu.ptr + prev + 1, fu.len - (size_t)prev - 1};
+}
+
+static void bidx_put(struct vbidx *x, cw_slice key, const struct cw_json *e)
+{
+    size_t j = vhash(key) & (x->cap - 1);
+    while (x->slot[j].e && !cw_slice_eq(x->slot[j].key, key)) j = (j + 1) & (x->cap - 1);
+    if (!x->slot[j].e) x->slot[j] = (struct vbslot){key, e}; /* the first entry wins */
+}
+
+static const struct cw_json *bundle_entry(struct vrun *r, cw_slice ref)
+{
+    if (!r->bidx_built) {
+        r->bidx_built = true;
+        if (!cw_slice_eq_cstr(jstr(r->root, "resourceType"), "Bundle")) return NULL;
+        const struct cw_json *es = cw_json_get(r->root, "entry");
+        if (!cw_json_is(es, CW_JSON_ARRAY) || es->len == 0) return NULL;
+        size_t cap = 16;
+        while (cap < (size_t)es->len * 4) cap *= 2;
+        struct vbslot *slot = cw_arena_array(r->a, cap, sizeof *slot);
+        if (!slot) return NULL;
+        memset(slot, 0, cap * sizeof *slot);
+        r->bidx.slot = slot;
+        r->bidx.cap = cap;
+        for (uint32_t i = 0; i < es->len; i++) {
+            const struct cw_json *e = &es->u.items[i];
+            cw_slice fu = jstr(e, "fullUrl");
+            if (!fu.len) continue;
+            bidx_put(&r->bidx, fu, e);
+            cw_slice tail = url_tail(fu);
+            if (tail.len) bidx_put(&r->bidx, tail, e);
+        }
+    }
+    if (!r->bidx.slot) return NULL;
+    size_t j = vhash(ref) & (r->bidx.cap - 1);
+    while (r->bidx.slot[j].e) {
+        if (cw_slice_eq(r->bidx.slot[j].key, ref)) return r->bidx.slot[j].e;
+        j = (j + 1) & (r->bidx.cap - 1);
+    }
+    return NULL;
+}
+
+static cw_slice bundle_type_of(struct vrun *r, cw_slice ref)
+{
+    const struct cw_json *e = bundle_entry(r, ref);
+    return e ? jstr(cw_json_get(e, "resource"), "resourceType") : CW_SLICE_NULL;
+}
+
+/* The resource whose contained list "#id" references search. */
+static const struct cw_fhir_node *container_of(const struct cw_fhir_node *n)
+{
+    const struct cw_fhir_node *res = n;
+    while (res && !(res->flags & CW_FHIR_NODE_RESOURCE)) res = res->parent;
+    if (!res) return NULL;
+    /* a contained resource's references point into its container */
+    if (res->parent && res->elem.set &&
+        cw_slice_eq_cstr(cw_fhir_elem_name(res->elem), "contained")) {
+        const struct cw_fhir_node *up = res->parent;
+        while (up && !(up->flags & CW_FHIR_NODE_RESOURCE)) up = up->parent;
+        if (up) return up;
+    }
+    return res;
+}
+
+static bool target_allows(struct vrun *r, struct cw_fhir_elem e, cw_slice type)
+{
+    size_t nt = cw_fhir_elem_type_count(e);
+    bool any_targets = false;
+    struct cw_fhir_sd t = cw_fhir_type(type);
+    for (size_t i = 0; i < nt; i++) {
+        struct cw_fhir_typeref tr;
+        if (cw_fhir_elem_type(e, i, &tr) != 0) continue;
+        if (!cw_slice_eq_cstr(tr.code, "Reference")) continue;
+        for (size_t k = 0; k < tr.n_targets; k++) {
+            any_targets = true;
+            cw_slice url = cw_fhir_elem_type_target(e, i, k);
+            struct cw_fhir_sd sd = cw_fhir_sd_by_url(r->reg, url);
+            if (!sd.set) return true; /* unknown target profile: cannot decide */
+            struct cw_fhir_sd st = cw_fhir_sd_type(sd);
+            if (cw_fhir_type_is_a(t, st)) return true;
+        }
+    }
+    return !any_targets;
+}
+
+static void check_reference(struct vrun *r, const struct cw_fhir_node *n)
+{
+    const struct cw_json *obj = n->value;
+    cw_slice ref = jstr(obj, "reference");
+    cw_slice declared = jstr(obj, "type");
+    if (!ref.len) return;
+    cw_slice type = CW_SLICE_NULL;
+    if (ref.ptr[0] == '#') {
+        const struct cw_fhir_node *c = container_of(n);
+        if (!c) return;
+        if (ref.len == 1) {
+            type = cw_fhir_sd_type_name(c->type);
+        } else {
+            cw_slice id = {ref.ptr + 1, ref.len - 1};
+            const struct cw_json *cs = cw_json_get(c->value, "contained");
+            bool found = false;
+            for (uint32_t i = 0; cw_json_is(cs, CW_JSON_ARRAY) && i < cs->len; i++)
+                if (cw_slice_eq(jstr(&cs->u.items[i], "id"), id)) {
+                    type = jstr(&cs->u.items[i], "resourceType");
+                    found = true;
+                    break;
+                }
+            if (!found) {
+                vissue(r, n, CW_LIT("reference"), CW_SEV_ERROR, CW_ISSUE_NOT_FOUND, "",
+                       "no contained resource has the id this local reference names");
+                return;
+            }
+        }
+    } else if (cw_slice_starts_with(ref, CW_LIT("urn:"))) {
+        type = bundle_type_of(r, ref);
+    } else {
+        type = reference_type(ref);
+        if (!type.len) {
+            type = bundle_type_of(r, ref);
+        } else if (!is_absolute_uri(ref)) {
+            /* a relative reference inside a Bundle resolves to the entry whose
+               fullUrl ends with it (bundle.html#references): same type? */
+            cw_slice rel = ref;
+            for (size_t i = 0; i + 10 <= rel.len; i++)
+                if (memcmp(rel.ptr + i, "/_history/", 10) == 0) {
+                    rel.len = i;
+                    break;
+                }
+            cw_slice target = bundle_type_of(r, rel);
+            if (target.len && !cw_slice_eq(target, type) &&
+                cw_fhir_sd_kind(cw_fhir_type(target)) == CW_FHIR_KIND_RESOURCE)
+                vissue(r, n, CW_LIT("reference"), CW_SEV_ERROR, CW_ISSUE_STRUCTURE, "",
+                       "the Bundle entry this reference resolves to is a %.*s, not a %.*s",
+                       (int)(target.len > 64 ? 64 : target.len), target.ptr,
+                       (int)(type.len > 64 ? 64 : type.len), type.ptr);
+        }
+    }
+    /* only known resource type names are compared or shown (the text comes
+       from the data); an unknown resourceType is reported where it stands */
+    if (!type.len || cw_fhir_sd_kind(cw_fhir_type(type)) != CW_FHIR_KIND_RESOURCE) return;
+    if (declared.len && !cw_slice_eq(declared, type) && cw_fhir_type(declared).set)
+        vissue(r, n, CW_LIT("type"), CW_SEV_ERROR, CW_ISSUE_STRUCTURE, "",
+               "Reference.type %.*s does not match the type %.*s of the reference",
+               (int)(declared.len > 64 ? 64 : declared.len), declared.ptr,
+               (int)(type.len > 64 ? 64 : type.len), type.ptr);
+    if (!target_allows(r, n->elem, type))
+        vissue(r, n, CW_LIT("reference"), CW_SEV_ERROR, CW_ISSUE_STRUCTURE, "",
+               "a reference to a %.*s is not allowed here (element %.*s)",
+               (int)(type.len > 64 ? 64 : type.len), type.ptr,
+               CW_SLICE_FMT(cw_fhir_elem_path(n->elem)));
+}
+
+/* ---- fixed and pattern values ---- */
+
+static bool scalar_eq(const struct cw_json *a, const struct cw_json *b)
+{
+    if (!a || !b) return false;
+    if (a->type != b->type) {
+        bool ba = a->type == CW_JSON_TRUE || a->type == CW_JSON_FALSE;
+        bool bb = b->type == CW_JSON_TRUE || b->type == CW_JSON_FALSE;
+        if (!(ba && bb)) return false;
+        return false;
+    }
+    if (a->type == CW_JSON_STRING || a->type == CW_JSON_NUMBER)
+        return cw_slice_eq(cw_json_text(a), cw_json_text(b));
+    return true;
+}
+
+/* Does inst hold pat (pattern semantics: pat's members present and matching;
+   each pattern array item matched by some instance item)? exact: same members too. */
+static bool json_matches(const struct cw_json *inst, const struct cw_json *pat, bool exact,
+                         int depth)
+{
+    if (!inst || !pat || depth > 64) return false;
+    if (pat->type == CW_JSON_OBJECT) {
+        if (inst->type != CW_JSON_OBJECT) return false;
+        if (exact && inst->len != pat->len) return false;
+        for (uint32_t i = 0; i < pat->len; i++) {
+            const struct cw_json *iv = cw_json_get_slice(inst, pat->u.members[i].key);
+            if (!json_matches(iv, &pat->u.members[i].value, exact, depth + 1)) return false;
+        }
+        return true;
+    }
+    if (pat->type == CW_JSON_ARRAY) {
+        if (inst->type != CW_JSON_ARRAY) return false;
+        if (exact && inst->len != pat->len) return false;
+        for (uint32_t i = 0; i < pat->len; i++) {
+            bool found = false;
+            if (exact) {
+                found = json_matches(&inst->u.items[i], &pat->u.items[i], true, depth + 1);
+            } else {
+                for (uint32_t k = 0; k < inst->len && !found; k++)
+                    found = json_matches(&inst->u.items[k], &pat->u.items[i], false, depth + 1);
+            }
+            if (!found) return false;
+        }
+        return true;
+    }
+    return scalar_eq(inst, pat);
+}
+
+/* The fixed[x] or pattern[x] value of e parsed into the scratch arena. */
+static const struct cw_json *elem_value(struct vrun *r, struct cw_fhir_elem e, const char *prefix)
+{
+    cw_slice key, json;
+    if (cw_fhir_elem_value_find(e, prefix, &key, &json) != 0) return NULL;
+    struct cw_json *v = NULL;
+    struct cw_err err;
+    if (cw_json_parse(r->scratch, json.ptr, json.len, NULL, &v, &err) != 0) return NULL;
+    return v;
+}
+
+/* Does node n hold the value v (fixed: exact, pattern: contains)? */
+static bool node_matches(const struct cw_fhir_node *n, const struct cw_json *v, bool exact)
+{
+    if (n->flags & CW_FHIR_NODE_PRIMITIVE) return n->value && scalar_eq(n->value, v);
+    return json_matches(n->value, v, exact, 0);
+}
+
+static void check_fixed(struct vrun *r, const struct cw_fhir_node *n)
+{
+    unsigned f = cw_fhir_elem_flags(n->elem);
+    if (!(f & (CW_FHIR_E_HAS_FIXED | CW_FHIR_E_HAS_PATTERN))) return;
+    r->hold++;
+    if (f & CW_FHIR_E_HAS_FIXED) {
+        const struct cw_json *v = elem_value(r, n->elem, "fixed");
+        if (v && !node_matches(n, v, true))
+            vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_VALUE, "",
+                   "the value does not equal the fixed value of %.*s",
+                   CW_SLICE_FMT(cw_fhir_elem_id(n->elem)));
+    }
+    if (f & CW_FHIR_E_HAS_PATTERN) {
+        const struct cw_json *v = elem_value(r, n->elem, "pattern");
+        if (v && !node_matches(n, v, false))
+            vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_VALUE, "",
+                   "the value does not match the pattern of %.*s",
+                   CW_SLICE_FMT(cw_fhir_elem_id(n->elem)));
+    }
+    r->hold--;
+    scratch_done(r);
+}
+
+/* ---- minValue / maxValue (elementdefinition.html#minValue) ---- */
+
+/* -1, 0, 1, or 2 when the two values cannot be compared. */
+static int compare_bound(const struct cw_json *inst, const struct cw_json *bound)
+{
+    if (cw_json_is(inst, CW_JSON_NUMBER) && cw_json_is(bound, CW_JSON_NUMBER)) {
+        double a, b;
+        if (cw_json_to_double(inst, &a) != 0 || cw_json_to_double(bound, &b) != 0) return 2;
+        return a < b ? -1 : a > b ? 1 : 0;
+    }
+    if (cw_json_is(inst, CW_JSON_STRING) && cw_json_is(bound, CW_JSON_STRING)) {
+        /* dates, dateTimes, instants, times of the same precision compare as text */
+        cw_slice x = cw_json_text(inst), y = cw_json_text(bound);
+        if (x.len != y.len) return 2;
+        int c = memcmp(x.ptr, y.ptr, x.len);
+        return c < 0 ? -1 : c > 0 ? 1 : 0;
+    }
+    if (cw_json_is(inst, CW_JSON_OBJECT) && cw_json_is(bound, CW_JSON_OBJECT)) {
+        /* Quantity: same unit code only */
+        if (!cw_slice_eq(jstr(inst, "code"), jstr(bound, "code")) ||
+            !cw_slice_eq(jstr(inst, "system"), jstr(bound, "system")))
+            return 2;
+        return compare_bound(cw_json_get(inst, "value"), cw_json_get(bound, "value"));
+    }
+    return 2;
+}
+
+static void check_min_max(struct vrun *r, const struct cw_fhir_node *n)
+{
+    if (!n->value || cw_fhir_elem_value_count(n->elem) == 0) return;
+    r->hold++;
+    const struct cw_json *mn = elem_value(r, n->elem, "minValue");
+    const struct cw_json *mx = elem_value(r, n->elem, "maxValue");
+    if (mn && compare_bound(n->value, mn) == -1)
+        vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_VALUE, "",
+               "the value is less than the minimum value of %.*s",
+               CW_SLICE_FMT(cw_fhir_elem_id(n->elem)));
+    if (mx && compare_bound(n->value, mx) == 1)
+        vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_VALUE, "",
+               "the value is greater than the maximum value of %.*s",
+               CW_SLICE_FMT(cw_fhir_elem_id(n->elem)));
+    r->hold--;
+    scratch_done(r);
+}
+
+/* ---- the walk ---- */
+
+static void check_node(struct vrun *r, const struct cw_fhir_node *n, unsigned depth);
+static void check_meta_profiles(struct vrun *r, const struct cw_fhir_node *res);
+static void profile_pass(struct vrun *r, const struct cw_fhir_node *n, struct cw_fhir_sd sd,
+                         bool quiet, size_t *errors);
+
+struct vcount {
+    struct cw_fhir_elem e; /* a child element or a slice */
+    uint32_t n;
+};
+
+/* Element id of a slice's child at a discriminator path ("code", "coding.code"). */
+static struct cw_fhir_elem elem_at_path(struct cw_fhir_elem slice, cw_slice path)
+{
+    if (cw_slice_eq_cstr(path, "$this") || path.len == 0) return slice;
+    struct cw_fhir_elem cur = slice;
+    size_t i = 0;
+    while (i < path.len && cur.set) {
+        size_t j = i;
+        while (j < path.len && path.ptr[j] != '.') j++;
+        cw_slice seg = {path.ptr + i, j - i};
+        i = j + 1;
+        if (cw_slice_eq_cstr(seg, "$this")) continue;
+        if (seg.len && seg.ptr[seg.len - 1] == ')') return CW_FHIR_NONE_ELEM; /* function */
+        struct cw_fhir_sd t = cw_fhir_elem_single_type(cur);
+        struct cw_fhir_elem next = cw_fhir_child_by_name(cur, t, seg);
+        cur = next;
+    }
+    return cur;
+}
+
+/* One discriminator against one item; true when the item fits the slice. */
+static bool discr_match(struct vrun *r, const struct cw_fhir_node *item, struct cw_fhir_elem slice,
+                        enum cw_fhir_discriminator dt, cw_slice path)
+{
+    struct cw_fhir_elem de = elem_at_path(slice, path);
+    /* evaluate the path on the item */
+    struct cw_err err;
+    cw_err_clear(&err);
+    bool owned = false;
+    const struct cw_fhirpath_expr *x = NULL;
+    bool is_this = path.len == 0 || cw_slice_eq_cstr(path, "$this");
+    struct cw_fhirpath_coll vals = {0};
+    struct cw_fhirpath_value self;
+    if (is_this) {
+        memset(&self, 0, sizeof self);
+        self.kind = CW_FHIRPATH_NODE;
+        self.u.node = item;
+        vals.items = &self;
+        vals.n = 1;
+    } else {
+        x = fhir_vcache_get(path, &owned, &err);
+        if (!x) return false;
+        if (cw_fhirpath_eval_node(r->scratch, x, &r->env, item, &vals, &err) != 0) {
+            fhir_vcache_release(x, owned);
+            return false;
+        }
+        fhir_vcache_release(x, owned);
+    }
+    switch (dt) {
+    case CW_FHIR_DISCR_EXISTS: {
+        bool want = de.set ? cw_fhir_elem_min(de) > 0 : true;
+        if (de.set && cw_fhir_elem_max(de) == 0) want = false;
+        return (vals.n > 0) == want;
+    }
+    case CW_FHIR_DISCR_TYPE: {
+        if (!de.set) return false;
+        for (size_t i = 0; i < vals.n; i++) {
+            if (vals.items[i].kind != CW_FHIRPATH_NODE) continue;
+            struct cw_fhir_sd vt = vals.items[i].u.node->type;
+            size_t nt = cw_fhir_elem_type_count(de);
+            for (size_t k = 0; k < nt; k++) {
+                struct cw_fhir_typeref tr;
+                if (cw_fhir_elem_type(de, k, &tr) == 0 && cw_fhir_sd_eq(tr.type, vt)) return true;
+            }
+        }
+        return false;
+    }
+    case CW_FHIR_DISCR_PROFILE: {
+        if (!de.set) return false;
+        size_t nt = cw_fhir_elem_type_count(de);
+        for (size_t i = 0; i < vals.n; i++) {
+            if (vals.items[i].kind != CW_FHIRPATH_NODE) continue;
+            for (size_t k = 0; k < nt; k++) {
+                struct cw_fhir_typeref tr;
+                if (cw_fhir_elem_type(de, k, &tr) != 0) continue;
+                size_t np = tr.n_profiles ? tr.n_profiles : tr.n_targets;
+                for (size_t p = 0; p < np; p++) {
+                    cw_slice url = tr.n_profiles ? cw_fhir_elem_type_profile(de, k, p)
+                                                 : cw_fhir_elem_type_target(de, k, p);
+                    struct cw_fhir_sd sd = cw_fhir_sd_by_url(r->reg, url);
+                    if (!sd.set) continue;
+                    size_t errors = 0;
+                    profile_pass(r, vals.items[i].u.node, sd, true, &errors);
+                    if (errors == 0) return true;
+                }
+            }
+        }
+        return false;
+    }
+    case CW_FHIR_DISCR_VALUE:
+    case CW_FHIR_DISCR_PATTERN:
+    default: {
+        cw_slice pathname = path;
+        const struct cw_json *want = NULL;
+        bool exact = true;
+        if (de.set) {
+            want = elem_value(r, de, "fixed");
+            if (!want) {
+                want = elem_value(r, de, "pattern");
+                exact = false;
+            }
+        }
+        if (!want && de.set) {
+            /* a bound element: the slice takes the value set's codes */
+            struct cw_fhir_binding b;
+            if (cw_fhir_elem_binding(de, &b) && b.strength == CW_FHIR_BIND_REQUIRED) {
+                struct cw_fhir_vs vs = cw_fhir_vs_find(b.value_set);
+                /* a value set we do not hold (the registry keeps only
+                   StructureDefinitions) cannot exclude the item */
+                if (!vs.set) return vals.n > 0;
+                /* in the set, or undecidable here (LOINC, SNOMED CT): the
+                   item is not excluded */
+                for (size_t i = 0; i < vals.n; i++) {
+                    if (vals.items[i].kind != CW_FHIRPATH_NODE) continue;
+                    const struct cw_fhir_node *vn = vals.items[i].u.node;
+                    if (vn->flags & CW_FHIR_NODE_PRIMITIVE) {
+                        if (cw_json_is(vn->value, CW_JSON_STRING) &&
+                            cw_fhir_vs_contains(vs, CW_SLICE_NULL, cw_json_text(vn->value), NULL) !=
+                                CW_FHIR_MEMBER_NO)
+                            return true;
+                    } else if (cw_fhir_sd_eq(vn->type, T.coding)) {
+                        if (coding_member(vs, vn->value) != CW_FHIR_MEMBER_NO) return true;
+                    } else if (cw_fhir_sd_eq(vn->type, T.codeable)) {
+                        const struct cw_json *cs = cw_json_get(vn->value, "coding");
+                        for (uint32_t k = 0; cw_json_is(cs, CW_JSON_ARRAY) && k < cs->len; k++)
+                            if (coding_member(vs, &cs->u.items[k]) != CW_FHIR_MEMBER_NO)
+                                return true;
+                    }
+                }
+                return false;
+            }
+        }
+        if (!want && cw_slice_eq_cstr(pathname, "url")) {
+            /* extension slices: the url is the type profile's */
+            size_t nt = cw_fhir_elem_type_count(slice);
+            for (size_t k = 0; k < nt; k++) {
+                struct cw_fhir_typeref tr;
+                if (cw_fhir_elem_type(slice, k, &tr) != 0 || tr.n_profiles == 0) continue;
+                cw_slice url = cw_fhir_elem_type_profile(slice, k, 0);
+                for (size_t i = 0; i < vals.n; i++) {
+                    struct cw_buf b;
+                    cw_buf_init(&b, 8192);
+                    bool eq = cw_fhirpath_value_text(&vals.items[i], &b) == 0 &&
+                              cw_slice_eq(cw_buf_slice(&b), url);
+                    cw_buf_release(&b);
+                    if (eq) return true;
+                }
+                return false;
+            }
+        }
+        if (!want) return false;
+        for (size_t i = 0; i < vals.n; i++) {
+            const struct cw_fhirpath_value *v = &vals.items[i];
+            if (v->kind == CW_FHIRPATH_NODE) {
+                if (node_matches(v->u.node, want, exact)) return true;
+            } else if (v->kind == CW_FHIRPATH_STRING && want->type == CW_JSON_STRING) {
+                if (cw_slice_eq((cw_slice){v->u.s, v->len}, cw_json_text(want))) return true;
+            }
+        }
+        return false;
+    }
+    }
+}
+
+/* The slice of 'sliced' that item matches, or none. */
+static struct cw_fhir_elem match_slice(struct vrun *r, const struct cw_fhir_node *item,
+                                       struct cw_fhir_elem sliced, const struct cw_fhir_slicing *sl)
+{
+    size_t ns = cw_fhir_elem_slice_count(sliced);
+    struct cw_fhir_elem found = CW_FHIR_NONE_ELEM;
+    r->hold++;
+    for (size_t s = 0; s < ns && !found.set; s++) {
+        struct cw_fhir_elem slice = cw_fhir_elem_slice_at(sliced, s);
+        bool ok = sl->n_discriminators > 0;
+        for (size_t d = 0; d < sl->n_discriminators && ok; d++) {
+            enum cw_fhir_discriminator dt;
+            cw_slice path;
+            if (cw_fhir_elem_discriminator(sliced, d, &dt, &path) != 0) {
+                ok = false;
+                break;
+            }
+            ok = discr_match(r, item, slice, dt, path);
+        }
+        if (ok) found = slice;
+    }
+    r->hold--;
+    scratch_done(r);
+    return found;
+}
+
+/* An unknown name under a profile element: is it defined in the base type?
+ *name receives the element's FHIRPath name ("value" for valueString). */
+static bool base_knows(const struct cw_fhir_node *parent, struct cw_fhir_elem ctx, cw_slice key,
+                       cw_slice *name)
+{
+    struct cw_fhir_elem be = base_of(ctx, 0);
+    struct cw_fhir_elem bctx =
+        be.set ? cw_fhir_elem_structure(be, parent->type) : cw_fhir_sd_root(parent->type);
+    struct cw_fhir_prop p;
+    if (!bctx.set || cw_fhir_resolve(bctx, parent->type, key, &p) != 0) return false;
+    *name = cw_fhir_elem_name(p.elem);
+    return true;
+}
+
+static void check_children(struct vrun *r, const struct cw_fhir_node *n, unsigned depth)
+{
+    if (depth >= r->max_depth) {
+        vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_TOO_COSTLY, "",
+               "resource nested deeper than %u levels: not validated below", r->max_depth);
+        return;
+    }
+    struct cw_fhir_elem ctx = cw_fhir_elem_structure(n->elem, n->type);
+    if (!ctx.set) return;
+    if (r->profile && !elem_is_profile(ctx)) return; /* the base pass covers it */
+    /* counters: kids by order, then their slices */
+    size_t nk = cw_fhir_elem_child_count(ctx);
+    size_t total = nk;
+    if (r->profile)
+        for (size_t k = 0; k < nk; k++)
+            total += cw_fhir_elem_slice_count(cw_fhir_elem_child_at(ctx, k));
+    /* the counters come from a per-validation LIFO pool (no stack arrays:
+       a nesting level costs little C stack), else from the arena */
+    struct vcount *cnt;
+    bool pooled = r->pool_used + total <= VPOOL_COUNT;
+    if (pooled && !r->pool) {
+        r->pool = malloc(VPOOL_COUNT * sizeof *r->pool);
+        pooled = r->pool != NULL;
+    }
+    if (pooled) {
+        cnt = r->pool + r->pool_used;
+        r->pool_used += total;
+    } else {
+        cnt = cw_arena_array(r->a, total ? total : 1, sizeof *cnt);
+        if (!cnt) {
+            r->oom = r->stop = true;
+            return;
+        }
+    }
+    size_t ti = nk;
+    const struct cw_fhir_set *cs = ctx.set;
+    fd_list kl = fhir_elem_rec(ctx)->kids;
+    for (size_t k = 0; k < nk; k++) {
+        cnt[k].e = (struct cw_fhir_elem){cs, fhir_list_at(cs, kl, (uint32_t)k)};
+        cnt[k].n = 0;
+        if (r->profile) {
+            size_t ns = cw_fhir_elem_slice_count(cnt[k].e);
+            for (size_t s = 0; s < ns; s++) {
+                cnt[ti].e = cw_fhir_elem_slice_at(cnt[k].e, s);
+                cnt[ti].n = 0;
+                ti++;
+            }
+        }
+    }
+
+    struct cw_fhir_iter it;
+    cw_fhir_iter_init(&it, n, 0, CW_SLICE_NULL);
+    struct cw_fhir_node child;
+    struct cw_err *err = &r->err;
+    cw_slice bname;
+    for (;;) {
+        if (r->stop) goto done;
+        int rc = cw_fhir_iter_next(&it, &child, err); /* err is set on failure only */
+        if (rc == 0) break;
+        if (rc < 0) {
+            if (!r->profile) {
+                vissue_err(r, err, CW_SEV_ERROR);
+            } else if ((child.flags & CW_FHIR_NODE_UNKNOWN) &&
+                       base_knows(n, ctx, child.name, &bname)) {
+                vissue(r, &child, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_STRUCTURE, "",
+                       "element or type not allowed by the profile %.*s",
+                       CW_SLICE_FMT(cw_fhir_sd_url(cw_fhir_elem_sd(ctx))));
+                /* it still occupies the element (a choice of another type):
+                   do not report it missing as well */
+                for (size_t k = 0; k < nk; k++)
+                    if (cw_slice_eq(cw_fhir_elem_name(cnt[k].e), bname)) {
+                        cnt[k].n++;
+                        break;
+                    }
+            }
+            continue;
+        }
+        struct cw_fhir_elem ce = child.elem;
+        uint32_t ord = cw_fhir_elem_order(ce);
+        if (ord < nk && cw_fhir_elem_eq(cnt[ord].e, ce)) cnt[ord].n++;
+        if (r->profile) {
+            struct cw_fhir_slicing sl;
+            if (cw_fhir_elem_slicing(ce, &sl) && cw_fhir_elem_slice_count(ce) > 0) {
+                struct cw_fhir_elem s = match_slice(r, &child, ce, &sl);
+                if (s.set) {
+                    for (size_t k = nk; k < total; k++)
+                        if (cw_fhir_elem_eq(cnt[k].e, s)) {
+                            cnt[k].n++;
+                            break;
+                        }
+                    child.elem = s;
+                } else if (sl.rules == CW_FHIR_SLICING_CLOSED) {
+                    vissue(r, &child, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_STRUCTURE, "",
+                           "the item matches no slice of %.*s (closed slicing)",
+                           CW_SLICE_FMT(cw_fhir_elem_id(ce)));
+                }
+            }
+        }
+        check_node(r, &child, depth + 1);
+    }
+
+    /* cardinality */
+    for (size_t k = 0; k < total && !r->stop; k++) {
+        struct cw_fhir_elem e = cnt[k].e;
+        const struct fd_elem *er = fhir_elem_rec(e);
+        uint32_t mn = er->min, mx = er->max;
+        uint32_t c = cnt[k].n;
+        if (!r->profile && c >= mn && (mx == FD_MAX_STAR || c <= mx))
+            continue; /* the common case */
+        bool slice = k >= nk;
+        if ((n->flags & CW_FHIR_NODE_PRIMITIVE) && cw_slice_eq_cstr(cw_fhir_elem_name(e), "value"))
+            continue; /* a primitive's value is the node itself (json.html) */
+        if (r->profile && !slice) {
+            struct cw_fhir_elem be = base_of(e, 0);
+            if (be.set && cw_fhir_elem_min(be) == mn && cw_fhir_elem_max(be) == mx) goto ms;
+        }
+        if (c < mn) {
+            if (slice)
+                vissue(r, n, cw_fhir_elem_name(e), CW_SEV_ERROR, CW_ISSUE_REQUIRED, "",
+                       "slice %.*s: minimum %u, found %u", CW_SLICE_FMT(cw_fhir_elem_id(e)), mn, c);
+            else
+                vissue(r, n, cw_fhir_elem_name(e), CW_SEV_ERROR, CW_ISSUE_REQUIRED, "",
+                       "%.*s: minimum required %u, found %u", CW_SLICE_FMT(cw_fhir_elem_id(e)), mn,
+                       c);
+        }
+        if (mx != CW_FHIR_UNBOUNDED && c > mx)
+            vissue(r, n, cw_fhir_elem_name(e), CW_SEV_ERROR, CW_ISSUE_STRUCTURE, "",
+                   "%.*s: maximum allowed %u, found %u", CW_SLICE_FMT(cw_fhir_elem_id(e)), mx, c);
+    ms:
+        if (r->profile && c == 0 && mn == 0 && (cw_fhir_elem_flags(e) & CW_FHIR_E_MUST_SUPPORT) &&
+            !(r->flags & CW_FHIR_VALIDATE_NO_MUST_SUPPORT))
+            vissue(r, n, cw_fhir_elem_name(e), CW_SEV_INFORMATION, CW_ISSUE_INFORMATIONAL, "",
+                   "must-support element %.*s is absent", CW_SLICE_FMT(cw_fhir_elem_id(e)));
+    }
+done:
+    if (pooled) r->pool_used -= total;
+}
+
+static bool is_extension_node(const struct cw_fhir_node *n)
+{
+    return cw_fhir_sd_eq(n->type, T.extension);
+}
+
+/* An extension whose definition we hold: validate it against that. */
+static void check_extension_def(struct vrun *r, const struct cw_fhir_node *n)
+{
+    cw_slice url = jstr(n->value, "url");
+    /* extensibility.html: the url of an extension SHALL be absolute; only the
+       parts of a complex extension use local names */
+    bool nested = n->parent && cw_fhir_sd_eq(n->parent->type, n->type);
+    if (url.len && !nested && !is_absolute_uri(url))
+        vissue(r, n, CW_LIT("url"), CW_SEV_ERROR, CW_ISSUE_VALUE, "",
+               "the url of an extension must be an absolute URI");
+    if (!url.len) return;
+    struct cw_fhir_sd sd = cw_fhir_sd_by_url(r->reg, url);
+    if (!sd.set || !cw_slice_eq_cstr(cw_fhir_sd_type_name(sd), "Extension") ||
+        !cw_fhir_sd_is_profile(sd))
+        return;
+    profile_pass(r, n, sd, r->quiet, NULL);
+}
+
+/* Type profiles of the node's element (Extension slices, SimpleQuantity, ...). */
+static void check_type_profiles(struct vrun *r, const struct cw_fhir_node *n)
+{
+    size_t nt = cw_fhir_elem_type_count(n->elem);
+    for (size_t k = 0; k < nt; k++) {
+        struct cw_fhir_typeref tr;
+        if (cw_fhir_elem_type(n->elem, k, &tr) != 0 || tr.n_profiles == 0) continue;
+        if (!cw_fhir_sd_eq(tr.type, n->type) && !(n->flags & CW_FHIR_NODE_RESOURCE)) continue;
+        for (size_t p = 0; p < tr.n_profiles; p++) {
+            struct cw_fhir_sd sd =
+                cw_fhir_sd_by_url(r->reg, cw_fhir_elem_type_profile(n->elem, k, p));
+            if (!sd.set || !cw_fhir_sd_is_profile(sd)) continue;
+            if (is_extension_node(n) && !r->profile) continue; /* done by URL */
+            profile_pass(r, n, sd, r->quiet, NULL);
+            break;
+        }
+    }
+}
+
+static void check_node(struct vrun *r, const struct cw_fhir_node *n, unsigned depth)
+{
+    if (r->stop) return;
+    bool prim = (n->flags & CW_FHIR_NODE_PRIMITIVE) != 0;
+    if (!r->profile) {
+        if (prim && n->value) {
+            struct cw_err err;
+            err.msg[0] = 0; /* filled when the check fails or warns */
+            struct cw_fhir_sd pt = n->type;
+            /* Resource.id is a System.String in the definitions; its rules
+               are those of the id type (resource.html#id) */
+            if (n->parent && (n->parent->flags & CW_FHIR_NODE_RESOURCE) &&
+                cw_slice_eq_cstr(n->name, "id"))
+                pt = T.id;
+            int pr = cw_fhir_check_json_primitive(pt, n->value, &err);
+            if (pr != 0) {
+                vissue(r, n, CW_SLICE_NULL, pr < 0 ? CW_SEV_ERROR : CW_SEV_WARNING,
+                       err.issue ? err.issue : CW_ISSUE_VALUE, "", "%s", err.msg);
+            }
+            uint32_t ml = cw_fhir_elem_max_length(n->elem);
+            if (ml && cw_json_is(n->value, CW_JSON_STRING) && n->value->len > ml)
+                vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_TOO_LONG, "",
+                       "longer than the maxLength %u", ml);
+        }
+    } else {
+        uint32_t ml = cw_fhir_elem_max_length(n->elem);
+        if (ml && prim && cw_json_is(n->value, CW_JSON_STRING) && n->value->len > ml) {
+            struct cw_fhir_elem be = base_of(n->elem, 0);
+            if (!be.set || cw_fhir_elem_max_length(be) != ml)
+                vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_TOO_LONG, "",
+                       "longer than the maxLength %u", ml);
+        }
+    }
+    check_fixed(r, n);
+    check_min_max(r, n);
+    check_codes(r, n);
+    if (!prim && cw_fhir_sd_eq(n->type, T.reference) && !r->profile) check_reference(r, n);
+    check_constraints(r, n);
+    if (r->stop) return;
+    if (!r->profile && !prim && cw_fhir_elem_eq(n->elem, T.bundle_entry)) {
+        /* bundle.html: fullUrl is an absolute URL (a urn:uuid:/urn:oid: or the resource's URL) */
+        cw_slice fu = jstr(n->value, "fullUrl");
+        if (fu.len && !is_absolute_uri(fu))
+            vissue(r, n, CW_LIT("fullUrl"), CW_SEV_ERROR, CW_ISSUE_VALUE, "",
+                   "fullUrl must be an absolute URL");
+    }
+    if (n->flags & CW_FHIR_NODE_RESOURCE) {
+        if (!r->profile && n->parent) check_meta_profiles(r, n);
+    } else if (!r->profile && is_extension_node(n) && !(n->flags & CW_FHIR_NODE_UNKNOWN)) {
+        check_extension_def(r, n);
+    }
+    if (r->profile) check_type_profiles(r, n);
+    if (r->stop) return;
+    check_children(r, n, depth);
+}
+
+/*
+ * Validate node n against profile sd (its root). quiet: count errors into
+ * *errors and store nothing (slice matching).
+ */
+static void profile_pass(struct vrun *r, const struct cw_fhir_node *n, struct cw_fhir_sd sd,
+                         bool quiet, size_t *errors)
+{
+    if (r->pass_depth >= VMAX_PASS) return;
+    struct cw_fhir_node pn = *n;
+    pn.elem = cw_fhir_sd_root(sd);
+    bool sp = r->profile, sq = r->quiet;
+    size_t se = r->quiet_errors;
+    r->profile = true;
+    r->quiet = quiet;
+    r->quiet_errors = 0;
+    r->pass_depth++;
+    /* the root: fixed values and invariants; then the children */
+    check_fixed(r, &pn);
+    check_codes(r, &pn);
+    check_constraints(r, &pn);
+    check_children(r, &pn, 0);
+    r->pass_depth--;
+    if (errors) *errors = r->quiet_errors;
+    r->profile = sp;
+    r->quiet = sq;
+    r->quiet_errors = se + (sq ? r->quiet_errors : 0);
+    scratch_done(r);
+}
+
+static void check_profile_url(struct vrun *r, const struct cw_fhir_node *res, cw_slice url,
+                              bool declared)
+{
+    struct cw_fhir_sd sd = cw_fhir_sd_by_url(r->reg, url);
+    cw_slice shown = {url.ptr, url.len > 150 ? 150 : url.len};
+    if (!sd.set) {
+        vissue(r, res, declared ? CW_LIT("meta.profile") : CW_SLICE_NULL,
+               declared ? CW_SEV_WARNING : CW_SEV_ERROR, CW_ISSUE_NOT_SUPPORTED, "",
+               "profile %.*s is unknown: not checked", CW_SLICE_FMT(shown));
+        return;
+    }
+    if (!cw_fhir_sd_eq(cw_fhir_sd_type(sd), res->type)) {
+        vissue(r, res, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_INVALID, "",
+               "profile %.*s constrains %.*s, not %.*s", CW_SLICE_FMT(shown),
+               CW_SLICE_FMT(cw_fhir_sd_type_name(sd)),
+               CW_SLICE_FMT(cw_fhir_sd_type_name(res->type)));
+        return;
+    }
+    if (!cw_fhir_sd_is_profile(sd)) return; /* the core type itself: done */
+    profile_pass(r, res, sd, false, NULL);
+}
+
+static void check_meta_profiles(struct vrun *r, const struct cw_fhir_node *res)
+{
+    if (r->flags & CW_FHIR_VALIDATE_NO_META_PROFILE) return;
+    const struct cw_json *meta = cw_json_get(res->value, "meta");
+    const struct cw_json *ps = cw_json_get(meta, "profile");
+    if (!cw_json_is(ps, CW_JSON_ARRAY)) return;
+    for (uint32_t i = 0; i < ps->len && !r->stop; i++) {
+        if (!cw_json_is(&ps->u.items[i], CW_JSON_STRING)) continue;
+        check_profile_url(r, res, cw_json_text(&ps->u.items[i]), true);
+    }
+}
+
+int cw_fhir_validate(struct cw_arena *a, const struct cw_json *resource,
+                     const struct cw_fhir_vopts *opts, struct cw_fhir_vresult *out,
+                     struct cw_err *err)
+{
+    static const struct cw_fhir_vopts none;
+    memset(out, 0, sizeof *out);
+    if (!opts) opts = &none;
+    struct vrun r;
+    memset(&r, 0, sizeof r);
+    r.a = a;
+    r.o = opts;
+    pthread_once(&types_once, types_init);
+    r.reg = opts->registry;
+    r.flags = opts->flags;
+    r.max_issues = opts->max_issues ? opts->max_issues : 1000;
+    r.max_depth = opts->max_depth ? opts->max_depth : 100;
+    r.res = out;
+    r.root = resource;
+    r.scratch = cw_arena_new(64u << 20);
+    if (!r.scratch) return cw_err_set(err, CW_ISSUE_EXCEPTION, "out of memory");
+    cw_buf_init(&r.path, 4096);
+    r.env.registry = opts->registry;
+    r.env.as_filters = true;
+    r.env.primitive_is_system = true;
+    r.env.limits.max_steps = 2000000;
+    r.env.limits.max_items = 200000;
+    r.env.limits.max_depth = 128;
+
+    struct cw_fhir_node root;
+    struct cw_err e;
+    cw_err_clear(&e);
+    if (cw_fhir_node_root(resource, CW_FHIR_NONE_SD, &root, &e) != 0) {
+        add_issue(&r, "", CW_SEV_FATAL, e.issue ? e.issue : CW_ISSUE_STRUCTURE, "", e.msg);
+    } else {
+        check_node(&r, &root, 0);
+        if (!r.stop) check_meta_profiles(&r, &root);
+        for (size_t i = 0; i < opts->n_profiles && !r.stop; i++)
+            check_profile_url(&r, &root, opts->profiles[i], false);
+    }
+    cw_buf_release(&r.path);
+    free(r.pool);
+    cw_arena_destroy(r.scratch);
+    if (r.oom) return cw_err_set(err, CW_ISSUE_TOO_COSTLY, "validation ran out of memory");
+    return 0;
+}

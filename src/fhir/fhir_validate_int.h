@@ -1,0 +1,26 @@
+/*
+ * fhir_validate_int.h — shared between the validator's files only
+ * (fhir_validate.c, fhir_validate_cache.c, fhir_validate_out.c).
+ */
+#ifndef CW_FHIR_VALIDATE_INT_H
+#define CW_FHIR_VALIDATE_INT_H
+
+#include <stdbool.h>
+
+#include "fhir/fhir_validate.h"
+#include "fhir/fhirpath.h"
+
+/*
+ * The compiled expression for text from the process cache (compiled on
+ * first use). NULL when it does not compile (err filled). *owned is true
+ * in the rare case the cache was full and the caller must release it with
+ * fhir_vcache_release. Thread-safe.
+ */
+const struct cw_fhirpath_expr *fhir_vcache_get(cw_slice text, bool *owned, struct cw_err *err);
+void fhir_vcache_release(const struct cw_fhirpath_expr *e, bool owned);
+
+/* Invariants decided without FHIRPath in every case (ele-1, dom-6, bdl-5):
+   never compiled (fhir_validate.c). */
+bool fhir_vnative(cw_slice key, cw_slice expr);
+
+#endif
