@@ -37,6 +37,8 @@ shared="${CW_CORPUS:-../shared/corpus}"
 if [ ! -f "$build/CMakeCache.txt" ]; then
   cmake -S . -B "$build" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCW_FUZZ=ON -DCW_TESTS=OFF >/dev/null
+else
+  cmake -S . -B "$build" >/dev/null # a target added since the last configure
 fi
 cmake --build "$build" -j2 --target "fuzz_$target" >/dev/null
 
