@@ -30,8 +30,10 @@
 #include <string.h>
 
 #include "base/arena.h"
+#include "base/buf.h"
 #include "cli/cli.h"
 #include "ingest/journal.h"
+#include "json/json.h"
 #include "server/server.h"
 
 static void usage(FILE *out)
@@ -47,25 +49,16 @@ static void usage(FILE *out)
                  "reason of its AE/AR. The data folder is found as for `causeway serve`.\n");
 }
 
-static void put_json_str(FILE *out, cw_slice s)
+/* One journal row as JSON on out (the same shape as GET /messages). */
+static void put_record_json(FILE *out, const struct cw_journal_record *r, bool with_raw)
 {
-    fputc('"', out);
-    for (size_t i = 0; i < s.len; i++) {
-        unsigned char c = (unsigned char)s.ptr[i];
-        if (c == '"' || c == '\\')
-            fprintf(out, "\\%c", c);
-        else if (c == '\n')
-            fputs("\\n", out);
-        else if (c == '\r')
-            fputs("\\r", out);
-        else if (c == '\t')
-            fputs("\\t", out);
-        else if (c < 0x20 || c == 0x7f)
-            fprintf(out, "\\u%04x", c);
-        else
-            fputc(c, out);
-    }
-    fputc('"', out);
+    struct cw_buf b;
+    cw_buf_init(&b, (size_t)1 << 31);
+    struct cw_json_writer w;
+    cw_json_writer_init(&w, &b, 0);
+    cw_journal_record_write(&w, r, with_raw);
+    fwrite(b.ptr, 1, b.len, out);
+    cw_buf_release(&b);
 }
 
 /* Text for a terminal: segment ends become new lines, other controls visible. */
@@ -90,34 +83,6 @@ struct list_ctx {
     bool first;
     long count;
 };
-
-static void put_record_json(FILE *out, const struct cw_journal_record *r, bool with_raw)
-{
-    fprintf(out, "{\"seq\":%lld,\"receivedAt\":", (long long)r->seq);
-    put_json_str(out, r->received_at);
-    fputs(",\"channel\":", out);
-    put_json_str(out, r->channel);
-    fputs(",\"peer\":", out);
-    put_json_str(out, r->peer);
-    fputs(",\"format\":", out);
-    put_json_str(out, r->format);
-    fprintf(out, ",\"size\":%zu,\"status\":\"%s\",\"ack\":", r->raw.len,
-            cw_journal_status_name(r->status));
-    put_json_str(out, r->ack_code);
-    fprintf(out, ",\"attempts\":%d", r->attempts);
-    if (r->error_code || r->error_location.len || r->error_text.len) {
-        fprintf(out, ",\"error\":{\"code\":%d,\"location\":", r->error_code);
-        put_json_str(out, r->error_location);
-        fputs(",\"text\":", out);
-        put_json_str(out, r->error_text);
-        fputc('}', out);
-    }
-    if (with_raw) {
-        fputs(",\"message\":", out);
-        put_json_str(out, r->raw);
-    }
-    fputc('}', out);
-}
 
 static int list_row(void *ctx, const struct cw_journal_record *r)
 {

@@ -15,6 +15,8 @@
  */
 #include "ingest/journal.h"
 
+#include "json/json.h"
+
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -595,4 +597,42 @@ void cw_journal_get_stats(struct cw_journal *j, struct cw_journal_stats *out)
     pthread_mutex_lock(&j->lock);
     *out = j->stats;
     pthread_mutex_unlock(&j->lock);
+}
+
+void cw_journal_record_write(struct cw_json_writer *w, const struct cw_journal_record *r,
+                             bool with_raw)
+{
+    cw_json_begin_object(w);
+    cw_json_key(w, CW_LIT("seq"));
+    cw_json_int_value(w, r->seq);
+    cw_json_key(w, CW_LIT("receivedAt"));
+    cw_json_string_value(w, r->received_at);
+    cw_json_key(w, CW_LIT("channel"));
+    cw_json_string_value(w, r->channel);
+    cw_json_key(w, CW_LIT("peer"));
+    cw_json_string_value(w, r->peer);
+    cw_json_key(w, CW_LIT("size"));
+    cw_json_int_value(w, (long long)r->raw.len);
+    cw_json_key(w, CW_LIT("status"));
+    cw_json_string_value(w, cw_slice_cstr(cw_journal_status_name(r->status)));
+    cw_json_key(w, CW_LIT("ack"));
+    cw_json_string_value(w, r->ack_code);
+    cw_json_key(w, CW_LIT("attempts"));
+    cw_json_int_value(w, r->attempts);
+    if (r->error_code || r->error_location.len || r->error_text.len) {
+        cw_json_key(w, CW_LIT("error"));
+        cw_json_begin_object(w);
+        cw_json_key(w, CW_LIT("code"));
+        cw_json_int_value(w, r->error_code);
+        cw_json_key(w, CW_LIT("location"));
+        cw_json_string_value(w, r->error_location);
+        cw_json_key(w, CW_LIT("text"));
+        cw_json_string_value(w, r->error_text);
+        cw_json_end_object(w);
+    }
+    if (with_raw) {
+        cw_json_key(w, CW_LIT("message"));
+        cw_json_string_value(w, r->raw);
+    }
+    cw_json_end_object(w);
 }

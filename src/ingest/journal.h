@@ -40,6 +40,7 @@
 #ifndef CW_INGEST_JOURNAL_H
 #define CW_INGEST_JOURNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -165,6 +166,16 @@ struct cw_journal_stats {
     uint64_t largest_batch; /* most operations in one transaction */
 };
 void cw_journal_get_stats(struct cw_journal *j, struct cw_journal_stats *out);
+
+/*
+ * One row as a JSON object (seq, receivedAt, channel, peer, size, status,
+ * ack, attempts, error {code, location, text} when set; the message text
+ * as "message" only when with_raw) — the shape of GET /messages and
+ * `causeway messages --json`.
+ */
+struct cw_json_writer;
+void cw_journal_record_write(struct cw_json_writer *w, const struct cw_journal_record *r,
+                             bool with_raw);
 
 /* "received" | "processed" | "error". */
 const char *cw_journal_status_name(enum cw_journal_status s);

@@ -267,41 +267,53 @@ int cw_pipeline_submit(struct cw_pipeline *p, int64_t seq, cw_slice raw, const c
     return 0;
 }
 
-struct recover_ctx {
+struct status_ctx {
     struct cw_pipeline *p;
+    const char *channel;
+    cw_pipeline_done_fn done;
+    void *done_ctx;
     long queued;
     int64_t last;
     struct cw_err *err;
     int failed;
 };
 
-static int recover_row(void *ctx, const struct cw_journal_record *r)
+static int status_row(void *ctx, const struct cw_journal_record *r)
 {
-    struct recover_ctx *rc = ctx;
-    rc->last = r->seq;
-    if (cw_pipeline_submit(rc->p, r->seq, r->raw, "recover", "", NULL, NULL, rc->err) < 0) {
-        rc->failed = 1;
+    struct status_ctx *sc = ctx;
+    sc->last = r->seq;
+    if (cw_pipeline_submit(sc->p, r->seq, r->raw, sc->channel, "", sc->done, sc->done_ctx,
+                           sc->err) < 0) {
+        sc->failed = 1;
         return 1;
     }
-    rc->queued++;
+    sc->queued++;
     return 0;
+}
+
+long cw_pipeline_submit_status(struct cw_pipeline *p, enum cw_journal_status status,
+                               const char *channel, cw_pipeline_done_fn done, void *done_ctx,
+                               struct cw_err *err)
+{
+    struct status_ctx sc = {
+        .p = p, .channel = channel, .done = done, .done_ctx = done_ctx, .err = err};
+    /* Page through the journal so a large backlog is not held in memory at once. */
+    for (;;) {
+        long before = sc.queued;
+        long n = cw_journal_list(p->journal, sc.last, 1024, (int)status, status_row, &sc, err);
+        if (n < 0 || sc.failed) return -1;
+        if (n == 0 || sc.queued == before) break;
+        /* Let the workers drain before reading the next page (bounded memory). */
+        cw_pipeline_flush(p);
+    }
+    return sc.queued;
 }
 
 long cw_pipeline_recover(struct cw_pipeline *p, struct cw_err *err)
 {
-    struct recover_ctx rc = {.p = p, .err = err};
-    /* Page through the journal so a large backlog is not held in memory at once. */
-    for (;;) {
-        long before = rc.queued;
-        long n =
-            cw_journal_list(p->journal, rc.last, 1024, CW_JOURNAL_RECEIVED, recover_row, &rc, err);
-        if (n < 0 || rc.failed) return -1;
-        if (n == 0 || rc.queued == before) break;
-        /* Let the workers drain before reading the next page (bounded memory). */
-        cw_pipeline_flush(p);
-    }
-    if (rc.queued) cw_log(CW_LOG_INFO, "pipeline.recovered", CW_LOG_INT("messages", rc.queued));
-    return rc.queued;
+    long n = cw_pipeline_submit_status(p, CW_JOURNAL_RECEIVED, "recover", NULL, NULL, err);
+    if (n > 0) cw_log(CW_LOG_INFO, "pipeline.recovered", CW_LOG_INT("messages", n));
+    return n;
 }
 
 void cw_pipeline_flush(struct cw_pipeline *p)

@@ -101,6 +101,16 @@ int cw_pipeline_submit(struct cw_pipeline *p, int64_t seq, cw_slice raw, const c
  */
 long cw_pipeline_recover(struct cw_pipeline *p, struct cw_err *err);
 
+/*
+ * Submit every journal row with this status, in seq order, a page at a
+ * time (the workers drain between pages), each with done (may be NULL:
+ * the pipeline then records the outcome). The error queue's retry uses it
+ * with CW_JOURNAL_ERROR. Returns the number queued or -1.
+ */
+long cw_pipeline_submit_status(struct cw_pipeline *p, enum cw_journal_status status,
+                               const char *channel, cw_pipeline_done_fn done, void *done_ctx,
+                               struct cw_err *err);
+
 /* Wait until everything submitted before this call has completed. */
 void cw_pipeline_flush(struct cw_pipeline *p);
 

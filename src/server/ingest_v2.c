@@ -307,27 +307,6 @@ static void offline_done(void *ctx, const struct cw_pipeline_item *it)
     pthread_mutex_unlock(&o->mu);
 }
 
-struct collect {
-    struct cw_pipeline *p;
-    struct offline *o;
-    struct cw_err *err;
-    long queued;
-    int64_t last;
-    bool failed;
-};
-
-static int collect_row(void *ctx, const struct cw_journal_record *r)
-{
-    struct collect *c = ctx;
-    c->last = r->seq;
-    if (cw_pipeline_submit(c->p, r->seq, r->raw, "reprocess", "", offline_done, c->o, c->err) < 0) {
-        c->failed = true;
-        return 1;
-    }
-    c->queued++;
-    return 0;
-}
-
 int cw_server_reprocess(const struct cw_config *c, const int64_t *seqs, size_t n, int status,
                         cw_server_reprocess_fn report, void *ctx, long *processed, long *failed,
                         struct cw_err *err)
@@ -366,20 +345,10 @@ int cw_server_reprocess(const struct cw_config *c, const int64_t *seqs, size_t n
             rc = -1;
     }
     cw_arena_destroy(a);
-    if (rc == 0 && status >= 0) {
-        /* Every row of that status, in seq order, a page at a time. */
-        struct collect col = {.p = p, .o = &o, .err = err};
-        for (;;) {
-            long before = col.queued;
-            if (cw_journal_list(journal, col.last, 1024, status, collect_row, &col, err) < 0 ||
-                col.failed) {
-                rc = -1;
-                break;
-            }
-            cw_pipeline_flush(p);
-            if (col.queued == before) break;
-        }
-    }
+    if (rc == 0 && status >= 0 &&
+        cw_pipeline_submit_status(p, (enum cw_journal_status)status, "reprocess", offline_done, &o,
+                                  err) < 0)
+        rc = -1;
     cw_pipeline_flush(p);
 done:
     cw_pipeline_stop(p);

@@ -308,44 +308,6 @@ void cw_server_mllp_stop(struct cw_server_mllp *m)
 
 /* --- the error queue over HTTP: /messages (http.c routes here) ----------- */
 
-/* One journal row as JSON (the message text only when with_raw). */
-static void row_json(struct cw_json_writer *w, const struct cw_journal_record *r, bool with_raw)
-{
-    cw_json_begin_object(w);
-    cw_json_key(w, CW_LIT("seq"));
-    cw_json_int_value(w, r->seq);
-    cw_json_key(w, CW_LIT("receivedAt"));
-    cw_json_string_value(w, r->received_at);
-    cw_json_key(w, CW_LIT("channel"));
-    cw_json_string_value(w, r->channel);
-    cw_json_key(w, CW_LIT("peer"));
-    cw_json_string_value(w, r->peer);
-    cw_json_key(w, CW_LIT("size"));
-    cw_json_int_value(w, (long long)r->raw.len);
-    cw_json_key(w, CW_LIT("status"));
-    cw_json_string_value(w, cw_slice_cstr(cw_journal_status_name(r->status)));
-    cw_json_key(w, CW_LIT("ack"));
-    cw_json_string_value(w, r->ack_code);
-    cw_json_key(w, CW_LIT("attempts"));
-    cw_json_int_value(w, r->attempts);
-    if (r->error_code || r->error_location.len || r->error_text.len) {
-        cw_json_key(w, CW_LIT("error"));
-        cw_json_begin_object(w);
-        cw_json_key(w, CW_LIT("code"));
-        cw_json_int_value(w, r->error_code);
-        cw_json_key(w, CW_LIT("location"));
-        cw_json_string_value(w, r->error_location);
-        cw_json_key(w, CW_LIT("text"));
-        cw_json_string_value(w, r->error_text);
-        cw_json_end_object(w);
-    }
-    if (with_raw) {
-        cw_json_key(w, CW_LIT("message"));
-        cw_json_string_value(w, r->raw);
-    }
-    cw_json_end_object(w);
-}
-
 struct list_ctx {
     struct cw_json_writer *w;
     int64_t last;
@@ -355,7 +317,7 @@ struct list_ctx {
 static int list_row(void *ctx, const struct cw_journal_record *r)
 {
     struct list_ctx *lc = ctx;
-    row_json(lc->w, r, false);
+    cw_journal_record_write(lc->w, r, false);
     lc->last = r->seq;
     lc->n++;
     return 0;
@@ -498,7 +460,7 @@ int cw_server_messages_handle(struct cw_server_mllp *m, const char *method, cw_s
         if (!a) return cw_err_set(err, CW_ISSUE_EXCEPTION, "out of memory");
         struct cw_journal_record r;
         int rc = cw_journal_get(m->journal, a, seq, &r, err);
-        if (rc == 0) row_json(&w, &r, true);
+        if (rc == 0) cw_journal_record_write(&w, &r, true);
         cw_arena_destroy(a);
         return rc;
     }
