@@ -14,7 +14,10 @@
  *
  * Ownership: Patient, Encounter and the other resources an ADT feed
  * maintains are updated only by ADT messages; other messages create them
- * when missing and leave them alone otherwise (owned_by below).
+ * when missing and leave them alone otherwise (owned_by below). An ADT
+ * message older (MSH-7) than the one that wrote the current version does
+ * not overwrite it, and a merge (A40) retires the prior patient without
+ * erasing its demographics (reconcile below).
  *
  * Idempotent: the converter derives every resource id from the sender and
  * the business identifiers and writes PUT entries, so a resent or replayed
@@ -35,6 +38,7 @@
 #include <string.h>
 
 #include "base/arena.h"
+#include "base/datetime.h"
 #include "base/log.h"
 #include "convert/convert.h"
 #include "hl7v2/hl7v2.h"
@@ -99,39 +103,187 @@ static const char *owner_of(cw_slice type)
     return NULL;
 }
 
+/* The message time (MSH-7) each version of an ADT-owned resource was written
+   from: the processor's out-of-order guard (docs/internals/ingest.md). */
+#define EXT_MESSAGE_TIME "https://causeway.dev/fhir/StructureDefinition/v2-message-time"
+
+/* Counters of one reconcile pass (logged, no values). */
+struct reconcile_stats {
+    long stale;  /* entries dropped: the store holds a version of a newer message */
+    long merged; /* retired (A40) patients written over their current content */
+};
+
+/* An array member of obj, created empty when absent; NULL when the arena refuses
+   or the member is not an array. */
+static struct cw_json *array_member(struct cw_arena *a, struct cw_json *obj, const char *key)
+{
+    struct cw_json *v = (struct cw_json *)cw_json_get(obj, key);
+    if (v) return cw_json_is(v, CW_JSON_ARRAY) ? v : NULL;
+    return cw_json_set(a, obj, cw_slice_cstr(key), cw_json_array());
+}
+
+/* Append item to arr unless an equal item is there already (0, or -1 on arena refusal). */
+static int append_unique(struct cw_arena *a, struct cw_json *arr, const struct cw_json *item)
+{
+    for (uint32_t i = 0; i < arr->len; i++)
+        if (cw_json_equal(&arr->u.items[i], item)) return 0;
+    return cw_json_append(a, arr, *item) ? 0 : -1;
+}
+
+/* The message time recorded in a resource's meta (0 with *out, -1 when none). */
+static int recorded_time(const struct cw_json *res, struct cw_dt *out)
+{
+    const struct cw_json *ext = cw_json_get(cw_json_get(res, "meta"), "extension");
+    for (uint32_t i = 0; cw_json_is(ext, CW_JSON_ARRAY) && i < ext->len; i++) {
+        const struct cw_json *x = &ext->u.items[i];
+        if (!cw_slice_eq_cstr(cw_json_text(cw_json_get(x, "url")), EXT_MESSAGE_TIME)) continue;
+        struct cw_err e;
+        return cw_dt_parse(cw_json_text(cw_json_get(x, "valueDateTime")), CW_DT_DATETIME,
+                           CW_DT_LENIENT, out, &e);
+    }
+    return -1;
+}
+
+/* Record the message time in res.meta.extension (replacing an earlier one). */
+static int stamp_time(struct cw_arena *a, struct cw_json *res, cw_slice when)
+{
+    struct cw_json *meta = (struct cw_json *)cw_json_get(res, "meta");
+    if (!meta) meta = cw_json_set(a, res, CW_LIT("meta"), cw_json_object());
+    if (!cw_json_is(meta, CW_JSON_OBJECT)) return -1;
+    struct cw_json *ext = array_member(a, meta, "extension");
+    if (!ext) return -1;
+    uint32_t keep = 0;
+    for (uint32_t i = 0; i < ext->len; i++)
+        if (!cw_slice_eq_cstr(cw_json_text(cw_json_get(&ext->u.items[i], "url")),
+                              EXT_MESSAGE_TIME))
+            ext->u.items[keep++] = ext->u.items[i];
+    ext->len = keep;
+    struct cw_json x = cw_json_object();
+    if (!cw_json_set(a, &x, CW_LIT("url"), cw_json_string(CW_LIT(EXT_MESSAGE_TIME))) ||
+        !cw_json_set(a, &x, CW_LIT("valueDateTime"), cw_json_string(when)))
+        return -1;
+    return cw_json_append(a, ext, x) ? 0 : -1;
+}
+
+/* A Patient retired by a merge: active false and a replaced-by link. */
+static bool is_retired(const struct cw_json *res)
+{
+    const struct cw_json *act = cw_json_get(res, "active");
+    if (!act || act->type != CW_JSON_FALSE) return false;
+    const struct cw_json *links = cw_json_get(res, "link");
+    for (uint32_t i = 0; cw_json_is(links, CW_JSON_ARRAY) && i < links->len; i++)
+        if (cw_slice_eq_cstr(cw_json_text(cw_json_get(&links->u.items[i], "type")),
+                             "replaced-by"))
+            return true;
+    return false;
+}
+
 /*
- * Drop from bundle the PUT entries of resources that msg_type does not own
- * and that already exist in t (see owned_by). Entries are removed in place.
+ * What an ADT update of an existing Patient writes. A merge (A40) retires
+ * the prior patient: MRG carries only identifiers, so the new version is
+ * the current one with active=false, the merge's identifiers added and its
+ * replaced-by link replacing any earlier one. Any other ADT update writes
+ * its PID content but keeps the links earlier merges made (PID carries
+ * none). *res is replaced in place.
  */
-static int drop_unowned(struct cw_arena *a, struct cw_store_txn *t, struct cw_json *bundle,
-                        cw_slice msg_type, struct cw_err *err)
+static int merge_patient(struct cw_arena *a, struct cw_json *res, struct cw_json *cur)
+{
+    if (is_retired(res)) {
+        if (!cw_json_set(a, cur, CW_LIT("active"), cw_json_bool(false))) return -1;
+        const struct cw_json *ids = cw_json_get(res, "identifier");
+        struct cw_json *to = ids ? array_member(a, cur, "identifier") : NULL;
+        for (uint32_t i = 0; ids && i < ids->len; i++)
+            if (!to || append_unique(a, to, &ids->u.items[i]) < 0) return -1;
+        struct cw_json *links = array_member(a, cur, "link");
+        if (!links) return -1;
+        uint32_t keep = 0;
+        for (uint32_t i = 0; i < links->len; i++)
+            if (!cw_slice_eq_cstr(cw_json_text(cw_json_get(&links->u.items[i], "type")),
+                                  "replaced-by"))
+                links->u.items[keep++] = links->u.items[i];
+        links->len = keep;
+        const struct cw_json *mine = cw_json_get(res, "link");
+        for (uint32_t i = 0; i < mine->len; i++)
+            if (append_unique(a, links, &mine->u.items[i]) < 0) return -1;
+        *res = *cur;
+        return 0;
+    }
+    const struct cw_json *old = cw_json_get(cur, "link");
+    if (!cw_json_is(old, CW_JSON_ARRAY) || old->len == 0) return 0;
+    struct cw_json *links = array_member(a, res, "link");
+    if (!links) return -1;
+    for (uint32_t i = 0; i < old->len; i++)
+        if (append_unique(a, links, &old->u.items[i]) < 0) return -1;
+    return 0;
+}
+
+/*
+ * Apply the ownership and ordering rules to a message's bundle before it
+ * goes to the store (entries are removed or rewritten in place). For each
+ * PUT of a resource type with an owner (owned_by) that already exists in t:
+ *   - a message that is not the owner leaves it alone (entry dropped);
+ *   - an owner message older (MSH-7, Bundle.timestamp) than the one that
+ *     wrote the current version does not overwrite it (entry dropped: a
+ *     reprocessed or late A08 never undoes a newer one); same time applies
+ *     (a resend is idempotent);
+ *   - Patients are merged as merge_patient says.
+ * Every owned resource written carries its message time in
+ * meta.extension (EXT_MESSAGE_TIME). Messages without a readable MSH-7
+ * are applied in arrival order, unguarded.
+ */
+static int reconcile(struct cw_arena *a, struct cw_store_txn *t, struct cw_json *bundle,
+                     cw_slice msg_type, struct reconcile_stats *st, struct cw_err *err)
 {
     struct cw_json *entries = (struct cw_json *)cw_json_get(bundle, "entry");
     if (!cw_json_is(entries, CW_JSON_ARRAY)) return 0;
+    cw_slice when = cw_json_text(cw_json_get(bundle, "timestamp"));
+    struct cw_dt msg_time;
+    struct cw_err pe;
+    bool timed = when.len && cw_dt_parse(when, CW_DT_DATETIME, CW_DT_LENIENT, &msg_time, &pe) == 0;
     uint32_t keep = 0;
     for (uint32_t i = 0; i < entries->len; i++) {
         struct cw_json *e = &entries->u.items[i];
         const struct cw_json *req = cw_json_get(e, "request");
+        struct cw_json *res = (struct cw_json *)cw_json_get(e, "resource");
         cw_slice url = cw_json_text(cw_json_get(req, "url"));
         long slash = cw_slice_index(url, '/');
-        bool drop = false;
-        if (slash > 0 && cw_slice_eq_cstr(cw_json_text(cw_json_get(req, "method")), "PUT")) {
-            cw_slice type = cw_slice_sub(url, 0, (size_t)slash);
-            const char *owner = owner_of(type);
-            if (owner && !cw_slice_eq_cstr(msg_type, owner)) {
-                struct cw_store_resource cur;
-                struct cw_err re;
-                cw_err_clear(&re);
-                if (cw_store_read(a, t, type, cw_slice_sub(url, (size_t)slash + 1, url.len), &cur,
-                                  &re) == 0)
-                    drop = true;
-                else if (re.issue != CW_ISSUE_NOT_FOUND && re.issue != CW_ISSUE_DELETED) {
-                    *err = re;
-                    return -1;
-                }
+        const char *owner = NULL;
+        if (slash > 0 && cw_json_is(res, CW_JSON_OBJECT) &&
+            cw_slice_eq_cstr(cw_json_text(cw_json_get(req, "method")), "PUT"))
+            owner = owner_of(cw_slice_sub(url, 0, (size_t)slash));
+        if (!owner) {
+            entries->u.items[keep++] = *e;
+            continue;
+        }
+        cw_slice type = cw_slice_sub(url, 0, (size_t)slash);
+        struct cw_store_resource cur;
+        struct cw_err re;
+        cw_err_clear(&re);
+        bool exists = cw_store_read(a, t, type, cw_slice_sub(url, (size_t)slash + 1, url.len),
+                                    &cur, &re) == 0;
+        if (!exists && re.issue != CW_ISSUE_NOT_FOUND && re.issue != CW_ISSUE_DELETED) {
+            *err = re;
+            return -1;
+        }
+        if (exists && !cw_slice_eq_cstr(msg_type, owner)) continue; /* not the owner */
+        if (exists) {
+            struct cw_json *cj;
+            if (cw_json_parse(a, cur.json.ptr, cur.json.len, NULL, &cj, err) < 0) return -1;
+            struct cw_dt cur_time;
+            if (timed && recorded_time(cj, &cur_time) == 0 &&
+                cw_dt_compare(&cur_time, &msg_time, 0) == CW_DT_GREATER) {
+                st->stale++;
+                continue; /* a newer message wrote the current version */
+            }
+            if (cw_slice_eq_cstr(type, "Patient")) {
+                if (is_retired(res)) st->merged++;
+                if (merge_patient(a, res, cj) < 0)
+                    return cw_err_set(err, CW_ISSUE_TOO_COSTLY, "ingest: arena limit");
             }
         }
-        if (!drop) entries->u.items[keep++] = *e;
+        if (timed && stamp_time(a, res, when) < 0)
+            return cw_err_set(err, CW_ISSUE_TOO_COSTLY, "ingest: arena limit");
+        entries->u.items[keep++] = *e;
     }
     entries->len = keep;
     return 0;
@@ -194,6 +346,15 @@ static void store_failed(struct cw_pipeline_item *it, const struct cw_err *e)
     cw_err_at(&it->error, "MSH");
 }
 
+/* Say (counts only) what the ownership and ordering rules changed. */
+static void log_reconciled(const struct reconcile_stats *st)
+{
+    if (st->stale)
+        cw_log(CW_LOG_INFO, "ingest.stale_skipped", CW_LOG_INT("resources", st->stale));
+    if (st->merged)
+        cw_log(CW_LOG_INFO, "ingest.merged", CW_LOG_INT("patients", st->merged));
+}
+
 /* One message in a transaction of its own. */
 static void apply_alone(struct cw_ingest_v2 *g, struct cw_pipeline_item *it)
 {
@@ -210,15 +371,18 @@ static void apply_alone(struct cw_ingest_v2 *g, struct cw_pipeline_item *it)
         struct rest_req q = make_req(a);
         struct cw_store_txn *t;
         struct cw_err e;
+        struct reconcile_stats st = {0, 0};
         cw_err_clear(&e);
         if (cw_store_begin(g->store, CW_STORE_WRITE, &t, &e) < 0) {
             store_failed(it, &e);
-        } else if (drop_unowned(a, t, bundle, msg_type, &e) < 0 ||
+        } else if (reconcile(a, t, bundle, msg_type, &st, &e) < 0 ||
                    rest_transaction_in(g->rest, &q, t, bundle, NULL, &e) < 0) {
             cw_store_rollback(t);
             store_failed(it, &e);
         } else if (cw_store_commit(t, &e) < 0) {
             store_failed(it, &e);
+        } else {
+            log_reconciled(&st);
         }
     }
     cw_arena_destroy(a);
@@ -246,6 +410,7 @@ void cw_ingest_v2_process(void *ctx, struct cw_pipeline_item *items, size_t n)
             if (convert_one(a, &items[i], &bundles[i], &types[i]) == 0) ok++;
         struct cw_store_txn *t = NULL;
         struct cw_err e;
+        struct reconcile_stats st = {0, 0};
         cw_err_clear(&e);
         if (ok == 0) {
             grouped = true; /* nothing to store: every item already has its error */
@@ -254,7 +419,7 @@ void cw_ingest_v2_process(void *ctx, struct cw_pipeline_item *items, size_t n)
             int rc = 0;
             for (size_t i = 0; i < n && rc == 0; i++)
                 if (bundles[i])
-                    rc = drop_unowned(a, t, bundles[i], types[i], &e) < 0
+                    rc = reconcile(a, t, bundles[i], types[i], &st, &e) < 0
                              ? -1
                              : rest_transaction_in(g->rest, &q, t, bundles[i], NULL, &e);
             if (rc < 0) {
@@ -263,6 +428,7 @@ void cw_ingest_v2_process(void *ctx, struct cw_pipeline_item *items, size_t n)
                        CW_LOG_STR("reason", e.msg));
             } else if (cw_store_commit(t, &e) == 0) {
                 grouped = true;
+                log_reconciled(&st);
             }
         }
     }
