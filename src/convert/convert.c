@@ -892,8 +892,27 @@ static int put_value(struct cv_ctx *c, int32_t idx, const struct cv_field *row, 
             *s = cv_str(j);
             return 0;
         }
-        struct cw_json comp = cw_json_object();
+        /* obs-7: a component with the Observation's own code forbids
+           Observation.value[x], so the first repetition's value moves into
+           a component too: one component per repetition, in order */
         const struct cw_json *code = cw_json_get(root, "code");
+        for (uint32_t k = 0; k < root->len; k++) {
+            cw_slice key = root->u.members[k].key;
+            if (key.len <= 5 || memcmp(key.ptr, "value", 5) != 0 || key.ptr[5] < 'A' || key.ptr[5] > 'Z')
+                continue;
+            struct cw_json first = cw_json_object();
+            if (code && cv_put(c, &first, "code", *code) != 0) return -1;
+            if (!cw_json_set(c->a, &first, key, root->u.members[k].value)) {
+                c->failed = true;
+                return -1;
+            }
+            memmove(&root->u.members[k], &root->u.members[k + 1],
+                    (root->len - k - 1) * sizeof root->u.members[0]);
+            root->len--;
+            if (put_path(c, root, "component[]", first, 0) != 0) return -1;
+            break;
+        }
+        struct cw_json comp = cw_json_object();
         if (code && cv_put(c, &comp, "code", *code) != 0) return -1;
         if (merge_into(c, &comp, &v) != 0) return -1;
         return put_path(c, root, "component[]", comp, 0);

@@ -20,6 +20,7 @@
 #include "base/base64.h"
 #include "base/datetime.h"
 #include "convert/convert_int.h"
+#include "fhir/fhir.h"
 
 /* ---- text access ---- */
 
@@ -171,6 +172,35 @@ static const char *v2_table_uri(struct cv_ctx *c, const char *table)
     char *p = cw_arena_printf(c->a, "http://terminology.hl7.org/CodeSystem/v2-%s", table);
     if (!p) c->failed = true;
     return p;
+}
+
+/*
+ * The system to write for code, or NULL. A code said to come from a code
+ * system we hold completely (the HL7 v2 tables, FHIR and v3 code systems of
+ * the core package) but that is not in it is a local code: claiming the
+ * standard system would give it a meaning it does not have (and the store's
+ * validator rejects it), so it is kept without a system and reported
+ * (INVALID_VALUE at comp). Systems we do not hold (LOINC, SNOMED CT, OIDs)
+ * are trusted as sent.
+ */
+static const char *checked_system(struct cv_ctx *c, const char *sys, cw_slice code, uint32_t comp)
+{
+    if (!sys || !code.len) return sys;
+    struct cw_fhir_cs cs = cw_fhir_cs_find(cw_slice_cstr(sys));
+    if (!cs.set || cw_fhir_cs_content(cs) != CW_FHIR_CS_COMPLETE) return sys;
+    if (cw_fhir_cs_lookup(cs, code, NULL) == 0) return sys;
+    cv_report(c, CW_CONVERT_INVALID_VALUE, comp, "code not in %s (kept without system)", sys);
+    return NULL;
+}
+
+/* A Coding of a fixed system (a v2 table) for code, checked (checked_system). */
+static struct cw_json table_coding(struct cv_ctx *c, const char *sys, cw_slice code, uint32_t comp)
+{
+    struct cw_json cd = cw_json_object();
+    const char *s = checked_system(c, sys, code, comp);
+    if (s) cv_put(c, &cd, "system", cv_str(s));
+    cv_put_str(c, &cd, "code", code);
+    return cd;
 }
 
 /* ---- HD: system URI of an assigning authority ---- */
@@ -370,7 +400,9 @@ static int coding_of(struct cv_ctx *c, cw_slice code, cw_slice disp, cw_slice sy
     struct cw_json cd = cw_json_object();
     const char *sys = cv_system_uri(c, sysname);
     if (!sys && !sysname.len && deftable) sys = v2_table_uri(c, deftable);
-    if (sys) cv_put(c, &cd, "system", cv_str(sys));
+    if (sys && !(sys = checked_system(c, sys, code, sysname_comp ? sysname_comp : 1))) {
+        /* reported: a local code under a standard system's name */
+    } else if (sys) cv_put(c, &cd, "system", cv_str(sys));
     else if (sysname.len && sysname_comp && !local_system(sysname))
         /* a local or unknown coding system name has no FHIR URI: the code is
            kept without a system, and the name is reported, not dropped */
@@ -414,12 +446,8 @@ static int cx(struct cv_ctx *c, const struct cw_hl7v2_node *rep, struct cw_json 
     }
     cw_slice t = cv_comp(c, rep, 5);
     if (t.len) {
-        struct cw_json cc = cw_json_object(), cd = cw_json_object();
-        const struct cv_vocab *vv = cv_vocab_find("0203", t);
-        (void)vv;
-        cv_put(c, &cd, "system", cv_str("http://terminology.hl7.org/CodeSystem/v2-0203"));
-        cv_put_str(c, &cd, "code", t);
-        arr_add(c, &cc, "coding", cd);
+        struct cw_json cc = cw_json_object();
+        arr_add(c, &cc, "coding", table_coding(c, "http://terminology.hl7.org/CodeSystem/v2-0203", t, 5));
         cv_put(c, &id, "type", cc);
     }
     hd_to_identifier(c, &id, hd_read(c, rep, 4));
@@ -583,15 +611,35 @@ static int xtn(struct cv_ctx *c, const struct cw_hl7v2_node *rep, struct cw_json
     return c->failed ? -1 : 0;
 }
 
+/*
+ * The unit of a Quantity from a CWE (code, text, coding system name):
+ * Quantity.unit is the text (else the code); code and system only
+ * together (qty-3: a unit code needs its system), the system from the
+ * name, else default_sys when no name was sent. A code whose system is
+ * not known is kept only as the unit text when there is no other text,
+ * and reported (component sys_comp) when it is lost.
+ */
+static void put_unit(struct cv_ctx *c, struct cw_json *q, cw_slice code, cw_slice disp, cw_slice sys,
+                     const char *default_sys, uint32_t sys_comp)
+{
+    cv_put_str(c, q, "unit", disp.len ? disp : code);
+    const char *su = cv_system_uri(c, sys);
+    if (!su && !sys.len && code.len) su = default_sys;
+    if (su && code.len) {
+        cv_put(c, q, "system", cv_str(su));
+        cv_put_str(c, q, "code", code);
+    } else if (code.len && disp.len && !cw_slice_eq(code, disp)) {
+        cv_report(c, CW_CONVERT_UNMAPPED_COMPONENT, sys_comp,
+                  "unit code without a known coding system (unit text kept)");
+    }
+}
+
 static int cq(struct cv_ctx *c, const struct cw_hl7v2_node *rep, struct cw_json *out)
 {
     struct cw_json q = cw_json_object();
     cv_put(c, &q, "value", decimal(c, cv_comp(c, rep, 1), 1));
     cw_slice code = cv_sub(c, rep, 2, 1), disp = cv_sub(c, rep, 2, 2), sys = cv_sub(c, rep, 2, 3);
-    cv_put_str(c, &q, "unit", disp.len ? disp : code);
-    const char *su = cv_system_uri(c, sys);
-    if (su) cv_put(c, &q, "system", cv_str(su));
-    cv_put_str(c, &q, "code", code);
+    put_unit(c, &q, code, disp, sys, NULL, 2);
     *out = nonempty(q);
     return c->failed ? -1 : 0;
 }
@@ -603,11 +651,14 @@ static void units(struct cv_ctx *c, struct cw_json *q)
     const struct cw_hl7v2_node *r = cw_hl7v2_rep(f, 1);
     if (!r) return;
     cw_slice code = cv_comp(c, r, 1), disp = cv_comp(c, r, 2), sys = cv_comp(c, r, 3);
-    cv_put_str(c, q, "unit", disp.len ? disp : code);
-    const char *su = cv_system_uri(c, sys);
-    if (!su && !sys.len && code.len) su = "http://unitsofmeasure.org";
-    if (su) cv_put(c, q, "system", cv_str(su));
-    cv_put_str(c, q, "code", code);
+    /* OBX-6 without a coding system: UCUM (the IG's default for results);
+       a problem is reported at OBX-6.3, not at the value being converted */
+    uint32_t fld = c->field, rp = c->rep_;
+    c->field = 6;
+    c->rep_ = 1;
+    put_unit(c, q, code, disp, sys, "http://unitsofmeasure.org", 3);
+    c->field = fld;
+    c->rep_ = rp;
 }
 
 static struct cw_json practitioner_ref(struct cv_ctx *c, const struct cw_hl7v2_node *rep)
@@ -620,10 +671,8 @@ static struct cw_json practitioner_ref(struct cv_ctx *c, const struct cw_hl7v2_n
         struct cw_json ident = cw_json_object();
         cw_slice t = cv_comp(c, rep, 13);
         if (t.len) {
-            struct cw_json cc = cw_json_object(), cd = cw_json_object();
-            cv_put(c, &cd, "system", cv_str("http://terminology.hl7.org/CodeSystem/v2-0203"));
-            cv_put_str(c, &cd, "code", t);
-            arr_add(c, &cc, "coding", cd);
+            struct cw_json cc = cw_json_object();
+            arr_add(c, &cc, "coding", table_coding(c, "http://terminology.hl7.org/CodeSystem/v2-0203", t, 13));
             cv_put(c, &ident, "type", cc);
         }
         hd_to_identifier(c, &ident, h);
@@ -675,10 +724,8 @@ static struct cw_json obx_perf_org(struct cv_ctx *c, const struct cw_hl7v2_node 
         struct cw_json ident = cw_json_object();
         cw_slice t = cv_comp(c, rep, 7);
         if (t.len) {
-            struct cw_json cc = cw_json_object(), cd = cw_json_object();
-            cv_put(c, &cd, "system", cv_str("http://terminology.hl7.org/CodeSystem/v2-0203"));
-            cv_put_str(c, &cd, "code", t);
-            arr_add(c, &cc, "coding", cd);
+            struct cw_json cc = cw_json_object();
+            arr_add(c, &cc, "coding", table_coding(c, "http://terminology.hl7.org/CodeSystem/v2-0203", t, 7));
             cv_put(c, &ident, "type", cc);
         }
         hd_to_identifier(c, &ident, h);
@@ -1225,10 +1272,7 @@ static int dt_more(struct cv_ctx *c, uint8_t dt, const struct cw_hl7v2_node *seg
         cw_slice code = cv_comp(c, rep, 1), disp = cv_comp(c, rep, 2), sys = cv_comp(c, rep, 3);
         if (!code.len && !disp.len) return 0;
         struct cw_json q = cw_json_object();
-        cv_put_str(c, &q, "unit", disp.len ? disp : code);
-        const char *su = cv_system_uri(c, sys);
-        if (su) cv_put(c, &q, "system", cv_str(su));
-        cv_put_str(c, &q, "code", code);
+        put_unit(c, &q, code, disp, sys, NULL, 3);
         *out = q;
         return c->failed ? -1 : 0;
     }
@@ -1459,10 +1503,7 @@ int cv_dt_convert(struct cv_ctx *c, uint8_t dt, const struct cw_hl7v2_node *seg,
     case DT_MSG_EVENT: {
         cw_slice ev = cv_comp(c, rep, 2);
         if (!ev.len) return 0;
-        struct cw_json cd = cw_json_object();
-        cv_put(c, &cd, "system", cv_str("http://terminology.hl7.org/CodeSystem/v2-0003"));
-        cv_put_str(c, &cd, "code", ev);
-        *out = cd;
+        *out = table_coding(c, "http://terminology.hl7.org/CodeSystem/v2-0003", ev, 2);
         return c->failed ? -1 : 0;
     }
     default:

@@ -641,6 +641,7 @@ const struct cv_default cv_defaults[] = {
     {R_ENCOUNTER, "status", "unknown"},
     /* required elements the message left empty: data-absent-reason "unknown" */
     {R_OBSERVATION, "code", CV_DAR},
+    {R_MESSAGEHEADER, "eventCoding", CV_DAR}, /* MSH-9.2 empty (an ACK) */
     {R_DIAGNOSTICREPORT, "code", CV_DAR},
     {R_IMMUNIZATION, "vaccineCode", CV_DAR},
     {R_IMMUNIZATION, "_occurrenceDateTime", CV_DAR},

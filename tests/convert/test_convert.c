@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "convert/convert.h"
+#include "fhir/fhir_validate.h"
 
 struct conv {
     struct cw_arena *a;
@@ -565,6 +566,73 @@ static void test_required_shapes(void **state)
     done(&c);
 }
 
+/* Errors (not warnings) of the core validator over every resource of the bundle. */
+static size_t bundle_errors(const struct conv *c)
+{
+    size_t n = 0;
+    const struct cw_json *e = cw_json_get(c->r.bundle, "entry");
+    for (size_t i = 0; i < (e ? e->len : 0); i++) {
+        struct cw_fhir_vresult vr;
+        struct cw_err err;
+        const struct cw_json *r = cw_json_get(cw_json_at(e, i), "resource");
+        assert_int_equal(cw_fhir_validate(c->a, r, NULL, &vr, &err), 0);
+        for (size_t k = 0; k < vr.n; k++)
+            if (vr.issues[k].severity == CW_SEV_ERROR || vr.issues[k].severity == CW_SEV_FATAL)
+                fprintf(stderr, "  %s: %s\n", vr.issues[k].location, vr.issues[k].message);
+        n += vr.n_error + vr.n_fatal;
+    }
+    return n;
+}
+
+/*
+ * What a feed sends that the FHIR definitions forbid: a local code under a
+ * v2 table's name (kept without the system, reported), OBX-5 repeated
+ * (obs-7: one component per repetition, no Observation.value), a unit
+ * code without a known system (qty-3: unit text only), an ACK without a
+ * trigger event (MessageHeader.event says why it is absent). The bundle
+ * then validates without errors.
+ */
+static void test_valid_output(void **state)
+{
+    (void)state;
+    struct conv c = run("MSH|^~\\&|LAB|HOSP|X|Y|20240301120000||ORU^R01^ORU_R01|VALID1|P|2.5.1\n"
+                        "PID|1||M1^^^HOSP&1.2.3&ISO^ZZ||Doe^Jo\n"
+                        "NK1|1|Doe^Bo|XYZ^Other^HL70063\n"
+                        "ORC|RE|P1^HOSP|F1^LAB\n"
+                        "OBR|1|P1^HOSP|F1^LAB|24331-1^Lipid panel^LN|||20240301080000\n"
+                        "OBX|1|CWE|8867-4^Heart rate^LN||160~120||||||F\n"
+                        "OBX|2|NM|2345-7^Glucose^LN||5|43^mg/hr^99LOC|||||F\n"
+                        "OBX|3|NM|2160-0^Creatinine^LN||1.1|mg|||||F\n");
+    assert_int_equal(c.rc, 0);
+    const struct cw_json *pat = res(&c, "Patient", 0);
+    assert_true(cw_slice_eq_cstr(txt(pat, "identifier[0].type.coding[0].code"), "ZZ"));
+    assert_null(at(pat, "identifier[0].type.coding[0].system"));
+    assert_true(report_has(&c, CW_CONVERT_INVALID_VALUE, "PID-3.5"));
+    const struct cw_json *rp = res(&c, "RelatedPerson", 0);
+    assert_true(cw_slice_eq_cstr(txt(rp, "relationship[0].coding[0].code"), "XYZ"));
+    assert_null(at(rp, "relationship[0].coding[0].system"));
+    const struct cw_json *hr = res(&c, "Observation", 0), *glu = res(&c, "Observation", 1),
+                         *cr = res(&c, "Observation", 2);
+    assert_null(cw_json_get(hr, "valueCodeableConcept"));
+    assert_int_equal(cw_json_get(hr, "component")->len, 2);
+    assert_true(cw_slice_eq_cstr(txt(hr, "component[0].valueCodeableConcept.coding[0].code"), "160"));
+    assert_true(cw_slice_eq_cstr(txt(hr, "component[1].valueCodeableConcept.coding[0].code"), "120"));
+    assert_true(cw_slice_eq_cstr(txt(hr, "component[1].code.coding[0].code"), "8867-4"));
+    assert_true(cw_slice_eq_cstr(txt(glu, "valueQuantity.unit"), "mg/hr"));
+    assert_null(at(glu, "valueQuantity.code"));
+    assert_true(cw_slice_eq_cstr(txt(cr, "valueQuantity.system"), "http://unitsofmeasure.org"));
+    assert_true(cw_slice_eq_cstr(txt(cr, "valueQuantity.code"), "mg"));
+    assert_int_equal(bundle_errors(&c), 0);
+    done(&c);
+
+    c = run("MSH|^~\\&|LAB|HOSP|X|Y|20240301120000||ACK^|VALID2|P|2.5.1\nMSA|AA|X1\n");
+    assert_int_equal(c.rc, 0);
+    const struct cw_json *mh = res(&c, "MessageHeader", 0);
+    assert_true(cw_slice_eq_cstr(txt(mh, "eventCoding.extension[0].valueCode"), "unknown"));
+    assert_int_equal(bundle_errors(&c), 0);
+    done(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -573,7 +641,7 @@ int main(void)
         cmocka_unit_test(test_obx_value_types), cmocka_unit_test(test_a40_merge),
         cmocka_unit_test(test_messages),       cmocka_unit_test(test_report),
         cmocka_unit_test(test_errors),         cmocka_unit_test(test_message_list),
-        cmocka_unit_test(test_required_shapes),
+        cmocka_unit_test(test_required_shapes), cmocka_unit_test(test_valid_output),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
