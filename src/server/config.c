@@ -94,9 +94,11 @@ int cw_config_set(struct cw_config *c, const char *key, const char *value, struc
         return 0;
     }
     if (strcmp(key, "validate") == 0) {
-        if (strcmp(value, "on") == 0 || strcmp(value, "true") == 0) c->validate = 1;
+        if (strcmp(value, "on") == 0 || strcmp(value, "true") == 0 || strcmp(value, "structure") == 0)
+            c->validate = 1;
+        else if (strcmp(value, "full") == 0) c->validate = 2;
         else if (strcmp(value, "off") == 0 || strcmp(value, "false") == 0) c->validate = 0;
-        else return cw_err_set(err, CW_ISSUE_VALUE, "validate: expected on or off");
+        else return cw_err_set(err, CW_ISSUE_VALUE, "validate: expected on, full or off");
         return 0;
     }
     if (strcmp(key, "request-timeout") == 0) {

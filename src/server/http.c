@@ -308,6 +308,7 @@ static int open_store(struct cw_server *s, const struct cw_config *c, const char
     if (cw_store_open(url, &so, &s->store, err) < 0) return -1;
     struct cw_rest_opts ro = {
         .validate = c->validate != 0,
+        .validate_full = c->validate == 2,
         .max_resource = CW_STORE_DEFAULT_MAX_RESOURCE,
     };
     return cw_rest_new(s->store, &ro, &s->rest, err);

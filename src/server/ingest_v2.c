@@ -490,6 +490,7 @@ int cw_server_reprocess(const struct cw_config *c, const int64_t *seqs, size_t n
     int rc = -1;
     struct cw_store_opts so = {.statement_timeout_ms = c->request_timeout_ms};
     struct cw_rest_opts ro = {.validate = c->validate != 0,
+                              .validate_full = c->validate == 2,
                               .max_resource = CW_STORE_DEFAULT_MAX_RESOURCE};
     if (cw_store_open(url, &so, &store, err) < 0 || cw_rest_new(store, &ro, &rest, err) < 0 ||
         cw_journal_open(jpath, NULL, &journal, err) < 0 || cw_ingest_v2_new(rest, &g, err) < 0)

@@ -163,13 +163,19 @@ static void info_outcome(struct cw_arena *a, const struct rest_out *o, struct re
 
 /* ---- writing ---- */
 
-static int check_valid(struct cw_rest *r, struct cw_json *res, struct rest_issues *iss,
-                       struct cw_err *err)
+static int check_valid(struct cw_rest *r, struct cw_arena *a, struct cw_json *res,
+                       struct rest_issues *iss, struct cw_err *err)
 {
     if (!r->o.validate) return 0;
     struct rest_issues local;
     struct rest_issues *is = iss ? iss : &local;
-    is->n = rest_validate(res, is->e, REST_MAX_ISSUES);
+    if (r->o.validate_full) {
+        long n = rest_validate_full(a, res, is->e, REST_MAX_ISSUES, err);
+        if (n < 0) return -1;
+        is->n = (size_t)n;
+    } else {
+        is->n = rest_validate(res, is->e, REST_MAX_ISSUES);
+    }
     if (!is->n) return 0;
     *err = is->e[0];
     if (is->n > 1)
@@ -184,7 +190,7 @@ static int put_staged(struct cw_rest *r, const struct rest_req *q, struct cw_sto
                       struct cw_store_resource *out, struct rest_issues *iss, bool validate,
                       struct cw_err *err)
 {
-    if (validate && check_valid(r, res, iss, err) < 0) return -1;
+    if (validate && check_valid(r, q->a, res, iss, err) < 0) return -1;
     struct cw_store_index_row *rows = NULL;
     size_t nrows = 0;
     struct cw_search_index_opts io = rest_index_opts(q);
@@ -236,7 +242,7 @@ int rest_write(struct cw_rest *r, const struct rest_req *q, struct cw_store_txn 
 {
     if (rest_check_write(w, res, err) < 0) return -1;
     /* validate before staging so an invalid resource costs no lookup */
-    if (check_valid(r, res, iss, err) < 0) return -1;
+    if (check_valid(r, q->a, res, iss, err) < 0) return -1;
     struct cw_store_ticket tk;
     if (cw_store_stage(q->a, t, w, &tk, err) < 0) return -1;
     return put_staged(r, q, t, &tk, res, out, iss, false, err);

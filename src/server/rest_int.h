@@ -44,6 +44,7 @@
 
 struct cw_rest_opts {
     bool validate;          /* structural validation of every resource written */
+    bool validate_full;     /* with validate: the full validator (bindings, invariants, profiles) */
     size_t max_resource;    /* largest resource / body accepted (bytes) */
     unsigned default_count; /* search page size without _count */
     unsigned max_count;     /* _count ceiling */
@@ -184,6 +185,16 @@ int rest_parse_http_date(cw_slice s, int64_t *us);
  * valid). Only errors count; warnings are not reported.
  */
 size_t rest_validate(const struct cw_json *resource, struct cw_err *issues, size_t max);
+
+/*
+ * Full validation (src/fhir/fhir_validate.h, core definitions and the
+ * profiles of the core package named in meta.profile): structure,
+ * required bindings, every invariant, reference target types. Writes up to
+ * max error/fatal issues (warnings and information are not reported) and
+ * returns their number, or -1 with err when the validator could not run.
+ */
+long rest_validate_full(struct cw_arena *a, const struct cw_json *resource, struct cw_err *issues,
+                        size_t max, struct cw_err *err);
 
 /* ---- rest_search.c ---- */
 

@@ -18,12 +18,18 @@
  * bindings, profiles (meta.profile), references resolving — that is a full
  * validator's job. Issues carry FHIRPath-style locations and never values.
  *
+ * With `validate = full`, rest_validate_full runs the full validator
+ * instead (fhir_validate.h): everything above plus required bindings,
+ * every invariant through FHIRPath, reference target types and the core
+ * profiles named in meta.profile; only its errors refuse a write.
+ *
  * Spec: FHIR R4 json.html, datatypes.html, elementdefinition.html
  * (min/max), resource.html#id, validation.html (structure level).
  */
 #include <string.h>
 
 #include "fhir/fhir.h"
+#include "fhir/fhir_validate.h"
 #include "server/rest_int.h"
 
 #define MAX_CHILD_ELEMS 256
@@ -183,4 +189,22 @@ size_t rest_validate(const struct cw_json *resource, struct cw_err *issues, size
         v.n < v.max)
         add_issue(&v, &err);
     return v.n;
+}
+
+long rest_validate_full(struct cw_arena *a, const struct cw_json *resource, struct cw_err *issues,
+                        size_t max, struct cw_err *err)
+{
+    struct cw_fhir_vopts o = {.flags = CW_FHIR_VALIDATE_NO_MUST_SUPPORT};
+    struct cw_fhir_vresult vr;
+    if (cw_fhir_validate(a, resource, &o, &vr, err) < 0) return -1;
+    size_t n = 0;
+    for (size_t i = 0; i < vr.n && n < max; i++) {
+        const struct cw_fhir_vissue *v = &vr.issues[i];
+        if (v->severity != CW_SEV_ERROR && v->severity != CW_SEV_FATAL) continue;
+        struct cw_err *e = &issues[n++];
+        cw_err_set(e, v->code ? v->code : CW_ISSUE_INVALID, "%s", v->message ? v->message : "invalid");
+        e->severity = v->severity;
+        if (v->location) cw_err_at(e, v->location);
+    }
+    return (long)n;
 }

@@ -37,7 +37,7 @@ struct cw_config {
     char http_addr[CW_ADDR_MAX]; /* "" = all interfaces */
     int http_port;               /* default 8080; 0 = let the OS pick */
     char base_url[CW_PATH_MAX];  /* public FHIR base for links ("" = http://<Host>/fhir) */
-    int validate;                /* structural validation of resources on write (1) */
+    int validate;                /* validation on write: 0 off, 1 structure (default), 2 full */
     unsigned request_timeout_ms; /* longest database statement of a request (30000) */
     char mllp_addr[CW_ADDR_MAX];
     int mllp_port;                   /* default 2575 */

@@ -418,5 +418,33 @@ EOF
   rest_stop
 }
 
+# ---- validate = full: bindings, invariants, reference targets refuse a write ----
+full_suite() {
+  rest_start sqlite --validate full || return
+  bad_status='{"resourceType":"Observation","status":"bogus","code":{"text":"x"}}'
+  jreq POST /Observation "$bad_status"
+  expect_status 422 "full: a code outside the required binding (Observation.status)"
+  check '[ "$(j "d[\"resourceType\"]")" = OperationOutcome ]' "full: 422 is an OperationOutcome"
+  check '[[ "$(j "d[\"issue\"][0][\"expression\"][0]")" == Observation.status* ]]' "full: the issue names Observation.status"
+  jreq POST /Patient '{"resourceType":"Patient","contact":[{"gender":"male"}]}'
+  expect_status 422 "full: invariant pat-1 (contact without name, telecom, address or organization)"
+  check '[ "$(j "any(\"pat-1\" in i.get(\"diagnostics\",\"\") for i in d[\"issue\"])")" = True ]' "full: the issue names pat-1"
+  jreq POST /Observation '{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Medication/m1"}}'
+  expect_status 422 "full: a reference to a type the element does not allow"
+  jreq POST /Observation '{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p1"},"valueQuantity":{"value":5,"unit":"mg","system":"http://unitsofmeasure.org","code":"mg"}}'
+  expect_status 201 "full: a valid Observation is stored"
+  jreq POST / '{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"urn:uuid:11111111-1111-1111-1111-111111111111","resource":{"resourceType":"Patient","gender":"female"},"request":{"method":"POST","url":"Patient"}},{"resource":{"resourceType":"Observation","status":"nope","code":{"text":"x"}},"request":{"method":"POST","url":"Observation"}}]}'
+  expect_status 422 "full: a transaction with one invalid entry is refused whole"
+  req GET "/Patient?gender=female&_summary=count"
+  check '[ "$(j "d[\"total\"]")" = 0 ]' "full: nothing of the refused transaction was stored"
+  rest_stop
+  # the same bad status passes structural validation (the default)
+  rest_start sqlite || return
+  jreq POST /Observation "$bad_status"
+  expect_status 201 "structure (default): a code outside the binding is not checked"
+  rest_stop
+}
+
 for be in $(rest_backends); do run_suite "$be"; done
+full_suite
 rest_done it_rest_api
