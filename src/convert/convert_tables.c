@@ -239,7 +239,10 @@ const struct cv_field cv_fields[] = {
     FX("PID", 23, R_PATIENT, DT_STRING, CV_F_EXT, "|valueAddress.text", EXT "patient-birthPlace"),
     FX("PID", 24, R_PATIENT, DT_BOOL, CV_F_UNLESS, "multipleBirthBoolean", "25"),
     F("PID", 25, R_PATIENT, DT_INT, "multipleBirthInteger", NULL),
+    FX("PID", 26, R_PATIENT, DT_CWE, CV_F_EXT, "|extension:code.valueCodeableConcept", EXT "patient-citizenship"),
     FX("PID", 28, R_PATIENT, DT_CWE, CV_F_EXT, "|extension:code.valueCodeableConcept", EXT "patient-nationality"),
+    /* tribal citizenship: the same extension, a table 0171 code (IG PID[Patient]) */
+    FX("PID", 39, R_PATIENT, DT_CWE, CV_F_EXT, "|extension:code.valueCodeableConcept", EXT "patient-citizenship"),
     F("PID", 29, R_PATIENT, DT_DATETIME, "deceasedDateTime", NULL),
     FX("PID", 30, R_PATIENT, DT_BOOL, CV_F_UNLESS, "deceasedBoolean", "29"),
 

@@ -625,6 +625,22 @@ static void test_valid_output(void **state)
     assert_int_equal(bundle_errors(&c), 0);
     done(&c);
 
+    /* PID-26 citizenship and PID-39 tribal citizenship: patient-citizenship (IG PID[Patient]) */
+    c = run("MSH|^~\\&|ADT|HOSP|X|Y|20240301120000||ADT^A04^ADT_A01|VALID3|P|2.5.1\n"
+            "PID|1||M1^^^HOSP^MR||Doe^Jo|||||||||||||||||||||"
+            "USA^United States^ISO3166_1|||||||||||||"
+            "1234^Navajo^HL70171\n");
+    assert_int_equal(c.rc, 0);
+    pat = res(&c, "Patient", 0);
+    assert_true(cw_slice_eq_cstr(txt(pat, "extension[0].url"),
+                                 "http://hl7.org/fhir/StructureDefinition/patient-citizenship"));
+    assert_true(cw_slice_eq_cstr(txt(pat, "extension[0].extension[0].valueCodeableConcept.coding[0].code"), "USA"));
+    assert_true(cw_slice_eq_cstr(txt(pat, "extension[1].extension[0].valueCodeableConcept.coding[0].code"), "1234"));
+    assert_false(report_has(&c, CW_CONVERT_UNMAPPED_FIELD, "PID-26"));
+    assert_false(report_has(&c, CW_CONVERT_UNMAPPED_FIELD, "PID-39"));
+    assert_int_equal(bundle_errors(&c), 0);
+    done(&c);
+
     c = run("MSH|^~\\&|LAB|HOSP|X|Y|20240301120000||ACK^|VALID2|P|2.5.1\nMSA|AA|X1\n");
     assert_int_equal(c.rc, 0);
     const struct cw_json *mh = res(&c, "MessageHeader", 0);
