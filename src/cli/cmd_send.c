@@ -1,14 +1,18 @@
 /*
  * cmd_send.c — `causeway send`: the MLLP client command.
  *
- *   causeway send [--tls] [--ca FILE] [--timeout S] [--window N] [--quiet]
- *                 HOST:PORT FILE...
+ *   causeway send [--tls] [--ca FILE] [--timeout S] [--window N] [--retry N]
+ *                 [--quiet] HOST:PORT FILE...
  *
  * Reads every FILE ('-' = standard input), splits each into HL7 v2
  * messages with cw_mllp_split_messages (batch envelopes and several
  * messages per file are fine; the rules are in net/mllp.h), sends them over
  * one connection with up to N messages in flight (pipelining; replies come
- * back in order), and reads each ACK's MSA-1 code; messages of type ACK are
+ * back in order), and reads each ACK's MSA-1 code; with --retry N, a
+ * connection that cannot be made, breaks or times out waiting for an ACK
+ * is made again (up to N times, waiting 1, 2, 4 ... 30 s) and every message
+ * not yet acknowledged is sent again (the receiver's idempotent ingest makes
+ * a resend safe; MLLP original mode leaves retries to the sender); messages of type ACK are
  * sent without waiting for a reply (an acknowledgment is not acknowledged).
  * Prints one line per
  * message that was not accepted (file, position, MSH-10 control id, code —
@@ -75,6 +79,8 @@ static void send_usage(FILE *out)
             "  --ca FILE      trust the CA certificates in FILE (PEM) instead of the system's\n"
             "  --timeout S    seconds to wait to connect and for each ACK (default 30)\n"
             "  --window N     messages in flight at once (default 16; 1 = wait for each ACK)\n"
+            "  --retry N      reconnect up to N times when the connection fails, breaks or an\n"
+            "                 ACK times out, resending what was not acknowledged (default 0)\n"
             "  --quiet        only the summary\n"
             "\n"
             "Exit status: 0 all AA/CA, 1 any other outcome, 2 usage or connection error.\n");
@@ -148,11 +154,22 @@ static void report(const struct msg *m, int result, bool quiet)
             result_name[result]);
 }
 
+/* Wait before reconnect attempt n of max (1, 2, 4, ... 30 s) and say why. */
+static void backoff(long long n, long long max, const char *why, bool quiet)
+{
+    unsigned secs = n >= 6 ? 30u : 1u << (n - 1);
+    if (secs > 30) secs = 30;
+    if (!quiet)
+        fprintf(stderr, "causeway send: %s; reconnecting in %u s (attempt %lld of %lld)\n", why, secs,
+                n, max);
+    sleep(secs);
+}
+
 int cw_cmd_send(int argc, char **argv)
 {
     bool tls = false, quiet = false;
     const char *ca = NULL, *target = NULL;
-    long long timeout_s = 30, window = 16;
+    long long timeout_s = 30, window = 16, retries = 0;
     int first_file = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -176,6 +193,12 @@ int cw_cmd_send(int argc, char **argv)
             if (cw_slice_to_i64(cw_slice_cstr(argv[++i]), &window) < 0 || window < 1 ||
                 window > 4096) {
                 fprintf(stderr, "causeway send: --window expects 1..4096\n");
+                return CW_EXIT_USAGE;
+            }
+        } else if (strcmp(a, "--retry") == 0 && i + 1 < argc) {
+            if (cw_slice_to_i64(cw_slice_cstr(argv[++i]), &retries) < 0 || retries < 0 ||
+                retries > 1000) {
+                fprintf(stderr, "causeway send: --retry expects 0..1000\n");
                 return CW_EXIT_USAGE;
             }
         } else if (a[0] == '-' && a[1] == '-') {
@@ -253,11 +276,15 @@ int cw_cmd_send(int argc, char **argv)
         .host = host, .port = port, .tls = tctx, .timeout_ms = (int)(timeout_s * 1000)};
     struct cw_mllp_client *c = NULL;
     double t0 = now_s();
-    if (cw_mllp_client_connect(&co, &c, &err) < 0) {
-        fprintf(stderr, "causeway send: %s\n", err.msg);
-        cw_tls_free(tctx);
-        rc = CW_EXIT_USAGE;
-        goto done;
+    long long attempt = 0;
+    while (cw_mllp_client_connect(&co, &c, &err) < 0) {
+        if (attempt >= retries) {
+            fprintf(stderr, "causeway send: %s\n", err.msg);
+            cw_tls_free(tctx);
+            rc = CW_EXIT_USAGE;
+            goto done;
+        }
+        backoff(++attempt, retries, err.msg, quiet);
     }
 
     size_t counts[R_COUNT] = {0};
@@ -265,8 +292,32 @@ int cw_cmd_send(int argc, char **argv)
     bool tty = isatty(STDERR_FILENO) && !quiet;
     double last_progress = 0;
     const char *stop_reason = NULL;
+    char reason[CW_ERR_MSG_MAX];
     while (acked < ms.n) {
+        if (stop_reason) {
+            /* the connection failed: make it again and resend what is not acknowledged */
+            snprintf(reason, sizeof reason, "%s", stop_reason);
+            cw_mllp_client_close(c);
+            c = NULL;
+            while (!c && attempt < retries) {
+                backoff(++attempt, retries, reason, quiet);
+                if (cw_mllp_client_connect(&co, &c, &err) < 0) {
+                    snprintf(reason, sizeof reason, "%s", err.msg);
+                    c = NULL;
+                }
+            }
+            if (!c) {
+                stop_reason = reason;
+                break;
+            }
+            stop_reason = NULL;
+            sent = acked;
+        }
         while (sent < ms.n && sent - acked < (size_t)window) {
+            if (!ms.v[sent].data) { /* could not be framed: counted when first met */
+                sent++;
+                continue;
+            }
             if (cw_mllp_client_queue(c, cw_slice_make(ms.v[sent].data, ms.v[sent].len), &err) < 0) {
                 /* Cannot be framed (holds 0x0B/0x1C): never sent, no ACK. */
                 report(&ms.v[sent], R_NONE, quiet);
@@ -289,13 +340,18 @@ int cw_cmd_send(int argc, char **argv)
         if (ms.v[acked].one_way) {
             counts[R_ONE_WAY]++;
             acked++;
-            if (acked == ms.n && cw_mllp_client_flush(c, &err) < 0) stop_reason = err.msg;
+            if (acked == ms.n && cw_mllp_client_flush(c, &err) < 0) {
+                stop_reason = err.msg;
+                if (attempt < retries) acked--, counts[R_ONE_WAY]--; /* flush it again */
+                else break;
+            }
             continue;
         }
         cw_slice f;
         int r = cw_mllp_client_next(c, &f, &err);
         if (r <= 0) {
             stop_reason = r == 0 ? "the server closed the connection" : err.msg;
+            if (attempt < retries) continue;
             break;
         }
         int result = r == 2 ? R_BAD : classify(f, &ms.v[acked]);
@@ -321,7 +377,7 @@ int cw_cmd_send(int argc, char **argv)
             report(&ms.v[i], R_NONE, quiet);
         }
     }
-    cw_mllp_client_close(c);
+    if (c) cw_mllp_client_close(c);
     cw_tls_free(tctx);
 
     printf("sent %zu message%s to %s:%d%s in %.2f s (%.0f msg/s):", ms.n, ms.n == 1 ? "" : "s",
