@@ -761,18 +761,16 @@ static const char *const choice_suffix[] = {
 /* Length of the choice base of key ("collected" of "collectedPeriod"), 0 if none. */
 static size_t choice_base(cw_slice key)
 {
-    for (size_t k = 0; k < sizeof choice_suffix / sizeof choice_suffix[0]; k++) {
-        size_t n = strlen(choice_suffix[k]);
-        if (key.len > n && memcmp(key.ptr + key.len - n, choice_suffix[k], n) == 0) {
-            /* the longest match wins: "DateTime" over "Time" */
-            size_t best = key.len - n;
-            for (size_t j = 0; j < sizeof choice_suffix / sizeof choice_suffix[0]; j++) {
-                size_t m = strlen(choice_suffix[j]);
-                if (m > n && key.len > m && memcmp(key.ptr + key.len - m, choice_suffix[j], m) == 0)
-                    best = key.len - m;
-            }
-            return best;
-        }
+    /* Every suffix starts with a capital: try the capitals of the key from
+       the left, so the longest suffix wins ("DateTime" over "Time"). Keys
+       without a capital after the first byte (most of them) cost one scan. */
+    for (size_t i = 1; i < key.len; i++) {
+        if (key.ptr[i] < 'A' || key.ptr[i] > 'Z') continue;
+        size_t n = key.len - i;
+        for (size_t k = 0; k < sizeof choice_suffix / sizeof choice_suffix[0]; k++)
+            if (choice_suffix[k][0] == key.ptr[i] && strlen(choice_suffix[k]) == n &&
+                memcmp(key.ptr + i, choice_suffix[k], n) == 0)
+                return i;
     }
     return 0;
 }
