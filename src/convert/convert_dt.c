@@ -460,6 +460,17 @@ static int cx(struct cv_ctx *c, const struct cw_hl7v2_node *rep, struct cw_json 
     } else if (fac.len)
         cv_report(c, CW_CONVERT_UNMAPPED_COMPONENT, 6, "CX-6 assigning facility not mapped (CX-4 names the assigner)");
     cv_put_str(c, &id, "value", v);
+    /* CX-2 check digit and CX-3 its scheme (IG CX[Identifier]) */
+    static const char *const cd_ext[2] = {"http://hl7.org/fhir/StructureDefinition/identifier-checkDigit",
+                                          "http://hl7.org/fhir/StructureDefinition/namingsystem-checkDigit"};
+    for (uint32_t k = 2; k <= 3; k++) {
+        cw_slice x = cv_comp(c, rep, k);
+        if (!x.len) continue;
+        struct cw_json ext = cw_json_object();
+        cv_put(c, &ext, "url", cv_str(cd_ext[k - 2]));
+        cv_put_str(c, &ext, "valueString", x);
+        arr_add(c, &id, "extension", ext);
+    }
     struct cw_json per = cw_json_object(), d;
     fmt_dt(c, cv_comp(c, rep, 7), DT_DATETIME, 7, &d);
     cv_put(c, &per, "start", d);
@@ -680,7 +691,13 @@ static struct cw_json practitioner_ref(struct cv_ctx *c, const struct cw_hl7v2_n
         arr_add(c, &p, "identifier", ident);
     }
     struct cw_json hn = cw_json_object();
+    cw_slice use = cv_comp(c, rep, 10); /* XCN-10 name type (table 0200) */
+    const struct cv_vocab *u = cv_vocab_find("0200", use);
+    if (u) cv_put(c, &hn, "use", cv_str(u->code));
+    else if (use.len) cv_report(c, CW_CONVERT_INVALID_VALUE, 10, "name type not in table 0200 map");
     xpn_fields(c, rep, 1, &hn);
+    if (!cv_obj_get(&hn, "family") && !cv_obj_get(&hn, "given") && !cv_obj_get(&hn, "prefix"))
+        hn = cw_json_object(); /* a use alone is no name */
     arr_add(c, &p, "name", nonempty(hn));
     cw_slice scope = h.uid.len ? h.uid : h.ns;
     char *key = cw_arena_printf(c->a, "%.*s|%.*s|%.*s", CW_SLICE_FMT(id), CW_SLICE_FMT(id.len ? CW_LIT("") : fam),

@@ -641,6 +641,24 @@ static void test_valid_output(void **state)
     assert_int_equal(bundle_errors(&c), 0);
     done(&c);
 
+    /* CX-2/CX-3 check digit extensions, XCN-10 name type (IG CX[Identifier], XCN[Practitioner]) */
+    c = run("MSH|^~\\&|LAB|HOSP|X|Y|20240301120000||ORU^R01^ORU_R01|VALID4|P|2.5.1\n"
+            "PID|1||M1^7^M10^HOSP^MR||Doe^Jo\n"
+            "ORC|RE|P1^HOSP|F1^LAB|||||||||77^Grey^Meredith^^^^^^^L\n"
+            "OBR|1|P1^HOSP|F1^LAB|2345-7^Glucose^LN\n");
+    assert_int_equal(c.rc, 0);
+    pat = res(&c, "Patient", 0);
+    assert_true(cw_slice_eq_cstr(txt(pat, "identifier[0].extension[0].valueString"), "7"));
+    assert_true(cw_slice_eq_cstr(txt(pat, "identifier[0].extension[1].url"),
+                                 "http://hl7.org/fhir/StructureDefinition/namingsystem-checkDigit"));
+    assert_true(cw_slice_eq_cstr(txt(pat, "identifier[0].extension[1].valueString"), "M10"));
+    assert_false(report_has(&c, CW_CONVERT_UNMAPPED_COMPONENT, "PID-3.2"));
+    const struct cw_json *doc = res(&c, "Practitioner", 0);
+    assert_true(cw_slice_eq_cstr(txt(doc, "name[0].use"), "official"));
+    assert_false(report_has(&c, CW_CONVERT_UNMAPPED_COMPONENT, "ORC-12.10"));
+    assert_int_equal(bundle_errors(&c), 0);
+    done(&c);
+
     c = run("MSH|^~\\&|LAB|HOSP|X|Y|20240301120000||ACK^|VALID2|P|2.5.1\nMSA|AA|X1\n");
     assert_int_equal(c.rc, 0);
     const struct cw_json *mh = res(&c, "MessageHeader", 0);
