@@ -777,12 +777,29 @@ static struct cw_json hd_org_ref(struct cv_ctx *c, const struct cw_hl7v2_node *r
     return i < 0 ? cw_json_null() : cv_reference(c, i);
 }
 
-static struct cw_json location_ref(struct cv_ctx *c, const struct cw_hl7v2_node *rep)
+/*
+ * PL (or, when la2, LA2: RXA-11 "administered-at location", whose
+ * components 1-8 are those of PL and 9-16 an address) -> a Location,
+ * identified by its name.
+ */
+static struct cw_json location_ref(struct cv_ctx *c, const struct cw_hl7v2_node *rep, bool la2)
 {
     cw_slice poc = cv_sub(c, rep, 1, 1), room = cv_sub(c, rep, 2, 1), bed = cv_sub(c, rep, 3, 1),
              fac = cv_sub(c, rep, 4, 1), bld = cv_sub(c, rep, 7, 1), flr = cv_sub(c, rep, 8, 1),
-             desc = cv_comp(c, rep, 9);
-    if (!poc.len && !room.len && !bed.len && !fac.len && !desc.len && !bld.len && !flr.len)
+             desc = la2 ? CW_LIT("") : cv_comp(c, rep, 9);
+    struct cw_json addr = cw_json_object();
+    if (la2) { /* LA2-9 street, 10 other designation, 11 city, 12 state, 13 zip, 14 country,
+                  16 other geographic designation */
+        arr_add_str(c, &addr, "line", cv_sub(c, rep, 9, 1));
+        arr_add_str(c, &addr, "line", cv_comp(c, rep, 10)); /* other designation */
+        cv_put_str(c, &addr, "city", cv_comp(c, rep, 11));
+        cv_put_str(c, &addr, "state", cv_comp(c, rep, 12));
+        cv_put_str(c, &addr, "postalCode", cv_comp(c, rep, 13));
+        cv_put_str(c, &addr, "country", cv_comp(c, rep, 14));
+        cv_put_str(c, &addr, "district", cv_comp(c, rep, 16));
+    }
+    bool has_addr = addr.len > 0;
+    if (!poc.len && !room.len && !bed.len && !fac.len && !desc.len && !bld.len && !flr.len && !has_addr)
         return cw_json_null();
     char *name = cw_arena_printf(c->a, "%.*s%s%.*s%s%.*s%s%.*s%s%.*s%s%.*s", CW_SLICE_FMT(fac),
                                  fac.len && (bld.len || flr.len || poc.len || room.len || bed.len) ? " " : "",
@@ -799,6 +816,7 @@ static struct cw_json location_ref(struct cv_ctx *c, const struct cw_hl7v2_node 
     cv_put_str(c, &l, "name", nm.len ? nm : desc);
     if (nm.len) cv_put_str(c, &l, "description", desc);
     cv_put(c, &l, "mode", cv_str("instance"));
+    if (has_addr) cv_put(c, &l, "address", addr);
     const char *pt = bed.len ? "bd" : room.len ? "ro" : poc.len ? "wa" : bld.len ? "bu" : fac.len ? "si" : NULL;
     if (pt) {
         struct cw_json cc = cw_json_object(), cd = cw_json_object();
@@ -807,7 +825,17 @@ static struct cw_json location_ref(struct cv_ctx *c, const struct cw_hl7v2_node 
         arr_add(c, &cc, "coding", cd);
         cv_put(c, &l, "physicalType", cc);
     }
-    int32_t i = cv_secondary(c, R_LOCATION, CW_LIT(""), nm.len ? nm : desc, &l);
+    cw_slice key = nm.len ? nm : desc;
+    if (!key.len) { /* an address only: the address is the identity */
+        char *k = cw_arena_printf(c->a, "%.*s|%.*s|%.*s", CW_SLICE_FMT(cv_sub(c, rep, 9, 1)),
+                                  CW_SLICE_FMT(cv_comp(c, rep, 11)), CW_SLICE_FMT(cv_comp(c, rep, 13)));
+        if (!k) {
+            c->failed = true;
+            return cw_json_null();
+        }
+        key = cw_slice_cstr(k);
+    }
+    int32_t i = cv_secondary(c, R_LOCATION, CW_LIT(""), key, &l);
     return i < 0 ? cw_json_null() : cv_reference(c, i);
 }
 
@@ -1324,7 +1352,7 @@ static int dt_more(struct cv_ctx *c, uint8_t dt, const struct cw_hl7v2_node *seg
         return c->failed ? -1 : 0;
     }
     case DT_APPT_PL:
-        *out = participant(c, location_ref(c, rep));
+        *out = participant(c, location_ref(c, rep, false));
         return c->failed ? -1 : 0;
     case DT_APPT_XCN:
         *out = participant(c, practitioner_ref(c, rep));
@@ -1496,7 +1524,8 @@ int cv_dt_convert(struct cv_ctx *c, uint8_t dt, const struct cw_hl7v2_node *seg,
         *out = hd_org_ref(c, rep);
         return c->failed ? -1 : 0;
     case DT_PL_REF:
-        *out = location_ref(c, rep);
+    case DT_LA2_REF:
+        *out = location_ref(c, rep, dt == DT_LA2_REF);
         return c->failed ? -1 : 0;
     case DT_ANNOT: {
         cw_slice raw = cw_hl7v2_text(rep), dec = CW_LIT("");

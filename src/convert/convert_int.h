@@ -112,6 +112,7 @@ enum cv_dt {
     DT_NM_QTY,     /* NM -> Quantity (value only) */
     DT_XCN_REF,    /* XCN -> Reference(Practitioner) (+ the Practitioner) */
     DT_XON_REF,    /* XON -> Reference(Organization) */
+    DT_LA2_REF,    /* LA2 (RXA-11) -> Reference(Location) with its address */
     DT_HD_ORG_REF, /* HD -> Reference(Organization) */
     DT_PL_REF,     /* PL -> Reference(Location) */
     DT_ANNOT,      /* FT/TX -> Annotation (text) */

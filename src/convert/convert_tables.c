@@ -497,7 +497,7 @@ const struct cv_field cv_fields[] = {
     F("RXA", 7, R_IMMUNIZATION, DT_UNIT, "doseQuantity", NULL),
     F("RXA", 9, R_IMMUNIZATION, DT_CWE, "reportOrigin", NULL),
     F("RXA", 10, R_IMMUNIZATION, DT_XCN_REF, "performer[].actor", NULL),
-    F("RXA", 11, R_IMMUNIZATION, DT_PL_REF, "location", NULL),
+    F("RXA", 11, R_IMMUNIZATION, DT_LA2_REF, "location", NULL),
     F("RXA", 15, R_IMMUNIZATION, DT_STRING, "lotNumber", NULL),
     F("RXA", 16, R_IMMUNIZATION, DT_DATE, "expirationDate", NULL),
     F("RXA", 17, R_IMMUNIZATION, DT_CWE_ORG_REF, "manufacturer", NULL),
@@ -729,6 +729,8 @@ const struct cv_dt_info cv_dt_info[DT_COUNT] = {
     [DT_XON_REF] = {"XON[Organization]", C(1) | C(2) | C(3) | C(6) | C(10)},
     [DT_HD_ORG_REF] = {"HD[Organization]", C(1) | C(2) | C(3)},
     [DT_PL_REF] = {"PL[Location]", C(1) | C(2) | C(3) | C(4) | C(7) | C(8) | C(9)},
+    [DT_LA2_REF] = {"LA2[Location]", C(1) | C(2) | C(3) | C(4) | C(7) | C(8) | C(9) | C(10) | C(11) | C(12) |
+                                         C(13) | C(14) | C(16)},
     [DT_ANNOT] = {"Annotation", 0},
     [DT_OBX_VALUE] = {"OBX-5", 0},
     [DT_ED] = {"ED[Attachment]", C(2) | C(3) | C(4) | C(5)},

@@ -659,6 +659,26 @@ static void test_valid_output(void **state)
     assert_int_equal(bundle_errors(&c), 0);
     done(&c);
 
+    /* RXA-11 is an LA2: a Location with the address of components 9-16 */
+    c = run("MSH|^~\\&|IIS|CLINIC|X|Y|20240301120000||VXU^V04^VXU_V04|VALID6|P|2.5.1\n"
+            "PID|1||M1^^^HOSP^MR||Doe^Jo\n"
+            "ORC|RE||IZ1^CLINIC\n"
+            "RXA|0|1|20240301|20240301|208^COVID-19^CVX|0.3|mL^mL^UCUM||00^New^NIP001||"
+            "^^^Main Clinic^^^^^12 Elm St^Suite 4^Bayport^ME^04101^USA^^Cumberland\n");
+    assert_int_equal(c.rc, 0);
+    const struct cw_json *loc = res(&c, "Location", 0);
+    assert_non_null(loc);
+    assert_true(cw_slice_eq_cstr(txt(loc, "name"), "Main Clinic"));
+    assert_true(cw_slice_eq_cstr(txt(loc, "address.line[0]"), "12 Elm St"));
+    assert_true(cw_slice_eq_cstr(txt(loc, "address.line[1]"), "Suite 4"));
+    assert_true(cw_slice_eq_cstr(txt(loc, "address.city"), "Bayport"));
+    assert_true(cw_slice_eq_cstr(txt(loc, "address.postalCode"), "04101"));
+    assert_true(cw_slice_eq_cstr(txt(loc, "address.district"), "Cumberland"));
+    assert_true(cw_slice_starts_with(txt(res(&c, "Immunization", 0), "location.reference"), CW_LIT("Location/")));
+    assert_false(report_has(&c, CW_CONVERT_UNMAPPED_COMPONENT, "RXA-11.9"));
+    assert_int_equal(bundle_errors(&c), 0);
+    done(&c);
+
     c = run("MSH|^~\\&|LAB|HOSP|X|Y|20240301120000||ACK^|VALID2|P|2.5.1\nMSA|AA|X1\n");
     assert_int_equal(c.rc, 0);
     const struct cw_json *mh = res(&c, "MessageHeader", 0);
