@@ -18,15 +18,7 @@ source "$here/mllp_lib.sh"
 command -v python3 >/dev/null || { echo "SKIPPED: python3 is needed"; exit 77; }
 command -v curl >/dev/null || { echo "SKIPPED: curl is needed"; exit 77; }
 
-tmp=$(mktemp -d /tmp/cw-it-adt-XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done; rm -rf "$tmp"; }
-trap cleanup EXIT
-failures=0
-check() {
-    local what=$1; shift
-    if "$@"; then echo "ok   $what"; else failures=$((failures + 1)); echo "FAIL $what"; fi
-}
+it_begin adt
 
 # Our own fixtures (assigning authority HOSP, OID 1.2.3.4.5).
 m() { printf '%s\r' "$@"; }
@@ -119,5 +111,4 @@ PY"
 check "server stops cleanly" stop_mllp_server A
 pids=()
 
-if [ "$failures" -gt 0 ]; then echo "it_ingest_adt: $failures check(s) failed"; exit 1; fi
-echo "it_ingest_adt: ok"
+it_end it_ingest_adt

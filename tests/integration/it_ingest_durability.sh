@@ -23,15 +23,7 @@ source "$here/mllp_lib.sh"
 command -v python3 >/dev/null || { echo "SKIPPED: python3 is needed"; exit 77; }
 
 N=${CW_DURABILITY_MESSAGES:-10000}
-tmp=$(mktemp -d /tmp/cw-it-dur-XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done; rm -rf "$tmp"; }
-trap cleanup EXIT
-failures=0
-check() {
-    local what=$1; shift
-    if "$@"; then echo "ok   $what  [${SECONDS}s]"; else failures=$((failures + 1)); echo "FAIL $what  [${SECONDS}s]"; fi
-}
+it_begin dur
 
 start_mllp_server A "$tmp/a" || exit 1
 pids+=("$A_PID")
@@ -144,5 +136,4 @@ print("  store: %d Provenance for %d control ids (missing %d, twice %d); Observa
 sys.exit(0 if not missing and not twice and len(ids) == n and obs == want else 1)
 PY
 
-if [ "$failures" -gt 0 ]; then echo "it_ingest_durability: $failures check(s) failed"; exit 1; fi
-echo "it_ingest_durability: ok"
+it_end it_ingest_durability

@@ -20,15 +20,7 @@ source "$here/mllp_lib.sh"
 command -v python3 >/dev/null || { echo "SKIPPED: python3 is needed"; exit 77; }
 command -v curl >/dev/null || { echo "SKIPPED: curl is needed"; exit 77; }
 
-tmp=$(mktemp -d /tmp/cw-it-e2e-XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done; rm -rf "$tmp"; }
-trap cleanup EXIT
-failures=0
-check() {
-    local what=$1; shift
-    if "$@"; then echo "ok   $what"; else failures=$((failures + 1)); echo "FAIL $what"; fi
-}
+it_begin e2e
 
 # Our own fixtures: one patient (MRN 884422 of HOSP, OID 1.2.3.4.5).
 m() { printf '%s\r' "$@"; }
@@ -148,5 +140,4 @@ hport=$(sed -n 's|^  http  http://[^:]*:\([0-9][0-9]*\)/.*|\1|p' "$tmp/a.out" | 
 base="http://127.0.0.1:$hport"
 check "REST after offline reprocessing: nothing duplicated" verify offline
 
-if [ "$failures" -gt 0 ]; then echo "it_ingest_e2e: $failures check(s) failed"; exit 1; fi
-echo "it_ingest_e2e: ok"
+it_end it_ingest_e2e

@@ -11,19 +11,12 @@
 #    every message's Observations exactly once (resends are idempotent).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-: "${CW_BINARY:?CW_BINARY not set}"
+source "$here/mllp_lib.sh"
 command -v python3 >/dev/null || { echo "SKIPPED: python3 is needed"; exit 77; }
 command -v curl >/dev/null || { echo "SKIPPED: curl is needed"; exit 77; }
 
-tmp=$(mktemp -d /tmp/cw-it-retry-XXXXXX)
+it_begin retry
 spid=
-cleanup() { [ -n "$spid" ] && kill -KILL "$spid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-failures=0
-check() {
-    local what=$1; shift
-    if "$@"; then echo "ok   $what"; else failures=$((failures + 1)); echo "FAIL $what"; fi
-}
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 mport=$(free_port)
 hport=$(free_port)
@@ -31,6 +24,7 @@ serve() {
     "$CW_BINARY" serve --http 127.0.0.1:"$hport" --mllp 127.0.0.1:"$mport" --data "$tmp/data" \
         --log-level warn >>"$tmp/serve.out" 2>>"$tmp/serve.err" &
     spid=$!
+    pids=("$spid")
 }
 wait_up() { for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$hport/health" && return 0; sleep 0.1; done; return 1; }
 
@@ -71,7 +65,6 @@ check "killed and restarted mid-stream: send --retry ends with AA for all 600 ($
 check "the sender reconnected" grep -q "reconnecting in" "$tmp/s2.err"
 got=$(curl -s "http://127.0.0.1:$hport/fhir/Provenance?_summary=count" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')
 check "one Provenance per message (605), resends stored once: $got" [ "$got" = 605 ]
-kill -TERM "$spid"; wait "$spid" 2>/dev/null; spid=
+kill -TERM "$spid"; wait "$spid" 2>/dev/null; pids=()
 
-if [ "$failures" -gt 0 ]; then echo "it_send_retry: $failures check(s) failed"; exit 1; fi
-echo "it_send_retry: ok"
+it_end it_send_retry

@@ -7,6 +7,11 @@
 #   the stub ACK builder of tests/server/ack_stub.h. Sets ${NAME}_PID,
 #   ${NAME}_PORT and ${NAME}_KIND ("causeway" or "test-stub").
 # stop_mllp_server NAME   SIGTERM, wait, and check a clean exit.
+#
+# it_begin NAME    a test's common start: $tmp (a fresh folder, removed on
+#                  exit), pids=() (processes killed on exit), failures=0
+# check WHAT CMD...  run CMD, print "ok   WHAT" or "FAIL WHAT" (counted)
+# it_end NAME      the verdict line and exit status
 
 : "${CW_BINARY:?CW_BINARY not set}"
 CW_HELPER_SERVER="${CW_BUILD_DIR:-}/tests/helper_mllp_server"
@@ -127,4 +132,27 @@ if any(r[2] != 'mllp' or not r[3].startswith('127.0.0.1:') for r in rows): print
 print('journal: schema v%d, %d rows, statuses %s' % (ver, len(rows), dict(collections.Counter(r[1] for r in rows))))
 sys.exit(0 if ok else 1)
 PY
+}
+
+it_begin() {
+    tmp=$(mktemp -d "/tmp/cw-it-$1-XXXXXX")
+    pids=()
+    failures=0
+    trap '_it_cleanup' EXIT
+}
+_it_cleanup() {
+    local p
+    disown -a 2>/dev/null # no "Killed" notices for the servers stopped here
+    for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+    rm -rf "$tmp"
+}
+check() {
+    local what=$1
+    shift
+    if "$@"; then echo "ok   $what  [${SECONDS}s]"; else failures=$((failures + 1)); echo "FAIL $what  [${SECONDS}s]"; fi
+}
+it_end() {
+    if [ "$failures" -gt 0 ]; then echo "$1: $failures check(s) failed"; exit 1; fi
+    echo "$1: ok"
+    exit 0
 }
