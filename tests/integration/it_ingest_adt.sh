@@ -53,16 +53,10 @@ out=$(send "$tmp/reg1.hl7" "$tmp/reg2.hl7" "$tmp/merge.hl7" "$tmp/a08new.hl7" "$
 check "A04, A04, A40, A08, late older A08, A40 of an unknown patient: all AA ($out)" grep -q ': AA 6$' <<<"$out"
 
 verify() { # label
-    python3 - "$base" "$1" <<'PY'
-import json, sys, urllib.parse, urllib.request
-base, label = sys.argv[1], sys.argv[2]
-def get(path, **q):
-    url = base + "/fhir/" + path + ("?" + urllib.parse.urlencode(q) if q else "")
-    with urllib.request.urlopen(url, timeout=60) as r:
-        return json.load(r)
-bad = []
-def expect(what, got, want):
-    if got != want: bad.append("%s: got %r, want %r" % (what, got, want))
+    PYTHONPATH="$here" python3 - "$base" "$1" <<'PY'
+import sys
+from fhir_expect import expect, finish, get, start
+start(sys.argv[1], sys.argv[2])
 def patient(mrn):
     b = get("Patient", identifier="urn:oid:1.2.3.4.5|" + mrn)
     expect("patients with MRN " + mrn, b.get("total"), 1)
@@ -85,9 +79,7 @@ exts = [x for x in new.get("meta", {}).get("extension", []) if x["url"].endswith
 expect("survivor: message time is the second A40's", bool(exts) and exts[0]["valueDateTime"].startswith("2024-03-04T09:00:00"), True)
 expect("unregistered prior patient: created retired from MRG", (ghost.get("active"), [l["type"] for l in ghost.get("link", [])]), (False, ["replaced-by"]))
 expect("survivor history: A04, A40, A08, A40 (the stale A08 wrote no version)", get("Patient/%s/_history" % new.get("id", "?"), _summary="count").get("total"), 4)
-for b in bad: print("  " + label + ": " + b)
-print("  %s: %s" % (label, "as expected" if not bad else "%d difference(s)" % len(bad)))
-sys.exit(1 if bad else 0)
+finish()
 PY
 }
 check "REST: merge kept the retired patient's data, linked both ways; the late A08 did not overwrite" verify first

@@ -66,16 +66,10 @@ check "ADT^A01, ADT^A08, 2 ORU^R01: all AA ($out)" grep -q ': AA 4$' <<<"$out"
 
 # Everything over REST is checked by one python script (counts and fields).
 verify() { # label
-    python3 - "$base" "$1" <<'PY'
-import json, sys, urllib.parse, urllib.request
-base, label = sys.argv[1], sys.argv[2]
-def get(path, **q):
-    url = base + "/fhir/" + path + ("?" + urllib.parse.urlencode(q) if q else "")
-    with urllib.request.urlopen(url, timeout=60) as r:
-        return json.load(r)
-bad = []
-def expect(what, got, want):
-    if got != want: bad.append("%s: got %r, want %r" % (what, got, want))
+    PYTHONPATH="$here" python3 - "$base" "$1" <<'PY'
+import sys
+from fhir_expect import expect, finish, get, start
+start(sys.argv[1], sys.argv[2])
 pb = get("Patient", identifier="urn:oid:1.2.3.4.5|884422")
 expect("patients with MRN 884422", pb.get("total"), 1)
 pat = pb["entry"][0]["resource"] if pb.get("entry") else {}
@@ -94,9 +88,7 @@ expect("her DiagnosticReports", get("DiagnosticReport", subject=pid, _summary="c
 expect("Provenance (one per message)", get("Provenance", _summary="count").get("total"), 4)
 expect("MessageHeaders", get("MessageHeader", _summary="count").get("total"), 4)
 expect("Encounters (visit V7788)", get("Encounter", subject=pid, _summary="count").get("total"), 1)
-for b in bad: print("  " + label + ": " + b)
-print("  %s: %s" % (label, "as expected" if not bad else "%d difference(s)" % len(bad)))
-sys.exit(1 if bad else 0)
+finish()
 PY
 }
 check "REST after the first delivery: patient by identifier, Observations by code and date" verify first
