@@ -34,6 +34,8 @@ static void serve_usage(FILE *out)
             "  --base-url URL       public FHIR base for links (default http://<Host>/fhir)\n"
             "  --validate MODE      checks of every write: on = structure (default), full = also\n"
             "                       required bindings, invariants, reference targets; off\n"
+            "  --store-sync MODE    SQLite commits: full = fsync'ed, durable across power loss\n"
+            "                       (default); normal = survive a process crash only\n"
             "  --request-timeout S  longest database statement of a request (default 30)\n"
             "  --config FILE        read settings from FILE (key = value lines)\n"
             "\n"

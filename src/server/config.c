@@ -101,6 +101,12 @@ int cw_config_set(struct cw_config *c, const char *key, const char *value, struc
         else return cw_err_set(err, CW_ISSUE_VALUE, "validate: expected on, full or off");
         return 0;
     }
+    if (strcmp(key, "store-sync") == 0) {
+        if (strcmp(value, "full") == 0) c->store_sync_normal = 0;
+        else if (strcmp(value, "normal") == 0) c->store_sync_normal = 1;
+        else return cw_err_set(err, CW_ISSUE_VALUE, "store-sync: expected full or normal");
+        return 0;
+    }
     if (strcmp(key, "request-timeout") == 0) {
         long long v;
         if (cw_slice_to_i64(cw_slice_cstr(value), &v) < 0 || v < 1 || v > 3600)
@@ -232,6 +238,7 @@ int cw_config_load_env(struct cw_config *c, struct cw_err *err)
     static const char *const map[][2] = {
         {"CAUSEWAY_BASE_URL", "base-url"},
         {"CAUSEWAY_VALIDATE", "validate"},
+        {"CAUSEWAY_STORE_SYNC", "store-sync"},
         {"CAUSEWAY_REQUEST_TIMEOUT", "request-timeout"},
         {"CAUSEWAY_HTTP", "http"},
         {"CAUSEWAY_MLLP", "mllp"},

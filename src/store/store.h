@@ -94,6 +94,9 @@ struct cw_store_opts {
     unsigned statement_timeout_ms;/* PG statement_timeout; SQLite: progress-handler deadline */
     unsigned wait_ms;             /* longest wait for a connection or the writer */
     unsigned group_max;           /* SQLite: most transactions in one group commit (1 = off) */
+    bool sync_normal;             /* SQLite: commit without fsync (synchronous=NORMAL): survives a
+                                     process crash, not an OS crash or power loss. Default (false):
+                                     every group commit is fsync'ed (synchronous=FULL). */
 };
 
 /*
@@ -132,8 +135,10 @@ int cw_store_begin(struct cw_store *s, enum cw_store_mode mode, struct cw_store_
 
 /*
  * Commit and free t. Returns 0 when everything the transaction did is
- * durable (SQLite: in WAL with synchronous=NORMAL, i.e. survives a process
- * crash; an OS crash may lose the last commits before a checkpoint).
+ * durable (SQLite: the WAL is fsync'ed at each group commit; with
+ * opts.sync_normal only written, which survives a process crash but an OS
+ * crash may lose the commits since the last checkpoint; PostgreSQL: as the
+ * server's synchronous_commit says, on by default).
  * On -1 nothing of it was committed. After any failed operation inside t
  * commit fails (the transaction is poisoned) and rolls back.
  */

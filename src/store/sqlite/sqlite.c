@@ -73,6 +73,7 @@ struct sq_store {
     char *path;
     int lock_fd;
     unsigned timeout_ms, wait_ms, group_max, max_readers;
+    bool sync_normal; /* synchronous=NORMAL instead of FULL (opts.sync_normal) */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     /* writer */
@@ -185,9 +186,9 @@ static int conn_open(struct sq_store *q, bool reader, struct sq_conn **out, stru
        (docs/performance.md, "Store"). */
     char pragmas[512];
     snprintf(pragmas, sizeof pragmas,
-             "PRAGMA page_size=8192; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF; "
+             "PRAGMA page_size=8192; PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=OFF; "
              "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-%d; PRAGMA query_only=%d;",
-             reader ? 16384 : 65536, reader ? 1 : 0);
+             q->sync_normal ? "NORMAL" : "FULL", reader ? 16384 : 65536, reader ? 1 : 0);
     if (simple(c, pragmas, err) < 0) {
         conn_close(c);
         return -1;
@@ -254,6 +255,7 @@ static int sq_open(struct cw_store *s, const char *url, struct cw_err *err)
     q->timeout_ms = s->opts.statement_timeout_ms;
     q->wait_ms = s->opts.wait_ms;
     q->group_max = s->opts.group_max;
+    q->sync_normal = s->opts.sync_normal;
     q->max_readers = s->opts.connections;
     pthread_mutex_init(&q->mu, NULL);
     pthread_cond_init(&q->cv, NULL);
