@@ -56,7 +56,8 @@ static fd_str sd_type_key(const struct cw_fhir_set *s, uint32_t i)
 struct cw_fhir_sd cw_fhir_type(cw_slice name)
 {
     const struct cw_fhir_set *s = &cw_fhir_base_set;
-    uint32_t i = fhir_bsearch(s, s->types_by_name, name, sd_type_key);
+    uint32_t i = fhir_index_type(name);
+    if (i == FHIR_INDEX_NOINDEX) i = fhir_bsearch(s, s->types_by_name, name, sd_type_key);
     return i == FD_NONE ? CW_FHIR_NONE_SD : (struct cw_fhir_sd){s, i};
 }
 
@@ -491,8 +492,15 @@ int cw_fhir_resolve(struct cw_fhir_elem parent, struct cw_fhir_sd parent_type, c
     const struct cw_fhir_set *s = ctx.set;
     fd_list kids = fhir_elem_rec(ctx)->kids;
     uint32_t n = fhir_list_len(s, kids);
+    /* core definitions: the hash index names the one candidate (fhir_index.c) */
+    uint32_t only = FHIR_INDEX_NOINDEX, tix = 0;
+    if (s == &cw_fhir_base_set) {
+        only = fhir_index_find(ctx.i, name, &tix);
+        if (only == FD_NONE) return -1;
+        if (only != FHIR_INDEX_NOINDEX) n = 1;
+    }
     for (uint32_t k = 0; k < n; k++) {
-        uint32_t ei = fhir_list_at(s, kids, k);
+        uint32_t ei = only != FHIR_INDEX_NOINDEX ? only : fhir_list_at(s, kids, k);
         const struct fd_elem *r = &s->elems[ei];
         if (r->name_len > name.len) continue;
         const char *en = fhir_cstr(s, r->name);
@@ -502,7 +510,7 @@ int cw_fhir_resolve(struct cw_fhir_elem parent, struct cw_fhir_sd parent_type, c
             if (r->name_len == name.len) continue; /* "value" alone is not a JSON name */
             cw_slice suffix = {name.ptr + r->name_len, name.len - r->name_len};
             bool found = false;
-            for (uint32_t t = 0; t < r->n_trefs; t++) {
+            for (uint32_t t = only != FHIR_INDEX_NOINDEX ? tix : 0; t < r->n_trefs; t++) {
                 const struct fd_tref *tr = &s->trefs[r->trefs + t];
                 struct cw_fhir_sd tsd = fhir_base_sd(tr->sd);
                 if (suffix_names_type(suffix, cw_fhir_sd_type_name(tsd))) {

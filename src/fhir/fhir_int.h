@@ -316,6 +316,16 @@ static inline int fhir_keycmp(cw_slice a, const char *b)
 uint32_t fhir_bsearch(const struct cw_fhir_set *s, fd_list sorted, cw_slice key,
                       fd_str (*key_of)(const struct cw_fhir_set *, uint32_t));
 
+/* The child of base-set element ctx (a structure context) whose JSON name is
+   name (fhir_index.c): its element index, with *tix the index of the named
+   type for a choice name; FD_NONE when no child has that name;
+   FHIR_INDEX_NOINDEX when the index could not be built (scan instead). */
+#define FHIR_INDEX_NOINDEX 0xFFFFFFFEu
+uint32_t fhir_index_find(uint32_t ctx, cw_slice name, uint32_t *tix);
+/* cw_fhir_type's answer (a base-set SD index, or FD_NONE) from a hash of the
+   type names; FHIR_INDEX_NOINDEX when the index could not be built. */
+uint32_t fhir_index_type(cw_slice name);
+
 /* URL without a trailing "|version". */
 cw_slice fhir_canonical_url(cw_slice url);
 
