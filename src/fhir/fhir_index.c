@@ -30,12 +30,14 @@ struct rx_ent {
     uint32_t ei;  /* child element index */
     uint32_t h;   /* hash of the JSON name */
     uint16_t len; /* length of the JSON name */
-    uint16_t tix; /* choice: index of the named type in the child's trefs */
+    uint16_t tix; /* choice: index of the named type in the child's trefs;
+                     else cw_fhir_elem_single_type's SD index + 1 (0: none) */
 };
 
 static struct rx_ent *rx_tab;
 static uint32_t rx_mask;
 static pthread_once_t rx_once = PTHREAD_ONCE_INIT;
+static bool rx_ready; /* set (release) after rx_once ran: skips the call */
 
 /* A hash of a short name from its length and its first and last (up to)
    8 bytes: two loads instead of a loop over the bytes. Names that differ only
@@ -73,11 +75,28 @@ static inline uint32_t slot_of(uint32_t ctx, uint32_t h)
     return x;
 }
 
+/* Equal bytes; inline because the names are short (a libc call costs more). */
+static inline bool same(const char *a, const char *b, size_t n)
+{
+    while (n >= 8) {
+        uint64_t x, y;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        if (x != y) return false;
+        a += 8;
+        b += 8;
+        n -= 8;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i]) return false;
+    return true;
+}
+
 /* Does entry e of context ctx stand for the JSON name (p, n)? */
 static bool ent_is(const struct cw_fhir_set *s, const struct rx_ent *e, const char *p, size_t n)
 {
     const struct fd_elem *r = &s->elems[e->ei];
-    if (r->name_len > n || memcmp(fhir_cstr(s, r->name), p, r->name_len) != 0) return false;
+    if (r->name_len > n || !same(fhir_cstr(s, r->name), p, r->name_len)) return false;
     if (!(r->flags & FD_E_CHOICE)) return r->name_len == n;
     if (r->name_len == n || e->tix >= r->n_trefs) return false;
     const char *tn = fhir_cstr(&cw_fhir_base_set,
@@ -87,7 +106,7 @@ static bool ent_is(const struct cw_fhir_set *s, const struct rx_ent *e, const ch
     if (strlen(tn) != sl || sl == 0) return false;
     char c0 = tn[0];
     if (c0 >= 'a' && c0 <= 'z') c0 = (char)(c0 - 32);
-    return suf[0] == c0 && memcmp(suf + 1, tn + 1, sl - 1) == 0;
+    return suf[0] == c0 && same(suf + 1, tn + 1, sl - 1);
 }
 
 static void insert(uint32_t ctx, uint32_t ei, uint16_t tix, const char *p, size_t n)
@@ -123,7 +142,10 @@ static size_t walk(bool fill)
             if (!(r->flags & FD_E_CHOICE)) {
                 if (r->name_len == 0) continue;
                 count++;
-                if (fill) insert(c, ei, 0, en, r->name_len);
+                if (fill) {
+                    struct cw_fhir_sd st = cw_fhir_elem_single_type((struct cw_fhir_elem){s, ei});
+                    insert(c, ei, (uint16_t)(st.set ? st.i + 1 : 0), en, r->name_len);
+                }
                 continue;
             }
             for (uint32_t t = 0; t < r->n_trefs && t < UINT16_MAX; t++) {
@@ -145,6 +167,7 @@ static size_t walk(bool fill)
 
 static void build(void)
 {
+    if (cw_fhir_base_set.n_sds >= UINT16_MAX) return; /* SD + 1 must fit tix */
     size_t n = walk(false);
     size_t cap = 1024;
     while (cap < 2 * n) cap <<= 1;
@@ -157,7 +180,10 @@ static void build(void)
 
 uint32_t fhir_index_find(uint32_t ctx, cw_slice name, uint32_t *tix)
 {
-    pthread_once(&rx_once, build);
+    if (!__atomic_load_n(&rx_ready, __ATOMIC_ACQUIRE)) {
+        pthread_once(&rx_once, build);
+        __atomic_store_n(&rx_ready, true, __ATOMIC_RELEASE);
+    }
     if (!rx_tab) return FHIR_INDEX_NOINDEX;
     const struct cw_fhir_set *s = &cw_fhir_base_set;
     uint32_t h = name_hash(name.ptr, name.len);
@@ -172,70 +198,96 @@ uint32_t fhir_index_find(uint32_t ctx, cw_slice name, uint32_t *tix)
     }
 }
 
-/* ---- type names -> base-set SD (cw_fhir_type) ----
- * cw_fhir_type runs a binary search with a strlen per probe, and the
- * validator asks it for every resource and many elements. Each distinct
- * name is mapped to the record that very binary search answers, so the
- * index never changes an answer. */
+/* ---- sorted lookup lists of the base set (fhir_bsearch) ----
+ * fhir_bsearch compares with a strlen and a memcmp per probe (URLs share
+ * long prefixes), and the validator asks it for every type name, value
+ * set, code system and profile URL it meets. For each sorted list of the
+ * base set a hash maps each distinct key to the record the binary search
+ * itself answers, so the index never changes an answer. Tables are made
+ * on a list's first lookup (under a mutex) and are read-only afterwards. */
 
 struct tx_ent {
-    uint32_t sd; /* SD index + 1; 0 = empty */
+    uint32_t rec; /* record index + 1; 0 = empty */
     uint32_t h;
     uint32_t len;
 };
 
-static struct tx_ent *tx_tab;
-static uint32_t tx_mask;
-static pthread_once_t tx_once = PTHREAD_ONCE_INIT;
+#define SX_LISTS 8
 
-static fd_str tx_type_key(const struct cw_fhir_set *s, uint32_t i)
-{
-    return s->sds[i].type;
-}
+struct sx_tab {
+    fd_list list;
+    fd_str (*key_of)(const struct cw_fhir_set *, uint32_t);
+    struct tx_ent *t; /* NULL: could not be built (binary search) */
+    uint32_t mask;
+};
 
-static void tx_build(void)
+static struct sx_tab sx[SX_LISTS];
+static unsigned sx_n; /* published entries (release/acquire) */
+static pthread_mutex_t sx_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void sx_build(struct sx_tab *x)
 {
     const struct cw_fhir_set *s = &cw_fhir_base_set;
-    uint32_t n = fhir_list_len(s, s->types_by_name);
+    uint32_t n = fhir_list_len(s, x->list);
     size_t cap = 256;
     while (cap < 2 * (size_t)n) cap <<= 1;
     struct tx_ent *t = calloc(cap, sizeof *t);
     if (!t) return;
     uint32_t mask = (uint32_t)(cap - 1);
     for (uint32_t k = 0; k < n; k++) {
-        uint32_t rec = fhir_list_at(s, s->types_by_name, k);
-        if (rec >= s->n_sds) continue;
-        const char *nm = fhir_cstr(s, s->sds[rec].type);
+        uint32_t rec = fhir_list_at(s, x->list, k);
+        const char *nm = fhir_cstr(s, x->key_of(s, rec));
         cw_slice key = {nm, strlen(nm)};
-        if (key.len == 0) continue;
-        uint32_t ans = fhir_bsearch(s, s->types_by_name, key, tx_type_key);
-        if (ans == FD_NONE) continue;
+        uint32_t ans = fhir_bsearch_raw(s, x->list, key, x->key_of);
+        if (ans == FD_NONE || ans >= UINT32_MAX - 1) continue;
         uint32_t h = name_hash(key.ptr, key.len);
         for (uint32_t i = h & mask;; i = (i + 1) & mask) {
-            if (t[i].sd == 0) {
-                t[i] = (struct tx_ent){.sd = ans + 1, .h = h, .len = (uint32_t)key.len};
+            if (t[i].rec == 0) {
+                t[i] = (struct tx_ent){.rec = ans + 1, .h = h, .len = (uint32_t)key.len};
                 break;
             }
             if (t[i].h == h && t[i].len == key.len &&
-                memcmp(fhir_cstr(s, s->sds[t[i].sd - 1].type), key.ptr, key.len) == 0)
+                same(fhir_cstr(s, x->key_of(s, t[i].rec - 1)), key.ptr, key.len))
                 break;
         }
     }
-    tx_mask = mask;
-    tx_tab = t;
+    x->mask = mask;
+    x->t = t;
 }
 
-uint32_t fhir_index_type(cw_slice name)
+uint32_t fhir_index_sorted(fd_list list, cw_slice key,
+                           fd_str (*key_of)(const struct cw_fhir_set *, uint32_t))
 {
-    pthread_once(&tx_once, tx_build);
-    if (!tx_tab) return FHIR_INDEX_NOINDEX;
+    const struct sx_tab *x = NULL;
+    unsigned n = __atomic_load_n(&sx_n, __ATOMIC_ACQUIRE);
+    for (unsigned i = 0; i < n; i++)
+        if (sx[i].list == list && sx[i].key_of == key_of) {
+            x = &sx[i];
+            break;
+        }
+    if (!x) {
+        pthread_mutex_lock(&sx_mu);
+        for (unsigned i = 0; i < sx_n; i++)
+            if (sx[i].list == list && sx[i].key_of == key_of) x = &sx[i];
+        if (!x && sx_n < SX_LISTS) {
+            struct sx_tab *w = &sx[sx_n];
+            w->list = list;
+            w->key_of = key_of;
+            sx_build(w);
+            __atomic_store_n(&sx_n, sx_n + 1, __ATOMIC_RELEASE);
+            x = w;
+        }
+        pthread_mutex_unlock(&sx_mu);
+        if (!x) return FHIR_INDEX_NOINDEX;
+    }
+    if (!x->t) return FHIR_INDEX_NOINDEX;
     const struct cw_fhir_set *s = &cw_fhir_base_set;
-    uint32_t h = name_hash(name.ptr, name.len);
-    for (uint32_t i = h & tx_mask;; i = (i + 1) & tx_mask) {
-        const struct tx_ent *e = &tx_tab[i];
-        if (e->sd == 0) return FD_NONE;
-        if (e->h == h && e->len == name.len &&
-            memcmp(fhir_cstr(s, s->sds[e->sd - 1].type), name.ptr, name.len) == 0)
-            return e->sd - 1;
+    uint32_t h = name_hash(key.ptr, key.len);
+    for (uint32_t i = h & x->mask;; i = (i + 1) & x->mask) {
+        const struct tx_ent *e = &x->t[i];
+        if (e->rec == 0) return FD_NONE;
+        if (e->h == h && e->len == key.len &&
+            same(fhir_cstr(s, key_of(s, e->rec - 1)), key.ptr, key.len))
+            return e->rec - 1;
     }
 }
