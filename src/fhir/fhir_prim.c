@@ -132,7 +132,17 @@ static int check_string(cw_slice s, const char *type, bool cap, struct cw_err *e
     if (s.len == 0) return bad(err, type, 0, "empty");
     size_t chars = 0;
     size_t warn_at = (size_t)-1;
-    for (size_t i = 0; i < s.len; i++) {
+    size_t i = 0;
+    if (!cap || s.len <= STRING_MAX) {
+        /* the character count cannot pass the cap: skip 8-byte blocks
+           without a byte below 0x20 (hasless(x, 0x20), bit-twiddling) */
+        for (; i + 8 <= s.len; i += 8) {
+            uint64_t x;
+            memcpy(&x, s.ptr + i, 8);
+            if ((x - 0x2020202020202020ull) & ~x & 0x8080808080808080ull) break;
+        }
+    }
+    for (; i < s.len; i++) {
         unsigned char c = (unsigned char)s.ptr[i];
         if ((c & 0xC0) != 0x80) chars++;
         if (c == 0x0B || c == '\f') return bad(err, type, i, "vertical tab or form feed");
