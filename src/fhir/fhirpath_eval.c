@@ -606,6 +606,18 @@ int fp_node_for_resource(struct fp_ev *ev, const struct cw_json *res,
     return 0;
 }
 
+/* ofType(<a concrete resource type>) on resource object v: compare the
+   resourceType text with the wanted name instead of looking the type up. */
+static inline bool leaf_type_matches(const struct cw_json *v, const struct fp_typespec *f)
+{
+    const struct cw_json *rtv = v->len && v->u.members[0].key.len == 12 &&
+                                        same_bytes(v->u.members[0].key.ptr, "resourceType", 12)
+                                    ? &v->u.members[0].value
+                                    : cw_json_get(v, "resourceType");
+    return cw_json_is(rtv, CW_JSON_STRING) && rtv->len == f->name_len &&
+           same_bytes(rtv->u.str, f->name, f->name_len);
+}
+
 /* Emit one child node from JSON value v (may be NULL) and its "_x" entry x. */
 static inline __attribute__((always_inline)) int
 emit_node(struct fp_ev *ev, const struct cw_fhir_node *parent, struct cw_fhir_elem ce,
@@ -625,15 +637,7 @@ emit_node(struct fp_ev *ev, const struct cw_fhir_node *parent, struct cw_fhir_el
     if (kind == CW_FHIR_KIND_PRIMITIVE) flags |= CW_FHIR_NODE_PRIMITIVE;
     const struct fp_typespec *f = ev->nav_filter;
     if (kind == CW_FHIR_KIND_RESOURCE && f && f->ns == FP_NS_FHIR && f->leaf_resource) {
-        /* ofType(<a concrete resource type>): compare the resourceType text
-           with the wanted name instead of looking the type up */
-        const struct cw_json *rtv = v->len && v->u.members[0].key.len == 12 &&
-                                            same_bytes(v->u.members[0].key.ptr, "resourceType", 12)
-                                        ? &v->u.members[0].value
-                                        : cw_json_get(v, "resourceType");
-        if (!cw_json_is(rtv, CW_JSON_STRING) || rtv->len != f->name_len ||
-            !same_bytes(rtv->u.str, f->name, f->name_len))
-            return 0;
+        if (!leaf_type_matches(v, f)) return 0;
         t = f->sd;
         flags |= CW_FHIR_NODE_RESOURCE;
         f = NULL; /* already matched */
@@ -893,6 +897,14 @@ static int nav_node(struct fp_ev *ev, const struct fp_ast *an, const struct cw_f
             }
         }
         if (!v && !x) return 0;
+        if (kind == CW_FHIR_KIND_RESOURCE && v && v->type == CW_JSON_OBJECT) {
+            /* Bundle.entry.resource.ofType(X): drop the others before the call */
+            const struct fp_typespec *f = ev->nav_filter;
+            if (f && f->ns == FP_NS_FHIR && f->leaf_resource && !leaf_type_matches(v, f)) {
+                if (fp_steps(ev, NULL, 1) < 0) return -1;
+                return 0;
+            }
+        }
         return emit_member(ev, p, ce, t, kind, false, jname, v, x, out);
     }
     for (uint32_t k = 0; k < nm; k++) {
