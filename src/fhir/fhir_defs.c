@@ -20,6 +20,19 @@
 uint32_t fhir_bsearch(const struct cw_fhir_set *s, fd_list sorted, cw_slice key,
                       fd_str (*key_of)(const struct cw_fhir_set *, uint32_t))
 {
+    /* the set's own lookup lists (not the many per-code-system concept lists) */
+    if (s == &cw_fhir_base_set &&
+        (sorted == s->types_by_name || sorted == s->sd_by_url || sorted == s->vs_by_url ||
+         sorted == s->cs_by_url || sorted == s->sp_by_url || sorted == s->cm_by_url)) {
+        uint32_t i = fhir_index_sorted(sorted, key, key_of);
+        if (i != FHIR_INDEX_NOINDEX) return i;
+    }
+    return fhir_bsearch_raw(s, sorted, key, key_of);
+}
+
+uint32_t fhir_bsearch_raw(const struct cw_fhir_set *s, fd_list sorted, cw_slice key,
+                          fd_str (*key_of)(const struct cw_fhir_set *, uint32_t))
+{
     uint32_t n = fhir_list_len(s, sorted);
     uint32_t lo = 0, hi = n;
     while (lo < hi) {
@@ -491,18 +504,25 @@ int cw_fhir_resolve(struct cw_fhir_elem parent, struct cw_fhir_sd parent_type, c
     const struct cw_fhir_set *s = ctx.set;
     fd_list kids = fhir_elem_rec(ctx)->kids;
     uint32_t n = fhir_list_len(s, kids);
+    /* core definitions: the hash index names the one candidate (fhir_index.c) */
+    uint32_t only = FHIR_INDEX_NOINDEX, tix = 0;
+    if (s == &cw_fhir_base_set) {
+        only = fhir_index_find(ctx.i, name, &tix);
+        if (only == FD_NONE) return -1;
+        if (only != FHIR_INDEX_NOINDEX) n = 1;
+    }
     for (uint32_t k = 0; k < n; k++) {
-        uint32_t ei = fhir_list_at(s, kids, k);
+        uint32_t ei = only != FHIR_INDEX_NOINDEX ? only : fhir_list_at(s, kids, k);
         const struct fd_elem *r = &s->elems[ei];
         if (r->name_len > name.len) continue;
         const char *en = fhir_cstr(s, r->name);
-        if (memcmp(en, name.ptr, r->name_len) != 0) continue;
+        if (only == FHIR_INDEX_NOINDEX && memcmp(en, name.ptr, r->name_len) != 0) continue;
         struct cw_fhir_prop p = {.elem = {s, ei}, .flags = flags};
         if (r->flags & FD_E_CHOICE) {
             if (r->name_len == name.len) continue; /* "value" alone is not a JSON name */
             cw_slice suffix = {name.ptr + r->name_len, name.len - r->name_len};
             bool found = false;
-            for (uint32_t t = 0; t < r->n_trefs; t++) {
+            for (uint32_t t = only != FHIR_INDEX_NOINDEX ? tix : 0; t < r->n_trefs; t++) {
                 const struct fd_tref *tr = &s->trefs[r->trefs + t];
                 struct cw_fhir_sd tsd = fhir_base_sd(tr->sd);
                 if (suffix_names_type(suffix, cw_fhir_sd_type_name(tsd))) {
@@ -516,7 +536,10 @@ int cw_fhir_resolve(struct cw_fhir_elem parent, struct cw_fhir_sd parent_type, c
             p.flags |= CW_FHIR_PROP_CHOICE;
         } else {
             if (r->name_len != name.len) continue;
-            p.type = cw_fhir_elem_single_type(p.elem);
+            if (only != FHIR_INDEX_NOINDEX)
+                p.type = tix ? fhir_base_sd(tix - 1) : CW_FHIR_NONE_SD;
+            else
+                p.type = cw_fhir_elem_single_type(p.elem);
             p.type_index = 0;
         }
         /* json.html: arrays follow the base definition's cardinality */

@@ -316,6 +316,22 @@ static inline int fhir_keycmp(cw_slice a, const char *b)
 uint32_t fhir_bsearch(const struct cw_fhir_set *s, fd_list sorted, cw_slice key,
                       fd_str (*key_of)(const struct cw_fhir_set *, uint32_t));
 
+/* The child of base-set element ctx (a structure context) whose JSON name is
+   name (fhir_index.c): its element index, with *tix the index of the named
+   type for a choice name, else cw_fhir_elem_single_type's SD index + 1 (0:
+   none); FD_NONE when no child has that name; FHIR_INDEX_NOINDEX when the
+   index could not be built (scan instead). */
+#define FHIR_INDEX_NOINDEX 0xFFFFFFFEu
+uint32_t fhir_index_find(uint32_t ctx, cw_slice name, uint32_t *tix);
+/* fhir_bsearch's answer for the base set's sorted list `list` (a record
+   index or FD_NONE) from a hash of its keys (fhir_index.c), built on the
+   list's first lookup; FHIR_INDEX_NOINDEX when no index could be made. */
+uint32_t fhir_index_sorted(fd_list list, cw_slice key,
+                           fd_str (*key_of)(const struct cw_fhir_set *, uint32_t));
+/* The binary search itself (what fhir_bsearch does without the index). */
+uint32_t fhir_bsearch_raw(const struct cw_fhir_set *s, fd_list sorted, cw_slice key,
+                          fd_str (*key_of)(const struct cw_fhir_set *, uint32_t));
+
 /* URL without a trailing "|version". */
 cw_slice fhir_canonical_url(cw_slice url);
 

@@ -270,12 +270,14 @@ int cw_fhir_iter_next(struct cw_fhir_iter *it, struct cw_fhir_node *out, struct 
         } else {
             v = &m->value;
             if (primitive) {
-                char nb[256];
-                if (bare.len + 1 < sizeof nb) {
-                    nb[0] = '_';
-                    memcpy(nb + 1, bare.ptr, bare.len);
-                    x = cw_json_get_slice(it->obj, (cw_slice){nb, bare.len + 1});
-                }
+                /* the "_name" member: keys of that length starting with '_' */
+                const struct cw_json_member *mm = it->obj->u.members;
+                for (uint32_t k = 0; k < it->obj->len; k++)
+                    if (mm[k].key.len == bare.len + 1 && mm[k].key.ptr[0] == '_' &&
+                        memcmp(mm[k].key.ptr + 1, bare.ptr, bare.len) == 0) {
+                        x = &mm[k].value;
+                        break;
+                    }
             }
         }
         bool repeats = (it->prop.flags & CW_FHIR_PROP_ARRAY) != 0;

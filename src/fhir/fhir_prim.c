@@ -19,6 +19,7 @@
  * Owns: nothing. Messages say what is wrong and at which byte position,
  * never the value (a birth date or a name is patient data).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -131,7 +132,17 @@ static int check_string(cw_slice s, const char *type, bool cap, struct cw_err *e
     if (s.len == 0) return bad(err, type, 0, "empty");
     size_t chars = 0;
     size_t warn_at = (size_t)-1;
-    for (size_t i = 0; i < s.len; i++) {
+    size_t i = 0;
+    if (!cap || s.len <= STRING_MAX) {
+        /* the character count cannot pass the cap: skip 8-byte blocks
+           without a byte below 0x20 (hasless(x, 0x20), bit-twiddling) */
+        for (; i + 8 <= s.len; i += 8) {
+            uint64_t x;
+            memcpy(&x, s.ptr + i, 8);
+            if ((x - 0x2020202020202020ull) & ~x & 0x8080808080808080ull) break;
+        }
+    }
+    for (; i < s.len; i++) {
         unsigned char c = (unsigned char)s.ptr[i];
         if ((c & 0xC0) != 0x80) chars++;
         if (c == 0x0B || c == '\f') return bad(err, type, i, "vertical tab or form feed");
@@ -266,32 +277,31 @@ static bool name_char(char c)
            c == '-' || c == '.' || (unsigned char)c >= 0x80;
 }
 
-static bool eq_nocase(cw_slice a, const char *b)
-{
-    return cw_slice_eq_nocase(a, cw_slice_cstr(b));
-}
-
 /* Elements narrative.html forbids (scripts, forms, frames, objects, head/body, base/link). */
 static bool forbidden_element(cw_slice n)
 {
-    static const char *const bad_names[] = {"script", "object",   "applet", "embed",    "form",
-                                            "input",  "button",   "select", "textarea", "iframe",
-                                            "frame",  "frameset", "head",   "body",     "html",
-                                            "base",   "link",     "meta",   NULL};
-    for (int k = 0; bad_names[k]; k++)
-        if (eq_nocase(n, bad_names[k])) return true;
+    static const cw_slice bad_names[] = {
+        CW_LIT("script"), CW_LIT("object"), CW_LIT("applet"),   CW_LIT("embed"),
+        CW_LIT("form"),   CW_LIT("input"),  CW_LIT("button"),   CW_LIT("select"),
+        CW_LIT("textarea"), CW_LIT("iframe"), CW_LIT("frame"),  CW_LIT("frameset"),
+        CW_LIT("head"),   CW_LIT("body"),   CW_LIT("html"),     CW_LIT("base"),
+        CW_LIT("link"),   CW_LIT("meta")};
+    if (n.len < 4 || n.len > 8) return false; /* lengths of the names above */
+    for (size_t k = 0; k < sizeof bad_names / sizeof bad_names[0]; k++)
+        if (bad_names[k].len == n.len && cw_slice_eq_nocase(n, bad_names[k])) return true;
     return false;
 }
 
 /* A character reference at s[i] == '&'; returns its length or 0. */
 static size_t char_ref(cw_slice s, size_t i)
 {
-    static const char *const named[] = {"amp;", "lt;", "gt;", "quot;", "apos;", NULL};
+    static const cw_slice named[] = {CW_LIT("amp;"), CW_LIT("lt;"), CW_LIT("gt;"),
+                                     CW_LIT("quot;"), CW_LIT("apos;")};
     size_t r = s.len - i - 1;
     const char *p = s.ptr + i + 1;
-    for (int k = 0; named[k]; k++) {
-        size_t l = strlen(named[k]);
-        if (r >= l && memcmp(p, named[k], l) == 0) return l + 1;
+    for (size_t k = 0; k < sizeof named / sizeof named[0]; k++) {
+        size_t l = named[k].len;
+        if (r >= l && memcmp(p, named[k].ptr, l) == 0) return l + 1;
     }
     if (r >= 3 && p[0] == '#') {
         size_t j = 1;
@@ -487,12 +497,34 @@ static const struct {
     {"xhtml", P_XHTML},
 };
 
-static enum prim prim_of(struct cw_fhir_sd t)
+static enum prim prim_by_name(struct cw_fhir_sd t)
 {
-    cw_slice n = cw_fhir_sd_type_name(cw_fhir_sd_type(t));
+    cw_slice n = cw_fhir_sd_type_name(t);
     for (size_t k = 0; k < sizeof prims / sizeof prims[0]; k++)
         if (cw_slice_eq_cstr(n, prims[k].name)) return prims[k].p;
     return 0;
+}
+
+/* The checker of each base-set type, by SD index (0: not a primitive): built
+   once, read-only afterwards. Saves a scan of name comparisons per value. */
+#define PRIM_TAB_MAX 4096
+static uint8_t prim_tab[PRIM_TAB_MAX];
+static pthread_once_t prim_once = PTHREAD_ONCE_INIT;
+
+static void prim_tab_init(void)
+{
+    for (uint32_t i = 0; i < cw_fhir_base_set.n_sds && i < PRIM_TAB_MAX; i++)
+        prim_tab[i] = (uint8_t)prim_by_name((struct cw_fhir_sd){&cw_fhir_base_set, i});
+}
+
+static enum prim prim_of(struct cw_fhir_sd t)
+{
+    t = cw_fhir_sd_type(t);
+    if (t.set == &cw_fhir_base_set && t.i < PRIM_TAB_MAX) {
+        pthread_once(&prim_once, prim_tab_init);
+        return (enum prim)prim_tab[t.i];
+    }
+    return prim_by_name(t);
 }
 
 int cw_fhir_check_primitive(struct cw_fhir_sd t, cw_slice s, struct cw_err *err)
@@ -548,24 +580,23 @@ int cw_fhir_check_json_primitive(struct cw_fhir_sd t, const struct cw_json *v, s
 {
     if (!v) return cw_err_set(err, CW_ISSUE_STRUCTURE, "no value");
     enum cw_fhir_json_kind want = cw_fhir_sd_json_kind(cw_fhir_sd_type(t));
-    cw_slice tn = cw_fhir_sd_type_name(t);
+    /* the type name only for messages (a strlen per value otherwise) */
+#define TN CW_SLICE_FMT(cw_fhir_sd_type_name(t))
     switch (want) {
     case CW_FHIR_JSON_BOOLEAN:
         if (v->type == CW_JSON_TRUE || v->type == CW_JSON_FALSE) return 0;
-        return cw_err_set(err, CW_ISSUE_VALUE, "a %.*s must be JSON true or false",
-                          CW_SLICE_FMT(tn));
+        return cw_err_set(err, CW_ISSUE_VALUE, "a %.*s must be JSON true or false", TN);
     case CW_FHIR_JSON_NUMBER:
         if (v->type != CW_JSON_NUMBER)
-            return cw_err_set(err, CW_ISSUE_VALUE, "a %.*s must be a JSON number",
-                              CW_SLICE_FMT(tn));
+            return cw_err_set(err, CW_ISSUE_VALUE, "a %.*s must be a JSON number", TN);
         return cw_fhir_check_primitive(t, cw_json_text(v), err);
     case CW_FHIR_JSON_STRING:
         if (v->type != CW_JSON_STRING)
-            return cw_err_set(err, CW_ISSUE_VALUE, "a %.*s must be a JSON string",
-                              CW_SLICE_FMT(tn));
+            return cw_err_set(err, CW_ISSUE_VALUE, "a %.*s must be a JSON string", TN);
         return cw_fhir_check_primitive(t, cw_json_text(v), err);
     case CW_FHIR_JSON_OBJECT:
         break;
     }
-    return cw_err_set(err, CW_ISSUE_NOT_SUPPORTED, "not a primitive type: %.*s", CW_SLICE_FMT(tn));
+    return cw_err_set(err, CW_ISSUE_NOT_SUPPORTED, "not a primitive type: %.*s", TN);
+#undef TN
 }

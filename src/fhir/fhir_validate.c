@@ -515,6 +515,94 @@ static int nat_ext1(const struct cw_fhir_node *n)
     return ext != val ? 1 : 0;
 }
 
+/* Does primitive "name" of object o exist for FHIRPath (a non-null value or
+   a "_name" object)? 1 yes, 0 no, -1 a shape left to FHIRPath (arrays,
+   objects where a value belongs). */
+static int prim_exists(const struct cw_json *o, const char *name, const char *uname)
+{
+    const struct cw_json *v = cw_json_get(o, name);
+    const struct cw_json *x = cw_json_get(o, uname);
+    if ((v && (v->type == CW_JSON_ARRAY || v->type == CW_JSON_OBJECT)) ||
+        (x && x->type == CW_JSON_ARRAY))
+        return -1;
+    return (v && v->type != CW_JSON_NULL) || cw_json_is(x, CW_JSON_OBJECT) ? 1 : 0;
+}
+
+/* qty-3: code.empty() or system.exists() */
+static int nat_qty3(const struct cw_fhir_node *n)
+{
+    if (!cw_json_is(n->value, CW_JSON_OBJECT)) return -1;
+    int c = prim_exists(n->value, "code", "_code");
+    if (c <= 0) return c < 0 ? -1 : 1;
+    int sy = prim_exists(n->value, "system", "_system");
+    return sy < 0 ? -1 : sy;
+}
+
+/* cpt-2: value.empty() or system.exists() (ContactPoint.value is a string) */
+static int nat_cpt2(const struct cw_fhir_node *n)
+{
+    if (!cw_json_is(n->value, CW_JSON_OBJECT)) return -1;
+    int c = prim_exists(n->value, "value", "_value");
+    if (c <= 0) return c < 0 ? -1 : 1;
+    int sy = prim_exists(n->value, "system", "_system");
+    return sy < 0 ? -1 : sy;
+}
+
+/* Has object o a member of choice element value[x] ("valueQuantity", "_valueString")? */
+static bool has_value_x(const struct cw_json *o)
+{
+    for (uint32_t i = 0; i < o->len; i++) {
+        cw_slice k = o->u.members[i].key;
+        if (k.len && k.ptr[0] == '_') k = (cw_slice){k.ptr + 1, k.len - 1};
+        if (k.len > 5 && memcmp(k.ptr, "value", 5) == 0 && k.ptr[5] >= 'A' && k.ptr[5] <= 'Z')
+            return true;
+    }
+    return false;
+}
+
+/* obs-6: dataAbsentReason.empty() or value.empty(); -1 when both appear */
+static int nat_obs6(const struct cw_fhir_node *n)
+{
+    if (!cw_json_is(n->value, CW_JSON_OBJECT)) return -1;
+    if (!has_member(n->value, "dataAbsentReason")) return 1;
+    return has_value_x(n->value) ? -1 : 1;
+}
+
+/* obs-7: value.empty() or component.code.where(...).empty(); -1 when both appear */
+static int nat_obs7(const struct cw_fhir_node *n)
+{
+    if (!cw_json_is(n->value, CW_JSON_OBJECT)) return -1;
+    if (!has_member(n->value, "component")) return 1;
+    return has_value_x(n->value) ? -1 : 1;
+}
+
+/* per-1: start.hasValue().not() or end.hasValue().not() or (start <= end).
+   Decided here when a bound has no value, or when both are valid dateTimes
+   of the same shape (so the same precision) with the same zone text: then
+   FHIRPath's comparison is the byte order. Anything else goes to FHIRPath. */
+static int nat_per1(const struct cw_fhir_node *n)
+{
+    const struct cw_json *o = n->value;
+    if (!cw_json_is(o, CW_JSON_OBJECT)) return -1;
+    const struct cw_json *st = cw_json_get(o, "start"), *en = cw_json_get(o, "end");
+    if (!st || st->type == CW_JSON_NULL || !en || en->type == CW_JSON_NULL) return 1;
+    if (st->type != CW_JSON_STRING || en->type != CW_JSON_STRING || st->len != en->len) return -1;
+    cw_slice a = cw_json_text(st), b = cw_json_text(en);
+    if (fhir_dt_check(a, FHIR_DT_DATETIME, NULL) != 0 ||
+        fhir_dt_check(b, FHIR_DT_DATETIME, NULL) != 0)
+        return -1;
+    for (size_t i = 0; i < a.len; i++) {
+        bool da = a.ptr[i] >= '0' && a.ptr[i] <= '9', db = b.ptr[i] >= '0' && b.ptr[i] <= '9';
+        if (da != db || (!da && a.ptr[i] != b.ptr[i])) return -1;
+    }
+    if (a.len > 10) {
+        /* a time part: the zone is "Z" or "+hh:mm" / "-hh:mm" at the end */
+        size_t z = a.ptr[a.len - 1] == 'Z' ? 1 : 6;
+        if (a.len < z || memcmp(a.ptr + a.len - z, b.ptr + b.len - z, z) != 0) return -1;
+    }
+    return memcmp(a.ptr, b.ptr, a.len) <= 0 ? 1 : 0;
+}
+
 struct native {
     const char *key;
     const char *expr;
@@ -550,6 +638,14 @@ static const struct native NATIVES[] = {
     {"bdl-5", "resource.exists() or request.exists() or response.exists()", nat_bdl5},
     {"bdl-8", "fullUrl.exists() implies fullUrl.contains('/_history/').not()", nat_bdl8},
     {"ext-1", "extension.exists() != value.exists()", nat_ext1},
+    {"qty-3", "code.empty() or system.exists()", nat_qty3},
+    {"cpt-2", "value.empty() or system.exists()", nat_cpt2},
+    {"obs-6", "dataAbsentReason.empty() or value.empty()", nat_obs6},
+    {"obs-7",
+     "value.empty() or "
+     "component.code.where(coding.intersect(%resource.code.coding).exists()).empty()",
+     nat_obs7},
+    {"per-1", "start.hasValue().not() or end.hasValue().not() or (start <= end)", nat_per1},
 };
 #define N_NATIVES (sizeof NATIVES / sizeof NATIVES[0])
 
@@ -590,7 +686,9 @@ bool fhir_vnative(cw_slice key, cw_slice expr)
     for (size_t i = 1; i < N_NATIVES; i++)
         if (NATIVES[i].fn != nat_no_contained && NATIVES[i].fn != nat_ref1 &&
             NATIVES[i].fn != nat_dom3a && NATIVES[i].fn != nat_dom3b && NATIVES[i].fn != nat_bdl8 &&
-            NATIVES[i].fn != nat_ext1 && cw_slice_eq_cstr(key, NATIVES[i].key) &&
+            NATIVES[i].fn != nat_ext1 && NATIVES[i].fn != nat_qty3 && NATIVES[i].fn != nat_cpt2 &&
+            NATIVES[i].fn != nat_obs6 && NATIVES[i].fn != nat_obs7 && NATIVES[i].fn != nat_per1 &&
+            cw_slice_eq_cstr(key, NATIVES[i].key) &&
             cw_slice_eq_cstr(expr, NATIVES[i].expr))
             return true; /* fully native: never compiled */
     return false;
