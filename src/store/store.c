@@ -533,7 +533,10 @@ int cw_store_flush(struct cw_store_txn *t, struct cw_err *err)
         cw_buf_release(&sql);
     }
     /* 2. heads, versions, index rows */
-    for (int k = 0; k < CW_WT_COUNT && rc == 0; k++) rc = insert_many(t, (enum cw_wtab)k, err);
+    for (int k = 0; k < CW_WT_COUNT && rc == 0; k++) {
+        rc = insert_many(t, (enum cw_wtab)k, err);
+        t->rows_written += (long long)t->rows[k].nrows;
+    }
     for (int k = 0; k < CW_WT_COUNT; k++) t->rows[k].nrows = 0;
     t->nrepl = 0;
     cw_arena_reset(t->arena);

@@ -60,6 +60,7 @@ typedef int (*cw_sql_row_fn)(void *ctx, const struct cw_sqlv *cols, int ncols, s
 struct cw_store_ops {
     const char *name;          /* "sqlite", "postgres" */
     bool multirow_insert;      /* flush buffered rows as multi-row INSERTs */
+    bool cache_search;         /* keep prepared search statements (store_search.c) */
     const char *for_update;    /* appended to head reads in write transactions */
     const char *skip_locked;   /* appended to the job claim's inner SELECT */
     const char *const *const *migrations; /* NULL-terminated list of NULL-terminated
@@ -143,6 +144,7 @@ struct cw_store_txn {
     uint64_t flush_gen;          /* bumped by each flush: pending entries buffered in an
                                     older generation are in the database */
     long long key_next, key_end; /* reserved resource keys */
+    long long rows_written;      /* rows inserted by this transaction's flushes */
 };
 
 /* Flush buffered writes (no-op for read transactions). */
