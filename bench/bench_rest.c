@@ -12,6 +12,9 @@
  *       resources are stored (default 1,000,000), then Q searches of each
  *       kind (patient + code + date; patient + code; code + date, _count 10;
  *       name) with per-search latency p50/p99 in milliseconds.
+ *   bench_rest create [--pg URL] [--queries N] SYNTHEA_DIR
+ *       rest-create: the Synthea bundles loaded, then N single creates of
+ *       an Observation (one transaction and commit each), one at a time.
  *   bench_rest fhir-store --reps R --warmup W --queries FILE DIR
  *       the peers' fhir-store task (../shared/bench/peers/README.md,
  *       "Plugging in the C implementation"): a fresh store, every resource
@@ -347,6 +350,45 @@ static void search_latency(const char *pg, size_t target, int nq)
     env_close(&e);
 }
 
+/* ---- single creates (the wrk mix's write) ---- */
+
+/* N one-resource creates (POST Observation, Prefer return=minimal, the body
+   of bench/rest_mixed.lua) on a store holding the Synthea bundles, one at a
+   time: each is its own transaction and commit, so this measures the cost of
+   a small commit (the WAL pages an Observation's index rows dirty). */
+static void creates(const char *pg, int n, bool validate)
+{
+    struct env e;
+    if (env_open(&e, pg, validate) < 0) exit(2);
+    struct cw_arena *a = cw_arena_new(0);
+    for (size_t i = 0; i < nbundles; i++) {
+        request(&e, a, "POST", CW_LIT(""), CW_LIT(""), (cw_slice){bundles[i].data, bundles[i].len}, NULL, NULL);
+        cw_arena_reset(a);
+    }
+    static const char body[] =
+        "{\"resourceType\":\"Observation\",\"status\":\"final\",\"code\":{\"coding\":[{\"system\":"
+        "\"http://loinc.org\",\"code\":\"8867-4\"}]},\"subject\":{\"reference\":\"Patient/%d\"},"
+        "\"effectiveDateTime\":\"2021-03-01T08:00:00Z\",\"valueQuantity\":{\"value\":%d,\"unit\":\"/min\","
+        "\"system\":\"http://unitsofmeasure.org\",\"code\":\"/min\"}}";
+    size_t errors = 0;
+    double c0 = cpu_now(), t0 = cw_bench_now();
+    for (int i = 0; i < n; i++) {
+        char b[600];
+        int len = snprintf(b, sizeof b, body, i % 100, 60 + i % 50);
+        int st = request(&e, a, "POST", CW_LIT("Observation"), CW_LIT(""), (cw_slice){b, (size_t)len},
+                         "return=minimal", NULL);
+        if (st != 201) errors++;
+        cw_arena_reset(a);
+    }
+    double secs = cw_bench_now() - t0, cpu = cpu_now() - c0;
+    char extra[300];
+    snprintf(extra, sizeof extra, "\"validate\":%s,\"process_cpu_s\":%.3f,\"us_per_create\":%.1f,\"cpu_us_per_create\":%.1f",
+             validate ? "true" : "false", cpu, secs * 1e6 / n, cpu * 1e6 / n);
+    cw_bench_report("rest-create", pg ? "c-postgres" : "c-sqlite", (size_t)n, 0, secs, errors, extra);
+    cw_arena_destroy(a);
+    env_close(&e);
+}
+
 /* ---- the peers' fhir-store task ---- */
 
 static int fhir_store(int argc, char **argv)
@@ -542,6 +584,9 @@ int main(int argc, char **argv)
             if (!no_validate) ingest(pg, reps, copies, true);
             ingest(pg, reps, copies, false);
         }
+    } else if (strcmp(argv[1], "create") == 0) {
+        if (!only_pg) creates(NULL, nq, !no_validate);
+        if (pg && *pg) creates(pg, nq, !no_validate);
     } else if (strcmp(argv[1], "search") == 0) {
         if (!only_pg) search_latency(NULL, target, nq);
         if (pg && *pg) search_latency(pg, target, nq);

@@ -89,17 +89,7 @@ struct cw_store_ops {
 extern const struct cw_store_ops cw_store_sqlite_ops;
 extern const struct cw_store_ops cw_store_pg_ops;
 
-struct cw_store {
-    const struct cw_store_ops *ops;
-    void *impl; /* backend state */
-    struct cw_store_opts opts;
-    int schema_version;
-    pthread_mutex_t clock_mu;
-    int64_t last_stamp; /* last-updated values handed out are strictly increasing */
-};
-
-/* ---- the write buffer of a transaction ---- */
-
+/* The tables a write transaction buffers rows for (store.c). */
 enum cw_wtab {
     CW_WT_HEAD = 0,
     CW_WT_RES,
@@ -112,6 +102,22 @@ enum cw_wtab {
     CW_WT_URI,
     CW_WT_COUNT,
 };
+
+struct cw_store {
+    const struct cw_store_ops *ops;
+    void *impl; /* backend state */
+    struct cw_store_opts opts;
+    int schema_version;
+    pthread_mutex_t clock_mu;
+    int64_t last_stamp; /* last-updated values handed out are strictly increasing */
+    /* write buffers of a finished transaction, kept for the next one (under
+       clock_mu): growing them again was a realloc copy and fresh pages
+       (page faults) per transaction */
+    struct cw_sqlv *spare[CW_WT_COUNT];
+    size_t spare_cap[CW_WT_COUNT];
+};
+
+/* ---- the write buffer of a transaction ---- */
 
 struct cw_wtab_def {
     const char *name;
