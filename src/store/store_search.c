@@ -1285,9 +1285,11 @@ static int count_cb(void *ctx, const struct cw_sqlv *c, int n, struct cw_err *er
  * sort keys), never on values, so a server sees the same few texts again and
  * again; preparing one costs as much as running it on a small store. Texts
  * that are long or have many parameters (includes over a page of keys, long
- * OR lists) are one-offs and would only push the common ones out. PostgreSQL
- * keeps planning per execution (ops->cache_search false): a named statement
- * may switch to a generic plan that ignores how common a code is.
+ * OR lists) are one-offs and would only push the common ones out. On
+ * PostgreSQL a named statement is planned for its values the first five
+ * times and may then keep a generic plan; the plans of these shapes (drive
+ * from one index, probe the rest by key) do not depend on the values, and
+ * planning cost more than executing (docs/internals/store.md, "Search").
  */
 static bool cache_search(const struct cw_store_txn *t, const struct qb *b)
 {
