@@ -27,7 +27,7 @@ static void serve_usage(FILE *out)
             "  --mllp-max-frame SIZE largest MLLP message (default 16M)\n"
             "  --data DIR           data directory (default ./causeway-data)\n"
             "  --store URL          sqlite:PATH (default DIR/causeway.db) or postgres://...\n"
-            "  --threads N          HTTP worker threads (default: number of CPUs)\n"
+            "  --threads N          HTTP worker threads (default: 4 per CPU)\n"
             "  --ingest-workers N   HL7 v2 ingest workers; one sender always uses the same one (default 2)\n"
             "  --max-body SIZE      largest request body (default 64M)\n"
             "  --log-level LEVEL    debug|info|warn|error|off (default info)\n"

@@ -51,14 +51,55 @@
 /* canon_value / canon_code of a quantity row: for a UCUM unit the engine
    knows, the value in base units and "ucum:<dimensions>" (so 5 g and
    5000 mg index alike); otherwise the value and code as given. */
+/*
+ * A per-thread memo of unit code -> canonical form: a store holds a few dozen
+ * distinct units (mg/dL, kg, /min, ...) and parsing the unit again for every
+ * quantity row was 3 % of a transaction's time (docs/performance.md, "FHIR
+ * REST server"). Direct-mapped by a hash of the code; codes longer than
+ * UCUM_MEMO_CODE are not memoized. ok = 0 remembers an unknown unit.
+ */
+#define UCUM_MEMO 64
+#define UCUM_MEMO_CODE 32
+struct ucum_memo {
+    unsigned char len; /* 0: empty slot */
+    char code[UCUM_MEMO_CODE];
+    bool ok;
+    double factor;
+    char key[96];
+};
+static _Thread_local struct ucum_memo g_ucum_memo[UCUM_MEMO];
+
+static int ucum_canonical(cw_slice code, double *f, const char **key)
+{
+    if (code.len == 0 || code.len > UCUM_MEMO_CODE) return -1;
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < code.len; i++) h = (h ^ (unsigned char)code.ptr[i]) * 16777619u;
+    struct ucum_memo *m = &g_ucum_memo[h & (UCUM_MEMO - 1)];
+    if (m->len != code.len || memcmp(m->code, code.ptr, code.len) != 0) {
+        m->ok = cw_fhirpath_ucum_canonical(code, &m->factor, m->key, sizeof m->key) == 0;
+        memcpy(m->code, code.ptr, code.len);
+        m->len = (unsigned char)code.len;
+    }
+    if (!m->ok) return -1;
+    *f = m->factor;
+    *key = m->key;
+    return 0;
+}
+
 static void canonical(struct search_rows *r, struct cw_store_index_row *row)
 {
     row->v.quantity.canon_value = row->v.quantity.value;
     row->v.quantity.canon_code = row->v.quantity.code;
     if (!cw_slice_eq_cstr(row->v.quantity.system, UCUM_SYSTEM) || !row->v.quantity.code.len) return;
     double f;
-    char key[96];
-    if (cw_fhirpath_ucum_canonical(row->v.quantity.code, &f, key, sizeof key) < 0) return;
+    const char *key;
+    if (row->v.quantity.code.len > UCUM_MEMO_CODE) {
+        static _Thread_local char big[96];
+        if (cw_fhirpath_ucum_canonical(row->v.quantity.code, &f, big, sizeof big) < 0) return;
+        key = big;
+    } else if (ucum_canonical(row->v.quantity.code, &f, &key) < 0) {
+        return;
+    }
     cw_slice k = cw_arena_dup(r->a, cw_slice_cstr(key));
     if (!k.ptr) return;
     row->v.quantity.canon_value = row->v.quantity.value * f;

@@ -44,7 +44,7 @@ struct cw_config {
     int mllp_port;                   /* default 2575 */
     char data_dir[CW_PATH_MAX];      /* default ./causeway-data */
     char store_url[CW_PATH_MAX];     /* "" = sqlite:<data_dir>/causeway.db */
-    int threads;                     /* HTTP worker threads; 0 = number of CPUs */
+    int threads;                     /* HTTP worker threads; 0 = 4 per CPU (4..64) */
     size_t max_body;                 /* largest accepted request body, bytes */
     int log_level;                   /* enum cw_log_level */
     char mllp_tls_cert[CW_PATH_MAX]; /* PEM chain; with the key: MLLP over TLS */

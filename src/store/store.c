@@ -226,6 +226,7 @@ void cw_store_close(struct cw_store *s)
 {
     if (!s) return;
     s->ops->close(s);
+    for (int k = 0; k < CW_WT_COUNT; k++) free(s->spare[k]);
     pthread_mutex_destroy(&s->clock_mu);
     free(s);
 }
@@ -358,12 +359,38 @@ int cw_store_begin(struct cw_store *s, enum cw_store_mode mode, struct cw_store_
         free(t);
         return -1;
     }
+    if (mode != CW_STORE_READ) {
+        pthread_mutex_lock(&s->clock_mu);
+        for (int k = 0; k < CW_WT_COUNT; k++) {
+            t->rows[k].v = s->spare[k];
+            t->rows[k].cap = s->spare_cap[k];
+            s->spare[k] = NULL;
+            s->spare_cap[k] = 0;
+        }
+        pthread_mutex_unlock(&s->clock_mu);
+    }
     *out = t;
     return 0;
 }
 
+/* Largest buffer kept for the next transaction, in values (a 10,000-entry
+   bundle with ~20 index rows per resource fits). */
+#define SPARE_MAX_VALUES ((size_t)4 << 20)
+
 static void txn_free(struct cw_store_txn *t)
 {
+    if (t->mode != CW_STORE_READ) {
+        pthread_mutex_lock(&t->s->clock_mu);
+        for (int k = 0; k < CW_WT_COUNT; k++) {
+            struct cw_wrows *r = &t->rows[k];
+            if (!r->v || t->s->spare[k] || r->cap * (size_t)cw_wtab_defs[k].ncols > SPARE_MAX_VALUES)
+                continue;
+            t->s->spare[k] = r->v;
+            t->s->spare_cap[k] = r->cap;
+            r->v = NULL;
+        }
+        pthread_mutex_unlock(&t->s->clock_mu);
+    }
     for (int k = 0; k < CW_WT_COUNT; k++) free(t->rows[k].v);
     free(t->repl);
     pend_free(t->pending);
@@ -533,7 +560,10 @@ int cw_store_flush(struct cw_store_txn *t, struct cw_err *err)
         cw_buf_release(&sql);
     }
     /* 2. heads, versions, index rows */
-    for (int k = 0; k < CW_WT_COUNT && rc == 0; k++) rc = insert_many(t, (enum cw_wtab)k, err);
+    for (int k = 0; k < CW_WT_COUNT && rc == 0; k++) {
+        rc = insert_many(t, (enum cw_wtab)k, err);
+        t->rows_written += (long long)t->rows[k].nrows;
+    }
     for (int k = 0; k < CW_WT_COUNT; k++) t->rows[k].nrows = 0;
     t->nrepl = 0;
     cw_arena_reset(t->arena);

@@ -60,6 +60,7 @@ typedef int (*cw_sql_row_fn)(void *ctx, const struct cw_sqlv *cols, int ncols, s
 struct cw_store_ops {
     const char *name;          /* "sqlite", "postgres" */
     bool multirow_insert;      /* flush buffered rows as multi-row INSERTs */
+    bool cache_search;         /* keep prepared search statements (store_search.c) */
     const char *for_update;    /* appended to head reads in write transactions */
     const char *skip_locked;   /* appended to the job claim's inner SELECT */
     const char *const *const *migrations; /* NULL-terminated list of NULL-terminated
@@ -88,17 +89,7 @@ struct cw_store_ops {
 extern const struct cw_store_ops cw_store_sqlite_ops;
 extern const struct cw_store_ops cw_store_pg_ops;
 
-struct cw_store {
-    const struct cw_store_ops *ops;
-    void *impl; /* backend state */
-    struct cw_store_opts opts;
-    int schema_version;
-    pthread_mutex_t clock_mu;
-    int64_t last_stamp; /* last-updated values handed out are strictly increasing */
-};
-
-/* ---- the write buffer of a transaction ---- */
-
+/* The tables a write transaction buffers rows for (store.c). */
 enum cw_wtab {
     CW_WT_HEAD = 0,
     CW_WT_RES,
@@ -111,6 +102,22 @@ enum cw_wtab {
     CW_WT_URI,
     CW_WT_COUNT,
 };
+
+struct cw_store {
+    const struct cw_store_ops *ops;
+    void *impl; /* backend state */
+    struct cw_store_opts opts;
+    int schema_version;
+    pthread_mutex_t clock_mu;
+    int64_t last_stamp; /* last-updated values handed out are strictly increasing */
+    /* write buffers of a finished transaction, kept for the next one (under
+       clock_mu): growing them again was a realloc copy and fresh pages
+       (page faults) per transaction */
+    struct cw_sqlv *spare[CW_WT_COUNT];
+    size_t spare_cap[CW_WT_COUNT];
+};
+
+/* ---- the write buffer of a transaction ---- */
 
 struct cw_wtab_def {
     const char *name;
@@ -143,6 +150,7 @@ struct cw_store_txn {
     uint64_t flush_gen;          /* bumped by each flush: pending entries buffered in an
                                     older generation are in the database */
     long long key_next, key_end; /* reserved resource keys */
+    long long rows_written;      /* rows inserted by this transaction's flushes */
 };
 
 /* Flush buffered writes (no-op for read transactions). */

@@ -753,9 +753,9 @@ static int emit_param(struct qb *b, const struct cw_store_sp *sp, const char *h,
     if (neg && sp->type != CW_SP_TOKEN)
         return qb_fail(b, CW_ISSUE_NOT_SUPPORTED, "store: :not is for token parameters (%.*s)", sp->code);
     if (b->correlate == sp) {
-        /* A range condition (date, number, quantity) next to a selective
-           parameter: checked per candidate through the (rkey, seq) key
-           instead of collecting every row in the range first. */
+        /* A parameter next to a selective driver (emit_where): checked per
+           candidate through the (rkey, seq) key instead of collecting every
+           matching row first. */
         /* no rtype term: the rkey implies it, and without it the (rtype,
            param, ...) value index cannot be picked over the primary key */
         cw_buf_printf(&b->sql, "EXISTS (SELECT 1 FROM %s %s WHERE %s.rkey = %s.rkey", tab, x, x, h);
@@ -848,17 +848,60 @@ static bool is_range(const struct cw_store_sp *sp)
            !cw_slice_eq_cstr(sp->code, "_lastUpdated");
 }
 
+/*
+ * Can sp be checked per candidate row as `EXISTS (SELECT 1 FROM idx_<type> x
+ * WHERE x.rkey = h0.rkey AND x.param = ? AND <values>)`? Any plain parameter
+ * of one index table can (a primary-key probe over the candidate's own rows);
+ * negations (:not, :missing), composites, chains, _has and the head columns
+ * (_id, _lastUpdated) keep their own forms.
+ */
+static bool can_correlate(const struct cw_store_sp *sp)
+{
+    return sp->kind == CW_SPK_PARAM && sp->type != CW_SP_COMPOSITE && sp->type != CW_SP_NONE &&
+           sp->modifier != CW_MOD_NOT && sp->modifier != CW_MOD_MISSING &&
+           !cw_slice_eq_cstr(sp->code, "_id") && !cw_slice_eq_cstr(sp->code, "_lastUpdated");
+}
+
+/*
+ * How well a parameter narrows the candidates when it drives the query
+ * (lower is better). Without value statistics the choice is by kind: a
+ * reference names one resource (patient=123: that patient's rows only); a
+ * token or uri an exact value, though a common one (code=8302-2) may match
+ * a tenth of a type; strings are prefixes; ranges come last.
+ */
+static int drive_rank(const struct cw_store_sp *sp)
+{
+    if (is_range(sp)) return 9;
+    if (sp->kind == CW_SPK_CHAIN) return 5;
+    switch (sp->type) {
+    case CW_SP_REFERENCE: return sp->modifier == CW_MOD_IDENTIFIER ? 2 : 1;
+    case CW_SP_TOKEN: return sp->modifier == CW_MOD_TEXT ? 4 : 2;
+    case CW_SP_URI: return sp->modifier == CW_MOD_NONE ? 2 : 4;
+    case CW_SP_STRING: return sp->modifier == CW_MOD_EXACT ? 3 : 4;
+    default: return 6;
+    }
+}
+
 static int emit_where(struct qb *b, const struct cw_store_plan *plan)
 {
     S(b, " FROM resource_current h0 WHERE ");
+    /* The driver: the best-ranked parameter that can drive by rkey (ties: the
+       first given). Its rows are collected once (`h0.rkey IN (...)`); every
+       other plain parameter is then checked per candidate through the index
+       tables' (rkey, seq) key, so a common value (code=8302-2 on a million
+       Observations) is never collected in full. */
     const struct cw_store_sp *driver = NULL;
-    /* prefer a non-range parameter to drive the query */
-    for (size_t i = 0; i < plan->nparams && !driver; i++)
-        if (drives_by_rkey(&plan->params[i], plan->type) && !is_range(&plan->params[i]))
-            driver = &plan->params[i];
-    bool selective = driver != NULL;
-    for (size_t i = 0; i < plan->nparams && !driver; i++)
-        if (drives_by_rkey(&plan->params[i], plan->type)) driver = &plan->params[i];
+    int best = 100;
+    for (size_t i = 0; i < plan->nparams; i++) {
+        const struct cw_store_sp *sp = &plan->params[i];
+        if (!drives_by_rkey(sp, plan->type)) continue;
+        int r = drive_rank(sp);
+        if (r < best) {
+            best = r;
+            driver = sp;
+        }
+    }
+    bool selective = driver != NULL && !is_range(driver);
     type_guard(b, "h0", plan->type, driver);
     S(b, "h0.deleted = 0");
     if (driver) {
@@ -870,7 +913,7 @@ static int emit_where(struct qb *b, const struct cw_store_plan *plan)
         const struct cw_store_sp *sp = &plan->params[i];
         if (sp == driver) continue;
         S(b, " AND ");
-        b->correlate = selective && is_range(sp) ? sp : NULL;
+        b->correlate = selective && can_correlate(sp) ? sp : NULL;
         int rc = emit_sp(b, sp, "h0", plan->type, 0);
         b->correlate = NULL;
         if (rc < 0) return -1;
@@ -1236,11 +1279,29 @@ static int count_cb(void *ctx, const struct cw_sqlv *c, int n, struct cw_err *er
     "SELECT h.rkey, h.type, h.id, h.version, h.last_updated, r.json FROM resource_current h JOIN " \
     "resource r ON r.rkey = h.rkey AND r.version = h.version WHERE h.deleted = 0 AND "
 
+/*
+ * Keep the prepared statement of a search on the connection? The text of a
+ * search depends only on its shape (parameters, modifiers, number of values,
+ * sort keys), never on values, so a server sees the same few texts again and
+ * again; preparing one costs as much as running it on a small store. Texts
+ * that are long or have many parameters (includes over a page of keys, long
+ * OR lists) are one-offs and would only push the common ones out. On
+ * PostgreSQL a named statement is planned for its values the first five
+ * times and may then keep a generic plan; the plans of these shapes (drive
+ * from one index, probe the rest by key) do not depend on the values, and
+ * planning cost more than executing (docs/internals/store.md, "Search").
+ */
+static bool cache_search(const struct cw_store_txn *t, const struct qb *b)
+{
+    return t->s->ops->cache_search && b->sql.len <= 4096 && b->np <= 48;
+}
+
 static int exec_qb(struct cw_store_txn *t, struct qb *b, struct hits *h, struct cw_err *err)
 {
     int rc = -1;
     if (!b->failed && !cw_buf_failed(&b->sql))
-        rc = cw_store_exec(t, cw_buf_cstr(&b->sql), false, b->p, (int)b->np, hit_cb, h, NULL, err);
+        rc = cw_store_exec(t, cw_buf_cstr(&b->sql), cache_search(t, b), b->p, (int)b->np, hit_cb, h,
+                           NULL, err);
     else if (!b->failed)
         cw_err_set(err, CW_ISSUE_TOO_COSTLY, "store: include query too large");
     qb_release(b);
@@ -1393,7 +1454,8 @@ int cw_store_search(struct cw_arena *a, struct cw_store_txn *t, const struct cw_
             return -1;
         }
         long long total = 0;
-        int rc = cw_store_exec(t, cw_buf_cstr(&b.sql), false, b.p, (int)b.np, count_cb, &total, NULL, err);
+        int rc = cw_store_exec(t, cw_buf_cstr(&b.sql), cache_search(t, &b), b.p, (int)b.np, count_cb,
+                               &total, NULL, err);
         qb_release(&b);
         if (rc < 0) return -1;
         out->total = total;

@@ -69,7 +69,16 @@ struct pg_store {
     struct pg_conn *idle;
     unsigned nconns;
     long long key_next, key_end;
+    /* planner statistics: rows written since the last ANALYZE, and the count
+       that triggers the next one (analyze_after) */
+    long long since_analyze, analyze_at;
+    bool analyzing;
 };
+
+/* First ANALYZE after this many written rows; the threshold doubles after
+   each run up to ANALYZE_MAX, so a bulk load of N rows costs O(log N) runs. */
+#define ANALYZE_FIRST 5000
+#define ANALYZE_MAX 2000000
 
 static void ignore_notice(void *arg, const char *msg)
 {
@@ -504,6 +513,44 @@ static int pg_begin(struct cw_store_txn *t, struct cw_err *err)
     return 0;
 }
 
+/*
+ * Planner statistics after bulk writes. Without them PostgreSQL plans the
+ * search statements of a freshly loaded database for empty tables (nested
+ * loops over sequential scans of millions of rows), and autovacuum's analyze
+ * comes a minute or more later (docs/performance.md, "FHIR REST server").
+ * After a commit that brings the rows written since the last run past the
+ * threshold, this connection (idle again, outside any transaction) runs
+ * ANALYZE on the tables searches read; one run at a time per process; a
+ * failure is only logged (the statistics stay as they were).
+ */
+static void analyze_after(struct pg_store *q, struct pg_conn *c, long long rows)
+{
+    bool run = false;
+    pthread_mutex_lock(&q->mu);
+    q->since_analyze += rows;
+    if (!q->analyze_at) q->analyze_at = ANALYZE_FIRST;
+    if (!q->analyzing && q->since_analyze >= q->analyze_at) {
+        run = true;
+        q->analyzing = true;
+        q->since_analyze = 0;
+        q->analyze_at = q->analyze_at >= ANALYZE_MAX / 2 ? ANALYZE_MAX : q->analyze_at * 2;
+    }
+    pthread_mutex_unlock(&q->mu);
+    if (!run) return;
+    PGresult *r = PQexec(c->db, "ANALYZE resource_current, resource, idx_string, idx_token, idx_date, "
+                                "idx_reference, idx_quantity, idx_number, idx_uri");
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        cw_log(CW_LOG_WARN, "store.postgres.analyze_failed", CW_LOG_STR("sqlstate", state ? state : ""));
+    } else {
+        cw_log(CW_LOG_DEBUG, "store.postgres.analyze", CW_LOG_INT("rows", rows));
+    }
+    PQclear(r);
+    pthread_mutex_lock(&q->mu);
+    q->analyzing = false;
+    pthread_mutex_unlock(&q->mu);
+}
+
 static int pg_commit(struct cw_store_txn *t, struct cw_err *err)
 {
     struct pg_store *q = t->s->impl;
@@ -518,6 +565,7 @@ static int pg_commit(struct cw_store_txn *t, struct cw_err *err)
     }
     PQclear(r);
     if (PQtransactionStatus(c->db) != PQTRANS_IDLE) PQclear(PQexec(c->db, "ROLLBACK"));
+    if (rc == 0) analyze_after(q, c, t->rows_written);
     t->conn = NULL;
     give_back(q, c);
     return rc;
@@ -628,6 +676,7 @@ static const char *const *const migrations[] = {mig1, mig2, mig3, NULL};
 const struct cw_store_ops cw_store_pg_ops = {
     .name = "postgres",
     .multirow_insert = true,
+    .cache_search = true,
     .for_update = " FOR UPDATE",
     .skip_locked = " FOR UPDATE SKIP LOCKED",
     .migrations = migrations,

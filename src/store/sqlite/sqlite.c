@@ -764,6 +764,7 @@ static const char *const *const migrations[] = {mig1, mig2, mig3, NULL};
 const struct cw_store_ops cw_store_sqlite_ops = {
     .name = "sqlite",
     .multirow_insert = false,
+    .cache_search = true,
     .for_update = "",
     .skip_locked = "",
     .migrations = migrations,
