@@ -99,7 +99,7 @@ struct sq_store {
     pthread_cond_t ckpt_cv;
 };
 
-/* Checkpoint when the WAL holds this many pages (4 KiB each): 64 MiB. Pages
+/* Checkpoint when the WAL holds this many pages (8 KiB each): 128 MiB. Pages
    written again before the checkpoint are copied once. */
 #define CKPT_PAGES 16384
 /* Past this the checkpoint waits for readers and blocks the writer (RESTART),
