@@ -217,7 +217,7 @@ static void vissue_err(struct vrun *r, const struct cw_err *e, enum cw_severity 
 
 /* Core types the checks test for, looked up once. */
 static struct {
-    struct cw_fhir_sd reference, extension, coding, codeable, quantity, uri, xhtml, id;
+    struct cw_fhir_sd reference, extension, coding, codeable, quantity, uri, xhtml, id, code;
     struct cw_fhir_elem bundle_entry;
 } T;
 static pthread_once_t types_once = PTHREAD_ONCE_INIT;
@@ -232,6 +232,7 @@ static void types_init(void)
     T.uri = cw_fhir_type_cstr("uri");
     T.xhtml = cw_fhir_type_cstr("xhtml");
     T.id = cw_fhir_type_cstr("id");
+    T.code = cw_fhir_type_cstr("code");
     T.bundle_entry = cw_fhir_elem_by_id(cw_fhir_type_cstr("Bundle"), CW_LIT("Bundle.entry"));
 }
 
@@ -769,6 +770,15 @@ static void check_binding(struct vrun *r, const struct cw_fhir_node *n)
     }
     if (m != CW_FHIR_MEMBER_NO) return;
     cw_slice vu = fhir_canonical_url(b.value_set);
+    /* A bare code carries no system: the system is inferred from the value
+       set, and a code the value set does not hold has none. The HL7 Java
+       validator reports that as an error of its own, besides the binding
+       (one problem each: system unknown, code not in the set); so do we, in
+       the base pass. */
+    if (b.strength == CW_FHIR_BIND_REQUIRED && !r->profile && cw_fhir_sd_eq(n->type, T.code))
+        vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_CODE_INVALID, "",
+               "the code system of the code cannot be determined from the value set %.*s",
+               (int)(vu.len > 150 ? 150 : vu.len), vu.ptr);
     if (b.strength == CW_FHIR_BIND_REQUIRED)
         vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_CODE_INVALID, "",
                "the code is not in the value set %.*s (required binding)",

@@ -378,6 +378,12 @@ static long our_errors(struct cw_arena *a, const char *path, const struct cw_fhi
         struct cw_err err;
         struct cw_fhir_vopts o = {.registry = reg, .profiles = profiles, .n_profiles = n_profiles};
         n = cw_fhir_validate(a, res, &o, &r, &err) == 0 ? (long)(r.n_error + r.n_fatal) : -1;
+        const char *v = getenv("CW_VALIDATE_VERBOSE");
+        if (n >= 0 && v && strcmp(v, "2") == 0)
+            for (size_t i = 0; i < r.n; i++)
+                if (r.issues[i].severity <= CW_SEV_ERROR)
+                    fprintf(stderr, "  ours: %s: %s [%s]\n", r.issues[i].location,
+                            r.issues[i].message, r.issues[i].rule);
     }
     free(keep);
     return n;
@@ -433,6 +439,10 @@ static void test_manifest(void **state)
                 skipped++;
                 continue;
             }
+            const char *vv = getenv("CW_VALIDATE_VERBOSE");
+            if (vv && strcmp(vv, "2") == 0)
+                fprintf(stderr, "step: %.*s%s\n", CW_SLICE_FMT(cw_json_text(cw_json_get(c, "name"))),
+                        step ? " (profile)" : "");
             long got = our_errors(a, file, reg, step ? &purl : NULL, step ? 1 : 0);
             steps++;
             if (got == want) exact++;
