@@ -1511,6 +1511,48 @@ static bool is_extension_node(const struct cw_fhir_node *n)
     return cw_fhir_sd_eq(n->type, T.extension);
 }
 
+static bool slice_contains(cw_slice s, const char *needle)
+{
+    size_t k = strlen(needle);
+    for (size_t i = 0; i + k <= s.len; i++)
+        if (memcmp(s.ptr + i, needle, k) == 0) return true;
+    return false;
+}
+
+static bool is_example_url(cw_slice url)
+{
+    return slice_contains(url, "example.org") || slice_contains(url, "acme.com");
+}
+
+/*
+ * An extension whose definition is unknown. extensibility.html: an
+ * extension SHALL have a definition findable by its URL; a validator that
+ * cannot find it cannot check it. With CW_FHIR_VALIDATE_KNOWN_EXTENSIONS
+ * that is an error (the HL7 Java validator's policy), except for URLs in
+ * the allowed domains, example URLs and the FHIR tools namespace;
+ * otherwise nothing is reported.
+ */
+static void unknown_extension(struct vrun *r, const struct cw_fhir_node *n, cw_slice url)
+{
+    if (!(r->flags & CW_FHIR_VALIDATE_KNOWN_EXTENSIONS)) return;
+    if (!(r->flags & CW_FHIR_VALIDATE_NO_EXAMPLE_URLS) && is_example_url(url)) return;
+    /* the core namespace: extensions of later FHIR versions and of the HL7
+       extensions package (hl7.fhir.uv.extensions), which the Java validator
+       loads and we do not bundle, live there; an unknown one is not
+       reported */
+    if (slice_contains(url, "nema.org") ||
+        cw_slice_starts_with(url, CW_LIT("http://hl7.org/fhir/tools/StructureDefinition/")) ||
+        cw_slice_starts_with(url, CW_LIT("http://hl7.org/fhir/StructureDefinition/")))
+        return;
+    for (size_t i = 0; i < r->o->n_extension_domains; i++)
+        if (r->o->extension_domains[i].len && cw_slice_starts_with(url, r->o->extension_domains[i]))
+            return;
+    cw_slice shown = {url.ptr, url.len > 150 ? 150 : url.len};
+    vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_STRUCTURE, "",
+           "the extension %.*s is unknown (no definition found): not allowed here",
+           CW_SLICE_FMT(shown));
+}
+
 /* An extension whose definition we hold: validate it against that. */
 static void check_extension_def(struct vrun *r, const struct cw_fhir_node *n)
 {
@@ -1523,8 +1565,11 @@ static void check_extension_def(struct vrun *r, const struct cw_fhir_node *n)
                "the url of an extension must be an absolute URI");
     if (!url.len) return;
     struct cw_fhir_sd sd = cw_fhir_sd_by_url(r->reg, url);
-    if (!sd.set || !cw_slice_eq_cstr(cw_fhir_sd_type_name(sd), "Extension") ||
-        !cw_fhir_sd_is_profile(sd))
+    if (!sd.set) {
+        if (is_absolute_uri(url) && !r->profile) unknown_extension(r, n, url);
+        return;
+    }
+    if (!cw_slice_eq_cstr(cw_fhir_sd_type_name(sd), "Extension") || !cw_fhir_sd_is_profile(sd))
         return;
     profile_pass(r, n, sd, r->quiet, NULL);
 }
@@ -1571,6 +1616,11 @@ static void check_node(struct vrun *r, const struct cw_fhir_node *n, unsigned de
             if (ml && cw_json_is(n->value, CW_JSON_STRING) && n->value->len > ml)
                 vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_TOO_LONG, "",
                        "longer than the maxLength %u", ml);
+            if ((r->flags & CW_FHIR_VALIDATE_NO_EXAMPLE_URLS) &&
+                cw_json_is(n->value, CW_JSON_STRING) && cw_fhir_type_is_a(n->type, T.uri) &&
+                is_example_url(cw_json_text(n->value)))
+                vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_VALUE, "",
+                       "example URLs are not allowed in this context");
         }
     } else {
         uint32_t ml = cw_fhir_elem_max_length(n->elem);

@@ -59,6 +59,15 @@
 /* every invariant through FHIRPath, even those decided natively (ele-1,
    dom-*, ...): for tests that compare the two; slow */
 #define CW_FHIR_VALIDATE_NO_NATIVE 0x10u
+/* an extension whose definition is not known (core, registry) is an error
+   unless its URL starts with one of extension_domains or is an example URL
+   (example.org, acme.com): the HL7 Java validator's default policy. Off by
+   default: then an unknown extension is only reported as information */
+#define CW_FHIR_VALIDATE_KNOWN_EXTENSIONS 0x20u
+/* example URLs (a uri, url or canonical naming example.org or acme.com) are
+   errors, and no longer exempt unknown extensions: for production data
+   (the Java validator's allowExamples = false) */
+#define CW_FHIR_VALIDATE_NO_EXAMPLE_URLS 0x40u
 
 /* Options; a zeroed struct (or NULL) validates against the core definitions. */
 struct cw_fhir_vopts {
@@ -68,6 +77,10 @@ struct cw_fhir_vopts {
     size_t n_profiles;
     size_t max_issues;  /* 0 = 1000 */
     unsigned max_depth; /* element nesting (0 = 100) */
+    /* URL prefixes of extensions allowed without a definition
+       (CW_FHIR_VALIDATE_KNOWN_EXTENSIONS) */
+    const cw_slice *extension_domains;
+    size_t n_extension_domains;
 };
 
 /* One issue. Strings are NUL-terminated and live in the caller's arena. */

@@ -340,7 +340,8 @@ static long expected_errors(struct cw_arena *a, const char *dir, const struct cw
 
 /* Our error count for the case's file (a malformed document counts 1). */
 static long our_errors(struct cw_arena *a, const char *path, const struct cw_fhir_registry *reg,
-                       const cw_slice *profiles, size_t n_profiles)
+                       const cw_slice *profiles, size_t n_profiles, unsigned flags,
+                       const cw_slice *domains, size_t n_domains)
 {
     char *keep;
     size_t pl = strlen(path);
@@ -360,8 +361,12 @@ static long our_errors(struct cw_arena *a, const char *path, const struct cw_fhi
                     total++;
                 } else {
                     struct cw_fhir_vresult r;
-                    struct cw_fhir_vopts o = {
-                        .registry = reg, .profiles = profiles, .n_profiles = n_profiles};
+                    struct cw_fhir_vopts o = {.registry = reg,
+                                              .profiles = profiles,
+                                              .n_profiles = n_profiles,
+                                              .flags = flags,
+                                              .extension_domains = domains,
+                                              .n_extension_domains = n_domains};
                     if (cw_fhir_validate(a, res, &o, &r, &err) == 0)
                         total += (long)(r.n_error + r.n_fatal);
                 }
@@ -376,7 +381,12 @@ static long our_errors(struct cw_arena *a, const char *path, const struct cw_fhi
     if (res) {
         struct cw_fhir_vresult r;
         struct cw_err err;
-        struct cw_fhir_vopts o = {.registry = reg, .profiles = profiles, .n_profiles = n_profiles};
+        struct cw_fhir_vopts o = {.registry = reg,
+                                  .profiles = profiles,
+                                  .n_profiles = n_profiles,
+                                  .flags = flags,
+                                  .extension_domains = domains,
+                                  .n_extension_domains = n_domains};
         n = cw_fhir_validate(a, res, &o, &r, &err) == 0 ? (long)(r.n_error + r.n_fatal) : -1;
         const char *v = getenv("CW_VALIDATE_VERBOSE");
         if (n >= 0 && v && strcmp(v, "2") == 0)
@@ -443,7 +453,14 @@ static void test_manifest(void **state)
             if (vv && strcmp(vv, "2") == 0)
                 fprintf(stderr, "step: %.*s%s\n", CW_SLICE_FMT(cw_json_text(cw_json_get(c, "name"))),
                         step ? " (profile)" : "");
-            long got = our_errors(a, file, reg, step ? &purl : NULL, step ? 1 : 0);
+            /* the Java harness: unknown extensions are errors except in
+               the case's allowed-extension-domain */
+            cw_slice dom = cw_json_text(cw_json_get(c, "allowed-extension-domain"));
+            unsigned flags = CW_FHIR_VALIDATE_KNOWN_EXTENSIONS;
+            if (cw_json_is(cw_json_get(c, "examples"), CW_JSON_FALSE))
+                flags |= CW_FHIR_VALIDATE_NO_EXAMPLE_URLS;
+            long got = our_errors(a, file, reg, step ? &purl : NULL, step ? 1 : 0, flags, &dom,
+                                  dom.len ? 1 : 0);
             steps++;
             if (got == want) exact++;
             if ((got == 0) == (want == 0)) verdict++;
