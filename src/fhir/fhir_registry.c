@@ -1458,15 +1458,25 @@ static int compile_sd(struct cw_fhir_registry *r, struct builder *b, struct rsd 
     sd->flags = (d->abstract ? FD_SD_ABSTRACT : 0) |
                 (cw_slice_eq_cstr(d->derivation, "constraint") ? FD_SD_CONSTRAINT : 0) |
                 (d->generated ? FD_SD_SNAPSHOT_GEN : 0);
+    /* contexts, then each contextInvariant as a pair ("invariant", expression) */
     const struct cw_json *ctx = cw_json_get(d->json, "context");
+    const struct cw_json *cinv = cw_json_get(d->json, "contextInvariant");
     uint32_t nctx = cw_json_is(ctx, CW_JSON_ARRAY) ? ctx->len : 0;
-    if (nctx) {
-        uint32_t *l = malloc(2 * nctx * sizeof *l);
+    uint32_t ninv = cw_json_is(cinv, CW_JSON_ARRAY) ? cinv->len : 0;
+    if (nctx + ninv) {
+        uint32_t *l = malloc(2 * (size_t)(nctx + ninv) * sizeof *l);
         if (!l) goto oom;
         for (uint32_t c = 0; c < nctx; c++) {
             l[2 * c] = b_str(b, jtext(&ctx->u.items[c], "type"));
             l[2 * c + 1] = b_str(b, jtext(&ctx->u.items[c], "expression"));
         }
+        for (uint32_t c = 0; c < ninv; c++) {
+            l[2 * (nctx + c)] = b_str(b, CW_LIT("invariant"));
+            l[2 * (nctx + c) + 1] = b_str(b, cw_json_is(&cinv->u.items[c], CW_JSON_STRING)
+                                                 ? cw_json_text(&cinv->u.items[c])
+                                                 : CW_SLICE_NULL);
+        }
+        nctx += ninv;
         sd->contexts = b_list(b, l, 2 * nctx);
         free(l);
     } else {

@@ -1553,6 +1553,185 @@ static void unknown_extension(struct vrun *r, const struct cw_fhir_node *n, cw_s
            CW_SLICE_FMT(shown));
 }
 
+/* ---- extension contexts (StructureDefinition.context, extensibility.html) ---- */
+
+static cw_slice strip_choice(cw_slice s)
+{
+    if (s.len > 3 && memcmp(s.ptr + s.len - 3, "[x]", 3) == 0) s.len -= 3;
+    return s;
+}
+
+/* The name of node n as a path step: its element's name, without "[x]". */
+static cw_slice step_name(const struct cw_fhir_node *n)
+{
+    cw_slice en = n->elem.set ? cw_fhir_elem_name(n->elem) : CW_SLICE_NULL;
+    return en.len ? strip_choice(en) : n->name;
+}
+
+/*
+ * Does node c stand at the element context path en ("Patient",
+ * "Patient.name", "DomainResource.text", "BackboneElement", "Element")?
+ * The first step of en names a type; some node a on c's ancestor line
+ * (c itself included) must be of that type or derived from it, and the
+ * element names from a down to c must be the rest of en (choice elements
+ * by their name without [x]). This is the Java validator's reading: the
+ * element is known by the paths from each typed ancestor and by its type.
+ */
+static bool ctx_element_match(const struct cw_fhir_node *c, cw_slice en)
+{
+    if (cw_slice_eq_cstr(en, "Element")) return true;
+    size_t dot = 0;
+    while (dot < en.len && en.ptr[dot] != '.') dot++;
+    struct cw_fhir_sd head = cw_fhir_type((cw_slice){en.ptr, dot});
+    if (!head.set) return false;
+    /* the path of c's element definition (a recursive element reached by
+       contentReference — Questionnaire.item.item — has the path of the
+       element it repeats), its first step read as a type like above */
+    struct cw_fhir_elem ce = c->elem;
+    if (ce.set) {
+        struct cw_fhir_elem cr = cw_fhir_elem_content_ref(ce);
+        if (cr.set) ce = cr;
+    }
+    cw_slice ep = ce.set ? cw_fhir_elem_path(ce) : CW_SLICE_NULL;
+    size_t edot = 0;
+    while (edot < ep.len && ep.ptr[edot] != '.') edot++;
+    if (edot < ep.len && dot < en.len) {
+        cw_slice et = strip_choice((cw_slice){ep.ptr + edot, ep.len - edot});
+        cw_slice nt = strip_choice((cw_slice){en.ptr + dot, en.len - dot});
+        struct cw_fhir_sd eh = cw_fhir_type((cw_slice){ep.ptr, edot});
+        if (cw_slice_eq(et, nt) && eh.set && cw_fhir_type_is_a(eh, head)) return true;
+    }
+    /* the steps of en after the head, matched from the end against c and its ancestors */
+    const struct cw_fhir_node *a = c;
+    size_t end = en.len;
+    for (unsigned guard = 0; a && guard < 256; guard++) {
+        if (end == dot) return a->type.set && cw_fhir_type_is_a(a->type, head);
+        /* match the last remaining step of en with a's name */
+        size_t st = end;
+        while (st > dot && en.ptr[st - 1] != '.') st--;
+        cw_slice want = strip_choice((cw_slice){en.ptr + st, end - st});
+        if (!cw_slice_eq(want, step_name(a))) return false;
+        end = st - 1;
+        a = a->parent;
+    }
+    return false;
+}
+
+/* Is node c an element of the result of the context's FHIRPath expression
+   on c's resource? */
+static int ctx_fhirpath_match(struct vrun *r, const struct cw_fhir_node *c, cw_slice expr)
+{
+    const struct cw_fhir_node *res = c;
+    while (res && !(res->flags & CW_FHIR_NODE_RESOURCE)) res = res->parent;
+    if (!res) return -1;
+    struct cw_err err;
+    cw_err_clear(&err);
+    bool owned;
+    const struct cw_fhirpath_expr *x = fhir_vcache_get(expr, &owned, &err);
+    if (!x) return -1;
+    struct cw_fhirpath_coll out;
+    int rc = cw_fhirpath_eval_node(r->scratch, x, &r->env, res, &out, &err);
+    int hit = rc == 0 ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < out.n && !hit; i++)
+        if (out.items[i].kind == CW_FHIRPATH_NODE && out.items[i].u.node->value == c->value)
+            hit = 1;
+    fhir_vcache_release(x, owned);
+    scratch_done(r);
+    return hit;
+}
+
+/* Does the context invariant hold on the container c? 1, 0, -1 unknown. */
+static int ctx_invariant(struct vrun *r, const struct cw_fhir_node *c, cw_slice expr)
+{
+    struct cw_err err;
+    cw_err_clear(&err);
+    bool owned;
+    const struct cw_fhirpath_expr *x = fhir_vcache_get(expr, &owned, &err);
+    if (!x) return -1;
+    struct cw_fhirpath_coll out;
+    int rc = cw_fhirpath_eval_node(r->scratch, x, &r->env, c, &out, &err);
+    int t = rc == 0 ? cw_fhirpath_truth(out, &err) : -1;
+    fhir_vcache_release(x, owned);
+    scratch_done(r);
+    return t;
+}
+
+/* The last step of a definition's URL ("structuredefinition-fhir-type"). */
+static cw_slice url_tail_name(struct cw_fhir_sd sd)
+{
+    cw_slice u = cw_fhir_sd_url(sd);
+    size_t i = u.len;
+    while (i > 0 && u.ptr[i - 1] != '/') i--;
+    return (cw_slice){u.ptr + i, u.len - i};
+}
+
+/*
+ * StructureDefinition.context: where the extension n (whose definition is
+ * sd) may be used. Its container — the element that holds it — must match
+ * one context: "element" (ctx_element_match), "extension" (the container
+ * is an extension with that URL, or the value of one), "fhirpath" (the
+ * container is among the expression's results on the resource); then
+ * each contextInvariant must hold on the container. A definition without
+ * contexts, or a context we cannot decide, allows the use.
+ */
+static void check_extension_context(struct vrun *r, const struct cw_fhir_node *n,
+                                    struct cw_fhir_sd sd)
+{
+    const struct cw_fhir_node *c = n->parent;
+    size_t nc = cw_fhir_sd_context_count(sd);
+    if (!c || nc == 0) return;
+    bool any = false, ok = false;
+    for (size_t i = 0; i < nc && !ok; i++) {
+        cw_slice ty, ex;
+        if (cw_fhir_sd_context(sd, i, &ty, &ex) != 0) continue;
+        if (cw_slice_eq_cstr(ty, "element")) {
+            any = true;
+            size_t d = 0;
+            while (d < ex.len && ex.ptr[d] != '.') d++;
+            if (cw_slice_eq_cstr(ex, "Resource") && (c->flags & CW_FHIR_NODE_RESOURCE)) ok = true;
+            else if (!cw_fhir_type((cw_slice){ex.ptr, d}).set) ok = true; /* a type R4 lacks
+                (CanonicalResource of R5): undecidable, allowed */
+            else if (ctx_element_match(c, ex)) ok = true;
+            /* R4 erratum: structuredefinition-fhir-type says ElementDefinition.type.code
+               but the R4 snapshots carry it on ElementDefinition.type (R5 fixed the
+               context; the Java validator reads it so) */
+            else if (cw_slice_eq_cstr(ex, "ElementDefinition.type.code") &&
+                     cw_slice_eq_cstr(url_tail_name(sd), "structuredefinition-fhir-type"))
+                ok = ctx_element_match(c, CW_LIT("ElementDefinition.type"));
+        } else if (cw_slice_eq_cstr(ty, "extension")) {
+            any = true;
+            const struct cw_fhir_node *e = c;
+            if (!is_extension_node(e) && e->parent && is_extension_node(e->parent) &&
+                cw_slice_starts_with(e->name, CW_LIT("value")))
+                e = e->parent;
+            ok = is_extension_node(e) && cw_slice_eq(jstr(e->value, "url"), ex);
+        } else if (cw_slice_eq_cstr(ty, "fhirpath")) {
+            any = true;
+            int m = ctx_fhirpath_match(r, c, ex);
+            if (m != 0) ok = true; /* undecidable: allowed */
+        }
+    }
+    cw_slice url = cw_fhir_sd_url(sd);
+    cw_slice shown = {url.ptr, url.len > 150 ? 150 : url.len};
+    if (any && !ok) {
+        vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_STRUCTURE, "",
+               "the extension %.*s is not allowed at this element (its context)",
+               CW_SLICE_FMT(shown));
+        return;
+    }
+    for (size_t i = 0; i < nc; i++) {
+        cw_slice ty, ex;
+        if (cw_fhir_sd_context(sd, i, &ty, &ex) != 0 || !cw_slice_eq_cstr(ty, "invariant"))
+            continue;
+        if (ctx_invariant(r, c, ex) == 0) {
+            vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_STRUCTURE, "",
+                   "the extension %.*s is not allowed here: a context invariant fails",
+                   CW_SLICE_FMT(shown));
+            return;
+        }
+    }
+}
+
 /* An extension whose definition we hold: validate it against that. */
 static void check_extension_def(struct vrun *r, const struct cw_fhir_node *n)
 {
@@ -1571,6 +1750,7 @@ static void check_extension_def(struct vrun *r, const struct cw_fhir_node *n)
     }
     if (!cw_slice_eq_cstr(cw_fhir_sd_type_name(sd), "Extension") || !cw_fhir_sd_is_profile(sd))
         return;
+    check_extension_context(r, n, sd);
     profile_pass(r, n, sd, r->quiet, NULL);
 }
 
