@@ -627,7 +627,7 @@ static cw_slice errata(const char *key, cw_slice expr)
 
 /* Evaluate constraint ci of set s at node n. */
 static void eval_cons(struct vrun *r, const struct cw_fhir_node *n, const struct cw_fhir_set *s,
-                      uint32_t ci)
+                      uint32_t ci, bool in_container)
 {
     const struct fd_cons *c = &s->cons[ci];
     uint8_t nat = native_of(s, ci);
@@ -657,7 +657,20 @@ static void eval_cons(struct vrun *r, const struct cw_fhir_node *n, const struct
         return;
     }
     struct cw_fhirpath_coll out;
-    int rc = cw_fhirpath_eval_node(r->scratch, x, &r->env, n, &out, &err);
+    /* An invariant of the element that holds a nested resource
+       (Bundle.entry.resource, contained, Parameters.parameter.resource) is
+       evaluated in the container: %resource is the resource that holds the
+       element (fhirpath.html#variables; the Java validator does so). The
+       engine takes %resource as the nearest node marked as a resource up
+       the chain, so the node is passed unmarked. */
+    struct cw_fhir_node unmarked;
+    const struct cw_fhir_node *en = n;
+    if (in_container && (n->flags & CW_FHIR_NODE_RESOURCE) && n->parent) {
+        unmarked = *n;
+        unmarked.flags &= ~(unsigned)CW_FHIR_NODE_RESOURCE;
+        en = &unmarked;
+    }
+    int rc = cw_fhirpath_eval_node(r->scratch, x, &r->env, en, &out, &err);
     int t = rc == 0 ? cw_fhirpath_truth(out, &err) : -1;
     fhir_vcache_release(x, owned);
     scratch_done(r);
@@ -684,6 +697,12 @@ static void check_constraints(struct vrun *r, const struct cw_fhir_node *n)
     const struct cw_fhir_set *s = e.set;
     fd_list cl = fhir_elem_rec(e)->cons;
     uint32_t ne = fhir_list_len(s, cl);
+    /* a resource held by an element (not the root element of a definition) */
+    bool held = false;
+    if ((n->flags & CW_FHIR_NODE_RESOURCE) && n->parent && ne) {
+        cw_slice ep = cw_fhir_elem_path(e);
+        held = memchr(ep.ptr, '.', ep.len) != NULL;
+    }
     for (uint32_t i = 0; i < ne && !r->stop; i++) {
         uint32_t ci = fhir_list_at(s, cl, i);
         if (ci >= s->n_cons) continue;
@@ -691,7 +710,7 @@ static void check_constraints(struct vrun *r, const struct cw_fhir_node *n)
             struct cw_fhir_constraint c;
             if (cw_fhir_elem_constraint(e, i, &c) != 0 || core_has_constraint(e, &c)) continue;
         }
-        eval_cons(r, n, s, ci);
+        eval_cons(r, n, s, ci, held);
     }
     if (r->profile) return;
     /* the type's own invariants (Quantity qty-3, Period per-1, a resource's
@@ -714,7 +733,7 @@ static void check_constraints(struct vrun *r, const struct cw_fhir_node *n)
                                    strcmp(fhir_cstr(s, s->cons[cj].key), key) == 0))
                 dup = true;
         }
-        if (!dup) eval_cons(r, n, rs, ci);
+        if (!dup) eval_cons(r, n, rs, ci, false);
     }
 }
 
