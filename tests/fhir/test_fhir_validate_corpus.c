@@ -33,6 +33,11 @@ static const struct known_bad KNOWN_BAD[] = {
     {"Observation-clinical-gender.json", 1}, /* performer -> Encounter */
     {"Questionnaire-qs1.json", 32},          /* items without linkId (1..1) */
     {"Loma_Johns_0f30cacb-3348-4baf-8946-cd2175a750b3.json", 1}, /* code 'vital-sign' */
+    /* narratives without any text: txt-2 "SHALL have some non-whitespace content" */
+    {"ActivityDefinition-blood-tubes-supply.json", 1},
+    {"ActivityDefinition-heart-valve-replacement.json", 1},
+    {"EventDefinition-example.json", 1},
+    {"Questionnaire-zika-virus-exposure-assessment.json", 1},
 };
 
 static const struct known_bad *known(const char *path)
