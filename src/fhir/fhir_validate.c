@@ -1249,6 +1249,59 @@ static struct cw_fhir_elem elem_at_path(struct cw_fhir_elem slice, cw_slice path
     return cur;
 }
 
+/*
+ * A type discriminator through a reference ("item.resolve()",
+ * profiling.html#discriminator): the type of the resource the reference
+ * points to must be one of the targets of the slice's reference element.
+ * The type comes from the resolved resource (contained, Bundle entry) or,
+ * when it does not resolve here, from the reference text ("Patient/1").
+ */
+static bool discr_type_resolved(struct vrun *r, const struct cw_fhir_node *item,
+                                struct cw_fhir_elem slice, cw_slice path,
+                                struct cw_fhirpath_coll vals)
+{
+    cw_slice refpath = {path.ptr, path.len - 9};
+    if (refpath.len && refpath.ptr[refpath.len - 1] == '.') refpath.len--;
+    struct cw_fhir_elem re = refpath.len ? elem_at_path(slice, refpath) : slice;
+    if (!re.set) return false;
+    cw_slice tname = CW_SLICE_NULL;
+    for (size_t i = 0; i < vals.n && !tname.len; i++)
+        if (vals.items[i].kind == CW_FHIRPATH_NODE)
+            tname = cw_fhir_sd_type_name(vals.items[i].u.node->type);
+    if (!tname.len && refpath.len) {
+        /* the reference's own text */
+        const struct cw_json *cur = item->value;
+        size_t i = 0;
+        while (i < refpath.len && cw_json_is(cur, CW_JSON_OBJECT)) {
+            size_t j = i;
+            while (j < refpath.len && refpath.ptr[j] != '.') j++;
+            char key[128];
+            size_t kl = j - i < sizeof key - 1 ? j - i : sizeof key - 1;
+            memcpy(key, refpath.ptr + i, kl);
+            key[kl] = 0;
+            cur = cw_json_get(cur, key);
+            if (cw_json_is(cur, CW_JSON_ARRAY)) cur = cur->len ? &cur->u.items[0] : NULL;
+            i = j + 1;
+        }
+        cw_slice ref = jstr(cur, "reference");
+        if (ref.len && ref.ptr[0] == '#') return false;
+        tname = reference_type(ref);
+    }
+    if (!tname.len) return false;
+    struct cw_fhir_sd vt = cw_fhir_type(tname);
+    size_t nt = cw_fhir_elem_type_count(re);
+    for (size_t k = 0; k < nt; k++) {
+        struct cw_fhir_typeref tr;
+        if (cw_fhir_elem_type(re, k, &tr) != 0) continue;
+        if (tr.n_targets == 0) return true; /* any resource */
+        for (size_t p = 0; p < tr.n_targets; p++) {
+            struct cw_fhir_sd sd = cw_fhir_sd_by_url(r->reg, cw_fhir_elem_type_target(re, k, p));
+            if (sd.set && cw_fhir_type_is_a(vt, cw_fhir_sd_type(sd))) return true;
+        }
+    }
+    return false;
+}
+
 /* One discriminator against one item; true when the item fits the slice. */
 static bool discr_match(struct vrun *r, const struct cw_fhir_node *item, struct cw_fhir_elem slice,
                         enum cw_fhir_discriminator dt, cw_slice path)
@@ -1284,6 +1337,9 @@ static bool discr_match(struct vrun *r, const struct cw_fhir_node *item, struct 
         return (vals.n > 0) == want;
     }
     case CW_FHIR_DISCR_TYPE: {
+        if (!de.set && path.len >= 9 &&
+            cw_slice_eq_cstr((cw_slice){path.ptr + path.len - 9, 9}, "resolve()"))
+            return discr_type_resolved(r, item, slice, path, vals);
         if (!de.set) return false;
         for (size_t i = 0; i < vals.n; i++) {
             if (vals.items[i].kind != CW_FHIRPATH_NODE) continue;
