@@ -1894,6 +1894,77 @@ static void check_type_profiles(struct vrun *r, const struct cw_fhir_node *n)
     }
 }
 
+/* ---- Bundle rules beyond the invariants (bundle.html) ---- */
+
+/*
+ * An entry's identity. bundle.html#fullUrl: the fullUrl is the identity of
+ * the resource in the entry; it SHALL be present except when POSTing new
+ * resources (transactions, batches) and for results of operations
+ * (responses, search outcomes) — so we require it in documents, messages
+ * and collections; and a fullUrl that looks like a RESTful URL
+ * (".../[type]/[id]") SHALL match the resource's id (and so its type).
+ */
+static void check_entry_identity(struct vrun *r, const struct cw_fhir_node *e, cw_slice fu)
+{
+    const struct cw_json *res = cw_json_get(e->value, "resource");
+    if (!cw_json_is(res, CW_JSON_OBJECT)) return;
+    const struct cw_fhir_node *bundle = e->parent;
+    cw_slice btype = bundle ? jstr(bundle->value, "type") : CW_SLICE_NULL;
+    if (!fu.len) {
+        /* not in responses (results of operations need not be
+           identified) nor search sets (an OperationOutcome entry) */
+        if (cw_slice_eq_cstr(btype, "document") || cw_slice_eq_cstr(btype, "message") ||
+            cw_slice_eq_cstr(btype, "collection"))
+            vissue(r, e, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_REQUIRED, "",
+                   "an entry of a %.*s Bundle must have a fullUrl (the identity of its resource)",
+                   (int)(btype.len > 40 ? 40 : btype.len), btype.ptr);
+        return;
+    }
+    if (!cw_slice_starts_with(fu, CW_LIT("http://")) && !cw_slice_starts_with(fu, CW_LIT("https://")))
+        return;
+    /* [base]/[type]/[id] with an optional /_history/[vid] */
+    cw_slice u = fu;
+    for (size_t i = 0; i + 10 <= u.len; i++)
+        if (memcmp(u.ptr + i, "/_history/", 10) == 0) {
+            u.len = i;
+            break;
+        }
+    cw_slice tail = url_tail(u);
+    size_t sl = 0;
+    while (sl < tail.len && tail.ptr[sl] != '/') sl++;
+    if (!tail.len || sl == tail.len) return;
+    cw_slice ty = {tail.ptr, sl}, id = {tail.ptr + sl + 1, tail.len - sl - 1};
+    struct cw_fhir_sd tsd = cw_fhir_type(ty);
+    if (!tsd.set || cw_fhir_sd_kind(tsd) != CW_FHIR_KIND_RESOURCE) return;
+    cw_slice rid = jstr(res, "id"), rtype = jstr(res, "resourceType");
+    if (!rid.len)
+        vissue(r, e, CW_LIT("fullUrl"), CW_SEV_ERROR, CW_ISSUE_VALUE, "",
+               "the fullUrl is a RESTful URL, but the resource has no id");
+    else if (!cw_slice_eq(ty, rtype) || !cw_slice_eq(id, rid))
+        vissue(r, e, CW_LIT("fullUrl"), CW_SEV_ERROR, CW_ISSUE_VALUE, "",
+               "the fullUrl is a RESTful URL that does not end with the resource's type and id");
+}
+
+/* bundle.html: a link relation names one link; each relation occurs once. */
+static void check_bundle_links(struct vrun *r, const struct cw_fhir_node *b)
+{
+    const struct cw_json *links = cw_json_get(b->value, "link");
+    if (!cw_json_is(links, CW_JSON_ARRAY)) return;
+    for (uint32_t i = 1; i < links->len && i < 1000; i++) {
+        cw_slice rel = jstr(&links->u.items[i], "relation");
+        if (!rel.len) continue;
+        for (uint32_t k = 0; k < i; k++)
+            if (cw_slice_eq(jstr(&links->u.items[k], "relation"), rel)) {
+                char loc[32];
+                snprintf(loc, sizeof loc, "link[%u]", i);
+                vissue(r, b, cw_slice_cstr(loc), CW_SEV_ERROR, CW_ISSUE_STRUCTURE, "",
+                       "the link relation %.*s occurs more than once",
+                       (int)(rel.len > 40 ? 40 : rel.len), rel.ptr);
+                break;
+            }
+    }
+}
+
 static void check_node(struct vrun *r, const struct cw_fhir_node *n, unsigned depth)
 {
     if (r->stop) return;
@@ -1944,7 +2015,11 @@ static void check_node(struct vrun *r, const struct cw_fhir_node *n, unsigned de
         if (fu.len && !is_absolute_uri(fu))
             vissue(r, n, CW_LIT("fullUrl"), CW_SEV_ERROR, CW_ISSUE_VALUE, "",
                    "fullUrl must be an absolute URL");
+        check_entry_identity(r, n, fu);
     }
+    if (!r->profile && !prim && (n->flags & CW_FHIR_NODE_RESOURCE) &&
+        cw_slice_eq_cstr(cw_fhir_sd_type_name(n->type), "Bundle"))
+        check_bundle_links(r, n);
     if (n->flags & CW_FHIR_NODE_RESOURCE) {
         if (!r->profile && n->parent) check_meta_profiles(r, n);
     } else if (!r->profile && is_extension_node(n) && !(n->flags & CW_FHIR_NODE_UNKNOWN)) {
