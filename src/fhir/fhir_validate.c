@@ -321,7 +321,8 @@ static bool has_member(const struct cw_json *o, const char *k)
 static int nat_ele1(const struct cw_fhir_node *n)
 {
     if (n->flags & CW_FHIR_NODE_PRIMITIVE) {
-        if (n->value) return 1;
+        /* an empty string is no value (json.html: empty strings are not allowed) */
+        if (n->value && !(cw_json_is(n->value, CW_JSON_STRING) && n->value->len == 0)) return 1;
         const struct cw_json *x = n->ext;
         if (!cw_json_is(x, CW_JSON_OBJECT)) return 0;
         for (uint32_t i = 0; i < x->len; i++)
@@ -1860,6 +1861,15 @@ static void check_extension_def(struct vrun *r, const struct cw_fhir_node *n)
     /* extensibility.html: the url of an extension SHALL be absolute; only the
        parts of a complex extension use local names */
     bool nested = n->parent && cw_fhir_sd_eq(n->parent->type, n->type);
+    /* the url identifies the extension: without it the extension cannot be
+       understood or validated (besides Extension.url 1..1); a version
+       (url|version) is not part of an extension's identity */
+    if (!url.len)
+        vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_REQUIRED, "",
+               "the extension has no url: it cannot be identified or validated");
+    else if (memchr(url.ptr, '|', url.len))
+        vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_VALUE, "",
+               "the url of an extension must not contain a version");
     if (url.len && !nested && !is_absolute_uri(url))
         vissue(r, n, CW_LIT("url"), CW_SEV_ERROR, CW_ISSUE_VALUE, "",
                "the url of an extension must be an absolute URI");
