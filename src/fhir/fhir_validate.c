@@ -36,8 +36,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/datetime.h"
 #include "fhir/fhir_int.h"
 #include "fhir/fhir_validate_int.h"
+#include "fhir/fhirpath.h"
 
 #define VMAX_PASS   6    /* nested profile passes (extension in extension, trial matches) */
 #define VPOOL_COUNT 8192 /* child counters in the per-validation pool */
@@ -1191,13 +1193,59 @@ static int compare_bound(const struct cw_json *inst, const struct cw_json *bound
         return c < 0 ? -1 : c > 0 ? 1 : 0;
     }
     if (cw_json_is(inst, CW_JSON_OBJECT) && cw_json_is(bound, CW_JSON_OBJECT)) {
-        /* Quantity: same unit code only */
-        if (!cw_slice_eq(jstr(inst, "code"), jstr(bound, "code")) ||
-            !cw_slice_eq(jstr(inst, "system"), jstr(bound, "system")))
+        /* Quantity: the same unit code, or commensurable UCUM units compared
+           in their base units (-1 g against 0 kg) */
+        if (!cw_slice_eq(jstr(inst, "system"), jstr(bound, "system"))) return 2;
+        if (cw_slice_eq(jstr(inst, "code"), jstr(bound, "code")))
+            return compare_bound(cw_json_get(inst, "value"), cw_json_get(bound, "value"));
+        if (!cw_slice_eq_cstr(jstr(inst, "system"), "http://unitsofmeasure.org")) return 2;
+        double fa, fb, a, b;
+        char ka[96], kb[96];
+        if (cw_fhirpath_ucum_canonical(jstr(inst, "code"), &fa, ka, sizeof ka) != 0 ||
+            cw_fhirpath_ucum_canonical(jstr(bound, "code"), &fb, kb, sizeof kb) != 0 ||
+            strcmp(ka, kb) != 0)
             return 2;
-        return compare_bound(cw_json_get(inst, "value"), cw_json_get(bound, "value"));
+        if (cw_json_to_double(cw_json_get(inst, "value"), &a) != 0 ||
+            cw_json_to_double(cw_json_get(bound, "value"), &b) != 0)
+            return 2;
+        a *= fa;
+        b *= fb;
+        return a < b ? -1 : a > b ? 1 : 0;
     }
     return 2;
+}
+
+/*
+ * A date, dateTime or instant against a Duration bound (min/maxValue as a
+ * quantity of time): the bound is now minus (min) or plus (max) the
+ * duration — "born at most 100 years ago". Returns -1 below the minimum,
+ * 1 above the maximum, 0 inside, 2 when undecidable.
+ */
+static int compare_duration_bound(const struct cw_fhir_node *n, const struct cw_json *bound,
+                                  bool is_max)
+{
+    if (!cw_json_is(n->value, CW_JSON_STRING) || !cw_json_is(bound, CW_JSON_OBJECT)) return 2;
+    if (!cw_slice_eq_cstr(jstr(bound, "system"), "http://unitsofmeasure.org")) return 2;
+    double f, v;
+    char k[96];
+    if (cw_fhirpath_ucum_canonical(jstr(bound, "code"), &f, k, sizeof k) != 0 ||
+        strcmp(k, "ucum:s") != 0 || cw_json_to_double(cw_json_get(bound, "value"), &v) != 0)
+        return 2;
+    cw_slice tn = cw_fhir_sd_type_name(n->type);
+    enum cw_dt_type dt = cw_slice_eq_cstr(tn, "date")       ? CW_DT_DATE
+                         : cw_slice_eq_cstr(tn, "dateTime") ? CW_DT_DATETIME
+                         : cw_slice_eq_cstr(tn, "instant")  ? CW_DT_INSTANT
+                                                            : (enum cw_dt_type)0;
+    if (!dt) return 2;
+    struct cw_dt d;
+    struct cw_err err;
+    if (cw_dt_parse(cw_json_text(n->value), dt, 0, &d, &err) != 0) return 2;
+    struct cw_dt_range rg = cw_dt_range(&d, 0);
+    double us = v * f * 1e6;
+    if (us > 1e17 || us < -1e17) return 2;
+    cw_dt_us now = cw_dt_now_us();
+    if (is_max) return rg.low > now + (cw_dt_us)us ? 1 : 0;
+    return rg.high <= now - (cw_dt_us)us ? -1 : 0;
 }
 
 static void check_min_max(struct vrun *r, const struct cw_fhir_node *n)
@@ -1206,11 +1254,11 @@ static void check_min_max(struct vrun *r, const struct cw_fhir_node *n)
     r->hold++;
     const struct cw_json *mn = elem_value(r, n->elem, "minValue");
     const struct cw_json *mx = elem_value(r, n->elem, "maxValue");
-    if (mn && compare_bound(n->value, mn) == -1)
+    if (mn && (compare_bound(n->value, mn) == -1 || compare_duration_bound(n, mn, false) == -1))
         vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_VALUE, "",
                "the value is less than the minimum value of %.*s",
                CW_SLICE_FMT(cw_fhir_elem_id(n->elem)));
-    if (mx && compare_bound(n->value, mx) == 1)
+    if (mx && (compare_bound(n->value, mx) == 1 || compare_duration_bound(n, mx, true) == 1))
         vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_VALUE, "",
                "the value is greater than the maximum value of %.*s",
                CW_SLICE_FMT(cw_fhir_elem_id(n->elem)));
