@@ -1353,7 +1353,7 @@ static bool discr_type_resolved(struct vrun *r, const struct cw_fhir_node *item,
 
 /* One discriminator against one item; true when the item fits the slice. */
 static bool discr_match(struct vrun *r, const struct cw_fhir_node *item, struct cw_fhir_elem slice,
-                        enum cw_fhir_discriminator dt, cw_slice path)
+                        enum cw_fhir_discriminator dt, cw_slice path, bool sl_multi)
 {
     struct cw_fhir_elem de = elem_at_path(slice, path);
     /* evaluate the path on the item */
@@ -1484,7 +1484,9 @@ static bool discr_match(struct vrun *r, const struct cw_fhir_node *item, struct 
                 return false;
             }
         }
-        if (!want) return false;
+        /* a slice that sets no value at this discriminator's path (one of
+           several discriminators) is not constrained by it */
+        if (!want) return de.set && !cw_slice_eq_cstr(pathname, "url") && sl_multi;
         for (size_t i = 0; i < vals.n; i++) {
             const struct cw_fhirpath_value *v = &vals.items[i];
             if (v->kind == CW_FHIRPATH_NODE) {
@@ -1515,7 +1517,7 @@ static struct cw_fhir_elem match_slice(struct vrun *r, const struct cw_fhir_node
                 ok = false;
                 break;
             }
-            ok = discr_match(r, item, slice, dt, path);
+            ok = discr_match(r, item, slice, dt, path, sl->n_discriminators > 1);
         }
         if (ok) found = slice;
     }
