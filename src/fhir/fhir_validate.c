@@ -1429,6 +1429,9 @@ static bool discr_match(struct vrun *r, const struct cw_fhir_node *item, struct 
         cw_slice pathname = path;
         const struct cw_json *want = NULL;
         bool exact = true;
+        /* a slice that prohibits the discriminator element (max 0) takes
+           the items without it */
+        if (de.set && cw_fhir_elem_max(de) == 0) return vals.n == 0;
         if (de.set) {
             want = elem_value(r, de, "fixed");
             if (!want) {
