@@ -1415,6 +1415,9 @@ static bool discr_match(struct vrun *r, const struct cw_fhir_node *item, struct 
                                                  : cw_fhir_elem_type_target(de, k, p);
                     struct cw_fhir_sd sd = cw_fhir_sd_by_url(r->reg, url);
                     if (!sd.set) continue;
+                    /* a profile of another type does not fit, whatever it checks */
+                    if (!cw_fhir_type_is_a(vals.items[i].u.node->type, cw_fhir_sd_type(sd)))
+                        continue;
                     size_t errors = 0;
                     profile_pass(r, vals.items[i].u.node, sd, true, &errors);
                     if (errors == 0) return true;
