@@ -202,7 +202,16 @@ static void vissue(struct vrun *r, const struct cw_fhir_node *n, cw_slice suffix
         cw_buf_put_slice(&r->path, suffix);
     }
     const char *loc = cw_buf_failed(&r->path) ? "(path too long)" : cw_buf_cstr(&r->path);
-    add_issue(r, loc ? loc : "", sev, code, rule, msg);
+    if (!loc) loc = "";
+    /* one problem, one issue: a check that runs again on the same element
+       (a binding seen by the profile and by the element's type profile)
+       does not repeat what is already listed */
+    for (size_t i = r->res->n; i-- > 0;) {
+        const struct cw_fhir_vissue *o = &r->res->issues[i];
+        if (o->severity == sev && strcmp(o->location, loc) == 0 && strcmp(o->message, msg) == 0)
+            return;
+    }
+    add_issue(r, loc, sev, code, rule, msg);
 }
 
 /* An error from the model's iterator (already located). */
@@ -220,6 +229,7 @@ static void vissue_err(struct vrun *r, const struct cw_err *e, enum cw_severity 
 /* Core types the checks test for, looked up once. */
 static struct {
     struct cw_fhir_sd reference, extension, coding, codeable, quantity, uri, xhtml, id, code;
+    struct cw_fhir_sd attachment;
     struct cw_fhir_elem bundle_entry;
 } T;
 static pthread_once_t types_once = PTHREAD_ONCE_INIT;
@@ -235,6 +245,7 @@ static void types_init(void)
     T.xhtml = cw_fhir_type_cstr("xhtml");
     T.id = cw_fhir_type_cstr("id");
     T.code = cw_fhir_type_cstr("code");
+    T.attachment = cw_fhir_type_cstr("Attachment");
     T.bundle_entry = cw_fhir_elem_by_id(cw_fhir_type_cstr("Bundle"), CW_LIT("Bundle.entry"));
 }
 
@@ -1960,6 +1971,33 @@ static void check_type_profiles(struct vrun *r, const struct cw_fhir_node *n)
     }
 }
 
+/*
+ * datatypes.html#Attachment: size is "the number of bytes of data that
+ * make up this attachment (before base64 encoding, if that is done)": when
+ * the data is inline, the two must agree.
+ */
+static void check_attachment(struct vrun *r, const struct cw_fhir_node *n)
+{
+    const struct cw_json *data = cw_json_get(n->value, "data");
+    const struct cw_json *size = cw_json_get(n->value, "size");
+    long long stated;
+    if (!cw_json_is(data, CW_JSON_STRING) || cw_json_to_i64(size, &stated) != 0) return;
+    cw_slice d = cw_json_text(data);
+    size_t chars = 0, pad = 0;
+    for (size_t i = 0; i < d.len; i++) {
+        char c = d.ptr[i];
+        if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
+        if (c == '=') pad++;
+        chars++;
+    }
+    if (chars % 4 != 0 || pad > 2) return; /* not base64: reported as such */
+    long long actual = (long long)(chars / 4 * 3) - (long long)pad;
+    if (actual != stated)
+        vissue(r, n, CW_LIT("size"), CW_SEV_ERROR, CW_ISSUE_VALUE, "",
+               "the stated size %lld does not match the size of the data (%lld bytes)", stated,
+               actual);
+}
+
 /* ---- Bundle rules beyond the invariants (bundle.html) ---- */
 
 /*
@@ -2086,6 +2124,7 @@ static void check_node(struct vrun *r, const struct cw_fhir_node *n, unsigned de
     if (!r->profile && !prim && (n->flags & CW_FHIR_NODE_RESOURCE) &&
         cw_slice_eq_cstr(cw_fhir_sd_type_name(n->type), "Bundle"))
         check_bundle_links(r, n);
+    if (!r->profile && !prim && cw_fhir_sd_eq(n->type, T.attachment)) check_attachment(r, n);
     if (n->flags & CW_FHIR_NODE_RESOURCE) {
         if (!r->profile && n->parent) check_meta_profiles(r, n);
     } else if (!r->profile && is_extension_node(n) && !(n->flags & CW_FHIR_NODE_UNKNOWN)) {
