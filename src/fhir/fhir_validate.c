@@ -229,7 +229,7 @@ static void vissue_err(struct vrun *r, const struct cw_err *e, enum cw_severity 
 /* Core types the checks test for, looked up once. */
 static struct {
     struct cw_fhir_sd reference, extension, coding, codeable, quantity, uri, xhtml, id, code;
-    struct cw_fhir_sd attachment;
+    struct cw_fhir_sd attachment, markdown;
     struct cw_fhir_elem bundle_entry;
 } T;
 static pthread_once_t types_once = PTHREAD_ONCE_INIT;
@@ -246,6 +246,7 @@ static void types_init(void)
     T.id = cw_fhir_type_cstr("id");
     T.code = cw_fhir_type_cstr("code");
     T.attachment = cw_fhir_type_cstr("Attachment");
+    T.markdown = cw_fhir_type_cstr("markdown");
     T.bundle_entry = cw_fhir_elem_by_id(cw_fhir_type_cstr("Bundle"), CW_LIT("Bundle.entry"));
 }
 
@@ -1998,6 +1999,20 @@ static void check_attachment(struct vrun *r, const struct cw_fhir_node *n)
                actual);
 }
 
+/* Does markdown text hold something that reads as an HTML tag: '<' then a
+   letter, or "</" then a letter? */
+static bool has_html_tag(cw_slice m)
+{
+    for (size_t i = 0; i + 1 < m.len; i++) {
+        if (m.ptr[i] != '<') continue;
+        size_t j = i + 1;
+        if (m.ptr[j] == '/') j++;
+        if (j < m.len && ((m.ptr[j] >= 'a' && m.ptr[j] <= 'z') || (m.ptr[j] >= 'A' && m.ptr[j] <= 'Z')))
+            return true;
+    }
+    return false;
+}
+
 /* ---- Bundle rules beyond the invariants (bundle.html) ---- */
 
 /*
@@ -2092,6 +2107,11 @@ static void check_node(struct vrun *r, const struct cw_fhir_node *n, unsigned de
             if (ml && cw_json_is(n->value, CW_JSON_STRING) && n->value->len > ml)
                 vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_TOO_LONG, "",
                        "longer than the maxLength %u", ml);
+            if ((r->flags & CW_FHIR_VALIDATE_NO_HTML_IN_MARKDOWN) &&
+                cw_json_is(n->value, CW_JSON_STRING) && cw_fhir_sd_eq(n->type, T.markdown) &&
+                has_html_tag(cw_json_text(n->value)))
+                vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_VALUE, "",
+                       "the markdown contains an HTML tag");
             if ((r->flags & CW_FHIR_VALIDATE_NO_EXAMPLE_URLS) &&
                 cw_json_is(n->value, CW_JSON_STRING) && cw_fhir_type_is_a(n->type, T.uri) &&
                 is_example_url(cw_json_text(n->value)))

@@ -68,6 +68,10 @@
    errors, and no longer exempt unknown extensions: for production data
    (the Java validator's allowExamples = false) */
 #define CW_FHIR_VALIDATE_NO_EXAMPLE_URLS 0x40u
+/* markdown that contains an HTML tag (`<x`, `</x`) is an error: renderers
+   escape it, so it is probably a mistake (FHIR-38714; the Java validator's
+   noHtmlInMarkdown option) */
+#define CW_FHIR_VALIDATE_NO_HTML_IN_MARKDOWN 0x80u
 
 /* Options; a zeroed struct (or NULL) validates against the core definitions. */
 struct cw_fhir_vopts {

@@ -468,6 +468,8 @@ static void test_manifest(void **state)
             unsigned flags = CW_FHIR_VALIDATE_KNOWN_EXTENSIONS;
             if (cw_json_is(cw_json_get(c, "examples"), CW_JSON_FALSE))
                 flags |= CW_FHIR_VALIDATE_NO_EXAMPLE_URLS;
+            if (cw_json_is(cw_json_get(c, "noHtmlInMarkdown"), CW_JSON_TRUE))
+                flags |= CW_FHIR_VALIDATE_NO_HTML_IN_MARKDOWN;
             long got = our_errors(a, file, reg, step ? &purl : NULL, step ? 1 : 0, flags, &dom,
                                   dom.len ? 1 : 0);
             steps++;
