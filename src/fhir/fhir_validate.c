@@ -2013,6 +2013,268 @@ static bool has_html_tag(cw_slice m)
     return false;
 }
 
+/* ---- Questionnaire and QuestionnaireResponse (questionnaire.html) ---- */
+
+#define QR_MAX_DEPTH 32
+
+/* Is linkId 'id' the item q or one of its descendants? */
+static bool q_item_holds(const struct cw_json *q, cw_slice id, unsigned depth)
+{
+    if (depth > QR_MAX_DEPTH) return false;
+    if (cw_slice_eq(jstr(q, "linkId"), id)) return true;
+    const struct cw_json *it = cw_json_get(q, "item");
+    for (uint32_t i = 0; cw_json_is(it, CW_JSON_ARRAY) && i < it->len; i++)
+        if (q_item_holds(&it->u.items[i], id, depth + 1)) return true;
+    return false;
+}
+
+static void q_items(struct vrun *r, const struct cw_fhir_node *res, const struct cw_json *items,
+                    struct cw_buf *loc, unsigned depth)
+{
+    if (!cw_json_is(items, CW_JSON_ARRAY) || depth > QR_MAX_DEPTH) return;
+    size_t mark = loc->len;
+    for (uint32_t i = 0; i < items->len && !r->stop; i++) {
+        const struct cw_json *q = &items->u.items[i];
+        loc->len = mark;
+        cw_buf_printf(loc, "%sitem[%u]", mark ? "." : "", i);
+        /* questionnaire.html#item: an enableWhen depends on an answer given
+           before the item is shown — not on the item's own answers, nor on
+           those of the questions nested in it */
+        const struct cw_json *ew = cw_json_get(q, "enableWhen");
+        for (uint32_t k = 0; cw_json_is(ew, CW_JSON_ARRAY) && k < ew->len; k++) {
+            cw_slice qid = jstr(&ew->u.items[k], "question");
+            if (qid.len && q_item_holds(q, qid, 0)) {
+                vissue(r, res, cw_buf_slice(loc), CW_SEV_ERROR, CW_ISSUE_BUSINESS_RULE, "",
+                       "an enableWhen refers to the item itself or to an item nested in it");
+                break;
+            }
+        }
+        size_t m2 = loc->len;
+        q_items(r, res, cw_json_get(q, "item"), loc, depth + 1);
+        loc->len = m2;
+    }
+    loc->len = mark;
+}
+
+static void check_questionnaire(struct vrun *r, const struct cw_fhir_node *n)
+{
+    struct cw_buf loc;
+    cw_buf_init(&loc, 4096);
+    q_items(r, n, cw_json_get(n->value, "item"), &loc, 0);
+    cw_buf_release(&loc);
+}
+
+/* The QuestionnaireResponse item lists from the root down to the list being checked. */
+struct qr_scope {
+    const struct cw_json *lists[QR_MAX_DEPTH + 2];
+    unsigned n;
+};
+
+static bool has_answer(const struct cw_json *qri)
+{
+    const struct cw_json *a = cw_json_get(qri, "answer");
+    return cw_json_is(a, CW_JSON_ARRAY) && a->len > 0;
+}
+
+/* Collect the answers of linkId 'id' in list (and the items nested in it). */
+static void qr_find(const struct cw_json *list, cw_slice id, const struct cw_json **out, size_t *n,
+                    size_t cap, unsigned depth)
+{
+    if (!cw_json_is(list, CW_JSON_ARRAY) || depth > QR_MAX_DEPTH) return;
+    for (uint32_t i = 0; i < list->len; i++) {
+        const struct cw_json *it = &list->u.items[i];
+        const struct cw_json *ans = cw_json_get(it, "answer");
+        if (cw_slice_eq(jstr(it, "linkId"), id)) {
+            for (uint32_t k = 0; cw_json_is(ans, CW_JSON_ARRAY) && k < ans->len; k++)
+                if (*n < cap) out[(*n)++] = &ans->u.items[k];
+        }
+        qr_find(cw_json_get(it, "item"), id, out, n, cap, depth + 1);
+        for (uint32_t k = 0; cw_json_is(ans, CW_JSON_ARRAY) && k < ans->len; k++)
+            qr_find(cw_json_get(&ans->u.items[k], "item"), id, out, n, cap, depth + 1);
+    }
+}
+
+/* The value[x] member of an answer or the answer[x] of an enableWhen. */
+static const struct cw_json *value_x(const struct cw_json *o, const char *prefix, cw_slice *type)
+{
+    size_t pl = strlen(prefix);
+    for (uint32_t i = 0; cw_json_is(o, CW_JSON_OBJECT) && i < o->len; i++) {
+        cw_slice k = o->u.members[i].key;
+        if (k.len > pl && memcmp(k.ptr, prefix, pl) == 0 && k.ptr[pl] >= 'A' && k.ptr[pl] <= 'Z') {
+            *type = (cw_slice){k.ptr + pl, k.len - pl};
+            return &o->u.members[i].value;
+        }
+    }
+    return NULL;
+}
+
+/* Compare an answer with an enableWhen value: -1, 0, 1, or 2 not comparable. */
+static int qr_compare(const struct cw_json *a, cw_slice at, const struct cw_json *w, cw_slice wt)
+{
+    if (!cw_slice_eq(at, wt)) return 2;
+    if (cw_slice_eq_cstr(at, "Coding"))
+        return cw_slice_eq(jstr(a, "system"), jstr(w, "system")) &&
+                       cw_slice_eq(jstr(a, "code"), jstr(w, "code"))
+                   ? 0
+                   : 2;
+    if (cw_slice_eq_cstr(at, "Quantity") || cw_slice_eq_cstr(at, "Reference") ||
+        cw_slice_eq_cstr(at, "Attachment"))
+        return cw_json_equal(a, w) ? 0 : 2;
+    if (cw_json_is(a, CW_JSON_NUMBER) && cw_json_is(w, CW_JSON_NUMBER)) {
+        double x, y;
+        if (cw_json_to_double(a, &x) != 0 || cw_json_to_double(w, &y) != 0) return 2;
+        return x < y ? -1 : x > y ? 1 : 0;
+    }
+    if (cw_json_is(a, CW_JSON_STRING) && cw_json_is(w, CW_JSON_STRING)) {
+        cw_slice x = cw_json_text(a), y = cw_json_text(w);
+        size_t l = x.len < y.len ? x.len : y.len;
+        int c = memcmp(x.ptr, y.ptr, l);
+        if (c == 0 && x.len != y.len) c = x.len < y.len ? -1 : 1;
+        return c < 0 ? -1 : c > 0 ? 1 : 0;
+    }
+    return cw_json_equal(a, w) ? 0 : 2;
+}
+
+/*
+ * Is Questionnaire item q enabled, given the answers of the response?
+ * Each enableWhen names a question; its answers are looked up from the
+ * innermost enclosing list of response items outwards (the nearest group
+ * that holds the question — a repeated group answers for itself).
+ * enableBehavior any/all (all when absent). Returns 1, 0, or -1 when it
+ * cannot be decided.
+ */
+static int qr_enabled(const struct cw_json *q, const struct qr_scope *sc)
+{
+    const struct cw_json *ew = cw_json_get(q, "enableWhen");
+    if (!cw_json_is(ew, CW_JSON_ARRAY) || ew->len == 0) return 1;
+    bool any = cw_slice_eq_cstr(jstr(q, "enableBehavior"), "any");
+    int result = any ? 0 : 1;
+    for (uint32_t k = 0; k < ew->len; k++) {
+        const struct cw_json *c = &ew->u.items[k];
+        cw_slice qid = jstr(c, "question"), op = jstr(c, "operator");
+        const struct cw_json *found[64];
+        size_t nf = 0;
+        for (unsigned s = sc->n; s-- > 0 && nf == 0;) qr_find(sc->lists[s], qid, found, &nf, 64, 0);
+        cw_slice wt;
+        const struct cw_json *w = value_x(c, "answer", &wt);
+        if (!w) return -1;
+        bool hold;
+        if (cw_slice_eq_cstr(op, "exists")) {
+            if (!cw_json_is(w, CW_JSON_TRUE) && !cw_json_is(w, CW_JSON_FALSE)) return -1;
+            hold = (nf > 0) == cw_json_is(w, CW_JSON_TRUE);
+        } else {
+            hold = cw_slice_eq_cstr(op, "!=") && nf == 0;
+            for (size_t i = 0; i < nf && !hold; i++) {
+                cw_slice at;
+                const struct cw_json *a = value_x(found[i], "value", &at);
+                if (!a) continue;
+                int cmp = qr_compare(a, at, w, wt);
+                if (cw_slice_eq_cstr(op, "=")) hold = cmp == 0;
+                else if (cw_slice_eq_cstr(op, "!=")) hold = cmp != 0;
+                else if (cmp == 2) continue;
+                else if (cw_slice_eq_cstr(op, ">")) hold = cmp > 0;
+                else if (cw_slice_eq_cstr(op, "<")) hold = cmp < 0;
+                else if (cw_slice_eq_cstr(op, ">=")) hold = cmp >= 0;
+                else if (cw_slice_eq_cstr(op, "<=")) hold = cmp <= 0;
+                else return -1;
+            }
+        }
+        if (any && hold) return 1;
+        if (!any && !hold) return 0;
+    }
+    return result;
+}
+
+/*
+ * One level: the response items 'ritems' against the Questionnaire items
+ * 'qitems'. Every response item must be an item of the questionnaire at
+ * that place; an item that is not enabled must have no answer; an enabled
+ * required question must be answered (required groups must be present).
+ */
+static void qr_level(struct vrun *r, const struct cw_fhir_node *res, const struct cw_json *qitems,
+                     const struct cw_json *ritems, struct qr_scope *sc, struct cw_buf *loc,
+                     unsigned depth)
+{
+    if (depth > QR_MAX_DEPTH || sc->n >= QR_MAX_DEPTH + 2) return;
+    size_t mark = loc->len;
+    bool rlist = cw_json_is(ritems, CW_JSON_ARRAY);
+    sc->lists[sc->n++] = rlist ? ritems : NULL;
+    for (uint32_t i = 0; rlist && i < ritems->len && !r->stop; i++) {
+        const struct cw_json *ri = &ritems->u.items[i];
+        cw_slice id = jstr(ri, "linkId");
+        const struct cw_json *q = NULL;
+        for (uint32_t k = 0; cw_json_is(qitems, CW_JSON_ARRAY) && k < qitems->len && !q; k++)
+            if (cw_slice_eq(jstr(&qitems->u.items[k], "linkId"), id)) q = &qitems->u.items[k];
+        loc->len = mark;
+        cw_buf_printf(loc, "%sitem[%u]", mark ? "." : "", i);
+        if (!q) {
+            if (id.len)
+                vissue(r, res, cw_buf_slice(loc), CW_SEV_ERROR, CW_ISSUE_STRUCTURE, "",
+                       "the linkId is not an item of the questionnaire here");
+            continue;
+        }
+        int en = qr_enabled(q, sc);
+        if (en == 0 && (has_answer(ri) || cw_json_get(ri, "item")))
+            vissue(r, res, cw_buf_slice(loc), CW_SEV_ERROR, CW_ISSUE_BUSINESS_RULE, "",
+                   "the item is answered although it is not enabled");
+        size_t m2 = loc->len;
+        qr_level(r, res, cw_json_get(q, "item"), cw_json_get(ri, "item"), sc, loc, depth + 1);
+        const struct cw_json *ans = cw_json_get(ri, "answer");
+        for (uint32_t k = 0; cw_json_is(ans, CW_JSON_ARRAY) && k < ans->len; k++) {
+            const struct cw_json *sub = cw_json_get(&ans->u.items[k], "item");
+            if (!sub) continue;
+            loc->len = m2;
+            cw_buf_printf(loc, ".answer[%u]", k);
+            qr_level(r, res, cw_json_get(q, "item"), sub, sc, loc, depth + 1);
+        }
+    }
+    /* required items that are enabled and absent */
+    loc->len = mark;
+    for (uint32_t k = 0; cw_json_is(qitems, CW_JSON_ARRAY) && k < qitems->len && !r->stop; k++) {
+        const struct cw_json *q = &qitems->u.items[k];
+        if (!cw_json_is(cw_json_get(q, "required"), CW_JSON_TRUE)) continue;
+        cw_slice type = jstr(q, "type"), id = jstr(q, "linkId");
+        if (cw_slice_eq_cstr(type, "display")) continue;
+        bool group = cw_slice_eq_cstr(type, "group");
+        bool present = false;
+        for (uint32_t i = 0; rlist && i < ritems->len && !present; i++) {
+            const struct cw_json *ri = &ritems->u.items[i];
+            if (cw_slice_eq(jstr(ri, "linkId"), id)) present = group || has_answer(ri);
+        }
+        if (!present && qr_enabled(q, sc) == 1)
+            vissue(r, res, cw_buf_slice(loc), CW_SEV_ERROR, CW_ISSUE_REQUIRED, "",
+                   "no answer for a required item of the questionnaire");
+    }
+    sc->n--;
+    loc->len = mark;
+}
+
+/* A QuestionnaireResponse against its Questionnaire (contained, or
+   through opts.fetch). */
+static void check_qr(struct vrun *r, const struct cw_fhir_node *n)
+{
+    cw_slice url = jstr(n->value, "questionnaire");
+    if (!url.len) return;
+    const struct cw_json *q = NULL;
+    if (url.ptr[0] == '#') {
+        const struct cw_json *cs = cw_json_get(n->value, "contained");
+        cw_slice id = {url.ptr + 1, url.len - 1};
+        for (uint32_t i = 0; cw_json_is(cs, CW_JSON_ARRAY) && i < cs->len && !q; i++)
+            if (cw_slice_eq(jstr(&cs->u.items[i], "id"), id)) q = &cs->u.items[i];
+    } else if (r->o->fetch) {
+        q = r->o->fetch(r->o->fetch_ctx, url);
+    }
+    if (!cw_json_is(q, CW_JSON_OBJECT) ||
+        !cw_slice_eq_cstr(jstr(q, "resourceType"), "Questionnaire"))
+        return;
+    struct qr_scope sc;
+    sc.n = 0;
+    struct cw_buf loc;
+    cw_buf_init(&loc, 4096);
+    qr_level(r, n, cw_json_get(q, "item"), cw_json_get(n->value, "item"), &sc, &loc, 0);
+    cw_buf_release(&loc);
+}
+
 /* ---- Bundle rules beyond the invariants (bundle.html) ---- */
 
 /*
@@ -2145,6 +2407,11 @@ static void check_node(struct vrun *r, const struct cw_fhir_node *n, unsigned de
         cw_slice_eq_cstr(cw_fhir_sd_type_name(n->type), "Bundle"))
         check_bundle_links(r, n);
     if (!r->profile && !prim && cw_fhir_sd_eq(n->type, T.attachment)) check_attachment(r, n);
+    if (!r->profile && (n->flags & CW_FHIR_NODE_RESOURCE)) {
+        cw_slice tn = cw_fhir_sd_type_name(n->type);
+        if (cw_slice_eq_cstr(tn, "Questionnaire")) check_questionnaire(r, n);
+        else if (cw_slice_eq_cstr(tn, "QuestionnaireResponse")) check_qr(r, n);
+    }
     if (n->flags & CW_FHIR_NODE_RESOURCE) {
         if (!r->profile && n->parent) check_meta_profiles(r, n);
     } else if (!r->profile && is_extension_node(n) && !(n->flags & CW_FHIR_NODE_UNKNOWN)) {

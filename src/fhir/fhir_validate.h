@@ -81,6 +81,12 @@ struct cw_fhir_vopts {
     size_t n_profiles;
     size_t max_issues;  /* 0 = 1000 */
     unsigned max_depth; /* element nesting (0 = 100) */
+    /* Resolve a canonical URL ("url" or "url|version") the resource refers
+       to — a QuestionnaireResponse's questionnaire — to that resource (a
+       JSON object that must stay valid during the call), or NULL when
+       unknown. NULL: such checks are skipped. */
+    const struct cw_json *(*fetch)(void *ctx, cw_slice canonical);
+    void *fetch_ctx;
     /* URL prefixes of extensions allowed without a definition
        (CW_FHIR_VALIDATE_KNOWN_EXTENSIONS) */
     const cw_slice *extension_domains;

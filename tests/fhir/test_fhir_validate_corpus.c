@@ -288,6 +288,31 @@ static struct cw_json *load(struct cw_arena *a, const char *path, char **keep)
     return res;
 }
 
+/* Supporting resources other than StructureDefinitions, found by canonical
+   URL (the Java harness loads them into its context). */
+#define MAX_SUPPORT 64
+static const struct cw_json *support[MAX_SUPPORT];
+static size_t n_support;
+
+static const struct cw_json *fetch_support(void *ctx, cw_slice canonical)
+{
+    (void)ctx;
+    cw_slice url = canonical, ver = CW_SLICE_NULL;
+    for (size_t i = 0; i < canonical.len; i++)
+        if (canonical.ptr[i] == '|') {
+            url.len = i;
+            ver = (cw_slice){canonical.ptr + i + 1, canonical.len - i - 1};
+            break;
+        }
+    for (size_t i = 0; i < n_support; i++) {
+        if (!cw_slice_eq(cw_json_text(cw_json_get(support[i], "url")), url)) continue;
+        cw_slice v = cw_json_text(cw_json_get(support[i], "version"));
+        if (ver.len && v.len && !cw_slice_eq(v, ver)) continue;
+        return support[i];
+    }
+    return NULL;
+}
+
 static void add_to_registry(struct cw_fhir_registry *reg, const struct cw_json *res)
 {
     cw_slice rt = cw_json_text(cw_json_get(res, "resourceType"));
@@ -297,13 +322,20 @@ static void add_to_registry(struct cw_fhir_registry *reg, const struct cw_json *
             add_to_registry(reg, cw_json_get(cw_json_at(es, i), "resource"));
         return;
     }
-    if (!cw_slice_eq_cstr(rt, "StructureDefinition")) return;
+    if (!cw_slice_eq_cstr(rt, "StructureDefinition")) {
+        if (res && n_support < MAX_SUPPORT) support[n_support++] = res;
+        return;
+    }
     struct cw_buf b;
     cw_buf_init(&b, 1u << 28);
     struct cw_err err;
     if (cw_json_write(&b, res, 0) == 0) cw_fhir_registry_add(reg, b.ptr, b.len, &err);
     cw_buf_release(&b);
 }
+
+/* texts the supporting resources borrow from, freed after each case */
+static char *support_text[MAX_SUPPORT];
+static size_t n_support_text;
 
 static void load_supporting(struct cw_fhir_registry *reg, struct cw_arena *a, const char *dir,
                             const struct cw_json *list)
@@ -312,8 +344,12 @@ static void load_supporting(struct cw_fhir_registry *reg, struct cw_arena *a, co
         char *p = join(dir, cw_json_text(cw_json_at(list, i)));
         char *keep;
         struct cw_json *r = load(a, p, &keep);
+        size_t before = n_support;
         if (r) add_to_registry(reg, r);
-        free(keep);
+        if (n_support > before && n_support_text < MAX_SUPPORT)
+            support_text[n_support_text++] = keep; /* still borrowed */
+        else
+            free(keep);
         free(p);
     }
 }
@@ -374,6 +410,7 @@ static long our_errors(struct cw_arena *a, const char *path, const struct cw_fhi
                                               .profiles = profiles,
                                               .n_profiles = n_profiles,
                                               .flags = flags,
+                                              .fetch = fetch_support,
                                               .extension_domains = domains,
                                               .n_extension_domains = n_domains};
                     if (cw_fhir_validate(a, res, &o, &r, &err) == 0)
@@ -394,6 +431,7 @@ static long our_errors(struct cw_arena *a, const char *path, const struct cw_fhi
                                   .profiles = profiles,
                                   .n_profiles = n_profiles,
                                   .flags = flags,
+                                  .fetch = fetch_support,
                                   .extension_domains = domains,
                                   .n_extension_domains = n_domains};
         n = cw_fhir_validate(a, res, &o, &r, &err) == 0 ? (long)(r.n_error + r.n_fatal) : -1;
@@ -430,6 +468,7 @@ static void test_manifest(void **state)
         const struct cw_json *c = cw_json_at(cases, i);
         struct cw_arena *a = cw_arena_new(0);
         struct cw_fhir_registry *reg = cw_fhir_registry_new();
+        n_support = 0;
         load_supporting(reg, a, dir, cw_json_get(c, "supporting"));
         load_supporting(reg, a, dir, cw_json_get(c, "profiles"));
         const struct cw_json *prof = cw_json_get(c, "profile");
@@ -481,6 +520,9 @@ static void test_manifest(void **state)
                         step ? " (profile)" : "", want, got);
         }
         free(file);
+        for (size_t k = 0; k < n_support_text; k++) free(support_text[k]);
+        n_support_text = 0;
+        n_support = 0;
         cw_fhir_registry_free(reg);
         cw_arena_destroy(a);
     }
