@@ -798,6 +798,10 @@ static long make_slice(struct gen *g, size_t idx, cw_slice name)
     for (size_t i = 0; i < n; i++) copy[i].orig = NULL;
     copy[0].id = sid;
     copy[0].slice_name = name;
+    /* a slice is optional unless the differential says otherwise: the
+       sliced element's minimum counts all its slices together (profiling.html
+       #slicing; the Java snapshot generator starts each slice at 0) */
+    copy[0].min = 0;
     copy[0].has_slicing = false;
     copy[0].n_discr = 0;
     for (size_t i = 1; i < n; i++) {
