@@ -712,8 +712,23 @@ static int expand(struct gen *g, size_t idx)
         root_id = g->S->v[ti].id;
         size_t end = (size_t)ti + 1;
         while (end < g->S->n && under(g->S->v[end].id, root_id, '.')) end++;
-        if (ebvec_insert(&src, 0, g->S->v + ti, end - (size_t)ti) < 0)
-            return cw_err_set(g->err, CW_ISSUE_TOO_COSTLY, "too many elements");
+        /* the referenced element's definition, not this profile's changes to
+           it: elementdefinition.html#contentReference points at the base
+           content, so slices, patterns and cardinalities the differential
+           put on the target (and on its children) are not repeated at every
+           recursion level */
+        for (size_t k = (size_t)ti; k < end; k++) {
+            const struct eb *x = &g->S->v[k];
+            cw_slice rest = {x->id.ptr + root_id.len, x->id.len - root_id.len};
+            if (memchr(rest.ptr, ':', rest.len)) continue; /* a slice or inside one */
+            struct eb one = x->orig ? *x->orig : *x;
+            one.id = x->id;
+            one.orig = NULL;
+            if (ebvec_insert(&src, src.n, &one, 1) < 0) {
+                ebvec_free(&src);
+                return cw_err_set(g->err, CW_ISSUE_TOO_COSTLY, "too many elements");
+            }
+        }
     } else {
         if (e->n_types == 0)
             return cw_err_set(g->err, CW_ISSUE_INVALID, "element without a type has no children");
