@@ -57,6 +57,7 @@ struct vrun {
     size_t cap;
     bool stop;
     bool oom;
+    bool repeat_ok; /* identical issues are listed again (one per profile) */
     unsigned pass_depth;
     bool quiet;          /* trial validation: count errors, store nothing */
     size_t quiet_errors; /* errors seen while quiet */
@@ -206,7 +207,7 @@ static void vissue(struct vrun *r, const struct cw_fhir_node *n, cw_slice suffix
     /* one problem, one issue: a check that runs again on the same element
        (a binding seen by the profile and by the element's type profile)
        does not repeat what is already listed */
-    for (size_t i = r->res->n; i-- > 0;) {
+    for (size_t i = r->repeat_ok ? 0 : r->res->n; i-- > 0;) {
         const struct cw_fhir_vissue *o = &r->res->issues[i];
         if (o->severity == sev && strcmp(o->location, loc) == 0 && strcmp(o->message, msg) == 0)
             return;
@@ -1961,13 +1962,35 @@ static void check_type_profiles(struct vrun *r, const struct cw_fhir_node *n)
         struct cw_fhir_typeref tr;
         if (cw_fhir_elem_type(n->elem, k, &tr) != 0 || tr.n_profiles == 0) continue;
         if (!cw_fhir_sd_eq(tr.type, n->type) && !(n->flags & CW_FHIR_NODE_RESOURCE)) continue;
-        for (size_t p = 0; p < tr.n_profiles; p++) {
+        if (is_extension_node(n) && !r->profile) continue; /* done by URL */
+        /* elementdefinition.html#ElementDefinition.type.profile: with several
+           profiles the element must conform to at least one of them. The
+           known ones are tried quietly; when none fits, that is an error and
+           each is run again to say why (the Java validator lists them all) */
+        struct cw_fhir_sd cand[8];
+        size_t nc = 0;
+        for (size_t p = 0; p < tr.n_profiles && nc < 8; p++) {
             struct cw_fhir_sd sd =
                 cw_fhir_sd_by_url(r->reg, cw_fhir_elem_type_profile(n->elem, k, p));
-            if (!sd.set || !cw_fhir_sd_is_profile(sd)) continue;
-            if (is_extension_node(n) && !r->profile) continue; /* done by URL */
-            profile_pass(r, n, sd, r->quiet, NULL);
-            break;
+            if (sd.set && cw_fhir_sd_is_profile(sd)) cand[nc++] = sd;
+        }
+        if (nc == 1 || (nc > 1 && r->quiet)) {
+            profile_pass(r, n, cand[0], r->quiet, NULL);
+        } else if (nc > 1) {
+            bool fits = false;
+            for (size_t c = 0; c < nc && !fits; c++) {
+                size_t errors = 0;
+                profile_pass(r, n, cand[c], true, &errors);
+                fits = errors == 0;
+            }
+            if (!fits) {
+                vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_STRUCTURE, "",
+                       "the element conforms to none of the %zu profiles its type allows", nc);
+                bool rep = r->repeat_ok;
+                r->repeat_ok = true; /* the same failure in two profiles is two findings */
+                for (size_t c = 0; c < nc; c++) profile_pass(r, n, cand[c], false, NULL);
+                r->repeat_ok = rep;
+            }
         }
     }
 }
