@@ -1031,6 +1031,32 @@ static bool target_allows(struct vrun *r, struct cw_fhir_elem e, cw_slice type)
     return !any_targets;
 }
 
+/* Does profile element e allow other reference targets than its base? */
+static bool targets_narrowed(struct cw_fhir_elem e)
+{
+    struct cw_fhir_elem b = base_of(e, 0);
+    if (!b.set) return false;
+    size_t ne = cw_fhir_elem_type_count(e), nb = cw_fhir_elem_type_count(b);
+    size_t te = 0, tb = 0;
+    for (size_t i = 0; i < ne; i++) {
+        struct cw_fhir_typeref tr;
+        if (cw_fhir_elem_type(e, i, &tr) == 0) te += tr.n_targets;
+    }
+    for (size_t i = 0; i < nb; i++) {
+        struct cw_fhir_typeref tr;
+        if (cw_fhir_elem_type(b, i, &tr) == 0) tb += tr.n_targets;
+    }
+    if (te != tb) return te > 0;
+    for (size_t i = 0; i < ne && i < nb; i++) {
+        struct cw_fhir_typeref x, y;
+        if (cw_fhir_elem_type(e, i, &x) != 0 || cw_fhir_elem_type(b, i, &y) != 0) continue;
+        for (size_t k = 0; k < x.n_targets && k < y.n_targets; k++)
+            if (!cw_slice_eq(cw_fhir_elem_type_target(e, i, k), cw_fhir_elem_type_target(b, i, k)))
+                return true;
+    }
+    return false;
+}
+
 static void check_reference(struct vrun *r, const struct cw_fhir_node *n)
 {
     const struct cw_json *obj = n->value;
@@ -2415,7 +2441,9 @@ static void check_node(struct vrun *r, const struct cw_fhir_node *n, unsigned de
     check_fixed(r, n);
     check_min_max(r, n);
     check_codes(r, n);
-    if (!prim && cw_fhir_sd_eq(n->type, T.reference) && !r->profile) check_reference(r, n);
+    if (!prim && cw_fhir_sd_eq(n->type, T.reference) &&
+        (!r->profile || targets_narrowed(n->elem)))
+        check_reference(r, n);
     check_constraints(r, n);
     if (r->stop) return;
     if (!r->profile && !prim && cw_fhir_elem_eq(n->elem, T.bundle_entry)) {
