@@ -2375,14 +2375,18 @@ static void check_entry_identity(struct vrun *r, const struct cw_fhir_node *e, c
                "the fullUrl is a RESTful URL that does not end with the resource's type and id");
 }
 
-/* bundle.html: a link relation names one link; each relation occurs once. */
+/* bundle.html / http.html#paging: the navigation links (self, first,
+   previous, next, last) name one page each, so each occurs once. */
 static void check_bundle_links(struct vrun *r, const struct cw_fhir_node *b)
 {
     const struct cw_json *links = cw_json_get(b->value, "link");
     if (!cw_json_is(links, CW_JSON_ARRAY)) return;
     for (uint32_t i = 1; i < links->len && i < 1000; i++) {
         cw_slice rel = jstr(&links->u.items[i], "relation");
-        if (!rel.len) continue;
+        if (!cw_slice_eq_cstr(rel, "self") && !cw_slice_eq_cstr(rel, "first") &&
+            !cw_slice_eq_cstr(rel, "previous") && !cw_slice_eq_cstr(rel, "prev") &&
+            !cw_slice_eq_cstr(rel, "next") && !cw_slice_eq_cstr(rel, "last"))
+            continue;
         for (uint32_t k = 0; k < i; k++)
             if (cw_slice_eq(jstr(&links->u.items[k], "relation"), rel)) {
                 char loc[32];
@@ -2393,6 +2397,146 @@ static void check_bundle_links(struct vrun *r, const struct cw_fhir_node *b)
                 break;
             }
     }
+}
+
+/*
+ * Documents (documents.html): the Composition (the first entry) is the
+ * document's root; a relative ("Type/id") or urn: reference it makes must
+ * resolve to an entry of the Bundle by the rules of bundle.html#references
+ * — a relative reference against the base of the Composition entry's
+ * RESTful fullUrl (a urn: fullUrl, or none, gives no base), a urn: by an
+ * equal fullUrl; and every entry must be linked to the Composition by
+ * references (of any entry, resolved the same way) in either direction.
+ */
+#define VGRAPH_MAX 10000u
+
+struct vgraph {
+    struct vrun *r;
+    const struct cw_fhir_node *b;
+    const struct cw_json *es;
+    uint32_t *uf; /* union-find over the entries */
+    struct cw_buf loc;
+};
+
+static uint32_t uf_find(uint32_t *uf, uint32_t i)
+{
+    while (uf[i] != i) {
+        uf[i] = uf[uf[i]];
+        i = uf[i];
+    }
+    return i;
+}
+
+/* Index of the entry whose fullUrl is url, or -1 (exact match, through the
+   Bundle index: es is the root Bundle's entry list). */
+static long entry_by_full_url(struct vrun *r, const struct cw_json *es, cw_slice url)
+{
+    const struct cw_json *e = bundle_entry(r, url);
+    if (!e || e < es->u.items || e >= es->u.items + es->len) return -1;
+    if (!cw_slice_eq(jstr(e, "fullUrl"), url)) return -1;
+    return (long)(e - es->u.items);
+}
+
+static void graph_ref(struct vgraph *g, uint32_t from, cw_slice ref)
+{
+    if (!ref.len || ref.ptr[0] == '#') return;
+    cw_slice r0 = ref;
+    for (size_t i = 0; i + 10 <= r0.len; i++)
+        if (memcmp(r0.ptr + i, "/_history/", 10) == 0) {
+            r0.len = i;
+            break;
+        }
+    long to = -1;
+    /* documents.html: the document holds what its Composition references */
+    bool must = from == 0;
+    if (cw_slice_starts_with(r0, CW_LIT("urn:"))) {
+        to = entry_by_full_url(g->r, g->es, r0);
+    } else if (is_absolute_uri(r0)) {
+        to = entry_by_full_url(g->r, g->es, r0); /* may be outside the Bundle */
+        must = false;
+    } else if (reference_type(r0).len) {
+        cw_slice fu = jstr(&g->es->u.items[from], "fullUrl");
+        cw_slice tail = url_tail(fu);
+        if (tail.len && (cw_slice_starts_with(fu, CW_LIT("http://")) ||
+                         cw_slice_starts_with(fu, CW_LIT("https://")))) {
+            char buf[2048];
+            size_t bl = fu.len - tail.len;
+            if (bl + r0.len < sizeof buf) {
+                memcpy(buf, fu.ptr, bl);
+                memcpy(buf + bl, r0.ptr, r0.len);
+                to = entry_by_full_url(g->r, g->es, (cw_slice){buf, bl + r0.len});
+            }
+        }
+    } else {
+        return;
+    }
+    if (to >= 0) {
+        uint32_t a = uf_find(g->uf, from), b = uf_find(g->uf, (uint32_t)to);
+        if (a != b) g->uf[a] = b;
+    } else if (must) {
+        vissue(g->r, g->b, cw_buf_slice(&g->loc), CW_SEV_ERROR, CW_ISSUE_NOT_FOUND, "",
+               "the Composition's reference does not resolve to an entry of the document");
+    }
+}
+
+/* Every "reference" in v (an entry's resource), with its location in g->loc. */
+static void graph_walk(struct vgraph *g, uint32_t from, const struct cw_json *v, unsigned depth)
+{
+    if (depth > 64 || g->r->stop) return;
+    size_t mark = g->loc.len;
+    if (cw_json_is(v, CW_JSON_OBJECT)) {
+        for (uint32_t i = 0; i < v->len; i++) {
+            const struct cw_json *m = &v->u.members[i].value;
+            cw_slice k = v->u.members[i].key;
+            g->loc.len = mark;
+            cw_buf_printf(&g->loc, ".%.*s", (int)(k.len > 64 ? 64 : k.len), k.ptr);
+            if (cw_slice_eq_cstr(k, "reference") && cw_json_is(m, CW_JSON_STRING)) {
+                g->loc.len = mark;
+                graph_ref(g, from, cw_json_text(m));
+            } else if (!cw_slice_eq_cstr(k, "contained")) {
+                graph_walk(g, from, m, depth + 1);
+            }
+        }
+    } else if (cw_json_is(v, CW_JSON_ARRAY)) {
+        for (uint32_t i = 0; i < v->len; i++) {
+            g->loc.len = mark;
+            cw_buf_printf(&g->loc, "[%u]", i);
+            graph_walk(g, from, &v->u.items[i], depth + 1);
+        }
+    }
+    g->loc.len = mark;
+}
+
+static void check_bundle_graph(struct vrun *r, const struct cw_fhir_node *b)
+{
+    if (!cw_slice_eq_cstr(jstr(b->value, "type"), "document")) return;
+    const struct cw_json *es = cw_json_get(b->value, "entry");
+    if (!cw_json_is(es, CW_JSON_ARRAY) || es->len == 0 || es->len > VGRAPH_MAX) return;
+    struct vgraph g = {.r = r, .b = b, .es = es};
+    g.uf = malloc(es->len * sizeof *g.uf);
+    if (!g.uf) return;
+    for (uint32_t i = 0; i < es->len; i++) g.uf[i] = i;
+    cw_buf_init(&g.loc, 4096);
+    for (uint32_t i = 0; i < es->len && !r->stop; i++) {
+        const struct cw_json *res = cw_json_get(&es->u.items[i], "resource");
+        if (!cw_json_is(res, CW_JSON_OBJECT)) continue;
+        cw_buf_reset(&g.loc);
+        cw_buf_printf(&g.loc, "entry[%u].resource", i);
+        graph_walk(&g, i, res, 0);
+    }
+    {
+        uint32_t root = uf_find(g.uf, 0);
+        for (uint32_t i = 1; i < es->len && !r->stop; i++) {
+            if (!cw_json_is(cw_json_get(&es->u.items[i], "resource"), CW_JSON_OBJECT)) continue;
+            if (uf_find(g.uf, i) == root) continue;
+            char loc[32];
+            snprintf(loc, sizeof loc, "entry[%u]", i);
+            vissue(r, b, cw_slice_cstr(loc), CW_SEV_ERROR, CW_ISSUE_STRUCTURE, "",
+                   "the entry is not linked to the Composition by references (either way)");
+        }
+    }
+    cw_buf_release(&g.loc);
+    free(g.uf);
 }
 
 static void check_node(struct vrun *r, const struct cw_fhir_node *n, unsigned depth)
@@ -2455,8 +2599,10 @@ static void check_node(struct vrun *r, const struct cw_fhir_node *n, unsigned de
         check_entry_identity(r, n, fu);
     }
     if (!r->profile && !prim && (n->flags & CW_FHIR_NODE_RESOURCE) &&
-        cw_slice_eq_cstr(cw_fhir_sd_type_name(n->type), "Bundle"))
+        cw_slice_eq_cstr(cw_fhir_sd_type_name(n->type), "Bundle")) {
         check_bundle_links(r, n);
+        if (n->value == r->root) check_bundle_graph(r, n);
+    }
     if (!r->profile && !prim && cw_fhir_sd_eq(n->type, T.attachment)) check_attachment(r, n);
     if (!r->profile && (n->flags & CW_FHIR_NODE_RESOURCE)) {
         cw_slice tn = cw_fhir_sd_type_name(n->type);
