@@ -1001,8 +1001,7 @@ static const struct cw_fhir_node *container_of(const struct cw_fhir_node *n)
     while (res && !(res->flags & CW_FHIR_NODE_RESOURCE)) res = res->parent;
     if (!res) return NULL;
     /* a contained resource's references point into its container */
-    if (res->parent && res->elem.set &&
-        cw_slice_eq_cstr(cw_fhir_elem_name(res->elem), "contained")) {
+    if (res->parent && cw_slice_eq_cstr(res->name, "contained")) {
         const struct cw_fhir_node *up = res->parent;
         while (up && !(up->flags & CW_FHIR_NODE_RESOURCE)) up = up->parent;
         if (up) return up;
@@ -2048,6 +2047,97 @@ static void check_attachment(struct vrun *r, const struct cw_fhir_node *n)
                actual);
 }
 
+/* Does attribute 'name' (id or name) with value v occur in the xhtml x? */
+static bool xhtml_has_anchor(cw_slice x, cw_slice v)
+{
+    static const char *const attrs[] = {"id=", "name="};
+    for (int a = 0; a < 2; a++) {
+        size_t al = strlen(attrs[a]);
+        for (size_t i = 1; i + al + 2 + v.len <= x.len; i++) {
+            if (memcmp(x.ptr + i, attrs[a], al) != 0) continue;
+            char pc = x.ptr[i - 1];
+            if (pc != ' ' && pc != '\t' && pc != '\n' && pc != '\r') continue;
+            char q = x.ptr[i + al];
+            if (q != '"' && q != '\'') continue;
+            size_t s0 = i + al + 1;
+            if (s0 + v.len < x.len && memcmp(x.ptr + s0, v.ptr, v.len) == 0 &&
+                x.ptr[s0 + v.len] == q)
+                return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * Links in a narrative (narrative.html): a hyperlink (<a href>) uses a
+ * scheme a reader can follow (http, https, ftp, mailto, tel, data) or is
+ * a local "#anchor" that names an element of the same narrative (id or
+ * name attribute) or a contained resource. The Java validator reports
+ * the others.
+ */
+static void check_narrative_links(struct vrun *r, const struct cw_fhir_node *n)
+{
+    cw_slice x = cw_json_text(n->value);
+    unsigned reported = 0, nlink = 0;
+    cw_slice seen[32]; /* hrefs reported: one finding per target */
+    size_t nseen = 0;
+    for (size_t i = 0; i + 8 < x.len && reported < 100; i++) {
+        if (x.ptr[i] != '<' || (x.ptr[i + 1] != 'a' && x.ptr[i + 1] != 'A') ||
+            (x.ptr[i + 2] != ' ' && x.ptr[i + 2] != '\n' && x.ptr[i + 2] != '\t'))
+            continue;
+        nlink++;
+        size_t end = i + 2;
+        while (end < x.len && x.ptr[end] != '>') end++;
+        for (size_t j = i + 2; j + 6 < end; j++) {
+            if (memcmp(x.ptr + j, "href=", 5) != 0 ||
+                (x.ptr[j - 1] != ' ' && x.ptr[j - 1] != '\n' && x.ptr[j - 1] != '\t'))
+                continue;
+            char q = x.ptr[j + 5];
+            if (q != '"' && q != '\'') break;
+            size_t vs = j + 6, ve = vs;
+            while (ve < end && x.ptr[ve] != q) ve++;
+            cw_slice href = {x.ptr + vs, ve - vs};
+            bool again = false;
+            for (size_t k = 0; k < nseen && !again; k++) again = cw_slice_eq(seen[k], href);
+            if (again) break;
+            if (nseen < 32) seen[nseen++] = href;
+            if (href.len > 1 && href.ptr[0] == '#') {
+                cw_slice anchor = {href.ptr + 1, href.len - 1};
+                bool ok = xhtml_has_anchor(x, anchor);
+                const struct cw_fhir_node *res = n;
+                while (!ok && res && !(res->flags & CW_FHIR_NODE_RESOURCE)) res = res->parent;
+                const struct cw_json *cs = res ? cw_json_get(res->value, "contained") : NULL;
+                for (uint32_t k = 0; !ok && cw_json_is(cs, CW_JSON_ARRAY) && k < cs->len; k++)
+                    ok = cw_slice_eq(jstr(&cs->u.items[k], "id"), anchor);
+                if (!ok) {
+                    vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_VALUE, "",
+                           "hyperlink %u of the narrative points at an anchor it does not have",
+                           nlink);
+                    reported++;
+                }
+            } else if (is_absolute_uri(href)) {
+                size_t c = 0;
+                while (c < href.len && href.ptr[c] != ':') c++;
+                cw_slice scheme = {href.ptr, c};
+                static const char *const ok_schemes[] = {"http", "https", "ftp", "mailto",
+                                                         "tel",  "data",  NULL};
+                bool ok = false;
+                for (int k = 0; ok_schemes[k] && !ok; k++)
+                    ok = cw_slice_eq_nocase(scheme, cw_slice_cstr(ok_schemes[k]));
+                if (!ok) {
+                    vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_VALUE, "",
+                           "hyperlink %u of the narrative uses the scheme %.*s, which a reader "
+                           "cannot follow",
+                           nlink, (int)(scheme.len > 20 ? 20 : scheme.len), scheme.ptr);
+                    reported++;
+                }
+            }
+            break;
+        }
+        i = end;
+    }
+}
+
 /* Does markdown text hold something that reads as an HTML tag: '<' then a
    letter, or "</" then a letter? */
 static bool has_html_tag(cw_slice m)
@@ -2562,6 +2652,8 @@ static void check_node(struct vrun *r, const struct cw_fhir_node *n, unsigned de
             if (ml && cw_json_is(n->value, CW_JSON_STRING) && n->value->len > ml)
                 vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_TOO_LONG, "",
                        "longer than the maxLength %u", ml);
+            if (cw_fhir_sd_eq(n->type, T.xhtml) && cw_json_is(n->value, CW_JSON_STRING))
+                check_narrative_links(r, n);
             if ((r->flags & CW_FHIR_VALIDATE_NO_HTML_IN_MARKDOWN) &&
                 cw_json_is(n->value, CW_JSON_STRING) && cw_fhir_sd_eq(n->type, T.markdown) &&
                 has_html_tag(cw_json_text(n->value)))
