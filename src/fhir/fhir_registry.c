@@ -295,6 +295,17 @@ int cw_fhir_registry_add(struct cw_fhir_registry *r, const char *json, size_t le
     d.version = jtext(root, "version");
     d.kind = jtext(root, "kind");
     d.derivation = jtext(root, "derivation");
+    {
+        /* a "specialization" of a core type that keeps its type is no new
+           type (a specialization defines one): it constrains the base, and
+           is read as the constraint it is (the Java validator does too) */
+        cw_slice b = d.base_url;
+        static const char core[] = "http://hl7.org/fhir/StructureDefinition/";
+        if (cw_slice_eq_cstr(d.derivation, "specialization") &&
+            cw_slice_starts_with(b, cw_slice_cstr(core)) &&
+            cw_slice_eq((cw_slice){b.ptr + sizeof core - 1, b.len - (sizeof core - 1)}, d.type))
+            d.derivation = CW_LIT("constraint");
+    }
     d.abstract = cw_json_is(cw_json_get(root, "abstract"), CW_JSON_TRUE);
     if (!d.url.len) return cw_err_set(err, CW_ISSUE_REQUIRED, "StructureDefinition without url");
     if (!d.type.len) return cw_err_set(err, CW_ISSUE_REQUIRED, "StructureDefinition without type");

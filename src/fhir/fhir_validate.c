@@ -1190,6 +1190,43 @@ static bool node_matches(const struct cw_fhir_node *n, const struct cw_json *v, 
     return json_matches(n->value, v, exact, 0);
 }
 
+/*
+ * A complex value against its fixed value, element by element (one
+ * finding each, as the Java validator counts): an element the fixed value
+ * lacks is not allowed, one it has must be present and equal.
+ */
+static void fixed_diff(struct vrun *r, const struct cw_fhir_node *n, const struct cw_json *inst,
+                       const struct cw_json *fix, struct cw_buf *where, int depth)
+{
+    if (depth > 16) return;
+    size_t mark = where->len;
+    for (uint32_t i = 0; i < inst->len; i++) {
+        cw_slice k = inst->u.members[i].key;
+        if (cw_json_get_slice(fix, k)) continue;
+        where->len = mark;
+        cw_buf_printf(where, "%s%.*s", mark ? "." : "", (int)(k.len > 64 ? 64 : k.len), k.ptr);
+        vissue(r, n, cw_buf_slice(where), CW_SEV_ERROR, CW_ISSUE_VALUE, "",
+               "the element is present but the fixed value of %.*s does not have it",
+               CW_SLICE_FMT(cw_fhir_elem_id(n->elem)));
+    }
+    for (uint32_t i = 0; i < fix->len; i++) {
+        cw_slice k = fix->u.members[i].key;
+        const struct cw_json *fv = &fix->u.members[i].value;
+        const struct cw_json *iv = cw_json_get_slice(inst, k);
+        where->len = mark;
+        cw_buf_printf(where, "%s%.*s", mark ? "." : "", (int)(k.len > 64 ? 64 : k.len), k.ptr);
+        if (iv && json_matches(iv, fv, true, 0)) continue;
+        if (iv && cw_json_is(iv, CW_JSON_OBJECT) && cw_json_is(fv, CW_JSON_OBJECT)) {
+            fixed_diff(r, n, iv, fv, where, depth + 1);
+            continue;
+        }
+        vissue(r, n, cw_buf_slice(where), CW_SEV_ERROR, CW_ISSUE_VALUE, "",
+               "%s the fixed value of %.*s", iv ? "the value does not equal" : "missing, but in",
+               CW_SLICE_FMT(cw_fhir_elem_id(n->elem)));
+    }
+    where->len = mark;
+}
+
 static void check_fixed(struct vrun *r, const struct cw_fhir_node *n)
 {
     unsigned f = cw_fhir_elem_flags(n->elem);
@@ -1197,10 +1234,18 @@ static void check_fixed(struct vrun *r, const struct cw_fhir_node *n)
     r->hold++;
     if (f & CW_FHIR_E_HAS_FIXED) {
         const struct cw_json *v = elem_value(r, n->elem, "fixed");
-        if (v && !node_matches(n, v, true))
-            vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_VALUE, "",
-                   "the value does not equal the fixed value of %.*s",
-                   CW_SLICE_FMT(cw_fhir_elem_id(n->elem)));
+        if (v && !node_matches(n, v, true)) {
+            if (cw_json_is(v, CW_JSON_OBJECT) && cw_json_is(n->value, CW_JSON_OBJECT)) {
+                struct cw_buf where;
+                cw_buf_init(&where, 1024);
+                fixed_diff(r, n, n->value, v, &where, 0);
+                cw_buf_release(&where);
+            } else {
+                vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_VALUE, "",
+                       "the value does not equal the fixed value of %.*s",
+                       CW_SLICE_FMT(cw_fhir_elem_id(n->elem)));
+            }
+        }
     }
     if (f & CW_FHIR_E_HAS_PATTERN) {
         const struct cw_json *v = elem_value(r, n->elem, "pattern");
