@@ -2590,10 +2590,14 @@ static void graph_ref(struct vgraph *g, uint32_t from, cw_slice ref)
         to = entry_by_full_url(g->r, g->es, r0); /* may be outside the Bundle */
         must = false;
     } else if (reference_type(r0).len) {
+        /* an entry whose (not absolute, so already wrong) fullUrl is the
+           reference itself */
+        to = entry_by_full_url(g->r, g->es, r0);
         cw_slice fu = jstr(&g->es->u.items[from], "fullUrl");
         cw_slice tail = url_tail(fu);
-        if (tail.len && (cw_slice_starts_with(fu, CW_LIT("http://")) ||
-                         cw_slice_starts_with(fu, CW_LIT("https://")))) {
+        if (to < 0 && tail.len &&
+            (cw_slice_starts_with(fu, CW_LIT("http://")) ||
+             cw_slice_starts_with(fu, CW_LIT("https://")))) {
             char buf[2048];
             size_t bl = fu.len - tail.len;
             if (bl + r0.len < sizeof buf) {
