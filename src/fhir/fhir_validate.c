@@ -204,10 +204,11 @@ static void vissue(struct vrun *r, const struct cw_fhir_node *n, cw_slice suffix
     }
     const char *loc = cw_buf_failed(&r->path) ? "(path too long)" : cw_buf_cstr(&r->path);
     if (!loc) loc = "";
-    /* one problem, one issue: a check that runs again on the same element
+    /* one problem, one error: a check that runs again on the same element
        (a binding seen by the profile and by the element's type profile)
-       does not repeat what is already listed */
-    for (size_t i = r->repeat_ok ? 0 : r->res->n; i-- > 0;) {
+       does not repeat an error already listed (errors are few; warnings
+       are not compared) */
+    for (size_t i = r->repeat_ok || sev > CW_SEV_ERROR ? 0 : r->res->n; i-- > 0;) {
         const struct cw_fhir_vissue *o = &r->res->issues[i];
         if (o->severity == sev && strcmp(o->location, loc) == 0 && strcmp(o->message, msg) == 0)
             return;
