@@ -231,7 +231,7 @@ static void vissue_err(struct vrun *r, const struct cw_err *e, enum cw_severity 
 /* Core types the checks test for, looked up once. */
 static struct {
     struct cw_fhir_sd reference, extension, coding, codeable, quantity, uri, xhtml, id, code;
-    struct cw_fhir_sd attachment, markdown;
+    struct cw_fhir_sd attachment, markdown, identifier;
     struct cw_fhir_elem bundle_entry;
 } T;
 static pthread_once_t types_once = PTHREAD_ONCE_INIT;
@@ -249,6 +249,7 @@ static void types_init(void)
     T.code = cw_fhir_type_cstr("code");
     T.attachment = cw_fhir_type_cstr("Attachment");
     T.markdown = cw_fhir_type_cstr("markdown");
+    T.identifier = cw_fhir_type_cstr("Identifier");
     T.bundle_entry = cw_fhir_elem_by_id(cw_fhir_type_cstr("Bundle"), CW_LIT("Bundle.entry"));
 }
 
@@ -871,8 +872,35 @@ static void check_binding(struct vrun *r, const struct cw_fhir_node *n)
                (int)(vu.len > 150 ? 150 : vu.len), vu.ptr);
 }
 
+static bool is_absolute_uri(cw_slice u);
+
+/*
+ * The system of a Coding or an Identifier is an absolute URI
+ * (terminologies.html#system, datatypes.html#Identifier: a URL, urn:oid:
+ * or urn:uuid:), and a Coding's system names a code system — not a value
+ * set (a common mistake the core value sets let us recognise).
+ */
+static void check_system_uri(struct vrun *r, const struct cw_fhir_node *n, bool coding)
+{
+    cw_slice sys = jstr(n->value, "system");
+    if (!sys.len) return;
+    if (!is_absolute_uri(sys)) {
+        vissue(r, n, CW_LIT("system"), CW_SEV_ERROR, CW_ISSUE_VALUE, "",
+               "%s.system must be an absolute URI", coding ? "Coding" : "Identifier");
+        return;
+    }
+    if (coding && !(r->flags & CW_FHIR_VALIDATE_NO_TERMINOLOGY) && !cw_fhir_cs_find(sys).set &&
+        cw_fhir_vs_find(sys).set)
+        vissue(r, n, CW_LIT("system"), CW_SEV_ERROR, CW_ISSUE_CODE_INVALID, "",
+               "Coding.system names a value set, not a code system");
+}
+
 static void check_codes(struct vrun *r, const struct cw_fhir_node *n)
 {
+    if (!r->profile && !(n->flags & CW_FHIR_NODE_PRIMITIVE)) {
+        if (cw_fhir_sd_eq(n->type, T.coding)) check_system_uri(r, n, true);
+        else if (cw_fhir_sd_eq(n->type, T.identifier)) check_system_uri(r, n, false);
+    }
     if (r->flags & CW_FHIR_VALIDATE_NO_TERMINOLOGY) return;
     check_binding(r, n);
     if (r->profile || (n->flags & CW_FHIR_NODE_PRIMITIVE)) return;
