@@ -18,11 +18,12 @@
  *        - a child missing because it belongs to the element's type is
  *          made by expanding the type: the type's snapshot (or, for a type
  *          with exactly one profile, that profile's snapshot; for a
- *          contentReference, the referenced element's children) is
- *          inserted after the element with ids re-rooted;
+ *          contentReference, the referenced element's children as the
+ *          base defines them, without this profile's slices and changes)
+ *          is inserted after the element with ids re-rooted;
  *        - "name:slice" finds or creates the slice: a copy of the sliced
- *          element and its children, inserted after the element's last
- *          slice;
+ *          element (min 0) and its children, inserted after the element's
+ *          last slice;
  *        - a type-specific choice name ("valueQuantity") means value[x]
  *          itself when value[x] has only that type, else the type slice
  *          "value[x]:valueQuantity" (type narrowed, slicing type/$this

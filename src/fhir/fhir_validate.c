@@ -8,8 +8,11 @@
  *    unknown elements and JSON shapes (reported by the model's iterator),
  *    cardinality, primitive text, maxLength, bindings, code systems,
  *    references, invariants (element and type constraints), extensions
- *    with a known definition, meta.profile of every resource it meets
- *    (root, contained, Bundle entries);
+ *    with a known definition (and their contexts), meta.profile of every
+ *    resource it meets (root, contained, Bundle entries); rules beyond the
+ *    definitions: Bundle entry identity, links and document integrity,
+ *    Questionnaire/QuestionnaireResponse, narrative links, Attachment
+ *    size, Coding/Identifier systems;
  *  - a profile pass walks a node with a profile's snapshot elements (the
  *    model resolves names among a profile element's children when the
  *    profile has them): what the profile adds — cardinality and bindings

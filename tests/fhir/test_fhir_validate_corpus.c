@@ -531,8 +531,9 @@ static void test_manifest(void **state)
     cw_arena_destroy(ma);
     free(mtext);
     assert_true(steps > 300);
-    /* floor at the level measured when the test was written (see docs/conformance.md) */
-    assert_true(exact * 100 >= steps * 50);
+    /* floor a little under the level measured (309 of 397, 77.8%; see
+       docs/conformance.md, which lists the classes still missing) */
+    assert_true(exact * 100 >= steps * 75);
 }
 
 int main(void)
