@@ -901,8 +901,10 @@ static void check_system_uri(struct vrun *r, const struct cw_fhir_node *n, bool 
 static void check_codes(struct vrun *r, const struct cw_fhir_node *n)
 {
     if (!r->profile && !(n->flags & CW_FHIR_NODE_PRIMITIVE)) {
-        if (cw_fhir_sd_eq(n->type, T.coding)) check_system_uri(r, n, true);
-        else if (cw_fhir_sd_eq(n->type, T.identifier)) check_system_uri(r, n, false);
+        if (cw_fhir_sd_eq(n->type, T.coding))
+            check_system_uri(r, n, true);
+        else if (cw_fhir_sd_eq(n->type, T.identifier))
+            check_system_uri(r, n, false);
     }
     if (r->flags & CW_FHIR_VALIDATE_NO_TERMINOLOGY) return;
     check_binding(r, n);
@@ -1981,10 +1983,13 @@ static void check_extension_context(struct vrun *r, const struct cw_fhir_node *n
             any = true;
             size_t d = 0;
             while (d < ex.len && ex.ptr[d] != '.') d++;
-            if (cw_slice_eq_cstr(ex, "Resource") && (c->flags & CW_FHIR_NODE_RESOURCE)) ok = true;
-            else if (!cw_fhir_type((cw_slice){ex.ptr, d}).set) ok = true; /* a type R4 lacks
-                (CanonicalResource of R5): undecidable, allowed */
-            else if (ctx_element_match(c, ex)) ok = true;
+            if (cw_slice_eq_cstr(ex, "Resource") && (c->flags & CW_FHIR_NODE_RESOURCE))
+                ok = true;
+            else if (!cw_fhir_type((cw_slice){ex.ptr, d}).set)
+                ok = true; /* a type R4 lacks
+(CanonicalResource of R5): undecidable, allowed */
+            else if (ctx_element_match(c, ex))
+                ok = true;
             /* R4 erratum: structuredefinition-fhir-type says ElementDefinition.type.code
                but the R4 snapshots carry it on ElementDefinition.type (R5 fixed the
                context; the Java validator reads it so) */
@@ -2223,7 +2228,8 @@ static bool has_html_tag(cw_slice m)
         if (m.ptr[i] != '<') continue;
         size_t j = i + 1;
         if (m.ptr[j] == '/') j++;
-        if (j < m.len && ((m.ptr[j] >= 'a' && m.ptr[j] <= 'z') || (m.ptr[j] >= 'A' && m.ptr[j] <= 'Z')))
+        if (j < m.len &&
+            ((m.ptr[j] >= 'a' && m.ptr[j] <= 'z') || (m.ptr[j] >= 'A' && m.ptr[j] <= 'Z')))
             return true;
     }
     return false;
@@ -2385,14 +2391,22 @@ static int qr_enabled(const struct cw_json *q, const struct qr_scope *sc)
                 const struct cw_json *a = value_x(found[i], "value", &at);
                 if (!a) continue;
                 int cmp = qr_compare(a, at, w, wt);
-                if (cw_slice_eq_cstr(op, "=")) hold = cmp == 0;
-                else if (cw_slice_eq_cstr(op, "!=")) hold = cmp != 0;
-                else if (cmp == 2) continue;
-                else if (cw_slice_eq_cstr(op, ">")) hold = cmp > 0;
-                else if (cw_slice_eq_cstr(op, "<")) hold = cmp < 0;
-                else if (cw_slice_eq_cstr(op, ">=")) hold = cmp >= 0;
-                else if (cw_slice_eq_cstr(op, "<=")) hold = cmp <= 0;
-                else return -1;
+                if (cw_slice_eq_cstr(op, "="))
+                    hold = cmp == 0;
+                else if (cw_slice_eq_cstr(op, "!="))
+                    hold = cmp != 0;
+                else if (cmp == 2)
+                    continue;
+                else if (cw_slice_eq_cstr(op, ">"))
+                    hold = cmp > 0;
+                else if (cw_slice_eq_cstr(op, "<"))
+                    hold = cmp < 0;
+                else if (cw_slice_eq_cstr(op, ">="))
+                    hold = cmp >= 0;
+                else if (cw_slice_eq_cstr(op, "<="))
+                    hold = cmp <= 0;
+                else
+                    return -1;
             }
         }
         if (any && hold) return 1;
@@ -2517,7 +2531,8 @@ static void check_entry_identity(struct vrun *r, const struct cw_fhir_node *e, c
                    (int)(btype.len > 40 ? 40 : btype.len), btype.ptr);
         return;
     }
-    if (!cw_slice_starts_with(fu, CW_LIT("http://")) && !cw_slice_starts_with(fu, CW_LIT("https://")))
+    if (!cw_slice_starts_with(fu, CW_LIT("http://")) &&
+        !cw_slice_starts_with(fu, CW_LIT("https://")))
         return;
     /* [base]/[type]/[id] with an optional /_history/[vid] */
     cw_slice u = fu;
@@ -2758,8 +2773,7 @@ static void check_node(struct vrun *r, const struct cw_fhir_node *n, unsigned de
     check_fixed(r, n);
     check_min_max(r, n);
     check_codes(r, n);
-    if (!prim && cw_fhir_sd_eq(n->type, T.reference) &&
-        (!r->profile || targets_narrowed(n->elem)))
+    if (!prim && cw_fhir_sd_eq(n->type, T.reference) && (!r->profile || targets_narrowed(n->elem)))
         check_reference(r, n);
     check_constraints(r, n);
     if (r->stop) return;
@@ -2779,8 +2793,10 @@ static void check_node(struct vrun *r, const struct cw_fhir_node *n, unsigned de
     if (!r->profile && !prim && cw_fhir_sd_eq(n->type, T.attachment)) check_attachment(r, n);
     if (!r->profile && (n->flags & CW_FHIR_NODE_RESOURCE)) {
         cw_slice tn = cw_fhir_sd_type_name(n->type);
-        if (cw_slice_eq_cstr(tn, "Questionnaire")) check_questionnaire(r, n);
-        else if (cw_slice_eq_cstr(tn, "QuestionnaireResponse")) check_qr(r, n);
+        if (cw_slice_eq_cstr(tn, "Questionnaire"))
+            check_questionnaire(r, n);
+        else if (cw_slice_eq_cstr(tn, "QuestionnaireResponse"))
+            check_qr(r, n);
     }
     if (n->flags & CW_FHIR_NODE_RESOURCE) {
         if (!r->profile && n->parent) check_meta_profiles(r, n);

@@ -496,7 +496,8 @@ static void test_manifest(void **state)
             }
             const char *vv = getenv("CW_VALIDATE_VERBOSE");
             if (vv && strcmp(vv, "2") == 0)
-                fprintf(stderr, "step: %.*s%s\n", CW_SLICE_FMT(cw_json_text(cw_json_get(c, "name"))),
+                fprintf(stderr, "step: %.*s%s\n",
+                        CW_SLICE_FMT(cw_json_text(cw_json_get(c, "name"))),
                         step ? " (profile)" : "");
             /* the Java harness: unknown extensions are errors except in
                the case's allowed-extension-domain */
