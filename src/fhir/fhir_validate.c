@@ -2837,6 +2837,46 @@ static void profile_pass(struct vrun *r, const struct cw_fhir_node *n, struct cw
     scratch_done(r);
 }
 
+/*
+ * FHIRPath conformsTo(url) inside invariants: the item is validated
+ * quietly against the core definition of its type and, for a profile,
+ * against the profile (fhirpath.html#functions: "returns true if the
+ * resource conforms to the profile"). The nested validation holds the
+ * scratch arena (the calling evaluation lives there) and counts as a
+ * nested pass (VMAX_PASS bounds recursion through conformsTo).
+ */
+static int vconforms(const struct cw_fhirpath_value *item, cw_slice url, void *ctx,
+                     struct cw_err *err)
+{
+    struct vrun *r = ctx;
+    struct cw_fhir_sd sd = cw_fhir_sd_by_url(r->reg, url);
+    if (!sd.set) return cw_err_set(err, CW_ISSUE_NOT_FOUND, "conformsTo(): unknown profile");
+    if (item->kind != CW_FHIRPATH_NODE) return 0;
+    const struct cw_fhir_node *node = item->u.node;
+    if (!node->type.set || !cw_fhir_type_is_a(node->type, cw_fhir_sd_type(sd))) return 0;
+    if (r->pass_depth >= VMAX_PASS) return 1; /* too deep to tell: not held against it */
+    bool sq = r->quiet, sp = r->profile;
+    size_t se = r->quiet_errors;
+    r->hold++;
+    r->pass_depth++;
+    r->quiet = true;
+    r->profile = false;
+    r->quiet_errors = 0;
+    check_node(r, node, 0);
+    size_t errors = r->quiet_errors;
+    if (cw_fhir_sd_is_profile(sd)) {
+        size_t pe = 0;
+        profile_pass(r, node, sd, true, &pe);
+        errors += pe;
+    }
+    r->quiet = sq;
+    r->profile = sp;
+    r->quiet_errors = se;
+    r->pass_depth--;
+    r->hold--;
+    return errors == 0 ? 1 : 0;
+}
+
 static void check_profile_url(struct vrun *r, const struct cw_fhir_node *res, cw_slice url,
                               bool declared)
 {
@@ -2893,6 +2933,8 @@ int cw_fhir_validate(struct cw_arena *a, const struct cw_json *resource,
     if (!r.scratch) return cw_err_set(err, CW_ISSUE_EXCEPTION, "out of memory");
     cw_buf_init(&r.path, 4096);
     r.env.registry = opts->registry;
+    r.env.conforms = vconforms;
+    r.env.conforms_ctx = &r;
     r.env.as_filters = true;
     r.env.primitive_is_system = true;
     r.env.limits.max_steps = 2000000;
