@@ -1386,6 +1386,7 @@ static void check_min_max(struct vrun *r, const struct cw_fhir_node *n)
 /* ---- the walk ---- */
 
 static void check_node(struct vrun *r, const struct cw_fhir_node *n, unsigned depth);
+static bool is_extension_node(const struct cw_fhir_node *n);
 static void check_meta_profiles(struct vrun *r, const struct cw_fhir_node *res);
 static void profile_pass(struct vrun *r, const struct cw_fhir_node *n, struct cw_fhir_sd sd,
                          bool quiet, size_t *errors);
@@ -1758,6 +1759,13 @@ static void check_children(struct vrun *r, const struct cw_fhir_node *n, unsigne
                     vissue(r, &child, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_STRUCTURE, "",
                            "the item matches no slice of %.*s (closed slicing)",
                            CW_SLICE_FMT(cw_fhir_elem_id(ce)));
+                } else if (is_extension_node(&child) && is_extension_node(n) &&
+                           !is_absolute_uri(jstr(child.value, "url"))) {
+                    /* extensibility.html: the parts of a complex extension
+                       are named by the extension's definition; a local
+                       name it does not define is no part of it */
+                    vissue(r, &child, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_STRUCTURE, "",
+                           "the extension's definition has no part with this url");
                 }
             }
         }

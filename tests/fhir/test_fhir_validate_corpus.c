@@ -42,6 +42,8 @@ static const struct known_bad KNOWN_BAD[] = {
     {"Bundle-10bb101f-a121-4264-a920-67be9cb82c74.json", 1}, /* .../Patient/pat12, id pat2 */
     {"Bundle-3a0707d3-549e-4467-b8b8-5a2ab3800efe.json", 1},
     {"Bundle-lri-example.json", 16}, /* .../Observation/lri-gramstain1, id gramstain1, ... */
+    /* a part "uri" of hla-genotyping-results-glstring, whose parts are "url" and "text" */
+    {"Bundle-hla-1.json", 1},
 };
 
 static const struct known_bad *known(const char *path)
