@@ -2137,6 +2137,16 @@ static void check_attachment(struct vrun *r, const struct cw_fhir_node *n)
                actual);
 }
 
+static bool elem_has_constraint(struct cw_fhir_elem e, const char *key)
+{
+    size_t nc = e.set ? cw_fhir_elem_constraint_count(e) : 0;
+    for (size_t i = 0; i < nc; i++) {
+        struct cw_fhir_constraint c;
+        if (cw_fhir_elem_constraint(e, i, &c) == 0 && cw_slice_eq_cstr(c.key, key)) return true;
+    }
+    return false;
+}
+
 /* Does attribute 'name' (id or name) with value v occur in the xhtml x? */
 static bool xhtml_has_anchor(cw_slice x, cw_slice v)
 {
@@ -2758,6 +2768,14 @@ static void check_node(struct vrun *r, const struct cw_fhir_node *n, unsigned de
                        "longer than the maxLength %u", ml);
             if (cw_fhir_sd_eq(n->type, T.xhtml) && cw_json_is(n->value, CW_JSON_STRING))
                 check_narrative_links(r, n);
+            if (cw_json_is(n->value, CW_JSON_STRING) && n->value->len == 0 && !n->ext &&
+                !elem_has_constraint(n->elem, "ele-1"))
+                /* elements typed System.String (Extension.url, ...) do not
+                   list ele-1, which holds for every element: an empty
+                   string is no value, and the element has no children */
+                vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_INVARIANT, "ele-1",
+                       "constraint failed: ele-1: All FHIR elements must have a @value or "
+                       "children");
             if ((r->flags & CW_FHIR_VALIDATE_NO_HTML_IN_MARKDOWN) &&
                 cw_json_is(n->value, CW_JSON_STRING) && cw_fhir_sd_eq(n->type, T.markdown) &&
                 has_html_tag(cw_json_text(n->value)))
