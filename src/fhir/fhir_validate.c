@@ -2743,6 +2743,38 @@ static void check_bundle_graph(struct vrun *r, const struct cw_fhir_node *b)
     free(g.uf);
 }
 
+/*
+ * A resource held by an element (Bundle.entry.resource, contained,
+ * Parameters.parameter.resource) whose profile element lists the
+ * resource types it allows: the resource must be one of them.
+ */
+static void check_resource_type(struct vrun *r, const struct cw_fhir_node *n)
+{
+    size_t nt = cw_fhir_elem_type_count(n->elem);
+    bool listed = false;
+    for (size_t k = 0; k < nt; k++) {
+        struct cw_fhir_typeref tr;
+        if (cw_fhir_elem_type(n->elem, k, &tr) != 0 || !tr.type.set) continue;
+        if (cw_fhir_sd_kind(tr.type) != CW_FHIR_KIND_RESOURCE) continue;
+        /* type profiles name the allowed types (Resource + profile of
+           DocumentManifest); without them the code does */
+        for (size_t p = 0; p < tr.n_profiles; p++) {
+            struct cw_fhir_sd sd =
+                cw_fhir_sd_by_url(r->reg, cw_fhir_elem_type_profile(n->elem, k, p));
+            if (!sd.set) return; /* unknown profile: cannot tell */
+            listed = true;
+            if (cw_fhir_type_is_a(n->type, cw_fhir_sd_type(sd))) return;
+        }
+        if (tr.n_profiles) continue;
+        listed = true;
+        if (cw_fhir_type_is_a(n->type, tr.type)) return;
+    }
+    if (listed)
+        vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_STRUCTURE, "",
+               "a %.*s is not one of the resource types the profile allows here (%.*s)",
+               CW_SLICE_FMT(cw_fhir_sd_type_name(n->type)), CW_SLICE_FMT(cw_fhir_elem_id(n->elem)));
+}
+
 static void check_node(struct vrun *r, const struct cw_fhir_node *n, unsigned depth)
 {
     if (r->stop) return;
@@ -2829,7 +2861,10 @@ static void check_node(struct vrun *r, const struct cw_fhir_node *n, unsigned de
     } else if (!r->profile && is_extension_node(n) && !(n->flags & CW_FHIR_NODE_UNKNOWN)) {
         check_extension_def(r, n);
     }
-    if (r->profile) check_type_profiles(r, n);
+    if (r->profile) {
+        if ((n->flags & CW_FHIR_NODE_RESOURCE) && n->parent) check_resource_type(r, n);
+        check_type_profiles(r, n);
+    }
     if (r->stop) return;
     check_children(r, n, depth);
 }
