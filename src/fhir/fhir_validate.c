@@ -2962,6 +2962,12 @@ static void check_profile_url(struct vrun *r, const struct cw_fhir_node *res, cw
 
 static void check_meta_profiles(struct vrun *r, const struct cw_fhir_node *res)
 {
+    /* ImplementationGuide.global: profiles for every resource of a type */
+    for (size_t i = 0; i < r->o->n_global_profiles && !r->stop; i++) {
+        struct cw_fhir_sd sd = cw_fhir_sd_by_url(r->reg, r->o->global_profiles[i]);
+        if (sd.set && cw_fhir_sd_eq(cw_fhir_sd_type(sd), res->type))
+            check_profile_url(r, res, r->o->global_profiles[i], false);
+    }
     if (r->flags & CW_FHIR_VALIDATE_NO_META_PROFILE) return;
     const struct cw_json *meta = cw_json_get(res->value, "meta");
     const struct cw_json *ps = cw_json_get(meta, "profile");

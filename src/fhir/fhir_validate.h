@@ -87,6 +87,10 @@ struct cw_fhir_vopts {
        unknown. NULL: such checks are skipped. */
     const struct cw_json *(*fetch)(void *ctx, cw_slice canonical);
     void *fetch_ctx;
+    /* Profiles every resource of their type must conform to, wherever it
+       stands (root, contained, Bundle entries): ImplementationGuide.global */
+    const cw_slice *global_profiles;
+    size_t n_global_profiles;
     /* URL prefixes of extensions allowed without a definition
        (CW_FHIR_VALIDATE_KNOWN_EXTENSIONS) */
     const cw_slice *extension_domains;

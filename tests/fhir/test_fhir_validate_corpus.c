@@ -293,6 +293,20 @@ static struct cw_json *load(struct cw_arena *a, const char *path, char **keep)
 static const struct cw_json *support[MAX_SUPPORT];
 static size_t n_support;
 
+/* ImplementationGuide.global profiles of the supporting resources */
+static cw_slice global_profile[MAX_SUPPORT];
+static size_t n_global;
+
+static void collect_globals(const struct cw_json *ig)
+{
+    const struct cw_json *gl = cw_json_get(ig, "global");
+    for (size_t i = 0; cw_json_is(gl, CW_JSON_ARRAY) && i < gl->len && n_global < MAX_SUPPORT;
+         i++) {
+        cw_slice p = cw_json_text(cw_json_get(cw_json_at(gl, i), "profile"));
+        if (p.len) global_profile[n_global++] = p;
+    }
+}
+
 static const struct cw_json *fetch_support(void *ctx, cw_slice canonical)
 {
     (void)ctx;
@@ -322,6 +336,7 @@ static void add_to_registry(struct cw_fhir_registry *reg, const struct cw_json *
         return;
     }
     if (!cw_slice_eq_cstr(rt, "StructureDefinition")) {
+        if (cw_slice_eq_cstr(rt, "ImplementationGuide")) collect_globals(res);
         if (res && n_support < MAX_SUPPORT) support[n_support++] = res;
         return;
     }
@@ -410,6 +425,8 @@ static long our_errors(struct cw_arena *a, const char *path, const struct cw_fhi
                                               .n_profiles = n_profiles,
                                               .flags = flags,
                                               .fetch = fetch_support,
+                                              .global_profiles = global_profile,
+                                              .n_global_profiles = n_global,
                                               .extension_domains = domains,
                                               .n_extension_domains = n_domains};
                     if (cw_fhir_validate(a, res, &o, &r, &err) == 0)
@@ -431,6 +448,8 @@ static long our_errors(struct cw_arena *a, const char *path, const struct cw_fhi
                                   .n_profiles = n_profiles,
                                   .flags = flags,
                                   .fetch = fetch_support,
+                                  .global_profiles = global_profile,
+                                  .n_global_profiles = n_global,
                                   .extension_domains = domains,
                                   .n_extension_domains = n_domains};
         n = cw_fhir_validate(a, res, &o, &r, &err) == 0 ? (long)(r.n_error + r.n_fatal) : -1;
@@ -468,6 +487,7 @@ static void test_manifest(void **state)
         struct cw_arena *a = cw_arena_new(0);
         struct cw_fhir_registry *reg = cw_fhir_registry_new();
         n_support = 0;
+        n_global = 0;
         load_supporting(reg, a, dir, cw_json_get(c, "supporting"));
         load_supporting(reg, a, dir, cw_json_get(c, "profiles"));
         const struct cw_json *prof = cw_json_get(c, "profile");
