@@ -2433,6 +2433,76 @@ static int qr_enabled(const struct cw_json *q, const struct qr_scope *sc)
     return result;
 }
 
+/* The answer value[x] type an item type takes (questionnaire.html#item:
+   Questionnaire.item.type), or NULL when not one value type. */
+static const char *answer_type_of(cw_slice t)
+{
+    static const char *const map[][2] = {
+        {"boolean", "Boolean"},
+        {"decimal", "Decimal"},
+        {"integer", "Integer"},
+        {"date", "Date"},
+        {"dateTime", "DateTime"},
+        {"time", "Time"},
+        {"string", "String"},
+        {"text", "String"},
+        {"url", "Uri"},
+        {"attachment", "Attachment"},
+        {"reference", "Reference"},
+        {"quantity", "Quantity"},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (cw_slice_eq_cstr(t, map[i][0])) return map[i][1];
+    return NULL;
+}
+
+/*
+ * The answers of response item ri against Questionnaire item q: the value
+ * type the item type takes; for a 'choice' item with answerOptions, a
+ * value of a type the options have and equal to one of them (a Coding by
+ * system and code).
+ */
+static void qr_answers(struct vrun *r, const struct cw_fhir_node *res, const struct cw_json *q,
+                       const struct cw_json *ri, struct cw_buf *loc)
+{
+    const struct cw_json *ans = cw_json_get(ri, "answer");
+    if (!cw_json_is(ans, CW_JSON_ARRAY)) return;
+    cw_slice type = jstr(q, "type");
+    const char *want = answer_type_of(type);
+    bool choice = cw_slice_eq_cstr(type, "choice");
+    const struct cw_json *opts = cw_json_get(q, "answerOption");
+    size_t mark = loc->len;
+    for (uint32_t k = 0; k < ans->len && !r->stop; k++) {
+        cw_slice at;
+        const struct cw_json *v = value_x(&ans->u.items[k], "value", &at);
+        if (!v) continue;
+        loc->len = mark;
+        cw_buf_printf(loc, ".answer[%u]", k);
+        if (want && !cw_slice_eq_cstr(at, want)) {
+            vissue(r, res, cw_buf_slice(loc), CW_SEV_ERROR, CW_ISSUE_STRUCTURE, "",
+                   "the answer is not of the type the item's type (%.*s) takes",
+                   (int)(type.len > 20 ? 20 : type.len), type.ptr);
+            continue;
+        }
+        if (!choice || !cw_json_is(opts, CW_JSON_ARRAY) || opts->len == 0) continue;
+        bool typed = false, found = false;
+        for (uint32_t o = 0; o < opts->len && !found; o++) {
+            cw_slice ot;
+            const struct cw_json *ov = value_x(&opts->u.items[o], "value", &ot);
+            if (!ov || !cw_slice_eq(ot, at)) continue;
+            typed = true;
+            found = qr_compare(v, at, ov, ot) == 0;
+        }
+        if (!typed)
+            vissue(r, res, cw_buf_slice(loc), CW_SEV_ERROR, CW_ISSUE_STRUCTURE, "",
+                   "the item's answer options have no value of the answer's type");
+        else if (!found)
+            vissue(r, res, cw_buf_slice(loc), CW_SEV_ERROR, CW_ISSUE_CODE_INVALID, "",
+                   "the answer is not one of the item's answer options");
+    }
+    loc->len = mark;
+}
+
 /*
  * One level: the response items 'ritems' against the Questionnaire items
  * 'qitems'. Every response item must be an item of the questionnaire at
@@ -2465,6 +2535,7 @@ static void qr_level(struct vrun *r, const struct cw_fhir_node *res, const struc
         if (en == 0 && (has_answer(ri) || cw_json_get(ri, "item")))
             vissue(r, res, cw_buf_slice(loc), CW_SEV_ERROR, CW_ISSUE_BUSINESS_RULE, "",
                    "the item is answered although it is not enabled");
+        qr_answers(r, res, q, ri, loc);
         size_t m2 = loc->len;
         qr_level(r, res, cw_json_get(q, "item"), cw_json_get(ri, "item"), sc, loc, depth + 1);
         const struct cw_json *ans = cw_json_get(ri, "answer");
