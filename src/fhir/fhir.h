@@ -193,7 +193,8 @@ cw_slice cw_fhir_sd_regex(struct cw_fhir_sd sd);
 bool cw_fhir_type_is_a(struct cw_fhir_sd t, struct cw_fhir_sd ancestor);
 
 /* Extension definitions: the contexts where the extension may be used:
-   type ("element", "fhirpath", "extension") and expression. */
+   type ("element", "fhirpath", "extension") and expression; definitions
+   from a registry add each contextInvariant as type "invariant". */
 size_t cw_fhir_sd_context_count(struct cw_fhir_sd sd);
 int cw_fhir_sd_context(struct cw_fhir_sd sd, size_t i, cw_slice *type, cw_slice *expression);
 

@@ -353,6 +353,16 @@ static inline struct cw_fhir_sd fhir_base_sd(uint32_t i)
 
 /* ---- primitives (fhir_prim.c) ---- */
 
+/* What a narrative holds, for the invariants txt-1 and txt-2. */
+struct fhir_xhtml_info {
+    bool disallowed; /* an element or attribute narrative.html forbids */
+    bool text;       /* non-whitespace text, a character reference or an <img> */
+};
+
+/* Scan xhtml s: -1 when it is not well-formed (the rules of
+   cw_fhir_check_primitive other than the forbidden names), else 0 and *info. */
+int fhir_xhtml_info(cw_slice s, struct fhir_xhtml_info *info);
+
 /*
  * The one place FHIR date/dateTime/instant/time text is checked. When the
  * base module's cw_dt_parse (src/base/datetime.h) is merged, this becomes

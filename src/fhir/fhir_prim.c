@@ -316,7 +316,11 @@ static size_t char_ref(cw_slice s, size_t i)
     return 0;
 }
 
-static int check_xhtml(cw_slice s, struct cw_err *err)
+/* info != NULL: forbidden elements and event attributes are noted in
+   info->disallowed instead of failing, and info->text tells whether the
+   narrative has content (non-whitespace text, a character reference, an
+   <img>) */
+static int check_xhtml_ex(cw_slice s, struct cw_err *err, struct fhir_xhtml_info *info)
 {
     const char *type = "xhtml";
     cw_slice stack[XHTML_DEPTH];
@@ -332,11 +336,13 @@ static int check_xhtml(cw_slice s, struct cw_err *err)
                     return bad(err, type, i,
                                "'&' that is not a character reference (only &amp; &lt; &gt; &quot; "
                                "&apos; &#N; are defined)");
+                if (info && depth > 0) info->text = true;
                 i += l;
                 continue;
             }
             if ((depth == 0) && !ws((unsigned char)c))
                 return bad(err, type, i, "text outside the root <div>");
+            if (info && depth > 0 && !ws((unsigned char)c)) info->text = true;
             i++;
             continue;
         }
@@ -380,7 +386,11 @@ static int check_xhtml(cw_slice s, struct cw_err *err)
                 return bad(err, type, i, "the root element must be <div>");
             root_seen = true;
         }
-        if (forbidden_element(name)) return bad(err, type, i, "element not allowed in a narrative");
+        if (forbidden_element(name)) {
+            if (!info) return bad(err, type, i, "element not allowed in a narrative");
+            info->disallowed = true;
+        }
+        if (info && eq_nocase(name, "img")) info->text = true;
         bool xmlns_ok = false;
         bool self_close = false;
         for (;;) {
@@ -402,8 +412,10 @@ static int check_xhtml(cw_slice s, struct cw_err *err)
             cw_slice aname = {s.ptr + an, j - an};
             if (aname.len == 0) return bad(err, type, j, "attribute name expected");
             if (aname.len > 2 && (aname.ptr[0] == 'o' || aname.ptr[0] == 'O') &&
-                (aname.ptr[1] == 'n' || aname.ptr[1] == 'N'))
-                return bad(err, type, an, "event attributes (on*) are not allowed");
+                (aname.ptr[1] == 'n' || aname.ptr[1] == 'N')) {
+                if (!info) return bad(err, type, an, "event attributes (on*) are not allowed");
+                info->disallowed = true;
+            }
             while (j < s.len && ws((unsigned char)s.ptr[j])) j++;
             if (j >= s.len || s.ptr[j] != '=')
                 return bad(err, type, j, "attribute without a value");
@@ -444,6 +456,18 @@ static int check_xhtml(cw_slice s, struct cw_err *err)
     if (!root_seen) return bad(err, type, 0, "no <div> element");
     if (depth != 0) return bad(err, type, s.len, "unclosed element");
     return 0;
+}
+
+static int check_xhtml(cw_slice s, struct cw_err *err)
+{
+    return check_xhtml_ex(s, err, NULL);
+}
+
+int fhir_xhtml_info(cw_slice s, struct fhir_xhtml_info *info)
+{
+    struct cw_err err;
+    memset(info, 0, sizeof *info);
+    return check_xhtml_ex(s, &err, info) < 0 ? -1 : 0;
 }
 
 /* ---- dispatch ---- */

@@ -18,11 +18,12 @@
  *        - a child missing because it belongs to the element's type is
  *          made by expanding the type: the type's snapshot (or, for a type
  *          with exactly one profile, that profile's snapshot; for a
- *          contentReference, the referenced element's children) is
- *          inserted after the element with ids re-rooted;
+ *          contentReference, the referenced element's children as the
+ *          base defines them, without this profile's slices and changes)
+ *          is inserted after the element with ids re-rooted;
  *        - "name:slice" finds or creates the slice: a copy of the sliced
- *          element and its children, inserted after the element's last
- *          slice;
+ *          element (min 0) and its children, inserted after the element's
+ *          last slice;
  *        - a type-specific choice name ("valueQuantity") means value[x]
  *          itself when value[x] has only that type, else the type slice
  *          "value[x]:valueQuantity" (type narrowed, slicing type/$this
@@ -295,6 +296,17 @@ int cw_fhir_registry_add(struct cw_fhir_registry *r, const char *json, size_t le
     d.version = jtext(root, "version");
     d.kind = jtext(root, "kind");
     d.derivation = jtext(root, "derivation");
+    {
+        /* a "specialization" of a core type that keeps its type is no new
+           type (a specialization defines one): it constrains the base, and
+           is read as the constraint it is (the Java validator does too) */
+        cw_slice b = d.base_url;
+        static const char core[] = "http://hl7.org/fhir/StructureDefinition/";
+        if (cw_slice_eq_cstr(d.derivation, "specialization") &&
+            cw_slice_starts_with(b, cw_slice_cstr(core)) &&
+            cw_slice_eq((cw_slice){b.ptr + sizeof core - 1, b.len - (sizeof core - 1)}, d.type))
+            d.derivation = CW_LIT("constraint");
+    }
     d.abstract = cw_json_is(cw_json_get(root, "abstract"), CW_JSON_TRUE);
     if (!d.url.len) return cw_err_set(err, CW_ISSUE_REQUIRED, "StructureDefinition without url");
     if (!d.type.len) return cw_err_set(err, CW_ISSUE_REQUIRED, "StructureDefinition without type");
@@ -712,8 +724,23 @@ static int expand(struct gen *g, size_t idx)
         root_id = g->S->v[ti].id;
         size_t end = (size_t)ti + 1;
         while (end < g->S->n && under(g->S->v[end].id, root_id, '.')) end++;
-        if (ebvec_insert(&src, 0, g->S->v + ti, end - (size_t)ti) < 0)
-            return cw_err_set(g->err, CW_ISSUE_TOO_COSTLY, "too many elements");
+        /* the referenced element's definition, not this profile's changes to
+           it: elementdefinition.html#contentReference points at the base
+           content, so slices, patterns and cardinalities the differential
+           put on the target (and on its children) are not repeated at every
+           recursion level */
+        for (size_t k = (size_t)ti; k < end; k++) {
+            const struct eb *x = &g->S->v[k];
+            cw_slice rest = {x->id.ptr + root_id.len, x->id.len - root_id.len};
+            if (memchr(rest.ptr, ':', rest.len)) continue; /* a slice or inside one */
+            struct eb one = x->orig ? *x->orig : *x;
+            one.id = x->id;
+            one.orig = NULL;
+            if (ebvec_insert(&src, src.n, &one, 1) < 0) {
+                ebvec_free(&src);
+                return cw_err_set(g->err, CW_ISSUE_TOO_COSTLY, "too many elements");
+            }
+        }
     } else {
         if (e->n_types == 0)
             return cw_err_set(g->err, CW_ISSUE_INVALID, "element without a type has no children");
@@ -798,6 +825,10 @@ static long make_slice(struct gen *g, size_t idx, cw_slice name)
     for (size_t i = 0; i < n; i++) copy[i].orig = NULL;
     copy[0].id = sid;
     copy[0].slice_name = name;
+    /* a slice is optional unless the differential says otherwise: the
+       sliced element's minimum counts all its slices together (profiling.html
+       #slicing; the Java snapshot generator starts each slice at 0) */
+    copy[0].min = 0;
     copy[0].has_slicing = false;
     copy[0].n_discr = 0;
     for (size_t i = 1; i < n; i++) {
@@ -1458,15 +1489,25 @@ static int compile_sd(struct cw_fhir_registry *r, struct builder *b, struct rsd 
     sd->flags = (d->abstract ? FD_SD_ABSTRACT : 0) |
                 (cw_slice_eq_cstr(d->derivation, "constraint") ? FD_SD_CONSTRAINT : 0) |
                 (d->generated ? FD_SD_SNAPSHOT_GEN : 0);
+    /* contexts, then each contextInvariant as a pair ("invariant", expression) */
     const struct cw_json *ctx = cw_json_get(d->json, "context");
+    const struct cw_json *cinv = cw_json_get(d->json, "contextInvariant");
     uint32_t nctx = cw_json_is(ctx, CW_JSON_ARRAY) ? ctx->len : 0;
-    if (nctx) {
-        uint32_t *l = malloc(2 * nctx * sizeof *l);
+    uint32_t ninv = cw_json_is(cinv, CW_JSON_ARRAY) ? cinv->len : 0;
+    if (nctx + ninv) {
+        uint32_t *l = malloc(2 * (size_t)(nctx + ninv) * sizeof *l);
         if (!l) goto oom;
         for (uint32_t c = 0; c < nctx; c++) {
             l[2 * c] = b_str(b, jtext(&ctx->u.items[c], "type"));
             l[2 * c + 1] = b_str(b, jtext(&ctx->u.items[c], "expression"));
         }
+        for (uint32_t c = 0; c < ninv; c++) {
+            l[2 * (nctx + c)] = b_str(b, CW_LIT("invariant"));
+            l[2 * (nctx + c) + 1] = b_str(b, cw_json_is(&cinv->u.items[c], CW_JSON_STRING)
+                                                 ? cw_json_text(&cinv->u.items[c])
+                                                 : CW_SLICE_NULL);
+        }
+        nctx += ninv;
         sd->contexts = b_list(b, l, 2 * nctx);
         free(l);
     } else {

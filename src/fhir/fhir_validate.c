@@ -8,8 +8,11 @@
  *    unknown elements and JSON shapes (reported by the model's iterator),
  *    cardinality, primitive text, maxLength, bindings, code systems,
  *    references, invariants (element and type constraints), extensions
- *    with a known definition, meta.profile of every resource it meets
- *    (root, contained, Bundle entries);
+ *    with a known definition (and their contexts), meta.profile of every
+ *    resource it meets (root, contained, Bundle entries); rules beyond the
+ *    definitions: Bundle entry identity, links and document integrity,
+ *    Questionnaire/QuestionnaireResponse, narrative links, Attachment
+ *    size, Coding/Identifier systems;
  *  - a profile pass walks a node with a profile's snapshot elements (the
  *    model resolves names among a profile element's children when the
  *    profile has them): what the profile adds — cardinality and bindings
@@ -36,8 +39,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/datetime.h"
 #include "fhir/fhir_int.h"
 #include "fhir/fhir_validate_int.h"
+#include "fhir/fhirpath.h"
 
 #define VMAX_PASS   6    /* nested profile passes (extension in extension, trial matches) */
 #define VPOOL_COUNT 8192 /* child counters in the per-validation pool */
@@ -55,6 +60,7 @@ struct vrun {
     size_t cap;
     bool stop;
     bool oom;
+    bool repeat_ok; /* identical issues are listed again (one per profile) */
     unsigned pass_depth;
     bool quiet;          /* trial validation: count errors, store nothing */
     size_t quiet_errors; /* errors seen while quiet */
@@ -200,7 +206,17 @@ static void vissue(struct vrun *r, const struct cw_fhir_node *n, cw_slice suffix
         cw_buf_put_slice(&r->path, suffix);
     }
     const char *loc = cw_buf_failed(&r->path) ? "(path too long)" : cw_buf_cstr(&r->path);
-    add_issue(r, loc ? loc : "", sev, code, rule, msg);
+    if (!loc) loc = "";
+    /* one problem, one error: a check that runs again on the same element
+       (a binding seen by the profile and by the element's type profile)
+       does not repeat an error already listed (errors are few; warnings
+       are not compared) */
+    for (size_t i = r->repeat_ok || sev > CW_SEV_ERROR ? 0 : r->res->n; i-- > 0;) {
+        const struct cw_fhir_vissue *o = &r->res->issues[i];
+        if (o->severity == sev && strcmp(o->location, loc) == 0 && strcmp(o->message, msg) == 0)
+            return;
+    }
+    add_issue(r, loc, sev, code, rule, msg);
 }
 
 /* An error from the model's iterator (already located). */
@@ -217,7 +233,8 @@ static void vissue_err(struct vrun *r, const struct cw_err *e, enum cw_severity 
 
 /* Core types the checks test for, looked up once. */
 static struct {
-    struct cw_fhir_sd reference, extension, coding, codeable, quantity, uri, xhtml, id;
+    struct cw_fhir_sd reference, extension, coding, codeable, quantity, uri, xhtml, id, code;
+    struct cw_fhir_sd attachment, markdown, identifier;
     struct cw_fhir_elem bundle_entry;
 } T;
 static pthread_once_t types_once = PTHREAD_ONCE_INIT;
@@ -232,6 +249,10 @@ static void types_init(void)
     T.uri = cw_fhir_type_cstr("uri");
     T.xhtml = cw_fhir_type_cstr("xhtml");
     T.id = cw_fhir_type_cstr("id");
+    T.code = cw_fhir_type_cstr("code");
+    T.attachment = cw_fhir_type_cstr("Attachment");
+    T.markdown = cw_fhir_type_cstr("markdown");
+    T.identifier = cw_fhir_type_cstr("Identifier");
     T.bundle_entry = cw_fhir_elem_by_id(cw_fhir_type_cstr("Bundle"), CW_LIT("Bundle.entry"));
 }
 
@@ -320,7 +341,8 @@ static bool has_member(const struct cw_json *o, const char *k)
 static int nat_ele1(const struct cw_fhir_node *n)
 {
     if (n->flags & CW_FHIR_NODE_PRIMITIVE) {
-        if (n->value) return 1;
+        /* an empty string is no value (json.html: empty strings are not allowed) */
+        if (n->value && !(cw_json_is(n->value, CW_JSON_STRING) && n->value->len == 0)) return 1;
         const struct cw_json *x = n->ext;
         if (!cw_json_is(x, CW_JSON_OBJECT)) return 0;
         for (uint32_t i = 0; i < x->len; i++)
@@ -708,9 +730,42 @@ static bool dom3_narrative_ok(const struct cw_fhir_node *n, const char *key)
     return dom3_check(n, true, true) == 1; /* an id-less one cannot be linked */
 }
 
+/*
+ * R4 invariants whose expression contradicts their own text, corrected in
+ * R4B: que-12 "If there are more than one enableWhen, enableBehavior must
+ * be specified" reads count() > 2 in R4 (R4B: > 1; the Java validator
+ * applies the correction too). Only the exact R4 text is replaced.
+ */
+static cw_slice errata(const char *key, cw_slice expr)
+{
+    if (strcmp(key, "que-12") == 0 &&
+        cw_slice_eq_cstr(expr, "enableWhen.count() > 2 implies enableBehavior.exists()"))
+        return CW_LIT("enableWhen.count() > 1 implies enableBehavior.exists()");
+    return expr;
+}
+
+/*
+ * txt-1 and txt-2 are both written htmlChecks() in R4, with different
+ * texts: txt-1 "only the basic html formatting elements and attributes",
+ * txt-2 "some non-whitespace content". Each is decided by its text (the
+ * Java validator's reading): txt-1 fails on a forbidden element or
+ * attribute, txt-2 on a narrative without text. A narrative that is not
+ * well-formed fails neither: the primitive check has reported it.
+ * Returns 1 holds, 0 fails, -1 not one of these.
+ */
+static int txt_reading(const struct cw_fhir_node *n, const char *key, cw_slice expr)
+{
+    bool t1 = strcmp(key, "txt-1") == 0, t2 = strcmp(key, "txt-2") == 0;
+    if ((!t1 && !t2) || !cw_slice_eq_cstr(expr, "htmlChecks()")) return -1;
+    if (!cw_json_is(n->value, CW_JSON_STRING)) return 1;
+    struct fhir_xhtml_info xi;
+    if (fhir_xhtml_info(cw_json_text(n->value), &xi) < 0) return 1;
+    return t1 ? !xi.disallowed : xi.text;
+}
+
 /* Evaluate constraint ci of set s at node n. */
 static void eval_cons(struct vrun *r, const struct cw_fhir_node *n, const struct cw_fhir_set *s,
-                      uint32_t ci)
+                      uint32_t ci, bool in_container)
 {
     const struct fd_cons *c = &s->cons[ci];
     uint8_t nat = native_of(s, ci);
@@ -728,8 +783,15 @@ static void eval_cons(struct vrun *r, const struct cw_fhir_node *n, const struct
             return;
         }
     }
-    cw_slice expr = fhir_str(s, c->expression);
+    cw_slice expr = errata(key, fhir_str(s, c->expression));
     if (expr.len == 0) return;
+    int tv = txt_reading(n, key, expr);
+    if (tv >= 0) {
+        if (tv == 0)
+            vissue(r, n, CW_SLICE_NULL, (enum cw_severity)c->severity, CW_ISSUE_INVARIANT, key,
+                   "constraint failed: %.60s: %.180s", key, fhir_cstr(s, c->human));
+        return;
+    }
     struct cw_err err;
     cw_err_clear(&err);
     bool owned;
@@ -740,7 +802,20 @@ static void eval_cons(struct vrun *r, const struct cw_fhir_node *n, const struct
         return;
     }
     struct cw_fhirpath_coll out;
-    int rc = cw_fhirpath_eval_node(r->scratch, x, &r->env, n, &out, &err);
+    /* An invariant of the element that holds a nested resource
+       (Bundle.entry.resource, contained, Parameters.parameter.resource) is
+       evaluated in the container: %resource is the resource that holds the
+       element (fhirpath.html#variables; the Java validator does so). The
+       engine takes %resource as the nearest node marked as a resource up
+       the chain, so the node is passed unmarked. */
+    struct cw_fhir_node unmarked;
+    const struct cw_fhir_node *en = n;
+    if (in_container && (n->flags & CW_FHIR_NODE_RESOURCE) && n->parent) {
+        unmarked = *n;
+        unmarked.flags &= ~(unsigned)CW_FHIR_NODE_RESOURCE;
+        en = &unmarked;
+    }
+    int rc = cw_fhirpath_eval_node(r->scratch, x, &r->env, en, &out, &err);
     int t = rc == 0 ? cw_fhirpath_truth(out, &err) : -1;
     fhir_vcache_release(x, owned);
     scratch_done(r);
@@ -749,6 +824,12 @@ static void eval_cons(struct vrun *r, const struct cw_fhir_node *n, const struct
                "constraint %.60s could not be evaluated: %s", key, err.msg);
         return;
     }
+    /* per-1 compares start and end; FHIRPath gives empty when their
+       precisions differ (a date against a dateTime of the same day), which
+       is not "true": the Java validator (and the invariant's text, "start
+       SHALL have a lower value than end") read that as failed. Only per-1
+       is read so: for other invariants empty means "not applicable" */
+    if (t == 2 && strcmp(key, "per-1") == 0) t = 0;
     if (t == 0 && !dom3_narrative_ok(n, key))
         vissue(r, n, CW_SLICE_NULL, (enum cw_severity)c->severity, CW_ISSUE_INVARIANT, key,
                "constraint failed: %.60s: %.180s", key, fhir_cstr(s, c->human));
@@ -761,6 +842,12 @@ static void check_constraints(struct vrun *r, const struct cw_fhir_node *n)
     const struct cw_fhir_set *s = e.set;
     fd_list cl = fhir_elem_rec(e)->cons;
     uint32_t ne = fhir_list_len(s, cl);
+    /* a resource held by an element (not the root element of a definition) */
+    bool held = false;
+    if ((n->flags & CW_FHIR_NODE_RESOURCE) && n->parent && ne) {
+        cw_slice ep = cw_fhir_elem_path(e);
+        held = memchr(ep.ptr, '.', ep.len) != NULL;
+    }
     for (uint32_t i = 0; i < ne && !r->stop; i++) {
         uint32_t ci = fhir_list_at(s, cl, i);
         if (ci >= s->n_cons) continue;
@@ -768,7 +855,7 @@ static void check_constraints(struct vrun *r, const struct cw_fhir_node *n)
             struct cw_fhir_constraint c;
             if (cw_fhir_elem_constraint(e, i, &c) != 0 || core_has_constraint(e, &c)) continue;
         }
-        eval_cons(r, n, s, ci);
+        eval_cons(r, n, s, ci, held);
     }
     if (r->profile) return;
     /* the type's own invariants (Quantity qty-3, Period per-1, a resource's
@@ -791,7 +878,7 @@ static void check_constraints(struct vrun *r, const struct cw_fhir_node *n)
                                    strcmp(fhir_cstr(s, s->cons[cj].key), key) == 0))
                 dup = true;
         }
-        if (!dup) eval_cons(r, n, rs, ci);
+        if (!dup) eval_cons(r, n, rs, ci, false);
     }
 }
 
@@ -867,6 +954,15 @@ static void check_binding(struct vrun *r, const struct cw_fhir_node *n)
     }
     if (m != CW_FHIR_MEMBER_NO) return;
     cw_slice vu = fhir_canonical_url(b.value_set);
+    /* A bare code carries no system: the system is inferred from the value
+       set, and a code the value set does not hold has none. The HL7 Java
+       validator reports that as an error of its own, besides the binding
+       (one problem each: system unknown, code not in the set); so do we, in
+       the base pass. */
+    if (b.strength == CW_FHIR_BIND_REQUIRED && !r->profile && cw_fhir_sd_eq(n->type, T.code))
+        vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_CODE_INVALID, "",
+               "the code system of the code cannot be determined from the value set %.*s",
+               (int)(vu.len > 150 ? 150 : vu.len), vu.ptr);
     if (b.strength == CW_FHIR_BIND_REQUIRED)
         vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_CODE_INVALID, "",
                "the code is not in the value set %.*s (required binding)",
@@ -877,8 +973,37 @@ static void check_binding(struct vrun *r, const struct cw_fhir_node *n)
                (int)(vu.len > 150 ? 150 : vu.len), vu.ptr);
 }
 
+static bool is_absolute_uri(cw_slice u);
+
+/*
+ * The system of a Coding or an Identifier is an absolute URI
+ * (terminologies.html#system, datatypes.html#Identifier: a URL, urn:oid:
+ * or urn:uuid:), and a Coding's system names a code system — not a value
+ * set (a common mistake the core value sets let us recognise).
+ */
+static void check_system_uri(struct vrun *r, const struct cw_fhir_node *n, bool coding)
+{
+    cw_slice sys = jstr(n->value, "system");
+    if (!sys.len) return;
+    if (!is_absolute_uri(sys)) {
+        vissue(r, n, CW_LIT("system"), CW_SEV_ERROR, CW_ISSUE_VALUE, "",
+               "%s.system must be an absolute URI", coding ? "Coding" : "Identifier");
+        return;
+    }
+    if (coding && !(r->flags & CW_FHIR_VALIDATE_NO_TERMINOLOGY) && !cw_fhir_cs_find(sys).set &&
+        cw_fhir_vs_find(sys).set)
+        vissue(r, n, CW_LIT("system"), CW_SEV_ERROR, CW_ISSUE_CODE_INVALID, "",
+               "Coding.system names a value set, not a code system");
+}
+
 static void check_codes(struct vrun *r, const struct cw_fhir_node *n)
 {
+    if (!r->profile && !(n->flags & CW_FHIR_NODE_PRIMITIVE)) {
+        if (cw_fhir_sd_eq(n->type, T.coding))
+            check_system_uri(r, n, true);
+        else if (cw_fhir_sd_eq(n->type, T.identifier))
+            check_system_uri(r, n, false);
+    }
     if (r->flags & CW_FHIR_VALIDATE_NO_TERMINOLOGY) return;
     check_binding(r, n);
     if (r->profile || (n->flags & CW_FHIR_NODE_PRIMITIVE)) return;
@@ -1008,8 +1133,7 @@ static const struct cw_fhir_node *container_of(const struct cw_fhir_node *n)
     while (res && !(res->flags & CW_FHIR_NODE_RESOURCE)) res = res->parent;
     if (!res) return NULL;
     /* a contained resource's references point into its container */
-    if (res->parent && res->elem.set &&
-        cw_slice_eq_cstr(cw_fhir_elem_name(res->elem), "contained")) {
+    if (res->parent && cw_slice_eq_cstr(res->name, "contained")) {
         const struct cw_fhir_node *up = res->parent;
         while (up && !(up->flags & CW_FHIR_NODE_RESOURCE)) up = up->parent;
         if (up) return up;
@@ -1036,6 +1160,32 @@ static bool target_allows(struct vrun *r, struct cw_fhir_elem e, cw_slice type)
         }
     }
     return !any_targets;
+}
+
+/* Does profile element e allow other reference targets than its base? */
+static bool targets_narrowed(struct cw_fhir_elem e)
+{
+    struct cw_fhir_elem b = base_of(e, 0);
+    if (!b.set) return false;
+    size_t ne = cw_fhir_elem_type_count(e), nb = cw_fhir_elem_type_count(b);
+    size_t te = 0, tb = 0;
+    for (size_t i = 0; i < ne; i++) {
+        struct cw_fhir_typeref tr;
+        if (cw_fhir_elem_type(e, i, &tr) == 0) te += tr.n_targets;
+    }
+    for (size_t i = 0; i < nb; i++) {
+        struct cw_fhir_typeref tr;
+        if (cw_fhir_elem_type(b, i, &tr) == 0) tb += tr.n_targets;
+    }
+    if (te != tb) return te > 0;
+    for (size_t i = 0; i < ne && i < nb; i++) {
+        struct cw_fhir_typeref x, y;
+        if (cw_fhir_elem_type(e, i, &x) != 0 || cw_fhir_elem_type(b, i, &y) != 0) continue;
+        for (size_t k = 0; k < x.n_targets && k < y.n_targets; k++)
+            if (!cw_slice_eq(cw_fhir_elem_type_target(e, i, k), cw_fhir_elem_type_target(b, i, k)))
+                return true;
+    }
+    return false;
 }
 
 static void check_reference(struct vrun *r, const struct cw_fhir_node *n)
@@ -1172,6 +1322,43 @@ static bool node_matches(const struct cw_fhir_node *n, const struct cw_json *v, 
     return json_matches(n->value, v, exact, 0);
 }
 
+/*
+ * A complex value against its fixed value, element by element (one
+ * finding each, as the Java validator counts): an element the fixed value
+ * lacks is not allowed, one it has must be present and equal.
+ */
+static void fixed_diff(struct vrun *r, const struct cw_fhir_node *n, const struct cw_json *inst,
+                       const struct cw_json *fix, struct cw_buf *where, int depth)
+{
+    if (depth > 16) return;
+    size_t mark = where->len;
+    for (uint32_t i = 0; i < inst->len; i++) {
+        cw_slice k = inst->u.members[i].key;
+        if (cw_json_get_slice(fix, k)) continue;
+        where->len = mark;
+        cw_buf_printf(where, "%s%.*s", mark ? "." : "", (int)(k.len > 64 ? 64 : k.len), k.ptr);
+        vissue(r, n, cw_buf_slice(where), CW_SEV_ERROR, CW_ISSUE_VALUE, "",
+               "the element is present but the fixed value of %.*s does not have it",
+               CW_SLICE_FMT(cw_fhir_elem_id(n->elem)));
+    }
+    for (uint32_t i = 0; i < fix->len; i++) {
+        cw_slice k = fix->u.members[i].key;
+        const struct cw_json *fv = &fix->u.members[i].value;
+        const struct cw_json *iv = cw_json_get_slice(inst, k);
+        where->len = mark;
+        cw_buf_printf(where, "%s%.*s", mark ? "." : "", (int)(k.len > 64 ? 64 : k.len), k.ptr);
+        if (iv && json_matches(iv, fv, true, 0)) continue;
+        if (iv && cw_json_is(iv, CW_JSON_OBJECT) && cw_json_is(fv, CW_JSON_OBJECT)) {
+            fixed_diff(r, n, iv, fv, where, depth + 1);
+            continue;
+        }
+        vissue(r, n, cw_buf_slice(where), CW_SEV_ERROR, CW_ISSUE_VALUE, "",
+               "%s the fixed value of %.*s", iv ? "the value does not equal" : "missing, but in",
+               CW_SLICE_FMT(cw_fhir_elem_id(n->elem)));
+    }
+    where->len = mark;
+}
+
 static void check_fixed(struct vrun *r, const struct cw_fhir_node *n)
 {
     unsigned f = cw_fhir_elem_flags(n->elem);
@@ -1179,10 +1366,18 @@ static void check_fixed(struct vrun *r, const struct cw_fhir_node *n)
     r->hold++;
     if (f & CW_FHIR_E_HAS_FIXED) {
         const struct cw_json *v = elem_value(r, n->elem, "fixed");
-        if (v && !node_matches(n, v, true))
-            vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_VALUE, "",
-                   "the value does not equal the fixed value of %.*s",
-                   CW_SLICE_FMT(cw_fhir_elem_id(n->elem)));
+        if (v && !node_matches(n, v, true)) {
+            if (cw_json_is(v, CW_JSON_OBJECT) && cw_json_is(n->value, CW_JSON_OBJECT)) {
+                struct cw_buf where;
+                cw_buf_init(&where, 1024);
+                fixed_diff(r, n, n->value, v, &where, 0);
+                cw_buf_release(&where);
+            } else {
+                vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_VALUE, "",
+                       "the value does not equal the fixed value of %.*s",
+                       CW_SLICE_FMT(cw_fhir_elem_id(n->elem)));
+            }
+        }
     }
     if (f & CW_FHIR_E_HAS_PATTERN) {
         const struct cw_json *v = elem_value(r, n->elem, "pattern");
@@ -1213,13 +1408,59 @@ static int compare_bound(const struct cw_json *inst, const struct cw_json *bound
         return c < 0 ? -1 : c > 0 ? 1 : 0;
     }
     if (cw_json_is(inst, CW_JSON_OBJECT) && cw_json_is(bound, CW_JSON_OBJECT)) {
-        /* Quantity: same unit code only */
-        if (!cw_slice_eq(jstr(inst, "code"), jstr(bound, "code")) ||
-            !cw_slice_eq(jstr(inst, "system"), jstr(bound, "system")))
+        /* Quantity: the same unit code, or commensurable UCUM units compared
+           in their base units (-1 g against 0 kg) */
+        if (!cw_slice_eq(jstr(inst, "system"), jstr(bound, "system"))) return 2;
+        if (cw_slice_eq(jstr(inst, "code"), jstr(bound, "code")))
+            return compare_bound(cw_json_get(inst, "value"), cw_json_get(bound, "value"));
+        if (!cw_slice_eq_cstr(jstr(inst, "system"), "http://unitsofmeasure.org")) return 2;
+        double fa, fb, a, b;
+        char ka[96], kb[96];
+        if (cw_fhirpath_ucum_canonical(jstr(inst, "code"), &fa, ka, sizeof ka) != 0 ||
+            cw_fhirpath_ucum_canonical(jstr(bound, "code"), &fb, kb, sizeof kb) != 0 ||
+            strcmp(ka, kb) != 0)
             return 2;
-        return compare_bound(cw_json_get(inst, "value"), cw_json_get(bound, "value"));
+        if (cw_json_to_double(cw_json_get(inst, "value"), &a) != 0 ||
+            cw_json_to_double(cw_json_get(bound, "value"), &b) != 0)
+            return 2;
+        a *= fa;
+        b *= fb;
+        return a < b ? -1 : a > b ? 1 : 0;
     }
     return 2;
+}
+
+/*
+ * A date, dateTime or instant against a Duration bound (min/maxValue as a
+ * quantity of time): the bound is now minus (min) or plus (max) the
+ * duration — "born at most 100 years ago". Returns -1 below the minimum,
+ * 1 above the maximum, 0 inside, 2 when undecidable.
+ */
+static int compare_duration_bound(const struct cw_fhir_node *n, const struct cw_json *bound,
+                                  bool is_max)
+{
+    if (!cw_json_is(n->value, CW_JSON_STRING) || !cw_json_is(bound, CW_JSON_OBJECT)) return 2;
+    if (!cw_slice_eq_cstr(jstr(bound, "system"), "http://unitsofmeasure.org")) return 2;
+    double f, v;
+    char k[96];
+    if (cw_fhirpath_ucum_canonical(jstr(bound, "code"), &f, k, sizeof k) != 0 ||
+        strcmp(k, "ucum:s") != 0 || cw_json_to_double(cw_json_get(bound, "value"), &v) != 0)
+        return 2;
+    cw_slice tn = cw_fhir_sd_type_name(n->type);
+    enum cw_dt_type dt = cw_slice_eq_cstr(tn, "date")       ? CW_DT_DATE
+                         : cw_slice_eq_cstr(tn, "dateTime") ? CW_DT_DATETIME
+                         : cw_slice_eq_cstr(tn, "instant")  ? CW_DT_INSTANT
+                                                            : (enum cw_dt_type)0;
+    if (!dt) return 2;
+    struct cw_dt d;
+    struct cw_err err;
+    if (cw_dt_parse(cw_json_text(n->value), dt, 0, &d, &err) != 0) return 2;
+    struct cw_dt_range rg = cw_dt_range(&d, 0);
+    double us = v * f * 1e6;
+    if (us > 1e17 || us < -1e17) return 2;
+    cw_dt_us now = cw_dt_now_us();
+    if (is_max) return rg.low > now + (cw_dt_us)us ? 1 : 0;
+    return rg.high <= now - (cw_dt_us)us ? -1 : 0;
 }
 
 static void check_min_max(struct vrun *r, const struct cw_fhir_node *n)
@@ -1228,11 +1469,11 @@ static void check_min_max(struct vrun *r, const struct cw_fhir_node *n)
     r->hold++;
     const struct cw_json *mn = elem_value(r, n->elem, "minValue");
     const struct cw_json *mx = elem_value(r, n->elem, "maxValue");
-    if (mn && compare_bound(n->value, mn) == -1)
+    if (mn && (compare_bound(n->value, mn) == -1 || compare_duration_bound(n, mn, false) == -1))
         vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_VALUE, "",
                "the value is less than the minimum value of %.*s",
                CW_SLICE_FMT(cw_fhir_elem_id(n->elem)));
-    if (mx && compare_bound(n->value, mx) == 1)
+    if (mx && (compare_bound(n->value, mx) == 1 || compare_duration_bound(n, mx, true) == 1))
         vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_VALUE, "",
                "the value is greater than the maximum value of %.*s",
                CW_SLICE_FMT(cw_fhir_elem_id(n->elem)));
@@ -1243,6 +1484,7 @@ static void check_min_max(struct vrun *r, const struct cw_fhir_node *n)
 /* ---- the walk ---- */
 
 static void check_node(struct vrun *r, const struct cw_fhir_node *n, unsigned depth);
+static bool is_extension_node(const struct cw_fhir_node *n);
 static void check_meta_profiles(struct vrun *r, const struct cw_fhir_node *res);
 static void profile_pass(struct vrun *r, const struct cw_fhir_node *n, struct cw_fhir_sd sd,
                          bool quiet, size_t *errors);
@@ -1272,9 +1514,62 @@ static struct cw_fhir_elem elem_at_path(struct cw_fhir_elem slice, cw_slice path
     return cur;
 }
 
+/*
+ * A type discriminator through a reference ("item.resolve()",
+ * profiling.html#discriminator): the type of the resource the reference
+ * points to must be one of the targets of the slice's reference element.
+ * The type comes from the resolved resource (contained, Bundle entry) or,
+ * when it does not resolve here, from the reference text ("Patient/1").
+ */
+static bool discr_type_resolved(struct vrun *r, const struct cw_fhir_node *item,
+                                struct cw_fhir_elem slice, cw_slice path,
+                                struct cw_fhirpath_coll vals)
+{
+    cw_slice refpath = {path.ptr, path.len - 9};
+    if (refpath.len && refpath.ptr[refpath.len - 1] == '.') refpath.len--;
+    struct cw_fhir_elem re = refpath.len ? elem_at_path(slice, refpath) : slice;
+    if (!re.set) return false;
+    cw_slice tname = CW_SLICE_NULL;
+    for (size_t i = 0; i < vals.n && !tname.len; i++)
+        if (vals.items[i].kind == CW_FHIRPATH_NODE)
+            tname = cw_fhir_sd_type_name(vals.items[i].u.node->type);
+    if (!tname.len && refpath.len) {
+        /* the reference's own text */
+        const struct cw_json *cur = item->value;
+        size_t i = 0;
+        while (i < refpath.len && cw_json_is(cur, CW_JSON_OBJECT)) {
+            size_t j = i;
+            while (j < refpath.len && refpath.ptr[j] != '.') j++;
+            char key[128];
+            size_t kl = j - i < sizeof key - 1 ? j - i : sizeof key - 1;
+            memcpy(key, refpath.ptr + i, kl);
+            key[kl] = 0;
+            cur = cw_json_get(cur, key);
+            if (cw_json_is(cur, CW_JSON_ARRAY)) cur = cur->len ? &cur->u.items[0] : NULL;
+            i = j + 1;
+        }
+        cw_slice ref = jstr(cur, "reference");
+        if (ref.len && ref.ptr[0] == '#') return false;
+        tname = reference_type(ref);
+    }
+    if (!tname.len) return false;
+    struct cw_fhir_sd vt = cw_fhir_type(tname);
+    size_t nt = cw_fhir_elem_type_count(re);
+    for (size_t k = 0; k < nt; k++) {
+        struct cw_fhir_typeref tr;
+        if (cw_fhir_elem_type(re, k, &tr) != 0) continue;
+        if (tr.n_targets == 0) return true; /* any resource */
+        for (size_t p = 0; p < tr.n_targets; p++) {
+            struct cw_fhir_sd sd = cw_fhir_sd_by_url(r->reg, cw_fhir_elem_type_target(re, k, p));
+            if (sd.set && cw_fhir_type_is_a(vt, cw_fhir_sd_type(sd))) return true;
+        }
+    }
+    return false;
+}
+
 /* One discriminator against one item; true when the item fits the slice. */
 static bool discr_match(struct vrun *r, const struct cw_fhir_node *item, struct cw_fhir_elem slice,
-                        enum cw_fhir_discriminator dt, cw_slice path)
+                        enum cw_fhir_discriminator dt, cw_slice path, bool sl_multi)
 {
     struct cw_fhir_elem de = elem_at_path(slice, path);
     /* evaluate the path on the item */
@@ -1307,6 +1602,9 @@ static bool discr_match(struct vrun *r, const struct cw_fhir_node *item, struct 
         return (vals.n > 0) == want;
     }
     case CW_FHIR_DISCR_TYPE: {
+        if (!de.set && path.len >= 9 &&
+            cw_slice_eq_cstr((cw_slice){path.ptr + path.len - 9, 9}, "resolve()"))
+            return discr_type_resolved(r, item, slice, path, vals);
         if (!de.set) return false;
         for (size_t i = 0; i < vals.n; i++) {
             if (vals.items[i].kind != CW_FHIRPATH_NODE) continue;
@@ -1333,6 +1631,9 @@ static bool discr_match(struct vrun *r, const struct cw_fhir_node *item, struct 
                                                  : cw_fhir_elem_type_target(de, k, p);
                     struct cw_fhir_sd sd = cw_fhir_sd_by_url(r->reg, url);
                     if (!sd.set) continue;
+                    /* a profile of another type does not fit, whatever it checks */
+                    if (!cw_fhir_type_is_a(vals.items[i].u.node->type, cw_fhir_sd_type(sd)))
+                        continue;
                     size_t errors = 0;
                     profile_pass(r, vals.items[i].u.node, sd, true, &errors);
                     if (errors == 0) return true;
@@ -1347,6 +1648,9 @@ static bool discr_match(struct vrun *r, const struct cw_fhir_node *item, struct 
         cw_slice pathname = path;
         const struct cw_json *want = NULL;
         bool exact = true;
+        /* a slice that prohibits the discriminator element (max 0) takes
+           the items without it */
+        if (de.set && cw_fhir_elem_max(de) == 0) return vals.n == 0;
         if (de.set) {
             want = elem_value(r, de, "fixed");
             if (!want) {
@@ -1402,7 +1706,9 @@ static bool discr_match(struct vrun *r, const struct cw_fhir_node *item, struct 
                 return false;
             }
         }
-        if (!want) return false;
+        /* a slice that sets no value at this discriminator's path (one of
+           several discriminators) is not constrained by it */
+        if (!want) return de.set && !cw_slice_eq_cstr(pathname, "url") && sl_multi;
         for (size_t i = 0; i < vals.n; i++) {
             const struct cw_fhirpath_value *v = &vals.items[i];
             if (v->kind == CW_FHIRPATH_NODE) {
@@ -1433,7 +1739,7 @@ static struct cw_fhir_elem match_slice(struct vrun *r, const struct cw_fhir_node
                 ok = false;
                 break;
             }
-            ok = discr_match(r, item, slice, dt, path);
+            ok = discr_match(r, item, slice, dt, path, sl->n_discriminators > 1);
         }
         if (ok) found = slice;
     }
@@ -1551,6 +1857,13 @@ static void check_children(struct vrun *r, const struct cw_fhir_node *n, unsigne
                     vissue(r, &child, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_STRUCTURE, "",
                            "the item matches no slice of %.*s (closed slicing)",
                            CW_SLICE_FMT(cw_fhir_elem_id(ce)));
+                } else if (is_extension_node(&child) && is_extension_node(n) &&
+                           !is_absolute_uri(jstr(child.value, "url"))) {
+                    /* extensibility.html: the parts of a complex extension
+                       are named by the extension's definition; a local
+                       name it does not define is no part of it */
+                    vissue(r, &child, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_STRUCTURE, "",
+                           "the extension's definition has no part with this url");
                 }
             }
         }
@@ -1599,6 +1912,230 @@ static bool is_extension_node(const struct cw_fhir_node *n)
     return cw_fhir_sd_eq(n->type, T.extension);
 }
 
+static bool slice_contains(cw_slice s, const char *needle)
+{
+    size_t k = strlen(needle);
+    for (size_t i = 0; i + k <= s.len; i++)
+        if (memcmp(s.ptr + i, needle, k) == 0) return true;
+    return false;
+}
+
+static bool is_example_url(cw_slice url)
+{
+    return slice_contains(url, "example.org") || slice_contains(url, "acme.com");
+}
+
+/*
+ * An extension whose definition is unknown. extensibility.html: an
+ * extension SHALL have a definition findable by its URL; a validator that
+ * cannot find it cannot check it. With CW_FHIR_VALIDATE_KNOWN_EXTENSIONS
+ * that is an error (the HL7 Java validator's policy), except for URLs in
+ * the allowed domains, example URLs and the FHIR tools namespace;
+ * otherwise nothing is reported.
+ */
+static void unknown_extension(struct vrun *r, const struct cw_fhir_node *n, cw_slice url)
+{
+    if (!(r->flags & CW_FHIR_VALIDATE_KNOWN_EXTENSIONS)) return;
+    if (!(r->flags & CW_FHIR_VALIDATE_NO_EXAMPLE_URLS) && is_example_url(url)) return;
+    /* the core namespace: extensions of later FHIR versions and of the HL7
+       extensions package (hl7.fhir.uv.extensions), which the Java validator
+       loads and we do not bundle, live there; an unknown one is not
+       reported */
+    if (slice_contains(url, "nema.org") ||
+        cw_slice_starts_with(url, CW_LIT("http://hl7.org/fhir/tools/StructureDefinition/")) ||
+        cw_slice_starts_with(url, CW_LIT("http://hl7.org/fhir/StructureDefinition/")))
+        return;
+    for (size_t i = 0; i < r->o->n_extension_domains; i++)
+        if (r->o->extension_domains[i].len && cw_slice_starts_with(url, r->o->extension_domains[i]))
+            return;
+    cw_slice shown = {url.ptr, url.len > 150 ? 150 : url.len};
+    vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_STRUCTURE, "",
+           "the extension %.*s is unknown (no definition found): not allowed here",
+           CW_SLICE_FMT(shown));
+}
+
+/* ---- extension contexts (StructureDefinition.context, extensibility.html) ---- */
+
+static cw_slice strip_choice(cw_slice s)
+{
+    if (s.len > 3 && memcmp(s.ptr + s.len - 3, "[x]", 3) == 0) s.len -= 3;
+    return s;
+}
+
+/* The name of node n as a path step: its element's name, without "[x]". */
+static cw_slice step_name(const struct cw_fhir_node *n)
+{
+    cw_slice en = n->elem.set ? cw_fhir_elem_name(n->elem) : CW_SLICE_NULL;
+    return en.len ? strip_choice(en) : n->name;
+}
+
+/*
+ * Does node c stand at the element context path en ("Patient",
+ * "Patient.name", "DomainResource.text", "BackboneElement", "Element")?
+ * The first step of en names a type; some node a on c's ancestor line
+ * (c itself included) must be of that type or derived from it, and the
+ * element names from a down to c must be the rest of en (choice elements
+ * by their name without [x]). This is the Java validator's reading: the
+ * element is known by the paths from each typed ancestor and by its type.
+ */
+static bool ctx_element_match(const struct cw_fhir_node *c, cw_slice en)
+{
+    if (cw_slice_eq_cstr(en, "Element")) return true;
+    size_t dot = 0;
+    while (dot < en.len && en.ptr[dot] != '.') dot++;
+    struct cw_fhir_sd head = cw_fhir_type((cw_slice){en.ptr, dot});
+    if (!head.set) return false;
+    /* the path of c's element definition (a recursive element reached by
+       contentReference — Questionnaire.item.item — has the path of the
+       element it repeats), its first step read as a type like above */
+    struct cw_fhir_elem ce = c->elem;
+    if (ce.set) {
+        struct cw_fhir_elem cr = cw_fhir_elem_content_ref(ce);
+        if (cr.set) ce = cr;
+    }
+    cw_slice ep = ce.set ? cw_fhir_elem_path(ce) : CW_SLICE_NULL;
+    size_t edot = 0;
+    while (edot < ep.len && ep.ptr[edot] != '.') edot++;
+    if (edot < ep.len && dot < en.len) {
+        cw_slice et = strip_choice((cw_slice){ep.ptr + edot, ep.len - edot});
+        cw_slice nt = strip_choice((cw_slice){en.ptr + dot, en.len - dot});
+        struct cw_fhir_sd eh = cw_fhir_type((cw_slice){ep.ptr, edot});
+        if (cw_slice_eq(et, nt) && eh.set && cw_fhir_type_is_a(eh, head)) return true;
+    }
+    /* the steps of en after the head, matched from the end against c and its ancestors */
+    const struct cw_fhir_node *a = c;
+    size_t end = en.len;
+    for (unsigned guard = 0; a && guard < 256; guard++) {
+        if (end == dot) return a->type.set && cw_fhir_type_is_a(a->type, head);
+        /* match the last remaining step of en with a's name */
+        size_t st = end;
+        while (st > dot && en.ptr[st - 1] != '.') st--;
+        cw_slice want = strip_choice((cw_slice){en.ptr + st, end - st});
+        if (!cw_slice_eq(want, step_name(a))) return false;
+        end = st - 1;
+        a = a->parent;
+    }
+    return false;
+}
+
+/* Is node c an element of the result of the context's FHIRPath expression
+   on c's resource? */
+static int ctx_fhirpath_match(struct vrun *r, const struct cw_fhir_node *c, cw_slice expr)
+{
+    const struct cw_fhir_node *res = c;
+    while (res && !(res->flags & CW_FHIR_NODE_RESOURCE)) res = res->parent;
+    if (!res) return -1;
+    struct cw_err err;
+    cw_err_clear(&err);
+    bool owned;
+    const struct cw_fhirpath_expr *x = fhir_vcache_get(expr, &owned, &err);
+    if (!x) return -1;
+    struct cw_fhirpath_coll out;
+    int rc = cw_fhirpath_eval_node(r->scratch, x, &r->env, res, &out, &err);
+    int hit = rc == 0 ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < out.n && !hit; i++)
+        if (out.items[i].kind == CW_FHIRPATH_NODE && out.items[i].u.node->value == c->value)
+            hit = 1;
+    fhir_vcache_release(x, owned);
+    scratch_done(r);
+    return hit;
+}
+
+/* Does the context invariant hold on the container c? 1, 0, -1 unknown. */
+static int ctx_invariant(struct vrun *r, const struct cw_fhir_node *c, cw_slice expr)
+{
+    struct cw_err err;
+    cw_err_clear(&err);
+    bool owned;
+    const struct cw_fhirpath_expr *x = fhir_vcache_get(expr, &owned, &err);
+    if (!x) return -1;
+    struct cw_fhirpath_coll out;
+    int rc = cw_fhirpath_eval_node(r->scratch, x, &r->env, c, &out, &err);
+    int t = rc == 0 ? cw_fhirpath_truth(out, &err) : -1;
+    fhir_vcache_release(x, owned);
+    scratch_done(r);
+    return t;
+}
+
+/* The last step of a definition's URL ("structuredefinition-fhir-type"). */
+static cw_slice url_tail_name(struct cw_fhir_sd sd)
+{
+    cw_slice u = cw_fhir_sd_url(sd);
+    size_t i = u.len;
+    while (i > 0 && u.ptr[i - 1] != '/') i--;
+    return (cw_slice){u.ptr + i, u.len - i};
+}
+
+/*
+ * StructureDefinition.context: where the extension n (whose definition is
+ * sd) may be used. Its container — the element that holds it — must match
+ * one context: "element" (ctx_element_match), "extension" (the container
+ * is an extension with that URL, or the value of one), "fhirpath" (the
+ * container is among the expression's results on the resource); then
+ * each contextInvariant must hold on the container. A definition without
+ * contexts, or a context we cannot decide, allows the use.
+ */
+static void check_extension_context(struct vrun *r, const struct cw_fhir_node *n,
+                                    struct cw_fhir_sd sd)
+{
+    const struct cw_fhir_node *c = n->parent;
+    size_t nc = cw_fhir_sd_context_count(sd);
+    if (!c || nc == 0) return;
+    bool any = false, ok = false;
+    for (size_t i = 0; i < nc && !ok; i++) {
+        cw_slice ty, ex;
+        if (cw_fhir_sd_context(sd, i, &ty, &ex) != 0) continue;
+        if (cw_slice_eq_cstr(ty, "element")) {
+            any = true;
+            size_t d = 0;
+            while (d < ex.len && ex.ptr[d] != '.') d++;
+            if (cw_slice_eq_cstr(ex, "Resource") && (c->flags & CW_FHIR_NODE_RESOURCE))
+                ok = true;
+            else if (!cw_fhir_type((cw_slice){ex.ptr, d}).set)
+                ok = true; /* a type R4 lacks
+(CanonicalResource of R5): undecidable, allowed */
+            else if (ctx_element_match(c, ex))
+                ok = true;
+            /* R4 erratum: structuredefinition-fhir-type says ElementDefinition.type.code
+               but the R4 snapshots carry it on ElementDefinition.type (R5 fixed the
+               context; the Java validator reads it so) */
+            else if (cw_slice_eq_cstr(ex, "ElementDefinition.type.code") &&
+                     cw_slice_eq_cstr(url_tail_name(sd), "structuredefinition-fhir-type"))
+                ok = ctx_element_match(c, CW_LIT("ElementDefinition.type"));
+        } else if (cw_slice_eq_cstr(ty, "extension")) {
+            any = true;
+            const struct cw_fhir_node *e = c;
+            if (!is_extension_node(e) && e->parent && is_extension_node(e->parent) &&
+                cw_slice_starts_with(e->name, CW_LIT("value")))
+                e = e->parent;
+            ok = is_extension_node(e) && cw_slice_eq(jstr(e->value, "url"), ex);
+        } else if (cw_slice_eq_cstr(ty, "fhirpath")) {
+            any = true;
+            int m = ctx_fhirpath_match(r, c, ex);
+            if (m != 0) ok = true; /* undecidable: allowed */
+        }
+    }
+    cw_slice url = cw_fhir_sd_url(sd);
+    cw_slice shown = {url.ptr, url.len > 150 ? 150 : url.len};
+    if (any && !ok) {
+        vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_STRUCTURE, "",
+               "the extension %.*s is not allowed at this element (its context)",
+               CW_SLICE_FMT(shown));
+        return;
+    }
+    for (size_t i = 0; i < nc; i++) {
+        cw_slice ty, ex;
+        if (cw_fhir_sd_context(sd, i, &ty, &ex) != 0 || !cw_slice_eq_cstr(ty, "invariant"))
+            continue;
+        if (ctx_invariant(r, c, ex) == 0) {
+            vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_STRUCTURE, "",
+                   "the extension %.*s is not allowed here: a context invariant fails",
+                   CW_SLICE_FMT(shown));
+            return;
+        }
+    }
+}
+
 /* An extension whose definition we hold: validate it against that. */
 static void check_extension_def(struct vrun *r, const struct cw_fhir_node *n)
 {
@@ -1606,14 +2143,27 @@ static void check_extension_def(struct vrun *r, const struct cw_fhir_node *n)
     /* extensibility.html: the url of an extension SHALL be absolute; only the
        parts of a complex extension use local names */
     bool nested = n->parent && cw_fhir_sd_eq(n->parent->type, n->type);
+    /* the url identifies the extension: without it the extension cannot be
+       understood or validated (besides Extension.url 1..1); a version
+       (url|version) is not part of an extension's identity */
+    if (!url.len)
+        vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_REQUIRED, "",
+               "the extension has no url: it cannot be identified or validated");
+    else if (memchr(url.ptr, '|', url.len))
+        vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_VALUE, "",
+               "the url of an extension must not contain a version");
     if (url.len && !nested && !is_absolute_uri(url))
         vissue(r, n, CW_LIT("url"), CW_SEV_ERROR, CW_ISSUE_VALUE, "",
                "the url of an extension must be an absolute URI");
     if (!url.len) return;
     struct cw_fhir_sd sd = cw_fhir_sd_by_url(r->reg, url);
-    if (!sd.set || !cw_slice_eq_cstr(cw_fhir_sd_type_name(sd), "Extension") ||
-        !cw_fhir_sd_is_profile(sd))
+    if (!sd.set) {
+        if (is_absolute_uri(url) && !r->profile) unknown_extension(r, n, url);
         return;
+    }
+    if (!cw_slice_eq_cstr(cw_fhir_sd_type_name(sd), "Extension") || !cw_fhir_sd_is_profile(sd))
+        return;
+    check_extension_context(r, n, sd);
     profile_pass(r, n, sd, r->quiet, NULL);
 }
 
@@ -1625,15 +2175,776 @@ static void check_type_profiles(struct vrun *r, const struct cw_fhir_node *n)
         struct cw_fhir_typeref tr;
         if (cw_fhir_elem_type(n->elem, k, &tr) != 0 || tr.n_profiles == 0) continue;
         if (!cw_fhir_sd_eq(tr.type, n->type) && !(n->flags & CW_FHIR_NODE_RESOURCE)) continue;
+        if (is_extension_node(n) && !r->profile) continue; /* done by URL */
+        /* elementdefinition.html#ElementDefinition.type.profile: with several
+           profiles the element must conform to at least one of them. The
+           known ones are tried quietly; when none fits, that is an error and
+           each is run again to say why (the Java validator lists them all) */
+        struct cw_fhir_sd cand[8];
+        size_t nc = 0;
+        for (size_t p = 0; p < tr.n_profiles && nc < 8; p++) {
+            struct cw_fhir_sd sd =
+                cw_fhir_sd_by_url(r->reg, cw_fhir_elem_type_profile(n->elem, k, p));
+            if (sd.set && cw_fhir_sd_is_profile(sd)) cand[nc++] = sd;
+        }
+        /* one of several profiles we cannot load might be the one that
+           fits: then conformance cannot be decided here */
+        if (tr.n_profiles > 1 && nc < tr.n_profiles) continue;
+        if (nc == 1 || (nc > 1 && r->quiet)) {
+            profile_pass(r, n, cand[0], r->quiet, NULL);
+        } else if (nc > 1) {
+            bool fits = false;
+            for (size_t c = 0; c < nc && !fits; c++) {
+                size_t errors = 0;
+                profile_pass(r, n, cand[c], true, &errors);
+                fits = errors == 0;
+            }
+            if (!fits) {
+                vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_STRUCTURE, "",
+                       "the element conforms to none of the %zu profiles its type allows", nc);
+                bool rep = r->repeat_ok;
+                r->repeat_ok = true; /* the same failure in two profiles is two findings */
+                for (size_t c = 0; c < nc; c++) profile_pass(r, n, cand[c], false, NULL);
+                r->repeat_ok = rep;
+            }
+        }
+    }
+}
+
+/*
+ * datatypes.html#Attachment: size is "the number of bytes of data that
+ * make up this attachment (before base64 encoding, if that is done)": when
+ * the data is inline, the two must agree.
+ */
+static void check_attachment(struct vrun *r, const struct cw_fhir_node *n)
+{
+    const struct cw_json *data = cw_json_get(n->value, "data");
+    const struct cw_json *size = cw_json_get(n->value, "size");
+    long long stated;
+    if (!cw_json_is(data, CW_JSON_STRING) || cw_json_to_i64(size, &stated) != 0) return;
+    cw_slice d = cw_json_text(data);
+    size_t chars = 0, pad = 0;
+    for (size_t i = 0; i < d.len; i++) {
+        char c = d.ptr[i];
+        if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
+        if (c == '=') pad++;
+        chars++;
+    }
+    if (chars % 4 != 0 || pad > 2) return; /* not base64: reported as such */
+    long long actual = (long long)(chars / 4 * 3) - (long long)pad;
+    if (actual != stated)
+        vissue(r, n, CW_LIT("size"), CW_SEV_ERROR, CW_ISSUE_VALUE, "",
+               "the stated size %lld does not match the size of the data (%lld bytes)", stated,
+               actual);
+}
+
+static bool elem_has_constraint(struct cw_fhir_elem e, const char *key)
+{
+    size_t nc = e.set ? cw_fhir_elem_constraint_count(e) : 0;
+    for (size_t i = 0; i < nc; i++) {
+        struct cw_fhir_constraint c;
+        if (cw_fhir_elem_constraint(e, i, &c) == 0 && cw_slice_eq_cstr(c.key, key)) return true;
+    }
+    return false;
+}
+
+/* Does attribute 'name' (id or name) with value v occur in the xhtml x? */
+static bool xhtml_has_anchor(cw_slice x, cw_slice v)
+{
+    static const char *const attrs[] = {"id=", "name="};
+    for (int a = 0; a < 2; a++) {
+        size_t al = strlen(attrs[a]);
+        for (size_t i = 1; i + al + 2 + v.len <= x.len; i++) {
+            if (memcmp(x.ptr + i, attrs[a], al) != 0) continue;
+            char pc = x.ptr[i - 1];
+            if (pc != ' ' && pc != '\t' && pc != '\n' && pc != '\r') continue;
+            char q = x.ptr[i + al];
+            if (q != '"' && q != '\'') continue;
+            size_t s0 = i + al + 1;
+            if (s0 + v.len < x.len && memcmp(x.ptr + s0, v.ptr, v.len) == 0 &&
+                x.ptr[s0 + v.len] == q)
+                return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * Links in a narrative (narrative.html): a hyperlink (<a href>) uses a
+ * scheme a reader can follow (http, https, ftp, mailto, tel, data) or is
+ * a local "#anchor" that names an element of the same narrative (id or
+ * name attribute) or a contained resource. The Java validator reports
+ * the others.
+ */
+static void check_narrative_links(struct vrun *r, const struct cw_fhir_node *n)
+{
+    cw_slice x = cw_json_text(n->value);
+    unsigned reported = 0, nlink = 0;
+    cw_slice seen[32]; /* hrefs reported: one finding per target */
+    size_t nseen = 0;
+    for (size_t i = 0; i + 8 < x.len && reported < 100; i++) {
+        if (x.ptr[i] != '<' || (x.ptr[i + 1] != 'a' && x.ptr[i + 1] != 'A') ||
+            (x.ptr[i + 2] != ' ' && x.ptr[i + 2] != '\n' && x.ptr[i + 2] != '\t'))
+            continue;
+        nlink++;
+        size_t end = i + 2;
+        while (end < x.len && x.ptr[end] != '>') end++;
+        for (size_t j = i + 2; j + 6 < end; j++) {
+            if (memcmp(x.ptr + j, "href=", 5) != 0 ||
+                (x.ptr[j - 1] != ' ' && x.ptr[j - 1] != '\n' && x.ptr[j - 1] != '\t'))
+                continue;
+            char q = x.ptr[j + 5];
+            if (q != '"' && q != '\'') break;
+            size_t vs = j + 6, ve = vs;
+            while (ve < end && x.ptr[ve] != q) ve++;
+            cw_slice href = {x.ptr + vs, ve - vs};
+            bool again = false;
+            for (size_t k = 0; k < nseen && !again; k++) again = cw_slice_eq(seen[k], href);
+            if (again) break;
+            if (nseen < 32) seen[nseen++] = href;
+            if (href.len > 1 && href.ptr[0] == '#') {
+                cw_slice anchor = {href.ptr + 1, href.len - 1};
+                bool ok = xhtml_has_anchor(x, anchor);
+                const struct cw_fhir_node *res = n;
+                while (!ok && res && !(res->flags & CW_FHIR_NODE_RESOURCE)) res = res->parent;
+                const struct cw_json *cs = res ? cw_json_get(res->value, "contained") : NULL;
+                for (uint32_t k = 0; !ok && cw_json_is(cs, CW_JSON_ARRAY) && k < cs->len; k++)
+                    ok = cw_slice_eq(jstr(&cs->u.items[k], "id"), anchor);
+                if (!ok) {
+                    vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_VALUE, "",
+                           "hyperlink %u of the narrative points at an anchor it does not have",
+                           nlink);
+                    reported++;
+                }
+            } else if (is_absolute_uri(href)) {
+                size_t c = 0;
+                while (c < href.len && href.ptr[c] != ':') c++;
+                cw_slice scheme = {href.ptr, c};
+                static const char *const ok_schemes[] = {"http", "https", "ftp", "mailto",
+                                                         "tel",  "data",  NULL};
+                bool ok = false;
+                for (int k = 0; ok_schemes[k] && !ok; k++)
+                    ok = cw_slice_eq_nocase(scheme, cw_slice_cstr(ok_schemes[k]));
+                if (!ok) {
+                    vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_VALUE, "",
+                           "hyperlink %u of the narrative uses the scheme %.*s, which a reader "
+                           "cannot follow",
+                           nlink, (int)(scheme.len > 20 ? 20 : scheme.len), scheme.ptr);
+                    reported++;
+                }
+            }
+            break;
+        }
+        i = end;
+    }
+}
+
+/* Does markdown text hold something that reads as an HTML tag: '<' then a
+   letter, or "</" then a letter? */
+static bool has_html_tag(cw_slice m)
+{
+    for (size_t i = 0; i + 1 < m.len; i++) {
+        if (m.ptr[i] != '<') continue;
+        size_t j = i + 1;
+        if (m.ptr[j] == '/') j++;
+        if (j < m.len &&
+            ((m.ptr[j] >= 'a' && m.ptr[j] <= 'z') || (m.ptr[j] >= 'A' && m.ptr[j] <= 'Z')))
+            return true;
+    }
+    return false;
+}
+
+/* ---- Questionnaire and QuestionnaireResponse (questionnaire.html) ---- */
+
+#define QR_MAX_DEPTH 32
+
+/* Is linkId 'id' the item q or one of its descendants? */
+static bool q_item_holds(const struct cw_json *q, cw_slice id, unsigned depth)
+{
+    if (depth > QR_MAX_DEPTH) return false;
+    if (cw_slice_eq(jstr(q, "linkId"), id)) return true;
+    const struct cw_json *it = cw_json_get(q, "item");
+    for (uint32_t i = 0; cw_json_is(it, CW_JSON_ARRAY) && i < it->len; i++)
+        if (q_item_holds(&it->u.items[i], id, depth + 1)) return true;
+    return false;
+}
+
+static void q_items(struct vrun *r, const struct cw_fhir_node *res, const struct cw_json *items,
+                    struct cw_buf *loc, unsigned depth)
+{
+    if (!cw_json_is(items, CW_JSON_ARRAY) || depth > QR_MAX_DEPTH) return;
+    size_t mark = loc->len;
+    for (uint32_t i = 0; i < items->len && !r->stop; i++) {
+        const struct cw_json *q = &items->u.items[i];
+        loc->len = mark;
+        cw_buf_printf(loc, "%sitem[%u]", mark ? "." : "", i);
+        /* questionnaire.html#item: an enableWhen depends on an answer given
+           before the item is shown — not on the item's own answers, nor on
+           those of the questions nested in it */
+        const struct cw_json *ew = cw_json_get(q, "enableWhen");
+        for (uint32_t k = 0; cw_json_is(ew, CW_JSON_ARRAY) && k < ew->len; k++) {
+            cw_slice qid = jstr(&ew->u.items[k], "question");
+            if (qid.len && q_item_holds(q, qid, 0)) {
+                vissue(r, res, cw_buf_slice(loc), CW_SEV_ERROR, CW_ISSUE_BUSINESS_RULE, "",
+                       "an enableWhen refers to the item itself or to an item nested in it");
+                break;
+            }
+        }
+        size_t m2 = loc->len;
+        q_items(r, res, cw_json_get(q, "item"), loc, depth + 1);
+        loc->len = m2;
+    }
+    loc->len = mark;
+}
+
+static void check_questionnaire(struct vrun *r, const struct cw_fhir_node *n)
+{
+    struct cw_buf loc;
+    cw_buf_init(&loc, 4096);
+    q_items(r, n, cw_json_get(n->value, "item"), &loc, 0);
+    cw_buf_release(&loc);
+}
+
+/* The QuestionnaireResponse item lists from the root down to the list being checked. */
+struct qr_scope {
+    const struct cw_json *lists[QR_MAX_DEPTH + 2];
+    unsigned n;
+};
+
+static bool has_answer(const struct cw_json *qri)
+{
+    const struct cw_json *a = cw_json_get(qri, "answer");
+    return cw_json_is(a, CW_JSON_ARRAY) && a->len > 0;
+}
+
+/* Collect the answers of linkId 'id' in list (and the items nested in it). */
+static void qr_find(const struct cw_json *list, cw_slice id, const struct cw_json **out, size_t *n,
+                    size_t cap, unsigned depth)
+{
+    if (!cw_json_is(list, CW_JSON_ARRAY) || depth > QR_MAX_DEPTH) return;
+    for (uint32_t i = 0; i < list->len; i++) {
+        const struct cw_json *it = &list->u.items[i];
+        const struct cw_json *ans = cw_json_get(it, "answer");
+        if (cw_slice_eq(jstr(it, "linkId"), id)) {
+            for (uint32_t k = 0; cw_json_is(ans, CW_JSON_ARRAY) && k < ans->len; k++)
+                if (*n < cap) out[(*n)++] = &ans->u.items[k];
+        }
+        qr_find(cw_json_get(it, "item"), id, out, n, cap, depth + 1);
+        for (uint32_t k = 0; cw_json_is(ans, CW_JSON_ARRAY) && k < ans->len; k++)
+            qr_find(cw_json_get(&ans->u.items[k], "item"), id, out, n, cap, depth + 1);
+    }
+}
+
+/* The value[x] member of an answer or the answer[x] of an enableWhen. */
+static const struct cw_json *value_x(const struct cw_json *o, const char *prefix, cw_slice *type)
+{
+    size_t pl = strlen(prefix);
+    for (uint32_t i = 0; cw_json_is(o, CW_JSON_OBJECT) && i < o->len; i++) {
+        cw_slice k = o->u.members[i].key;
+        if (k.len > pl && memcmp(k.ptr, prefix, pl) == 0 && k.ptr[pl] >= 'A' && k.ptr[pl] <= 'Z') {
+            *type = (cw_slice){k.ptr + pl, k.len - pl};
+            return &o->u.members[i].value;
+        }
+    }
+    return NULL;
+}
+
+/* Compare an answer with an enableWhen value: -1, 0, 1, or 2 not comparable. */
+static int qr_compare(const struct cw_json *a, cw_slice at, const struct cw_json *w, cw_slice wt)
+{
+    if (!cw_slice_eq(at, wt)) return 2;
+    if (cw_slice_eq_cstr(at, "Coding"))
+        return cw_slice_eq(jstr(a, "system"), jstr(w, "system")) &&
+                       cw_slice_eq(jstr(a, "code"), jstr(w, "code"))
+                   ? 0
+                   : 2;
+    if (cw_slice_eq_cstr(at, "Quantity") || cw_slice_eq_cstr(at, "Reference") ||
+        cw_slice_eq_cstr(at, "Attachment"))
+        return cw_json_equal(a, w) ? 0 : 2;
+    if (cw_json_is(a, CW_JSON_NUMBER) && cw_json_is(w, CW_JSON_NUMBER)) {
+        double x, y;
+        if (cw_json_to_double(a, &x) != 0 || cw_json_to_double(w, &y) != 0) return 2;
+        return x < y ? -1 : x > y ? 1 : 0;
+    }
+    if (cw_json_is(a, CW_JSON_STRING) && cw_json_is(w, CW_JSON_STRING)) {
+        cw_slice x = cw_json_text(a), y = cw_json_text(w);
+        size_t l = x.len < y.len ? x.len : y.len;
+        int c = memcmp(x.ptr, y.ptr, l);
+        if (c == 0 && x.len != y.len) c = x.len < y.len ? -1 : 1;
+        return c < 0 ? -1 : c > 0 ? 1 : 0;
+    }
+    return cw_json_equal(a, w) ? 0 : 2;
+}
+
+/*
+ * Is Questionnaire item q enabled, given the answers of the response?
+ * Each enableWhen names a question; its answers are looked up from the
+ * innermost enclosing list of response items outwards (the nearest group
+ * that holds the question — a repeated group answers for itself).
+ * enableBehavior any/all (all when absent). Returns 1, 0, or -1 when it
+ * cannot be decided.
+ */
+static int qr_enabled(const struct cw_json *q, const struct qr_scope *sc)
+{
+    const struct cw_json *ew = cw_json_get(q, "enableWhen");
+    if (!cw_json_is(ew, CW_JSON_ARRAY) || ew->len == 0) return 1;
+    bool any = cw_slice_eq_cstr(jstr(q, "enableBehavior"), "any");
+    int result = any ? 0 : 1;
+    for (uint32_t k = 0; k < ew->len; k++) {
+        const struct cw_json *c = &ew->u.items[k];
+        cw_slice qid = jstr(c, "question"), op = jstr(c, "operator");
+        const struct cw_json *found[64];
+        size_t nf = 0;
+        for (unsigned s = sc->n; s-- > 0 && nf == 0;) qr_find(sc->lists[s], qid, found, &nf, 64, 0);
+        cw_slice wt;
+        const struct cw_json *w = value_x(c, "answer", &wt);
+        if (!w) return -1;
+        bool hold;
+        if (cw_slice_eq_cstr(op, "exists")) {
+            if (!cw_json_is(w, CW_JSON_TRUE) && !cw_json_is(w, CW_JSON_FALSE)) return -1;
+            hold = (nf > 0) == cw_json_is(w, CW_JSON_TRUE);
+        } else {
+            hold = cw_slice_eq_cstr(op, "!=") && nf == 0;
+            for (size_t i = 0; i < nf && !hold; i++) {
+                cw_slice at;
+                const struct cw_json *a = value_x(found[i], "value", &at);
+                if (!a) continue;
+                int cmp = qr_compare(a, at, w, wt);
+                if (cw_slice_eq_cstr(op, "="))
+                    hold = cmp == 0;
+                else if (cw_slice_eq_cstr(op, "!="))
+                    hold = cmp != 0;
+                else if (cmp == 2)
+                    continue;
+                else if (cw_slice_eq_cstr(op, ">"))
+                    hold = cmp > 0;
+                else if (cw_slice_eq_cstr(op, "<"))
+                    hold = cmp < 0;
+                else if (cw_slice_eq_cstr(op, ">="))
+                    hold = cmp >= 0;
+                else if (cw_slice_eq_cstr(op, "<="))
+                    hold = cmp <= 0;
+                else
+                    return -1;
+            }
+        }
+        if (any && hold) return 1;
+        if (!any && !hold) return 0;
+    }
+    return result;
+}
+
+/* The answer value[x] type an item type takes (questionnaire.html#item:
+   Questionnaire.item.type), or NULL when not one value type. */
+static const char *answer_type_of(cw_slice t)
+{
+    static const char *const map[][2] = {
+        {"boolean", "Boolean"},
+        {"decimal", "Decimal"},
+        {"integer", "Integer"},
+        {"date", "Date"},
+        {"dateTime", "DateTime"},
+        {"time", "Time"},
+        {"string", "String"},
+        {"text", "String"},
+        {"url", "Uri"},
+        {"attachment", "Attachment"},
+        {"reference", "Reference"},
+        {"quantity", "Quantity"},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (cw_slice_eq_cstr(t, map[i][0])) return map[i][1];
+    return NULL;
+}
+
+/*
+ * The answers of response item ri against Questionnaire item q: the value
+ * type the item type takes; for a 'choice' item with answerOptions, a
+ * value of a type the options have and equal to one of them (a Coding by
+ * system and code).
+ */
+static void qr_answers(struct vrun *r, const struct cw_fhir_node *res, const struct cw_json *q,
+                       const struct cw_json *ri, struct cw_buf *loc)
+{
+    const struct cw_json *ans = cw_json_get(ri, "answer");
+    if (!cw_json_is(ans, CW_JSON_ARRAY)) return;
+    cw_slice type = jstr(q, "type");
+    const char *want = answer_type_of(type);
+    bool choice = cw_slice_eq_cstr(type, "choice");
+    const struct cw_json *opts = cw_json_get(q, "answerOption");
+    size_t mark = loc->len;
+    for (uint32_t k = 0; k < ans->len && !r->stop; k++) {
+        cw_slice at;
+        const struct cw_json *v = value_x(&ans->u.items[k], "value", &at);
+        if (!v) continue;
+        loc->len = mark;
+        cw_buf_printf(loc, ".answer[%u]", k);
+        if (want && !cw_slice_eq_cstr(at, want)) {
+            vissue(r, res, cw_buf_slice(loc), CW_SEV_ERROR, CW_ISSUE_STRUCTURE, "",
+                   "the answer is not of the type the item's type (%.*s) takes",
+                   (int)(type.len > 20 ? 20 : type.len), type.ptr);
+            continue;
+        }
+        if (!choice || !cw_json_is(opts, CW_JSON_ARRAY) || opts->len == 0) continue;
+        bool typed = false, found = false;
+        for (uint32_t o = 0; o < opts->len && !found; o++) {
+            cw_slice ot;
+            const struct cw_json *ov = value_x(&opts->u.items[o], "value", &ot);
+            if (!ov || !cw_slice_eq(ot, at)) continue;
+            typed = true;
+            found = qr_compare(v, at, ov, ot) == 0;
+        }
+        if (!typed)
+            vissue(r, res, cw_buf_slice(loc), CW_SEV_ERROR, CW_ISSUE_STRUCTURE, "",
+                   "the item's answer options have no value of the answer's type");
+        else if (!found)
+            vissue(r, res, cw_buf_slice(loc), CW_SEV_ERROR, CW_ISSUE_CODE_INVALID, "",
+                   "the answer is not one of the item's answer options");
+    }
+    loc->len = mark;
+}
+
+/*
+ * One level: the response items 'ritems' against the Questionnaire items
+ * 'qitems'. Every response item must be an item of the questionnaire at
+ * that place; an item that is not enabled must have no answer; an enabled
+ * required question must be answered (required groups must be present).
+ */
+static void qr_level(struct vrun *r, const struct cw_fhir_node *res, const struct cw_json *qitems,
+                     const struct cw_json *ritems, struct qr_scope *sc, struct cw_buf *loc,
+                     unsigned depth)
+{
+    if (depth > QR_MAX_DEPTH || sc->n >= QR_MAX_DEPTH + 2) return;
+    size_t mark = loc->len;
+    bool rlist = cw_json_is(ritems, CW_JSON_ARRAY);
+    sc->lists[sc->n++] = rlist ? ritems : NULL;
+    for (uint32_t i = 0; rlist && i < ritems->len && !r->stop; i++) {
+        const struct cw_json *ri = &ritems->u.items[i];
+        cw_slice id = jstr(ri, "linkId");
+        const struct cw_json *q = NULL;
+        for (uint32_t k = 0; cw_json_is(qitems, CW_JSON_ARRAY) && k < qitems->len && !q; k++)
+            if (cw_slice_eq(jstr(&qitems->u.items[k], "linkId"), id)) q = &qitems->u.items[k];
+        loc->len = mark;
+        cw_buf_printf(loc, "%sitem[%u]", mark ? "." : "", i);
+        if (!q) {
+            if (id.len)
+                vissue(r, res, cw_buf_slice(loc), CW_SEV_ERROR, CW_ISSUE_STRUCTURE, "",
+                       "the linkId is not an item of the questionnaire here");
+            continue;
+        }
+        int en = qr_enabled(q, sc);
+        if (en == 0 && (has_answer(ri) || cw_json_get(ri, "item")))
+            vissue(r, res, cw_buf_slice(loc), CW_SEV_ERROR, CW_ISSUE_BUSINESS_RULE, "",
+                   "the item is answered although it is not enabled");
+        qr_answers(r, res, q, ri, loc);
+        size_t m2 = loc->len;
+        qr_level(r, res, cw_json_get(q, "item"), cw_json_get(ri, "item"), sc, loc, depth + 1);
+        const struct cw_json *ans = cw_json_get(ri, "answer");
+        for (uint32_t k = 0; cw_json_is(ans, CW_JSON_ARRAY) && k < ans->len; k++) {
+            const struct cw_json *sub = cw_json_get(&ans->u.items[k], "item");
+            if (!sub) continue;
+            loc->len = m2;
+            cw_buf_printf(loc, ".answer[%u]", k);
+            qr_level(r, res, cw_json_get(q, "item"), sub, sc, loc, depth + 1);
+        }
+    }
+    /* required items that are enabled and absent */
+    loc->len = mark;
+    for (uint32_t k = 0; cw_json_is(qitems, CW_JSON_ARRAY) && k < qitems->len && !r->stop; k++) {
+        const struct cw_json *q = &qitems->u.items[k];
+        if (!cw_json_is(cw_json_get(q, "required"), CW_JSON_TRUE)) continue;
+        cw_slice type = jstr(q, "type"), id = jstr(q, "linkId");
+        if (cw_slice_eq_cstr(type, "display")) continue;
+        bool group = cw_slice_eq_cstr(type, "group");
+        bool present = false;
+        for (uint32_t i = 0; rlist && i < ritems->len && !present; i++) {
+            const struct cw_json *ri = &ritems->u.items[i];
+            if (cw_slice_eq(jstr(ri, "linkId"), id)) present = group || has_answer(ri);
+        }
+        if (!present && qr_enabled(q, sc) == 1)
+            vissue(r, res, cw_buf_slice(loc), CW_SEV_ERROR, CW_ISSUE_REQUIRED, "",
+                   "no answer for a required item of the questionnaire");
+    }
+    sc->n--;
+    loc->len = mark;
+}
+
+/* A QuestionnaireResponse against its Questionnaire (contained, or
+   through opts.fetch). */
+static void check_qr(struct vrun *r, const struct cw_fhir_node *n)
+{
+    cw_slice url = jstr(n->value, "questionnaire");
+    if (!url.len) return;
+    const struct cw_json *q = NULL;
+    if (url.ptr[0] == '#') {
+        const struct cw_json *cs = cw_json_get(n->value, "contained");
+        cw_slice id = {url.ptr + 1, url.len - 1};
+        for (uint32_t i = 0; cw_json_is(cs, CW_JSON_ARRAY) && i < cs->len && !q; i++)
+            if (cw_slice_eq(jstr(&cs->u.items[i], "id"), id)) q = &cs->u.items[i];
+    } else if (r->o->fetch) {
+        q = r->o->fetch(r->o->fetch_ctx, url);
+    }
+    if (!cw_json_is(q, CW_JSON_OBJECT) ||
+        !cw_slice_eq_cstr(jstr(q, "resourceType"), "Questionnaire"))
+        return;
+    struct qr_scope sc;
+    sc.n = 0;
+    struct cw_buf loc;
+    cw_buf_init(&loc, 4096);
+    qr_level(r, n, cw_json_get(q, "item"), cw_json_get(n->value, "item"), &sc, &loc, 0);
+    cw_buf_release(&loc);
+}
+
+/* ---- Bundle rules beyond the invariants (bundle.html) ---- */
+
+/*
+ * An entry's identity. bundle.html#fullUrl: the fullUrl is the identity of
+ * the resource in the entry; it SHALL be present except when POSTing new
+ * resources (transactions, batches) and for results of operations
+ * (responses, search outcomes) — so we require it in documents, messages
+ * and collections; and a fullUrl that looks like a RESTful URL
+ * (".../[type]/[id]") SHALL match the resource's id (and so its type).
+ */
+static void check_entry_identity(struct vrun *r, const struct cw_fhir_node *e, cw_slice fu)
+{
+    const struct cw_json *res = cw_json_get(e->value, "resource");
+    if (!cw_json_is(res, CW_JSON_OBJECT)) return;
+    const struct cw_fhir_node *bundle = e->parent;
+    cw_slice btype = bundle ? jstr(bundle->value, "type") : CW_SLICE_NULL;
+    if (!fu.len) {
+        /* not in responses (results of operations need not be
+           identified) nor search sets (an OperationOutcome entry) */
+        if (cw_slice_eq_cstr(btype, "document") || cw_slice_eq_cstr(btype, "message") ||
+            cw_slice_eq_cstr(btype, "collection"))
+            vissue(r, e, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_REQUIRED, "",
+                   "an entry of a %.*s Bundle must have a fullUrl (the identity of its resource)",
+                   (int)(btype.len > 40 ? 40 : btype.len), btype.ptr);
+        return;
+    }
+    if (!cw_slice_starts_with(fu, CW_LIT("http://")) &&
+        !cw_slice_starts_with(fu, CW_LIT("https://")))
+        return;
+    /* [base]/[type]/[id] with an optional /_history/[vid] */
+    cw_slice u = fu;
+    for (size_t i = 0; i + 10 <= u.len; i++)
+        if (memcmp(u.ptr + i, "/_history/", 10) == 0) {
+            u.len = i;
+            break;
+        }
+    cw_slice tail = url_tail(u);
+    size_t sl = 0;
+    while (sl < tail.len && tail.ptr[sl] != '/') sl++;
+    if (!tail.len || sl == tail.len) return;
+    cw_slice ty = {tail.ptr, sl}, id = {tail.ptr + sl + 1, tail.len - sl - 1};
+    struct cw_fhir_sd tsd = cw_fhir_type(ty);
+    if (!tsd.set || cw_fhir_sd_kind(tsd) != CW_FHIR_KIND_RESOURCE) return;
+    cw_slice rid = jstr(res, "id"), rtype = jstr(res, "resourceType");
+    if (!rid.len)
+        vissue(r, e, CW_LIT("fullUrl"), CW_SEV_ERROR, CW_ISSUE_VALUE, "",
+               "the fullUrl is a RESTful URL, but the resource has no id");
+    else if (!cw_slice_eq(ty, rtype) || !cw_slice_eq(id, rid))
+        vissue(r, e, CW_LIT("fullUrl"), CW_SEV_ERROR, CW_ISSUE_VALUE, "",
+               "the fullUrl is a RESTful URL that does not end with the resource's type and id");
+}
+
+/* bundle.html / http.html#paging: the navigation links (self, first,
+   previous, next, last) name one page each, so each occurs once. */
+static void check_bundle_links(struct vrun *r, const struct cw_fhir_node *b)
+{
+    const struct cw_json *links = cw_json_get(b->value, "link");
+    if (!cw_json_is(links, CW_JSON_ARRAY)) return;
+    for (uint32_t i = 1; i < links->len && i < 1000; i++) {
+        cw_slice rel = jstr(&links->u.items[i], "relation");
+        if (!cw_slice_eq_cstr(rel, "self") && !cw_slice_eq_cstr(rel, "first") &&
+            !cw_slice_eq_cstr(rel, "previous") && !cw_slice_eq_cstr(rel, "prev") &&
+            !cw_slice_eq_cstr(rel, "next") && !cw_slice_eq_cstr(rel, "last"))
+            continue;
+        for (uint32_t k = 0; k < i; k++)
+            if (cw_slice_eq(jstr(&links->u.items[k], "relation"), rel)) {
+                char loc[32];
+                snprintf(loc, sizeof loc, "link[%u]", i);
+                vissue(r, b, cw_slice_cstr(loc), CW_SEV_ERROR, CW_ISSUE_STRUCTURE, "",
+                       "the link relation %.*s occurs more than once",
+                       (int)(rel.len > 40 ? 40 : rel.len), rel.ptr);
+                break;
+            }
+    }
+}
+
+/*
+ * Documents (documents.html): the Composition (the first entry) is the
+ * document's root; a relative ("Type/id") or urn: reference it makes must
+ * resolve to an entry of the Bundle by the rules of bundle.html#references
+ * — a relative reference against the base of the Composition entry's
+ * RESTful fullUrl (a urn: fullUrl, or none, gives no base), a urn: by an
+ * equal fullUrl; and every entry must be linked to the Composition by
+ * references (of any entry, resolved the same way) in either direction.
+ */
+#define VGRAPH_MAX 10000u
+
+struct vgraph {
+    struct vrun *r;
+    const struct cw_fhir_node *b;
+    const struct cw_json *es;
+    uint32_t *uf; /* union-find over the entries */
+    struct cw_buf loc;
+};
+
+static uint32_t uf_find(uint32_t *uf, uint32_t i)
+{
+    while (uf[i] != i) {
+        uf[i] = uf[uf[i]];
+        i = uf[i];
+    }
+    return i;
+}
+
+/* Index of the entry whose fullUrl is url, or -1 (exact match, through the
+   Bundle index: es is the root Bundle's entry list). */
+static long entry_by_full_url(struct vrun *r, const struct cw_json *es, cw_slice url)
+{
+    const struct cw_json *e = bundle_entry(r, url);
+    if (!e || e < es->u.items || e >= es->u.items + es->len) return -1;
+    if (!cw_slice_eq(jstr(e, "fullUrl"), url)) return -1;
+    return (long)(e - es->u.items);
+}
+
+static void graph_ref(struct vgraph *g, uint32_t from, cw_slice ref)
+{
+    if (!ref.len || ref.ptr[0] == '#') return;
+    cw_slice r0 = ref;
+    for (size_t i = 0; i + 10 <= r0.len; i++)
+        if (memcmp(r0.ptr + i, "/_history/", 10) == 0) {
+            r0.len = i;
+            break;
+        }
+    long to = -1;
+    /* documents.html: the document holds what its Composition references */
+    bool must = from == 0;
+    if (cw_slice_starts_with(r0, CW_LIT("urn:"))) {
+        to = entry_by_full_url(g->r, g->es, r0);
+    } else if (is_absolute_uri(r0)) {
+        to = entry_by_full_url(g->r, g->es, r0); /* may be outside the Bundle */
+        must = false;
+    } else if (reference_type(r0).len) {
+        /* an entry whose (not absolute, so already wrong) fullUrl is the
+           reference itself */
+        to = entry_by_full_url(g->r, g->es, r0);
+        cw_slice fu = jstr(&g->es->u.items[from], "fullUrl");
+        cw_slice tail = url_tail(fu);
+        if (to < 0 && tail.len &&
+            (cw_slice_starts_with(fu, CW_LIT("http://")) ||
+             cw_slice_starts_with(fu, CW_LIT("https://")))) {
+            char buf[2048];
+            size_t bl = fu.len - tail.len;
+            if (bl + r0.len < sizeof buf) {
+                memcpy(buf, fu.ptr, bl);
+                memcpy(buf + bl, r0.ptr, r0.len);
+                to = entry_by_full_url(g->r, g->es, (cw_slice){buf, bl + r0.len});
+            }
+        }
+    } else {
+        return;
+    }
+    if (to >= 0) {
+        uint32_t a = uf_find(g->uf, from), b = uf_find(g->uf, (uint32_t)to);
+        if (a != b) g->uf[a] = b;
+    } else if (must) {
+        vissue(g->r, g->b, cw_buf_slice(&g->loc), CW_SEV_ERROR, CW_ISSUE_NOT_FOUND, "",
+               "the Composition's reference does not resolve to an entry of the document");
+    }
+}
+
+/* Every "reference" in v (an entry's resource), with its location in g->loc. */
+static void graph_walk(struct vgraph *g, uint32_t from, const struct cw_json *v, unsigned depth)
+{
+    if (depth > 64 || g->r->stop) return;
+    size_t mark = g->loc.len;
+    if (cw_json_is(v, CW_JSON_OBJECT)) {
+        for (uint32_t i = 0; i < v->len; i++) {
+            const struct cw_json *m = &v->u.members[i].value;
+            cw_slice k = v->u.members[i].key;
+            g->loc.len = mark;
+            cw_buf_printf(&g->loc, ".%.*s", (int)(k.len > 64 ? 64 : k.len), k.ptr);
+            if (cw_slice_eq_cstr(k, "reference") && cw_json_is(m, CW_JSON_STRING)) {
+                g->loc.len = mark;
+                graph_ref(g, from, cw_json_text(m));
+            } else if (!cw_slice_eq_cstr(k, "contained")) {
+                graph_walk(g, from, m, depth + 1);
+            }
+        }
+    } else if (cw_json_is(v, CW_JSON_ARRAY)) {
+        for (uint32_t i = 0; i < v->len; i++) {
+            g->loc.len = mark;
+            cw_buf_printf(&g->loc, "[%u]", i);
+            graph_walk(g, from, &v->u.items[i], depth + 1);
+        }
+    }
+    g->loc.len = mark;
+}
+
+static void check_bundle_graph(struct vrun *r, const struct cw_fhir_node *b)
+{
+    if (!cw_slice_eq_cstr(jstr(b->value, "type"), "document")) return;
+    const struct cw_json *es = cw_json_get(b->value, "entry");
+    if (!cw_json_is(es, CW_JSON_ARRAY) || es->len == 0 || es->len > VGRAPH_MAX) return;
+    struct vgraph g = {.r = r, .b = b, .es = es};
+    g.uf = malloc(es->len * sizeof *g.uf);
+    if (!g.uf) return;
+    for (uint32_t i = 0; i < es->len; i++) g.uf[i] = i;
+    cw_buf_init(&g.loc, 4096);
+    for (uint32_t i = 0; i < es->len && !r->stop; i++) {
+        const struct cw_json *res = cw_json_get(&es->u.items[i], "resource");
+        if (!cw_json_is(res, CW_JSON_OBJECT)) continue;
+        cw_buf_reset(&g.loc);
+        cw_buf_printf(&g.loc, "entry[%u].resource", i);
+        graph_walk(&g, i, res, 0);
+    }
+    {
+        uint32_t root = uf_find(g.uf, 0);
+        for (uint32_t i = 1; i < es->len && !r->stop; i++) {
+            if (!cw_json_is(cw_json_get(&es->u.items[i], "resource"), CW_JSON_OBJECT)) continue;
+            if (uf_find(g.uf, i) == root) continue;
+            char loc[32];
+            snprintf(loc, sizeof loc, "entry[%u]", i);
+            vissue(r, b, cw_slice_cstr(loc), CW_SEV_ERROR, CW_ISSUE_STRUCTURE, "",
+                   "the entry is not linked to the Composition by references (either way)");
+        }
+    }
+    cw_buf_release(&g.loc);
+    free(g.uf);
+}
+
+/*
+ * A resource held by an element (Bundle.entry.resource, contained,
+ * Parameters.parameter.resource) whose profile element lists the
+ * resource types it allows: the resource must be one of them.
+ */
+static void check_resource_type(struct vrun *r, const struct cw_fhir_node *n)
+{
+    size_t nt = cw_fhir_elem_type_count(n->elem);
+    bool listed = false;
+    for (size_t k = 0; k < nt; k++) {
+        struct cw_fhir_typeref tr;
+        if (cw_fhir_elem_type(n->elem, k, &tr) != 0 || !tr.type.set) continue;
+        if (cw_fhir_sd_kind(tr.type) != CW_FHIR_KIND_RESOURCE) continue;
+        /* type profiles name the allowed types (Resource + profile of
+           DocumentManifest); without them the code does */
         for (size_t p = 0; p < tr.n_profiles; p++) {
             struct cw_fhir_sd sd =
                 cw_fhir_sd_by_url(r->reg, cw_fhir_elem_type_profile(n->elem, k, p));
-            if (!sd.set || !cw_fhir_sd_is_profile(sd)) continue;
-            if (is_extension_node(n) && !r->profile) continue; /* done by URL */
-            profile_pass(r, n, sd, r->quiet, NULL);
-            break;
+            if (!sd.set) return; /* unknown profile: cannot tell */
+            listed = true;
+            if (cw_fhir_type_is_a(n->type, cw_fhir_sd_type(sd))) return;
         }
+        if (tr.n_profiles) continue;
+        listed = true;
+        if (cw_fhir_type_is_a(n->type, tr.type)) return;
     }
+    if (listed)
+        vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_STRUCTURE, "",
+               "a %.*s is not one of the resource types the profile allows here (%.*s)",
+               CW_SLICE_FMT(cw_fhir_sd_type_name(n->type)), CW_SLICE_FMT(cw_fhir_elem_id(n->elem)));
 }
 
 static void check_node(struct vrun *r, const struct cw_fhir_node *n, unsigned depth)
@@ -1659,6 +2970,26 @@ static void check_node(struct vrun *r, const struct cw_fhir_node *n, unsigned de
             if (ml && cw_json_is(n->value, CW_JSON_STRING) && n->value->len > ml)
                 vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_TOO_LONG, "",
                        "longer than the maxLength %u", ml);
+            if (cw_fhir_sd_eq(n->type, T.xhtml) && cw_json_is(n->value, CW_JSON_STRING))
+                check_narrative_links(r, n);
+            if (cw_json_is(n->value, CW_JSON_STRING) && n->value->len == 0 && !n->ext &&
+                !elem_has_constraint(n->elem, "ele-1"))
+                /* elements typed System.String (Extension.url, ...) do not
+                   list ele-1, which holds for every element: an empty
+                   string is no value, and the element has no children */
+                vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_INVARIANT, "ele-1",
+                       "constraint failed: ele-1: All FHIR elements must have a @value or "
+                       "children");
+            if ((r->flags & CW_FHIR_VALIDATE_NO_HTML_IN_MARKDOWN) &&
+                cw_json_is(n->value, CW_JSON_STRING) && cw_fhir_sd_eq(n->type, T.markdown) &&
+                has_html_tag(cw_json_text(n->value)))
+                vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_VALUE, "",
+                       "the markdown contains an HTML tag");
+            if ((r->flags & CW_FHIR_VALIDATE_NO_EXAMPLE_URLS) &&
+                cw_json_is(n->value, CW_JSON_STRING) && cw_fhir_type_is_a(n->type, T.uri) &&
+                is_example_url(cw_json_text(n->value)))
+                vissue(r, n, CW_SLICE_NULL, CW_SEV_ERROR, CW_ISSUE_VALUE, "",
+                       "example URLs are not allowed in this context");
         }
     } else {
         uint32_t ml = cw_fhir_elem_max_length(n->elem);
@@ -1672,7 +3003,8 @@ static void check_node(struct vrun *r, const struct cw_fhir_node *n, unsigned de
     check_fixed(r, n);
     check_min_max(r, n);
     check_codes(r, n);
-    if (!prim && cw_fhir_sd_eq(n->type, T.reference) && !r->profile) check_reference(r, n);
+    if (!prim && cw_fhir_sd_eq(n->type, T.reference) && (!r->profile || targets_narrowed(n->elem)))
+        check_reference(r, n);
     check_constraints(r, n);
     if (r->stop) return;
     if (!r->profile && !prim && cw_fhir_elem_eq(n->elem, T.bundle_entry)) {
@@ -1681,13 +3013,30 @@ static void check_node(struct vrun *r, const struct cw_fhir_node *n, unsigned de
         if (fu.len && !is_absolute_uri(fu))
             vissue(r, n, CW_LIT("fullUrl"), CW_SEV_ERROR, CW_ISSUE_VALUE, "",
                    "fullUrl must be an absolute URL");
+        check_entry_identity(r, n, fu);
+    }
+    if (!r->profile && !prim && (n->flags & CW_FHIR_NODE_RESOURCE) &&
+        cw_slice_eq_cstr(cw_fhir_sd_type_name(n->type), "Bundle")) {
+        check_bundle_links(r, n);
+        if (n->value == r->root) check_bundle_graph(r, n);
+    }
+    if (!r->profile && !prim && cw_fhir_sd_eq(n->type, T.attachment)) check_attachment(r, n);
+    if (!r->profile && (n->flags & CW_FHIR_NODE_RESOURCE)) {
+        cw_slice tn = cw_fhir_sd_type_name(n->type);
+        if (cw_slice_eq_cstr(tn, "Questionnaire"))
+            check_questionnaire(r, n);
+        else if (cw_slice_eq_cstr(tn, "QuestionnaireResponse"))
+            check_qr(r, n);
     }
     if (n->flags & CW_FHIR_NODE_RESOURCE) {
         if (!r->profile && n->parent) check_meta_profiles(r, n);
     } else if (!r->profile && is_extension_node(n) && !(n->flags & CW_FHIR_NODE_UNKNOWN)) {
         check_extension_def(r, n);
     }
-    if (r->profile) check_type_profiles(r, n);
+    if (r->profile) {
+        if ((n->flags & CW_FHIR_NODE_RESOURCE) && n->parent) check_resource_type(r, n);
+        check_type_profiles(r, n);
+    }
     if (r->stop) return;
     check_children(r, n, depth);
 }
@@ -1721,6 +3070,46 @@ static void profile_pass(struct vrun *r, const struct cw_fhir_node *n, struct cw
     scratch_done(r);
 }
 
+/*
+ * FHIRPath conformsTo(url) inside invariants: the item is validated
+ * quietly against the core definition of its type and, for a profile,
+ * against the profile (fhirpath.html#functions: "returns true if the
+ * resource conforms to the profile"). The nested validation holds the
+ * scratch arena (the calling evaluation lives there) and counts as a
+ * nested pass (VMAX_PASS bounds recursion through conformsTo).
+ */
+static int vconforms(const struct cw_fhirpath_value *item, cw_slice url, void *ctx,
+                     struct cw_err *err)
+{
+    struct vrun *r = ctx;
+    struct cw_fhir_sd sd = cw_fhir_sd_by_url(r->reg, url);
+    if (!sd.set) return cw_err_set(err, CW_ISSUE_NOT_FOUND, "conformsTo(): unknown profile");
+    if (item->kind != CW_FHIRPATH_NODE) return 0;
+    const struct cw_fhir_node *node = item->u.node;
+    if (!node->type.set || !cw_fhir_type_is_a(node->type, cw_fhir_sd_type(sd))) return 0;
+    if (r->pass_depth >= VMAX_PASS) return 1; /* too deep to tell: not held against it */
+    bool sq = r->quiet, sp = r->profile;
+    size_t se = r->quiet_errors;
+    r->hold++;
+    r->pass_depth++;
+    r->quiet = true;
+    r->profile = false;
+    r->quiet_errors = 0;
+    check_node(r, node, 0);
+    size_t errors = r->quiet_errors;
+    if (cw_fhir_sd_is_profile(sd)) {
+        size_t pe = 0;
+        profile_pass(r, node, sd, true, &pe);
+        errors += pe;
+    }
+    r->quiet = sq;
+    r->profile = sp;
+    r->quiet_errors = se;
+    r->pass_depth--;
+    r->hold--;
+    return errors == 0 ? 1 : 0;
+}
+
 static void check_profile_url(struct vrun *r, const struct cw_fhir_node *res, cw_slice url,
                               bool declared)
 {
@@ -1745,6 +3134,12 @@ static void check_profile_url(struct vrun *r, const struct cw_fhir_node *res, cw
 
 static void check_meta_profiles(struct vrun *r, const struct cw_fhir_node *res)
 {
+    /* ImplementationGuide.global: profiles for every resource of a type */
+    for (size_t i = 0; i < r->o->n_global_profiles && !r->stop; i++) {
+        struct cw_fhir_sd sd = cw_fhir_sd_by_url(r->reg, r->o->global_profiles[i]);
+        if (sd.set && cw_fhir_sd_eq(cw_fhir_sd_type(sd), res->type))
+            check_profile_url(r, res, r->o->global_profiles[i], false);
+    }
     if (r->flags & CW_FHIR_VALIDATE_NO_META_PROFILE) return;
     const struct cw_json *meta = cw_json_get(res->value, "meta");
     const struct cw_json *ps = cw_json_get(meta, "profile");
@@ -1777,6 +3172,8 @@ int cw_fhir_validate(struct cw_arena *a, const struct cw_json *resource,
     if (!r.scratch) return cw_err_set(err, CW_ISSUE_EXCEPTION, "out of memory");
     cw_buf_init(&r.path, 4096);
     r.env.registry = opts->registry;
+    r.env.conforms = vconforms;
+    r.env.conforms_ctx = &r;
     r.env.as_filters = true;
     r.env.primitive_is_system = true;
     r.env.limits.max_steps = 2000000;

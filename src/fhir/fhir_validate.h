@@ -59,6 +59,19 @@
 /* every invariant through FHIRPath, even those decided natively (ele-1,
    dom-*, ...): for tests that compare the two; slow */
 #define CW_FHIR_VALIDATE_NO_NATIVE 0x10u
+/* an extension whose definition is not known (core, registry) is an error
+   unless its URL starts with one of extension_domains or is an example URL
+   (example.org, acme.com): the HL7 Java validator's default policy. Off by
+   default: then an unknown extension is only reported as information */
+#define CW_FHIR_VALIDATE_KNOWN_EXTENSIONS 0x20u
+/* example URLs (a uri, url or canonical naming example.org or acme.com) are
+   errors, and no longer exempt unknown extensions: for production data
+   (the Java validator's allowExamples = false) */
+#define CW_FHIR_VALIDATE_NO_EXAMPLE_URLS 0x40u
+/* markdown that contains an HTML tag (`<x`, `</x`) is an error: renderers
+   escape it, so it is probably a mistake (FHIR-38714; the Java validator's
+   noHtmlInMarkdown option) */
+#define CW_FHIR_VALIDATE_NO_HTML_IN_MARKDOWN 0x80u
 
 /* Options; a zeroed struct (or NULL) validates against the core definitions. */
 struct cw_fhir_vopts {
@@ -68,6 +81,20 @@ struct cw_fhir_vopts {
     size_t n_profiles;
     size_t max_issues;  /* 0 = 1000 */
     unsigned max_depth; /* element nesting (0 = 100) */
+    /* Resolve a canonical URL ("url" or "url|version") the resource refers
+       to — a QuestionnaireResponse's questionnaire — to that resource (a
+       JSON object that must stay valid during the call), or NULL when
+       unknown. NULL: such checks are skipped. */
+    const struct cw_json *(*fetch)(void *ctx, cw_slice canonical);
+    void *fetch_ctx;
+    /* Profiles every resource of their type must conform to, wherever it
+       stands (root, contained, Bundle entries): ImplementationGuide.global */
+    const cw_slice *global_profiles;
+    size_t n_global_profiles;
+    /* URL prefixes of extensions allowed without a definition
+       (CW_FHIR_VALIDATE_KNOWN_EXTENSIONS) */
+    const cw_slice *extension_domains;
+    size_t n_extension_domains;
 };
 
 /* One issue. Strings are NUL-terminated and live in the caller's arena. */

@@ -425,6 +425,169 @@ static void test_extension_definitions(void **s)
     expect(&r, "Patient.extension[0]", CW_SEV_ERROR, CW_ISSUE_INVARIANT);
 }
 
+/* Extension contexts, unknown-extension and example-URL policies. */
+static void test_extension_rules(void **s)
+{
+    (void)s;
+    /* patient-birthPlace: context Patient; on Organization it is misplaced */
+    struct cw_fhir_vresult r =
+        run("{\"resourceType\":\"Organization\"," NARR
+            ",\"extension\":[{\"url\":\"http://hl7.org/fhir/StructureDefinition/"
+            "patient-birthPlace\",\"valueAddress\":{\"city\":\"X\"}}]}",
+            NULL);
+    expect(&r, "Organization.extension[0]", CW_SEV_ERROR, CW_ISSUE_STRUCTURE);
+    /* unknown extensions: nothing by default, an error under the Java policy,
+       except in an allowed domain and for example URLs */
+    const char *unk = "{\"resourceType\":\"Patient\"," NARR
+                      ",\"extension\":[{\"url\":\"http://other.org/ext/a\",\"valueBoolean\":true},"
+                      "{\"url\":\"http://example.org/ext/b\",\"valueBoolean\":true}]}";
+    r = run(unk, NULL);
+    expect_no_errors(&r);
+    struct cw_fhir_vopts o = {.flags = CW_FHIR_VALIDATE_KNOWN_EXTENSIONS};
+    r = run(unk, &o);
+    expect(&r, "Patient.extension[0]", CW_SEV_ERROR, CW_ISSUE_STRUCTURE);
+    assert_int_equal(r.n_error, 1);
+    cw_slice dom = CW_LIT("http://other.org/");
+    o.extension_domains = &dom;
+    o.n_extension_domains = 1;
+    r = run(unk, &o);
+    expect_no_errors(&r);
+    o.flags |= CW_FHIR_VALIDATE_NO_EXAMPLE_URLS;
+    r = run(unk, &o);
+    expect(&r, "Patient.extension[1]", CW_SEV_ERROR, CW_ISSUE_STRUCTURE);
+    expect(&r, "Patient.extension[1].url", CW_SEV_ERROR, CW_ISSUE_VALUE);
+    /* an extension without url, and one with a version */
+    r = run("{\"resourceType\":\"Patient\"," NARR
+            ",\"extension\":[{\"valueBoolean\":true},{\"url\":\"http://hl7.org/fhir/"
+            "StructureDefinition/patient-birthPlace|4.0.1\",\"valueAddress\":{\"city\":\"X\"}}]}",
+            NULL);
+    expect(&r, "Patient.extension[0]", CW_SEV_ERROR, CW_ISSUE_REQUIRED);
+    expect(&r, "Patient.extension[1]", CW_SEV_ERROR, CW_ISSUE_VALUE);
+}
+
+/* Bundle identity, links and document integrity. */
+static void test_bundle_rules(void **s)
+{
+    (void)s;
+    /* a RESTful fullUrl must name the resource's type and id */
+    struct cw_fhir_vresult r = run(
+        "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":["
+        "{\"fullUrl\":\"http://x.org/fhir/Patient/a\",\"resource\":{\"resourceType\":\"Patient\","
+        "\"id\":\"b\"," NARR "}},"
+        "{\"resource\":{\"resourceType\":\"Patient\",\"id\":\"c\"," NARR "}}],"
+        "\"link\":[{\"relation\":\"self\",\"url\":\"http://x.org/1\"},"
+        "{\"relation\":\"self\",\"url\":\"http://x.org/2\"}]}",
+        NULL);
+    expect(&r, "Bundle.entry[0].fullUrl", CW_SEV_ERROR, CW_ISSUE_VALUE);
+    expect(&r, "Bundle.entry[1]", CW_SEV_ERROR, CW_ISSUE_REQUIRED);
+    expect(&r, "Bundle.link[1]", CW_SEV_ERROR, CW_ISSUE_STRUCTURE);
+    assert_int_equal(r.n_error, 3);
+    /* a document: the Composition's references resolve inside it (relative to
+       its RESTful base), and every entry is linked to it */
+#define DOC(AUTHOR)                                                                                \
+    "{\"resourceType\":\"Bundle\",\"type\":\"document\",\"timestamp\":\"2020-01-01T00:00:00Z\","   \
+    "\"identifier\":{\"system\":\"urn:ietf:rfc:3986\",\"value\":\"urn:uuid:1\"},\"entry\":["       \
+    "{\"fullUrl\":\"http://x.org/fhir/Composition/c\",\"resource\":{\"resourceType\":"             \
+    "\"Composition\",\"id\":\"c\"," NARR ",\"status\":\"final\",\"type\":{\"text\":\"t\"},"        \
+    "\"date\":\"2020\",\"title\":\"t\",\"subject\":{\"reference\":\"Patient/p\"},"                 \
+    "\"author\":[{\"reference\":\"Practitioner/" AUTHOR "\"}]}},"                                  \
+    "{\"fullUrl\":\"http://x.org/fhir/Patient/p\",\"resource\":{\"resourceType\":\"Patient\","     \
+    "\"id\":\"p\"," NARR "}},"                                                                     \
+    "{\"fullUrl\":\"http://x.org/fhir/Practitioner/d\",\"resource\":{\"resourceType\":"            \
+    "\"Practitioner\",\"id\":\"d\"," NARR "}}]}"
+    r = run(DOC("d"), NULL);
+    expect_no_errors(&r);
+    r = run(DOC("zz"), NULL);
+    expect(&r, "Bundle.entry[0].resource.author[0]", CW_SEV_ERROR, CW_ISSUE_NOT_FOUND);
+    expect(&r, "Bundle.entry[2]", CW_SEV_ERROR, CW_ISSUE_STRUCTURE);
+    assert_int_equal(r.n_error, 2);
+}
+
+static const char QUESTIONNAIRE[] =
+    "{\"resourceType\":\"Questionnaire\",\"url\":\"http://x.org/Questionnaire/q\","
+    "\"status\":\"active\",\"item\":[{\"linkId\":\"a\",\"type\":\"boolean\",\"required\":true},"
+    "{\"linkId\":\"b\",\"type\":\"string\",\"required\":true,\"enableWhen\":[{\"question\":\"a\","
+    "\"operator\":\"=\",\"answerBoolean\":true}]}]}";
+
+static const struct cw_json *fetch_q(void *ctx, cw_slice url)
+{
+    const struct cw_json *q = ctx;
+    return cw_slice_eq_cstr(url, "http://x.org/Questionnaire/q") ? q : NULL;
+}
+
+/* QuestionnaireResponse against its Questionnaire; Questionnaire enableWhen. */
+static void test_questionnaire_rules(void **s)
+{
+    (void)s;
+    struct cw_json *q;
+    struct cw_err err;
+    assert_int_equal(cw_json_parse(A, QUESTIONNAIRE, strlen(QUESTIONNAIRE), NULL, &q, &err), 0);
+    struct cw_fhir_vopts o = {.fetch = fetch_q, .fetch_ctx = q};
+#define QR(A_VALUE, MORE)                                                                          \
+    "{\"resourceType\":\"QuestionnaireResponse\"," NARR                                            \
+    ",\"questionnaire\":\"http://x.org/Questionnaire/q\",\"status\":\"completed\","                \
+    "\"item\":[{\"linkId\":\"a\",\"answer\":[{\"valueBoolean\":" A_VALUE "}]}" MORE "]}"
+    /* enabled and answered */
+    struct cw_fhir_vresult r =
+        run(QR("true", ",{\"linkId\":\"b\",\"answer\":[{\"valueString\":\"x\"}]}"), &o);
+    expect_no_errors(&r);
+    /* not enabled, yet answered */
+    r = run(QR("false", ",{\"linkId\":\"b\",\"answer\":[{\"valueString\":\"x\"}]}"), &o);
+    expect(&r, "QuestionnaireResponse.item[1]", CW_SEV_ERROR, CW_ISSUE_BUSINESS_RULE);
+    /* enabled, required, missing; and an unknown linkId */
+    r = run(QR("true", ",{\"linkId\":\"zz\"}"), &o);
+    expect(&r, "QuestionnaireResponse", CW_SEV_ERROR, CW_ISSUE_REQUIRED);
+    expect(&r, "QuestionnaireResponse.item[1]", CW_SEV_ERROR, CW_ISSUE_STRUCTURE);
+    /* without fetch the response is not checked against it */
+    r = run(QR("true", ",{\"linkId\":\"zz\"}"), NULL);
+    expect_no_errors(&r);
+    /* an enableWhen on an item nested in the item itself */
+    r = run("{\"resourceType\":\"Questionnaire\"," NARR ",\"status\":\"active\",\"item\":[{"
+            "\"linkId\":\"g\",\"type\":\"group\",\"enableWhen\":[{\"question\":\"g1\","
+            "\"operator\":\"exists\",\"answerBoolean\":true}],\"item\":[{\"linkId\":\"g1\","
+            "\"type\":\"boolean\"}]}]}",
+            NULL);
+    expect(&r, "Questionnaire.item[0]", CW_SEV_ERROR, CW_ISSUE_BUSINESS_RULE);
+}
+
+/* Narrative, attachment and code system rules. */
+static void test_misc_rules(void **s)
+{
+    (void)s;
+    /* txt-2: a narrative without text */
+    struct cw_fhir_vresult r =
+        run("{\"resourceType\":\"Patient\",\"text\":{\"status\":\"generated\",\"div\":\"<div "
+            "xmlns=\\\"http://www.w3.org/1999/xhtml\\\"><p> </p></div>\"}}",
+            NULL);
+    expect(&r, "Patient.text.div", CW_SEV_ERROR, CW_ISSUE_INVARIANT);
+    assert_int_equal(r.n_error, 1);
+    /* links: urn: is no hyperlink; #anchors must exist */
+    r = run("{\"resourceType\":\"Patient\",\"text\":{\"status\":\"generated\",\"div\":\"<div "
+            "xmlns=\\\"http://www.w3.org/1999/xhtml\\\"><a href=\\\"urn:uuid:1\\\">x</a><a "
+            "href=\\\"#here\\\">y</a><a name=\\\"here\\\">z</a><a href=\\\"#gone\\\">w</a>"
+            "</div>\"}}",
+            NULL);
+    assert_int_equal(r.n_error, 2);
+    /* Attachment.size against data ("aGVsbG8=" is 5 bytes) */
+    r = run("{\"resourceType\":\"Media\"," NARR ",\"status\":\"completed\",\"content\":{"
+            "\"data\":\"aGVsbG8=\",\"size\":6}}",
+            NULL);
+    expect(&r, "Media.content.size", CW_SEV_ERROR, CW_ISSUE_VALUE);
+    /* Coding.system: absolute, and a code system rather than a value set */
+    r = run("{\"resourceType\":\"Observation\"," NARR ",\"status\":\"final\",\"code\":{\"coding\":["
+            "{\"system\":\"loinc\",\"code\":\"1\"},{\"system\":\"http://hl7.org/fhir/ValueSet/"
+            "observation-codes\",\"code\":\"1\"}]}}",
+            NULL);
+    expect(&r, "Observation.code.coding[0].system", CW_SEV_ERROR, CW_ISSUE_VALUE);
+    expect(&r, "Observation.code.coding[1].system", CW_SEV_ERROR, CW_ISSUE_CODE_INVALID);
+    /* per-1: a date against a dateTime of the same day cannot be ordered */
+    r = run("{\"resourceType\":\"Encounter\"," NARR ",\"status\":\"finished\",\"class\":{"
+            "\"code\":\"AMB\"},\"period\":{\"start\":\"2023-06-21\",\"end\":"
+            "\"2023-06-21T06:20:00Z\"}}",
+            NULL);
+    expect(&r, "Encounter.period", CW_SEV_ERROR, CW_ISSUE_INVARIANT);
+}
+
 static void test_limits_and_privacy(void **s)
 {
     (void)s;
@@ -432,13 +595,14 @@ static void test_limits_and_privacy(void **s)
     struct cw_buf b;
     cw_buf_init(&b, 1 << 20);
     cw_buf_puts(&b, "{\"resourceType\":\"Patient\"," NARR ",\"name\":[");
-    for (int i = 0; i < 50; i++) cw_buf_printf(&b, "%s{\"given\":[\"\"]}", i ? "," : "");
+    /* each empty given is two errors: an empty string, and no value (ele-1) */
+    for (int i = 0; i < 45; i++) cw_buf_printf(&b, "%s{\"given\":[\"\"]}", i ? "," : "");
     cw_buf_puts(&b, "]}");
     struct cw_fhir_vopts o = {.max_issues = 10};
     struct cw_fhir_vresult r = run(cw_buf_cstr(&b), &o);
     assert_true(r.truncated);
     assert_int_equal(r.n, 11);
-    assert_int_equal(r.n_error, 50);
+    assert_int_equal(r.n_error, 90);
     /* depth limit */
     cw_buf_reset(&b);
     cw_buf_puts(&b, "{\"resourceType\":\"Questionnaire\"," NARR ",\"status\":\"draft\"");
@@ -504,6 +668,10 @@ int main(void)
         cmocka_unit_test(test_profiles),
         cmocka_unit_test(test_registry_profile_slicing),
         cmocka_unit_test(test_extension_definitions),
+        cmocka_unit_test(test_extension_rules),
+        cmocka_unit_test(test_bundle_rules),
+        cmocka_unit_test(test_questionnaire_rules),
+        cmocka_unit_test(test_misc_rules),
         cmocka_unit_test(test_limits_and_privacy),
         cmocka_unit_test(test_threads),
     };

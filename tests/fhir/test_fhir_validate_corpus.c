@@ -33,6 +33,17 @@ static const struct known_bad KNOWN_BAD[] = {
     {"Observation-clinical-gender.json", 1}, /* performer -> Encounter */
     {"Questionnaire-qs1.json", 32},          /* items without linkId (1..1) */
     {"Loma_Johns_0f30cacb-3348-4baf-8946-cd2175a750b3.json", 1}, /* code 'vital-sign' */
+    /* narratives without any text: txt-2 "SHALL have some non-whitespace content" */
+    {"ActivityDefinition-blood-tubes-supply.json", 1},
+    {"ActivityDefinition-heart-valve-replacement.json", 1},
+    {"EventDefinition-example.json", 1},
+    {"Questionnaire-zika-virus-exposure-assessment.json", 1},
+    /* RESTful fullUrls whose id differs from the resource's id (bundle.html#fullUrl) */
+    {"Bundle-10bb101f-a121-4264-a920-67be9cb82c74.json", 1}, /* .../Patient/pat12, id pat2 */
+    {"Bundle-3a0707d3-549e-4467-b8b8-5a2ab3800efe.json", 1},
+    {"Bundle-lri-example.json", 16}, /* .../Observation/lri-gramstain1, id gramstain1, ... */
+    /* a part "uri" of hla-genotyping-results-glstring, whose parts are "url" and "text" */
+    {"Bundle-hla-1.json", 1},
 };
 
 static const struct known_bad *known(const char *path)
@@ -239,12 +250,9 @@ static void test_uscore_examples(void **state)
            u.add_failed, (size_t)failed, u.files, u.profiled, u.with_errors, u.errors);
     cw_fhir_registry_free(u.reg);
     assert_true(u.files >= 200);
-    /* measured: 3. diagnosticreport-cbc.json has text without div
-       (Narrative.div is 1..1): the example is wrong. Two Provenance entries
-       lack the ProvenanceTransmitter slice, whose differential gives no min:
-       the registry's generated snapshot gives the slice the sliced
-       element's min 1 (the Java generator uses 0); see docs/conformance.md */
-    assert_true(u.errors <= 3);
+    /* measured: 1. diagnosticreport-cbc.json has text without div
+       (Narrative.div is 1..1): the example is wrong (docs/conformance.md) */
+    assert_true(u.errors <= 1);
 }
 
 /* ---- the validator test cases ---- */
@@ -279,6 +287,45 @@ static struct cw_json *load(struct cw_arena *a, const char *path, char **keep)
     return res;
 }
 
+/* Supporting resources other than StructureDefinitions, found by canonical
+   URL (the Java harness loads them into its context). */
+#define MAX_SUPPORT 64
+static const struct cw_json *support[MAX_SUPPORT];
+static size_t n_support;
+
+/* ImplementationGuide.global profiles of the supporting resources */
+static cw_slice global_profile[MAX_SUPPORT];
+static size_t n_global;
+
+static void collect_globals(const struct cw_json *ig)
+{
+    const struct cw_json *gl = cw_json_get(ig, "global");
+    for (size_t i = 0; cw_json_is(gl, CW_JSON_ARRAY) && i < gl->len && n_global < MAX_SUPPORT;
+         i++) {
+        cw_slice p = cw_json_text(cw_json_get(cw_json_at(gl, i), "profile"));
+        if (p.len) global_profile[n_global++] = p;
+    }
+}
+
+static const struct cw_json *fetch_support(void *ctx, cw_slice canonical)
+{
+    (void)ctx;
+    cw_slice url = canonical, ver = CW_SLICE_NULL;
+    for (size_t i = 0; i < canonical.len; i++)
+        if (canonical.ptr[i] == '|') {
+            url.len = i;
+            ver = (cw_slice){canonical.ptr + i + 1, canonical.len - i - 1};
+            break;
+        }
+    for (size_t i = 0; i < n_support; i++) {
+        if (!cw_slice_eq(cw_json_text(cw_json_get(support[i], "url")), url)) continue;
+        cw_slice v = cw_json_text(cw_json_get(support[i], "version"));
+        if (ver.len && v.len && !cw_slice_eq(v, ver)) continue;
+        return support[i];
+    }
+    return NULL;
+}
+
 static void add_to_registry(struct cw_fhir_registry *reg, const struct cw_json *res)
 {
     cw_slice rt = cw_json_text(cw_json_get(res, "resourceType"));
@@ -288,13 +335,21 @@ static void add_to_registry(struct cw_fhir_registry *reg, const struct cw_json *
             add_to_registry(reg, cw_json_get(cw_json_at(es, i), "resource"));
         return;
     }
-    if (!cw_slice_eq_cstr(rt, "StructureDefinition")) return;
+    if (!cw_slice_eq_cstr(rt, "StructureDefinition")) {
+        if (cw_slice_eq_cstr(rt, "ImplementationGuide")) collect_globals(res);
+        if (res && n_support < MAX_SUPPORT) support[n_support++] = res;
+        return;
+    }
     struct cw_buf b;
     cw_buf_init(&b, 1u << 28);
     struct cw_err err;
     if (cw_json_write(&b, res, 0) == 0) cw_fhir_registry_add(reg, b.ptr, b.len, &err);
     cw_buf_release(&b);
 }
+
+/* texts the supporting resources borrow from, freed after each case */
+static char *support_text[MAX_SUPPORT];
+static size_t n_support_text;
 
 static void load_supporting(struct cw_fhir_registry *reg, struct cw_arena *a, const char *dir,
                             const struct cw_json *list)
@@ -303,8 +358,12 @@ static void load_supporting(struct cw_fhir_registry *reg, struct cw_arena *a, co
         char *p = join(dir, cw_json_text(cw_json_at(list, i)));
         char *keep;
         struct cw_json *r = load(a, p, &keep);
+        size_t before = n_support;
         if (r) add_to_registry(reg, r);
-        free(keep);
+        if (n_support > before && n_support_text < MAX_SUPPORT)
+            support_text[n_support_text++] = keep; /* still borrowed */
+        else
+            free(keep);
         free(p);
     }
 }
@@ -340,7 +399,8 @@ static long expected_errors(struct cw_arena *a, const char *dir, const struct cw
 
 /* Our error count for the case's file (a malformed document counts 1). */
 static long our_errors(struct cw_arena *a, const char *path, const struct cw_fhir_registry *reg,
-                       const cw_slice *profiles, size_t n_profiles)
+                       const cw_slice *profiles, size_t n_profiles, unsigned flags,
+                       const cw_slice *domains, size_t n_domains)
 {
     char *keep;
     size_t pl = strlen(path);
@@ -360,8 +420,15 @@ static long our_errors(struct cw_arena *a, const char *path, const struct cw_fhi
                     total++;
                 } else {
                     struct cw_fhir_vresult r;
-                    struct cw_fhir_vopts o = {
-                        .registry = reg, .profiles = profiles, .n_profiles = n_profiles};
+                    struct cw_fhir_vopts o = {.registry = reg,
+                                              .profiles = profiles,
+                                              .n_profiles = n_profiles,
+                                              .flags = flags,
+                                              .fetch = fetch_support,
+                                              .global_profiles = global_profile,
+                                              .n_global_profiles = n_global,
+                                              .extension_domains = domains,
+                                              .n_extension_domains = n_domains};
                     if (cw_fhir_validate(a, res, &o, &r, &err) == 0)
                         total += (long)(r.n_error + r.n_fatal);
                 }
@@ -376,8 +443,22 @@ static long our_errors(struct cw_arena *a, const char *path, const struct cw_fhi
     if (res) {
         struct cw_fhir_vresult r;
         struct cw_err err;
-        struct cw_fhir_vopts o = {.registry = reg, .profiles = profiles, .n_profiles = n_profiles};
+        struct cw_fhir_vopts o = {.registry = reg,
+                                  .profiles = profiles,
+                                  .n_profiles = n_profiles,
+                                  .flags = flags,
+                                  .fetch = fetch_support,
+                                  .global_profiles = global_profile,
+                                  .n_global_profiles = n_global,
+                                  .extension_domains = domains,
+                                  .n_extension_domains = n_domains};
         n = cw_fhir_validate(a, res, &o, &r, &err) == 0 ? (long)(r.n_error + r.n_fatal) : -1;
+        const char *v = getenv("CW_VALIDATE_VERBOSE");
+        if (n >= 0 && v && strcmp(v, "2") == 0)
+            for (size_t i = 0; i < r.n; i++)
+                if (r.issues[i].severity <= CW_SEV_ERROR)
+                    fprintf(stderr, "  ours: %s: %s [%s]\n", r.issues[i].location,
+                            r.issues[i].message, r.issues[i].rule);
     }
     free(keep);
     return n;
@@ -405,6 +486,8 @@ static void test_manifest(void **state)
         const struct cw_json *c = cw_json_at(cases, i);
         struct cw_arena *a = cw_arena_new(0);
         struct cw_fhir_registry *reg = cw_fhir_registry_new();
+        n_support = 0;
+        n_global = 0;
         load_supporting(reg, a, dir, cw_json_get(c, "supporting"));
         load_supporting(reg, a, dir, cw_json_get(c, "profiles"));
         const struct cw_json *prof = cw_json_get(c, "profile");
@@ -433,7 +516,21 @@ static void test_manifest(void **state)
                 skipped++;
                 continue;
             }
-            long got = our_errors(a, file, reg, step ? &purl : NULL, step ? 1 : 0);
+            const char *vv = getenv("CW_VALIDATE_VERBOSE");
+            if (vv && strcmp(vv, "2") == 0)
+                fprintf(stderr, "step: %.*s%s\n",
+                        CW_SLICE_FMT(cw_json_text(cw_json_get(c, "name"))),
+                        step ? " (profile)" : "");
+            /* the Java harness: unknown extensions are errors except in
+               the case's allowed-extension-domain */
+            cw_slice dom = cw_json_text(cw_json_get(c, "allowed-extension-domain"));
+            unsigned flags = CW_FHIR_VALIDATE_KNOWN_EXTENSIONS;
+            if (cw_json_is(cw_json_get(c, "examples"), CW_JSON_FALSE))
+                flags |= CW_FHIR_VALIDATE_NO_EXAMPLE_URLS;
+            if (cw_json_is(cw_json_get(c, "noHtmlInMarkdown"), CW_JSON_TRUE))
+                flags |= CW_FHIR_VALIDATE_NO_HTML_IN_MARKDOWN;
+            long got = our_errors(a, file, reg, step ? &purl : NULL, step ? 1 : 0, flags, &dom,
+                                  dom.len ? 1 : 0);
             steps++;
             if (got == want) exact++;
             if ((got == 0) == (want == 0)) verdict++;
@@ -443,6 +540,9 @@ static void test_manifest(void **state)
                         step ? " (profile)" : "", want, got);
         }
         free(file);
+        for (size_t k = 0; k < n_support_text; k++) free(support_text[k]);
+        n_support_text = 0;
+        n_support = 0;
         cw_fhir_registry_free(reg);
         cw_arena_destroy(a);
     }
@@ -454,8 +554,9 @@ static void test_manifest(void **state)
     cw_arena_destroy(ma);
     free(mtext);
     assert_true(steps > 300);
-    /* floor at the level measured when the test was written (see docs/conformance.md) */
-    assert_true(exact * 100 >= steps * 50);
+    /* floor a little under the level measured (316 of 397, 79.6%; see
+       docs/conformance.md, which lists the classes still missing) */
+    assert_true(exact * 100 >= steps * 77);
 }
 
 int main(void)
