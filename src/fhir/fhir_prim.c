@@ -390,7 +390,7 @@ static int check_xhtml_ex(cw_slice s, struct cw_err *err, struct fhir_xhtml_info
             if (!info) return bad(err, type, i, "element not allowed in a narrative");
             info->disallowed = true;
         }
-        if (info && eq_nocase(name, "img")) info->text = true;
+        if (info && cw_slice_eq_nocase(name, CW_LIT("img"))) info->text = true;
         bool xmlns_ok = false;
         bool self_close = false;
         for (;;) {
