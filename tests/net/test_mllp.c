@@ -111,7 +111,7 @@ static void check_all_splits(const struct cw_mllp_decoder_opts *opts, cw_slice i
         assert_same(whole, &o);
         outcome_release(&o);
     }
-    size_t *cuts = malloc((in.len + 1) * sizeof *cuts);
+    size_t *cuts = calloc(in.len + 1, sizeof *cuts);
     for (size_t i = 0; i < in.len; i++) cuts[i] = i + 1;
     struct outcome bytewise;
     run_split(opts, in, cuts, in.len ? in.len - 1 : 0, &bytewise);
