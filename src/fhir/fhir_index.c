@@ -75,28 +75,12 @@ static inline uint32_t slot_of(uint32_t ctx, uint32_t h)
     return x;
 }
 
-/* Equal bytes; inline because the names are short (a libc call costs more). */
-static inline bool same(const char *a, const char *b, size_t n)
-{
-    while (n >= 8) {
-        uint64_t x, y;
-        memcpy(&x, a, 8);
-        memcpy(&y, b, 8);
-        if (x != y) return false;
-        a += 8;
-        b += 8;
-        n -= 8;
-    }
-    for (size_t i = 0; i < n; i++)
-        if (a[i] != b[i]) return false;
-    return true;
-}
 
 /* Does entry e of context ctx stand for the JSON name (p, n)? */
 static bool ent_is(const struct cw_fhir_set *s, const struct rx_ent *e, const char *p, size_t n)
 {
     const struct fd_elem *r = &s->elems[e->ei];
-    if (r->name_len > n || !same(fhir_cstr(s, r->name), p, r->name_len)) return false;
+    if (r->name_len > n || !cw_bytes_eq(fhir_cstr(s, r->name), p, r->name_len)) return false;
     if (!(r->flags & FD_E_CHOICE)) return r->name_len == n;
     if (r->name_len == n || e->tix >= r->n_trefs) return false;
     const char *tn = fhir_cstr(&cw_fhir_base_set,
@@ -106,7 +90,7 @@ static bool ent_is(const struct cw_fhir_set *s, const struct rx_ent *e, const ch
     if (strlen(tn) != sl || sl == 0) return false;
     char c0 = tn[0];
     if (c0 >= 'a' && c0 <= 'z') c0 = (char)(c0 - 32);
-    return suf[0] == c0 && same(suf + 1, tn + 1, sl - 1);
+    return suf[0] == c0 && cw_bytes_eq(suf + 1, tn + 1, sl - 1);
 }
 
 static void insert(uint32_t ctx, uint32_t ei, uint16_t tix, const char *p, size_t n)
@@ -247,7 +231,7 @@ static void sx_build(struct sx_tab *x)
                 break;
             }
             if (t[i].h == h && t[i].len == key.len &&
-                same(fhir_cstr(s, x->key_of(s, t[i].rec - 1)), key.ptr, key.len))
+                cw_bytes_eq(fhir_cstr(s, x->key_of(s, t[i].rec - 1)), key.ptr, key.len))
                 break;
         }
     }
@@ -287,7 +271,7 @@ uint32_t fhir_index_sorted(fd_list list, cw_slice key,
         const struct tx_ent *e = &x->t[i];
         if (e->rec == 0) return FD_NONE;
         if (e->h == h && e->len == key.len &&
-            same(fhir_cstr(s, key_of(s, e->rec - 1)), key.ptr, key.len))
+            cw_bytes_eq(fhir_cstr(s, key_of(s, e->rec - 1)), key.ptr, key.len))
             return e->rec - 1;
     }
 }

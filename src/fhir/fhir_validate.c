@@ -550,24 +550,26 @@ static int prim_exists(const struct cw_json *o, const char *name, const char *un
     return (v && v->type != CW_JSON_NULL) || cw_json_is(x, CW_JSON_OBJECT) ? 1 : 0;
 }
 
-/* qty-3: code.empty() or system.exists() */
-static int nat_qty3(const struct cw_fhir_node *n)
+/* "<key>.empty() or system.exists()" over the primitive key (and its _key). */
+static int empty_or_system(const struct cw_fhir_node *n, const char *key, const char *ukey)
 {
     if (!cw_json_is(n->value, CW_JSON_OBJECT)) return -1;
-    int c = prim_exists(n->value, "code", "_code");
+    int c = prim_exists(n->value, key, ukey);
     if (c <= 0) return c < 0 ? -1 : 1;
     int sy = prim_exists(n->value, "system", "_system");
     return sy < 0 ? -1 : sy;
 }
 
+/* qty-3: code.empty() or system.exists() */
+static int nat_qty3(const struct cw_fhir_node *n)
+{
+    return empty_or_system(n, "code", "_code");
+}
+
 /* cpt-2: value.empty() or system.exists() (ContactPoint.value is a string) */
 static int nat_cpt2(const struct cw_fhir_node *n)
 {
-    if (!cw_json_is(n->value, CW_JSON_OBJECT)) return -1;
-    int c = prim_exists(n->value, "value", "_value");
-    if (c <= 0) return c < 0 ? -1 : 1;
-    int sy = prim_exists(n->value, "system", "_system");
-    return sy < 0 ? -1 : sy;
+    return empty_or_system(n, "value", "_value");
 }
 
 /* Has object o a member of choice element value[x] ("valueQuantity", "_valueString")? */

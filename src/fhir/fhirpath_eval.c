@@ -452,22 +452,6 @@ struct cw_fhirpath_type fp_type_of(const fp_val *v)
 
 /* ---- navigation ---- */
 
-/* Short byte comparisons without a libc call. */
-static inline bool same_bytes(const char *a, const char *b, size_t n)
-{
-    while (n >= 8) {
-        uint64_t x, y;
-        memcpy(&x, a, 8);
-        memcpy(&y, b, 8);
-        if (x != y) return false;
-        a += 8;
-        b += 8;
-        n -= 8;
-    }
-    for (size_t i = 0; i < n; i++)
-        if (a[i] != b[i]) return false;
-    return true;
-}
 
 /* Resource type names -> SD: an open-addressing table of every concrete
    core resource type, built once (read-only afterwards), keyed by the
@@ -527,7 +511,7 @@ static void rt_init(void)
                 rt_tab[h].sd = sd;
                 break;
             }
-            if (rt_tab[h].len == name.len && same_bytes(rt_tab[h].name, name.ptr, name.len)) break;
+            if (rt_tab[h].len == name.len && cw_bytes_eq(rt_tab[h].name, name.ptr, name.len)) break;
         }
     }
 }
@@ -538,7 +522,7 @@ static struct cw_fhir_sd resource_type_named(const struct cw_json *obj, cw_slice
     if (!obj || obj->type != CW_JSON_OBJECT) return CW_FHIR_NONE_SD;
     for (uint32_t k = 0; k < obj->len; k++) {
         const struct cw_json_member *m = &obj->u.members[k];
-        if (m->key.len == 12 && same_bytes(m->key.ptr, "resourceType", 12)) {
+        if (m->key.len == 12 && cw_bytes_eq(m->key.ptr, "resourceType", 12)) {
             rt = &m->value;
             break;
         }
@@ -556,7 +540,7 @@ static struct cw_fhir_sd resource_type_named(const struct cw_json *obj, cw_slice
     for (unsigned probe = 0; probe < RT_SLOTS; probe++, h = (h + 1) & (RT_SLOTS - 1)) {
         if (!rt_tab[h].name) return CW_FHIR_NONE_SD;
         if (rt_tab[h].len == n && rt_tab[h].w0 == w0 && rt_tab[h].w1 == w1 &&
-            (n <= 16 || same_bytes(rt_tab[h].name + 8, p + 8, n - 16))) {
+            (n <= 16 || cw_bytes_eq(rt_tab[h].name + 8, p + 8, n - 16))) {
             if (name_out) *name_out = (cw_slice){rt_tab[h].name, n};
             return rt_tab[h].sd;
         }
@@ -611,11 +595,11 @@ int fp_node_for_resource(struct fp_ev *ev, const struct cw_json *res,
 static inline bool leaf_type_matches(const struct cw_json *v, const struct fp_typespec *f)
 {
     const struct cw_json *rtv = v->len && v->u.members[0].key.len == 12 &&
-                                        same_bytes(v->u.members[0].key.ptr, "resourceType", 12)
+                                        cw_bytes_eq(v->u.members[0].key.ptr, "resourceType", 12)
                                     ? &v->u.members[0].value
                                     : cw_json_get(v, "resourceType");
     return cw_json_is(rtv, CW_JSON_STRING) && rtv->len == f->name_len &&
-           same_bytes(rtv->u.str, f->name, f->name_len);
+           cw_bytes_eq(rtv->u.str, f->name, f->name_len);
 }
 
 /* Emit one child node from JSON value v (may be NULL) and its "_x" entry x. */
@@ -883,13 +867,13 @@ static int nav_node(struct fp_ev *ev, const struct fp_ast *an, const struct cw_f
             /* lengths first: the key bytes live in the input text, far away */
             size_t kl = m->key.len;
             if (kl == nl) {
-                if (!v && same_bytes(m->key.ptr, name.ptr, nl)) {
+                if (!v && cw_bytes_eq(m->key.ptr, name.ptr, nl)) {
                     v = &m->value;
                     jname = m->key;
                     if (!prim || x) break;
                 }
             } else if (kl == nl + 1 && prim) {
-                if (!x && m->key.ptr[0] == '_' && same_bytes(m->key.ptr + 1, name.ptr, nl)) {
+                if (!x && m->key.ptr[0] == '_' && cw_bytes_eq(m->key.ptr + 1, name.ptr, nl)) {
                     x = &m->value;
                     if (!v) jname = (cw_slice){m->key.ptr + 1, nl};
                     if (v) break;
@@ -914,7 +898,7 @@ static int nav_node(struct fp_ev *ev, const struct fp_ast *an, const struct cw_f
         cw_slice key = m->key;
         bool ext = key.ptr[0] == '_';
         cw_slice bare = ext ? (cw_slice){key.ptr + 1, kl - 1} : key;
-        if (bare.len <= nl || !same_bytes(bare.ptr, name.ptr, nl)) continue;
+        if (bare.len <= nl || !cw_bytes_eq(bare.ptr, name.ptr, nl)) continue;
         struct cw_fhir_sd t = choice_type(ce, (cw_slice){bare.ptr + nl, bare.len - nl});
         if (!t.set) continue;
         enum cw_fhir_kind kind = cw_fhir_sd_kind(t);

@@ -403,6 +403,15 @@ static long our_errors(struct cw_arena *a, const char *path, const struct cw_fhi
                        const cw_slice *domains, size_t n_domains)
 {
     char *keep;
+    const struct cw_fhir_vopts o = {.registry = reg,
+                                    .profiles = profiles,
+                                    .n_profiles = n_profiles,
+                                    .flags = flags,
+                                    .fetch = fetch_support,
+                                    .global_profiles = global_profile,
+                                    .n_global_profiles = n_global,
+                                    .extension_domains = domains,
+                                    .n_extension_domains = n_domains};
     size_t pl = strlen(path);
     if (pl > 7 && strcmp(path + pl - 7, ".ndjson") == 0) {
         size_t len;
@@ -420,15 +429,6 @@ static long our_errors(struct cw_arena *a, const char *path, const struct cw_fhi
                     total++;
                 } else {
                     struct cw_fhir_vresult r;
-                    struct cw_fhir_vopts o = {.registry = reg,
-                                              .profiles = profiles,
-                                              .n_profiles = n_profiles,
-                                              .flags = flags,
-                                              .fetch = fetch_support,
-                                              .global_profiles = global_profile,
-                                              .n_global_profiles = n_global,
-                                              .extension_domains = domains,
-                                              .n_extension_domains = n_domains};
                     if (cw_fhir_validate(a, res, &o, &r, &err) == 0)
                         total += (long)(r.n_error + r.n_fatal);
                 }
@@ -443,15 +443,6 @@ static long our_errors(struct cw_arena *a, const char *path, const struct cw_fhi
     if (res) {
         struct cw_fhir_vresult r;
         struct cw_err err;
-        struct cw_fhir_vopts o = {.registry = reg,
-                                  .profiles = profiles,
-                                  .n_profiles = n_profiles,
-                                  .flags = flags,
-                                  .fetch = fetch_support,
-                                  .global_profiles = global_profile,
-                                  .n_global_profiles = n_global,
-                                  .extension_domains = domains,
-                                  .n_extension_domains = n_domains};
         n = cw_fhir_validate(a, res, &o, &r, &err) == 0 ? (long)(r.n_error + r.n_fatal) : -1;
         const char *v = getenv("CW_VALIDATE_VERBOSE");
         if (n >= 0 && v && strcmp(v, "2") == 0)
