@@ -35,145 +35,14 @@
  * DOM, the xmlTextReader — and cw_fhir_xml_read; bytes = XML bytes; seconds
  * = the events pass; the others are extras (docs/internals/xml.md).
  */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
 
 #include "benchutil.h"
 #include "fhir/fhir_xml.h"
 #include "json/json.h"
 #include "xml/xml.h"
-
-struct item {
-    const char *text;
-    size_t len;
-};
-
-struct items {
-    struct item *v;
-    size_t n, cap;
-    char **owned; /* file buffers */
-    size_t n_owned, cap_owned;
-};
-
-static void push_item(struct items *it, const char *t, size_t len)
-{
-    if (it->n == it->cap) {
-        it->cap = it->cap ? it->cap * 2 : 256;
-        it->v = realloc(it->v, it->cap * sizeof *it->v);
-        if (!it->v) exit(2);
-    }
-    it->v[it->n++] = (struct item){t, len};
-}
-
-/* lib/fhir.js: an object with a string resourceType. */
-static bool is_resource(const char *t, size_t len)
-{
-    struct cw_arena *a = cw_arena_new(0);
-    struct cw_json *j;
-    struct cw_err e;
-    bool ok = cw_json_parse(a, t, len, NULL, &j, &e) == 0 && cw_json_is(j, CW_JSON_OBJECT) &&
-              cw_json_is(cw_json_get(j, "resourceType"), CW_JSON_STRING);
-    cw_arena_destroy(a);
-    return ok;
-}
-
-static bool ends_with_ci(const char *name, const char *suf)
-{
-    size_t n = strlen(name), s = strlen(suf);
-    return n >= s && strcasecmp(name + n - s, suf) == 0;
-}
-
-static int cmp_name(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0) {
-        fclose(f);
-        return NULL;
-    }
-    char *p = malloc((size_t)st.st_size + 1);
-    if (p && fread(p, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
-        free(p);
-        p = NULL;
-    }
-    fclose(f);
-    if (p) {
-        p[st.st_size] = '\0';
-        *len = (size_t)st.st_size;
-    }
-    return p;
-}
-
-static void load(struct items *it, const char *path)
-{
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        fprintf(stderr, "warning: cannot stat %s\n", path);
-        return;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        if (!d) return;
-        char **names = NULL;
-        size_t n = 0, cap = 0;
-        struct dirent *e;
-        while ((e = readdir(d))) {
-            if (e->d_name[0] == '.') continue;
-            if (n == cap) {
-                cap = cap ? cap * 2 : 64;
-                names = realloc(names, cap * sizeof *names);
-            }
-            names[n++] = strdup(e->d_name);
-        }
-        closedir(d);
-        qsort(names, n, sizeof *names, cmp_name);
-        for (size_t i = 0; i < n; i++) {
-            char sub[4096];
-            snprintf(sub, sizeof sub, "%s/%s", path, names[i]);
-            load(it, sub);
-            free(names[i]);
-        }
-        free(names);
-        return;
-    }
-    bool nd = ends_with_ci(path, ".ndjson");
-    if (!S_ISREG(st.st_mode) || (!nd && !ends_with_ci(path, ".json"))) return;
-    size_t len;
-    char *data = read_file(path, &len);
-    if (!data) return;
-    if (it->n_owned == it->cap_owned) {
-        it->cap_owned = it->cap_owned ? it->cap_owned * 2 : 256;
-        it->owned = realloc(it->owned, it->cap_owned * sizeof *it->owned);
-    }
-    it->owned[it->n_owned++] = data;
-    const char *t = data;
-    if (len >= 3 && memcmp(t, "\xEF\xBB\xBF", 3) == 0) t += 3, len -= 3;
-    if (!nd) {
-        if (is_resource(t, len)) push_item(it, t, len);
-        return;
-    }
-    const char *end = t + len;
-    while (t < end) {
-        const char *nl = memchr(t, '\n', (size_t)(end - t));
-        const char *le = nl ? nl : end;
-        const char *s = t;
-        while (s < le && (*s == ' ' || *s == '\t' || *s == '\r')) s++;
-        if (s < le && is_resource(t, (size_t)(le - t))) push_item(it, t, (size_t)(le - t));
-        t = nl ? nl + 1 : end;
-    }
-}
-
-/* ---- the work ---- */
 
 struct ctx {
     struct cw_arena *a;
@@ -181,7 +50,7 @@ struct ctx {
     size_t xml_bytes;
 };
 
-static int one(struct ctx *c, const struct item *it, struct cw_json **back)
+static int one(struct ctx *c, const struct cw_bench_item *it, struct cw_json **back)
 {
     cw_arena_reset(c->a);
     cw_buf_reset(&c->xml);
@@ -198,7 +67,7 @@ static int one(struct ctx *c, const struct item *it, struct cw_json **back)
     return 0;
 }
 
-static size_t pass(struct ctx *c, const struct items *it)
+static size_t pass(struct ctx *c, const struct cw_bench_items *it)
 {
     size_t errors = 0;
     c->xml_bytes = 0;
@@ -355,7 +224,7 @@ static void run_fhir(const struct cw_buf *xs, size_t n, void *ctx)
     }
 }
 
-static int xml_readers(const struct items *it, int reps, int warmup)
+static int xml_readers(const struct cw_bench_items *it, int reps, int warmup)
 {
     struct cw_buf *xs = calloc(it->n ? it->n : 1, sizeof *xs);
     size_t n = 0, bytes = 0, errors = 0;
@@ -412,7 +281,7 @@ int main(int argc, char **argv)
         return 2;
     }
     int reps = 3, warmup = 1;
-    struct items it = {0};
+    struct cw_bench_items it = {0};
     for (int i = 2; i < argc; i++) {
         long long v;
         if ((strcmp(argv[i], "--reps") == 0 || strcmp(argv[i], "--warmup") == 0) && i + 1 < argc) {
@@ -427,14 +296,12 @@ int main(int argc, char **argv)
             /* other harness options (--exprs, --queries) do not apply here */
             if (i + 1 < argc) i++;
         } else
-            load(&it, argv[i]);
+            cw_bench_load_resources(&it, argv[i]);
     }
     if (reps < 1) reps = 1;
     if (readers) {
         int rc = xml_readers(&it, reps, warmup);
-        for (size_t i = 0; i < it.n_owned; i++) free(it.owned[i]);
-        free(it.owned);
-        free(it.v);
+        cw_bench_items_free(&it);
         return rc;
     }
     size_t bytes = 0;
@@ -514,8 +381,6 @@ int main(int argc, char **argv)
     cw_buf_release(&c.xml);
     cw_buf_release(&c.json);
     cw_arena_destroy(c.a);
-    for (size_t i = 0; i < it.n_owned; i++) free(it.owned[i]);
-    free(it.owned);
-    free(it.v);
+    cw_bench_items_free(&it);
     return 0;
 }

@@ -4,11 +4,16 @@
 #include "benchutil.h"
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
+
+#include "base/arena.h"
+#include "json/json.h"
 
 double cw_bench_now(void)
 {
@@ -128,4 +133,129 @@ void cw_bench_report(const char *task, const char *peer, size_t items, size_t by
            task, peer, items, bytes, seconds, ips, mbs, errors, extra ? "," : "",
            extra ? extra : "");
     fflush(stdout);
+}
+
+/* ---- FHIR resources for the peers' tasks ---- */
+
+static void res_push_item(struct cw_bench_items *it, const char *t, size_t len)
+{
+    if (it->n == it->cap) {
+        it->cap = it->cap ? it->cap * 2 : 256;
+        it->v = realloc(it->v, it->cap * sizeof *it->v);
+        if (!it->v) exit(2);
+    }
+    it->v[it->n++] = (struct cw_bench_item){t, len};
+}
+
+/* lib/fhir.js: an object with a string resourceType. */
+static bool res_is_resource(const char *t, size_t len)
+{
+    struct cw_arena *a = cw_arena_new(0);
+    struct cw_json *j;
+    struct cw_err e;
+    bool ok = cw_json_parse(a, t, len, NULL, &j, &e) == 0 && cw_json_is(j, CW_JSON_OBJECT) &&
+              cw_json_is(cw_json_get(j, "resourceType"), CW_JSON_STRING);
+    cw_arena_destroy(a);
+    return ok;
+}
+
+static bool res_ends_with_ci(const char *name, const char *suf)
+{
+    size_t n = strlen(name), s = strlen(suf);
+    return n >= s && strcasecmp(name + n - s, suf) == 0;
+}
+
+static int res_cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char *res_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0) {
+        fclose(f);
+        return NULL;
+    }
+    char *p = malloc((size_t)st.st_size + 1);
+    if (p && fread(p, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
+        free(p);
+        p = NULL;
+    }
+    fclose(f);
+    if (p) {
+        p[st.st_size] = '\0';
+        *len = (size_t)st.st_size;
+    }
+    return p;
+}
+
+void cw_bench_load_resources(struct cw_bench_items *it, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        fprintf(stderr, "warning: cannot stat %s\n", path);
+        return;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(path);
+        if (!d) return;
+        char **names = NULL;
+        size_t n = 0, cap = 0;
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            if (e->d_name[0] == '.') continue;
+            if (n == cap) {
+                cap = cap ? cap * 2 : 64;
+                names = realloc(names, cap * sizeof *names);
+            }
+            names[n++] = strdup(e->d_name);
+        }
+        closedir(d);
+        qsort(names, n, sizeof *names, res_cmp_name);
+        for (size_t i = 0; i < n; i++) {
+            char sub[4096];
+            snprintf(sub, sizeof sub, "%s/%s", path, names[i]);
+            cw_bench_load_resources(it, sub);
+            free(names[i]);
+        }
+        free(names);
+        return;
+    }
+    bool nd = res_ends_with_ci(path, ".ndjson");
+    if (!S_ISREG(st.st_mode) || (!nd && !res_ends_with_ci(path, ".json"))) return;
+    size_t len;
+    char *data = res_read_file(path, &len);
+    if (!data) return;
+    if (it->n_owned == it->cap_owned) {
+        it->cap_owned = it->cap_owned ? it->cap_owned * 2 : 256;
+        it->owned = realloc(it->owned, it->cap_owned * sizeof *it->owned);
+    }
+    it->owned[it->n_owned++] = data;
+    const char *t = data;
+    if (len >= 3 && memcmp(t, "\xEF\xBB\xBF", 3) == 0) t += 3, len -= 3;
+    if (!nd) {
+        if (res_is_resource(t, len)) res_push_item(it, t, len);
+        return;
+    }
+    const char *end = t + len;
+    while (t < end) {
+        const char *nl = memchr(t, '\n', (size_t)(end - t));
+        const char *le = nl ? nl : end;
+        const char *s = t;
+        while (s < le && (*s == ' ' || *s == '\t' || *s == '\r')) s++;
+        if (s < le && res_is_resource(t, (size_t)(le - t))) res_push_item(it, t, (size_t)(le - t));
+        t = nl ? nl + 1 : end;
+    }
+}
+
+
+void cw_bench_items_free(struct cw_bench_items *it)
+{
+    for (size_t i = 0; i < it->n_owned; i++) free(it->owned[i]);
+    free(it->owned);
+    free(it->v);
+    *it = (struct cw_bench_items){0};
 }

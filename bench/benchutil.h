@@ -41,4 +41,29 @@ void cw_bench_free_files(struct cw_bench_file *files, size_t n);
 void cw_bench_report(const char *task, const char *peer, size_t items, size_t bytes,
                      double seconds, size_t errors, const char *extra);
 
+/*
+ * FHIR resources for the peers' tasks (lib/fhir.js): every .json file (one
+ * resource) and every line of every .ndjson file under the given paths
+ * (recursively, sorted by name) whose text is an object with a string
+ * resourceType. A UTF-8 BOM is dropped. The texts point into file buffers
+ * owned by the list.
+ */
+struct cw_bench_item {
+    const char *text;
+    size_t len;
+};
+
+struct cw_bench_items {
+    struct cw_bench_item *v;
+    size_t n, cap;
+    char **owned; /* file buffers */
+    size_t n_owned, cap_owned;
+};
+
+/* Append the resources under path (file or folder) to it. */
+void cw_bench_load_resources(struct cw_bench_items *it, const char *path);
+
+/* Free the list's buffers (the struct itself is the caller's). */
+void cw_bench_items_free(struct cw_bench_items *it);
+
 #endif
