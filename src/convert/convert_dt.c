@@ -436,6 +436,16 @@ static int cwe(struct cv_ctx *c, const struct cw_hl7v2_node *rep, uint32_t comp,
     return c->failed ? -1 : 0;
 }
 
+/* Identifier.type from component comp of rep: an HL7 table 0203 code (checked). */
+static void id_type(struct cv_ctx *c, struct cw_json *ident, const struct cw_hl7v2_node *rep, uint32_t comp)
+{
+    cw_slice t = cv_comp(c, rep, comp);
+    if (!t.len) return;
+    struct cw_json cc = cw_json_object();
+    arr_add(c, &cc, "coding", table_coding(c, "http://terminology.hl7.org/CodeSystem/v2-0203", t, comp));
+    cv_put(c, ident, "type", cc);
+}
+
 static int cx(struct cv_ctx *c, const struct cw_hl7v2_node *rep, struct cw_json *out)
 {
     struct cw_json id = cw_json_object();
@@ -444,12 +454,7 @@ static int cx(struct cv_ctx *c, const struct cw_hl7v2_node *rep, struct cw_json 
         *out = cw_json_null();
         return 0;
     }
-    cw_slice t = cv_comp(c, rep, 5);
-    if (t.len) {
-        struct cw_json cc = cw_json_object();
-        arr_add(c, &cc, "coding", table_coding(c, "http://terminology.hl7.org/CodeSystem/v2-0203", t, 5));
-        cv_put(c, &id, "type", cc);
-    }
+    id_type(c, &id, rep, 5);
     hd_to_identifier(c, &id, hd_read(c, rep, 4));
     cw_slice fac = cv_sub(c, rep, 6, 1);
     if (fac.len && !cv_obj_get(&id, "assigner")) {
@@ -680,12 +685,7 @@ static struct cw_json practitioner_ref(struct cv_ctx *c, const struct cw_hl7v2_n
     struct hd h = hd_read(c, rep, 9);
     if (id.len) {
         struct cw_json ident = cw_json_object();
-        cw_slice t = cv_comp(c, rep, 13);
-        if (t.len) {
-            struct cw_json cc = cw_json_object();
-            arr_add(c, &cc, "coding", table_coding(c, "http://terminology.hl7.org/CodeSystem/v2-0203", t, 13));
-            cv_put(c, &ident, "type", cc);
-        }
+        id_type(c, &ident, rep, 13);
         hd_to_identifier(c, &ident, h);
         cv_put_str(c, &ident, "value", id);
         arr_add(c, &p, "identifier", ident);
@@ -739,12 +739,7 @@ static struct cw_json obx_perf_org(struct cv_ctx *c, const struct cw_hl7v2_node 
     struct hd h = hd_read(c, rep, 6);
     if (id.len) {
         struct cw_json ident = cw_json_object();
-        cw_slice t = cv_comp(c, rep, 7);
-        if (t.len) {
-            struct cw_json cc = cw_json_object();
-            arr_add(c, &cc, "coding", table_coding(c, "http://terminology.hl7.org/CodeSystem/v2-0203", t, 7));
-            cv_put(c, &ident, "type", cc);
-        }
+        id_type(c, &ident, rep, 7);
         hd_to_identifier(c, &ident, h);
         cv_put_str(c, &ident, "value", id);
         arr_add(c, &o, "identifier", ident);

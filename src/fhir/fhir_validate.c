@@ -1394,14 +1394,19 @@ static void check_fixed(struct vrun *r, const struct cw_fhir_node *n)
 
 /* ---- minValue / maxValue (elementdefinition.html#minValue) ---- */
 
+/* Two JSON numbers: -1, 0, 1, or 2 when one does not fit a double. */
+static int compare_numbers(const struct cw_json *x, const struct cw_json *y)
+{
+    double a, b;
+    if (cw_json_to_double(x, &a) != 0 || cw_json_to_double(y, &b) != 0) return 2;
+    return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /* -1, 0, 1, or 2 when the two values cannot be compared. */
 static int compare_bound(const struct cw_json *inst, const struct cw_json *bound)
 {
-    if (cw_json_is(inst, CW_JSON_NUMBER) && cw_json_is(bound, CW_JSON_NUMBER)) {
-        double a, b;
-        if (cw_json_to_double(inst, &a) != 0 || cw_json_to_double(bound, &b) != 0) return 2;
-        return a < b ? -1 : a > b ? 1 : 0;
-    }
+    if (cw_json_is(inst, CW_JSON_NUMBER) && cw_json_is(bound, CW_JSON_NUMBER))
+        return compare_numbers(inst, bound);
     if (cw_json_is(inst, CW_JSON_STRING) && cw_json_is(bound, CW_JSON_STRING)) {
         /* dates, dateTimes, instants, times of the same precision compare as text */
         cw_slice x = cw_json_text(inst), y = cw_json_text(bound);
@@ -2463,11 +2468,7 @@ static int qr_compare(const struct cw_json *a, cw_slice at, const struct cw_json
     if (cw_slice_eq_cstr(at, "Quantity") || cw_slice_eq_cstr(at, "Reference") ||
         cw_slice_eq_cstr(at, "Attachment"))
         return cw_json_equal(a, w) ? 0 : 2;
-    if (cw_json_is(a, CW_JSON_NUMBER) && cw_json_is(w, CW_JSON_NUMBER)) {
-        double x, y;
-        if (cw_json_to_double(a, &x) != 0 || cw_json_to_double(w, &y) != 0) return 2;
-        return x < y ? -1 : x > y ? 1 : 0;
-    }
+    if (cw_json_is(a, CW_JSON_NUMBER) && cw_json_is(w, CW_JSON_NUMBER)) return compare_numbers(a, w);
     if (cw_json_is(a, CW_JSON_STRING) && cw_json_is(w, CW_JSON_STRING)) {
         cw_slice x = cw_json_text(a), y = cw_json_text(w);
         size_t l = x.len < y.len ? x.len : y.len;
