@@ -36,6 +36,8 @@ static void serve_usage(FILE *out)
             "                       required bindings, invariants, reference targets; off\n"
             "  --store-sync MODE    SQLite commits: full = fsync'ed, durable across power loss\n"
             "                       (default); normal = survive a process crash only\n"
+            "  --unchanged-updates M skip = an update equal to the current version is a\n"
+            "                       no-op (default); version = it makes a new version\n"
             "  --request-timeout S  longest database statement of a request (default 30)\n"
             "  --config FILE        read settings from FILE (key = value lines)\n"
             "\n"

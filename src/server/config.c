@@ -107,6 +107,12 @@ int cw_config_set(struct cw_config *c, const char *key, const char *value, struc
         else return cw_err_set(err, CW_ISSUE_VALUE, "store-sync: expected full or normal");
         return 0;
     }
+    if (strcmp(key, "unchanged-updates") == 0) {
+        if (strcmp(value, "skip") == 0) c->version_unchanged = 0;
+        else if (strcmp(value, "version") == 0) c->version_unchanged = 1;
+        else return cw_err_set(err, CW_ISSUE_VALUE, "unchanged-updates: expected skip or version");
+        return 0;
+    }
     if (strcmp(key, "request-timeout") == 0) {
         long long v;
         if (cw_slice_to_i64(cw_slice_cstr(value), &v) < 0 || v < 1 || v > 3600)
@@ -239,6 +245,7 @@ int cw_config_load_env(struct cw_config *c, struct cw_err *err)
         {"CAUSEWAY_BASE_URL", "base-url"},
         {"CAUSEWAY_VALIDATE", "validate"},
         {"CAUSEWAY_STORE_SYNC", "store-sync"},
+        {"CAUSEWAY_UNCHANGED_UPDATES", "unchanged-updates"},
         {"CAUSEWAY_REQUEST_TIMEOUT", "request-timeout"},
         {"CAUSEWAY_HTTP", "http"},
         {"CAUSEWAY_MLLP", "mllp"},

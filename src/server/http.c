@@ -306,6 +306,7 @@ static int open_store(struct cw_server *s, const struct cw_config *c, const char
     struct cw_store_opts so = {0};
     so.statement_timeout_ms = c->request_timeout_ms;
     so.sync_normal = c->store_sync_normal != 0;
+    so.version_unchanged = c->version_unchanged != 0;
     so.connections = threads + 2 > CW_STORE_DEFAULT_CONNECTIONS ? threads + 2 : CW_STORE_DEFAULT_CONNECTIONS;
     if (cw_store_open(url, &so, &s->store, err) < 0) return -1;
     struct cw_rest_opts ro = {

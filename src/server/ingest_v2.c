@@ -489,7 +489,8 @@ int cw_server_reprocess(const struct cw_config *c, const int64_t *seqs, size_t n
     pthread_mutex_init(&o.mu, NULL);
     int rc = -1;
     struct cw_store_opts so = {.statement_timeout_ms = c->request_timeout_ms,
-                               .sync_normal = c->store_sync_normal != 0};
+                               .sync_normal = c->store_sync_normal != 0,
+                               .version_unchanged = c->version_unchanged != 0};
     struct cw_rest_opts ro = {.validate = c->validate != 0,
                               .validate_full = c->validate == 2,
                               .max_resource = CW_STORE_DEFAULT_MAX_RESOURCE};

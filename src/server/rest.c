@@ -185,8 +185,25 @@ static int check_valid(struct cw_rest *r, struct cw_arena *a, struct cw_json *re
     return -1;
 }
 
+/* res (meta filled for m) as compact JSON text in q->a. */
+static int serialize(struct cw_rest *r, const struct rest_req *q, struct cw_json *res,
+                     const struct cw_store_meta *m, cw_slice *json, struct cw_err *err)
+{
+    if (cw_store_meta_fill(q->a, res, m, err) < 0) return -1;
+    struct cw_buf b;
+    cw_buf_init(&b, r->o.max_resource + 4096);
+    if (cw_json_write(&b, res, 0) < 0) {
+        cw_buf_release(&b);
+        return cw_err_set(err, CW_ISSUE_TOO_LONG, "the resource is larger than %zu bytes", r->o.max_resource);
+    }
+    *json = cw_arena_dup(q->a, cw_buf_slice(&b));
+    cw_buf_release(&b);
+    if (!json->ptr) return cw_err_set(err, CW_ISSUE_TOO_COSTLY, "arena limit");
+    return 0;
+}
+
 static int put_staged(struct cw_rest *r, const struct rest_req *q, struct cw_store_txn *t,
-                      const struct cw_store_ticket *tk, struct cw_json *res,
+                      struct cw_store_ticket *tk, struct cw_json *res,
                       struct cw_store_resource *out, struct rest_issues *iss, bool validate,
                       struct cw_err *err)
 {
@@ -195,17 +212,11 @@ static int put_staged(struct cw_rest *r, const struct rest_req *q, struct cw_sto
     size_t nrows = 0;
     struct cw_search_index_opts io = rest_index_opts(q);
     if (cw_search_index(q->a, res, &io, &rows, &nrows, err) < 0) return -1;
-    if (cw_store_meta_fill(q->a, res, &tk->meta, err) < 0) return -1;
-    struct cw_buf b;
-    cw_buf_init(&b, r->o.max_resource + 4096);
-    if (cw_json_write(&b, res, 0) < 0) {
-        cw_buf_release(&b);
-        return cw_err_set(err, CW_ISSUE_TOO_LONG, "the resource is larger than %zu bytes", r->o.max_resource);
-    }
-    cw_slice json = cw_arena_dup(q->a, cw_buf_slice(&b));
-    cw_buf_release(&b);
-    if (!json.ptr) return cw_err_set(err, CW_ISSUE_TOO_COSTLY, "arena limit");
+    cw_slice json;
+    if (serialize(r, q, res, &tk->meta, &json, err) < 0) return -1;
     if (cw_store_put(t, tk, json, rows, nrows, err) < 0) return -1;
+    /* a no-op update: the stored text is this content with the current meta */
+    if (tk->unchanged && out && serialize(r, q, res, &tk->meta, &json, err) < 0) return -1;
     if (out) {
         out->meta = tk->meta;
         out->json = json;
@@ -214,7 +225,7 @@ static int put_staged(struct cw_rest *r, const struct rest_req *q, struct cw_sto
 }
 
 int rest_put_staged(struct cw_rest *r, const struct rest_req *q, struct cw_store_txn *t,
-                    const struct cw_store_ticket *tk, struct cw_json *res,
+                    struct cw_store_ticket *tk, struct cw_json *res,
                     struct cw_store_resource *out, struct rest_issues *iss, struct cw_err *err)
 {
     return put_staged(r, q, t, tk, res, out, iss, r->o.validate, err);
@@ -238,14 +249,16 @@ int rest_check_write(const struct cw_store_write *w, const struct cw_json *res, 
 
 int rest_write(struct cw_rest *r, const struct rest_req *q, struct cw_store_txn *t,
                const struct cw_store_write *w, struct cw_json *res, struct cw_store_resource *out,
-               struct rest_issues *iss, struct cw_err *err)
+               bool *unchanged, struct rest_issues *iss, struct cw_err *err)
 {
     if (rest_check_write(w, res, err) < 0) return -1;
     /* validate before staging so an invalid resource costs no lookup */
     if (check_valid(r, q->a, res, iss, err) < 0) return -1;
     struct cw_store_ticket tk;
     if (cw_store_stage(q->a, t, w, &tk, err) < 0) return -1;
-    return put_staged(r, q, t, &tk, res, out, iss, false, err);
+    int rc = put_staged(r, q, t, &tk, res, out, iss, false, err);
+    if (unchanged) *unchanged = rc == 0 && tk.unchanged;
+    return rc;
 }
 
 /* Run f in a write transaction; commit when it succeeds. */
@@ -328,7 +341,7 @@ static void do_create(struct cw_rest *r, const struct rest_req *q, const struct 
     }
     if (rc == 0) {
         struct cw_store_write w = {.op = CW_STORE_CREATE, .type = type};
-        rc = rest_write(r, q, t, &w, res, &out, &iss, &err);
+        rc = rest_write(r, q, t, &w, res, &out, NULL, &iss, &err);
     }
     if (finish(t, rc, &err) < 0) {
         if (iss.n > 1) return fail_issues(o, resp, &iss, 422);
@@ -389,19 +402,22 @@ static void do_update(struct cw_rest *r, const struct rest_req *q, const struct 
     }
     struct cw_store_resource out;
     struct rest_issues iss = {.n = 0};
+    bool unchanged = false;
     if (rc == 0) {
         if (w.id.len && !rest_valid_id(w.id))
             rc = cw_err_set(&err, CW_ISSUE_INVALID, "the id is not a valid FHIR id");
         else
-            rc = rest_write(r, q, t, &w, res, &out, &iss, &err);
+            rc = rest_write(r, q, t, &w, res, &out, &unchanged, &iss, &err);
     }
     if (finish(t, rc, &err) < 0) {
         if (iss.n > 1) return fail_issues(o, resp, &iss, 422);
         return fail_resp(o, resp, &err);
     }
-    resp->status = out.meta.version == 1 ? 201 : 200;
+    resp->status = out.meta.version == 1 && !unchanged ? 201 : 200;
     set_version_headers(resp, q, &out.meta, true);
-    write_body(q, o, &pf, &out, resp, resp->status == 201 ? "created" : "updated");
+    write_body(q, o, &pf, &out, resp,
+               unchanged ? "the content is unchanged; no new version was made"
+                         : resp->status == 201 ? "created" : "updated");
 }
 
 static void do_delete(struct cw_rest *r, const struct rest_req *q, const struct rest_out *o,
@@ -558,7 +574,7 @@ static void do_patch(struct cw_rest *r, const struct rest_req *q, const struct r
     if (rc == 0) {
         struct cw_store_write w = {.op = CW_STORE_UPDATE, .type = type, .id = id,
                                    .if_match = cur.meta.version, .no_create = true};
-        rc = rest_write(r, q, t, &w, res, &out, &iss, &err);
+        rc = rest_write(r, q, t, &w, res, &out, NULL, &iss, &err);
     }
     if (finish(t, rc, &err) < 0) {
         if (iss.n > 1) return fail_issues(o, resp, &iss, 422);

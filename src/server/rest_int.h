@@ -233,20 +233,23 @@ struct cw_search_index_opts rest_index_opts(const struct rest_req *q);
  * Create or update one resource inside t: validation, stage, meta, index
  * rows, put. w->type must equal resourceType (checked); for updates the
  * resource's id must equal w->id. *out (may be NULL) describes the stored
- * version; out->json holds the stored text.
+ * version; out->json holds the stored text. *unchanged (may be NULL) tells
+ * whether the update was a no-op (content equal to the current version,
+ * which *out then describes; cw_store_put).
  */
 int rest_write(struct cw_rest *r, const struct rest_req *q, struct cw_store_txn *t,
                const struct cw_store_write *w, struct cw_json *res, struct cw_store_resource *out,
-               struct rest_issues *iss, struct cw_err *err);
+               bool *unchanged, struct rest_issues *iss, struct cw_err *err);
 
 /* Checks of a write before staging: resourceType equals w->type; updates
    carry the URL's id. */
 int rest_check_write(const struct cw_store_write *w, const struct cw_json *res, struct cw_err *err);
 
 /* The second half of a write after cw_store_stage: validation, index rows,
-   meta, serialization, put. */
+   meta, serialization, put (a no-op update sets tk->unchanged and *out
+   describes the current version). */
 int rest_put_staged(struct cw_rest *r, const struct rest_req *q, struct cw_store_txn *t,
-                    const struct cw_store_ticket *tk, struct cw_json *res,
+                    struct cw_store_ticket *tk, struct cw_json *res,
                     struct cw_store_resource *out, struct rest_issues *iss, struct cw_err *err);
 
 /* A valid FHIR id: [A-Za-z0-9-.]{1,64}. */

@@ -39,6 +39,8 @@ struct cw_config {
     char base_url[CW_PATH_MAX];  /* public FHIR base for links ("" = http://<Host>/fhir) */
     int validate;                /* validation on write: 0 off, 1 structure (default), 2 full */
     int store_sync_normal;       /* SQLite commits without fsync (store-sync = normal); default 0 */
+    int version_unchanged;       /* unchanged-updates = version: an update equal to the current
+                                    version still makes a new one; default 0 (skip: a no-op) */
     unsigned request_timeout_ms; /* longest database statement of a request (30000) */
     char mllp_addr[CW_ADDR_MAX];
     int mllp_port;                   /* default 2575 */

@@ -16,11 +16,16 @@
  *    the two writes, so one flush never holds two versions of one resource.
  *  - Index rows exist only for current, non-deleted versions.
  *  - last_updated values handed out by one store are strictly increasing.
+ *  - resource_current.chash is the content hash of the current version
+ *    (NULL for deletions and versions written before schema 4); an update
+ *    whose hash equals it writes nothing (no-op update, cw_store_put).
  */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/evp.h>
 
 #include "base/log.h"
 #include "store/store_int.h"
@@ -28,9 +33,10 @@
 #define IDX_COLS "rkey,seq,rtype,param,comp,grp,"
 
 const struct cw_wtab_def cw_wtab_defs[CW_WT_COUNT] = {
-    [CW_WT_HEAD] = {"resource_current", "rkey,type,id,version,last_updated,deleted", 6,
+    [CW_WT_HEAD] = {"resource_current", "rkey,type,id,version,last_updated,deleted,chash", 7,
                     " ON CONFLICT (rkey) DO UPDATE SET version = excluded.version, "
-                    "last_updated = excluded.last_updated, deleted = excluded.deleted"},
+                    "last_updated = excluded.last_updated, deleted = excluded.deleted, "
+                    "chash = excluded.chash"},
     [CW_WT_RES] = {"resource", "rkey,version,type,id,last_updated,deleted,json", 7, ""},
     [CW_WT_STRING] = {"idx_string", IDX_COLS "norm,exact", 8, ""},
     [CW_WT_TOKEN] = {"idx_token", IDX_COLS "system,code,text", 9, ""},
@@ -243,6 +249,10 @@ int cw_store_schema_version(const struct cw_store *s)
 
 /* ---- pending map: (type, id) -> what this transaction knows ---- */
 
+/* Content hashes (no-op updates, cw_store_put): the first 128 bits of a
+   SHA-256, as lowercase hex in resource_current.chash. */
+#define CHASH_HEX 32
+
 struct pend_ent {
     char *key; /* "Type/id" (heap); NULL = empty slot */
     size_t tlen;
@@ -254,6 +264,7 @@ struct pend_ent {
     bool deleted;
     uint64_t buf_gen;   /* == t->flush_gen + 1 while a write of it is buffered */
     uint64_t staged;    /* stage ticket seq not yet put */
+    char chash[CHASH_HEX + 1]; /* content hash of the current version ("" = unknown) */
 };
 
 struct cw_pending {
@@ -623,18 +634,29 @@ struct head_row {
     long long rkey, version;
     int64_t last_updated;
     bool deleted;
+    char chash[CHASH_HEX + 1];
 };
+
+/* A stored content hash into dst ("" when absent or not one of ours). */
+static void copy_chash(char dst[CHASH_HEX + 1], const struct cw_sqlv *c)
+{
+    dst[0] = '\0';
+    if (c->type != CW_SQLV_TEXT || c->s.len != CHASH_HEX) return;
+    memcpy(dst, c->s.ptr, CHASH_HEX);
+    dst[CHASH_HEX] = '\0';
+}
 
 static int head_cb(void *ctx, const struct cw_sqlv *c, int n, struct cw_err *err)
 {
     (void)err;
     struct head_row *h = ctx;
-    if (n < 4) return 1;
+    if (n < 5) return 1;
     h->found = true;
     h->rkey = cw_store_col_int(&c[0]);
     h->version = cw_store_col_int(&c[1]);
     h->deleted = cw_store_col_int(&c[2]) != 0;
     h->last_updated = cw_store_col_int(&c[3]);
+    copy_chash(h->chash, &c[4]);
     return 1;
 }
 
@@ -649,7 +671,8 @@ static int load_head(struct cw_store_txn *t, cw_slice type, cw_slice id, struct 
         return 0;
     }
 #define HEAD_SQL                                                                                   \
-    "SELECT rkey, version, deleted, last_updated FROM resource_current WHERE type = ? AND id = ?"
+    "SELECT rkey, version, deleted, last_updated, chash FROM resource_current "                    \
+    "WHERE type = ? AND id = ?"
     /* On PostgreSQL the row lock makes concurrent updates of one resource wait for each other. */
     const char *sql = t->s->ops->for_update[0] ? HEAD_SQL " FOR UPDATE" : HEAD_SQL;
 #undef HEAD_SQL
@@ -666,6 +689,7 @@ static int load_head(struct cw_store_txn *t, cw_slice type, cw_slice id, struct 
         e->version = h.version;
         e->deleted = h.deleted;
         e->last_updated = h.last_updated;
+        memcpy(e->chash, h.chash, sizeof e->chash);
     }
     *out = e;
     return 0;
@@ -681,7 +705,7 @@ static int prefetch_cb(void *ctx, const struct cw_sqlv *c, int n, struct cw_err 
 {
     (void)err;
     struct prefetch_ctx *x = ctx;
-    if (n < 5) return 1;
+    if (n < 6) return 1;
     cw_slice id = c[4].type == CW_SQLV_TEXT ? c[4].s : CW_LIT("");
     struct pend_ent *e = pend_find(x->t, x->type, id);
     if (e) return 0; /* already known in this transaction: keep what we know */
@@ -694,6 +718,7 @@ static int prefetch_cb(void *ctx, const struct cw_sqlv *c, int n, struct cw_err 
     e->version = cw_store_col_int(&c[1]);
     e->deleted = cw_store_col_int(&c[2]) != 0;
     e->last_updated = cw_store_col_int(&c[3]);
+    copy_chash(e->chash, &c[5]);
     return 0;
 }
 
@@ -708,7 +733,7 @@ int cw_store_prefetch(struct cw_store_txn *t, cw_slice type, const cw_slice *ids
     struct cw_buf sql;
     cw_buf_init(&sql, (size_t)1 << 20);
     if (!p) return cw_err_set(err, CW_ISSUE_EXCEPTION, "store: out of memory");
-    cw_buf_puts(&sql, "SELECT rkey, version, deleted, last_updated, id FROM resource_current "
+    cw_buf_puts(&sql, "SELECT rkey, version, deleted, last_updated, id, chash FROM resource_current "
                       "WHERE type = ? AND id IN (");
     int np = 0;
     p[np++] = cw_sqlv_text(type);
@@ -889,7 +914,107 @@ static int put_index_rows(struct cw_store_txn *t, long long rkey, cw_slice rtype
     return 0;
 }
 
-int cw_store_put(struct cw_store_txn *t, const struct cw_store_ticket *tk, cw_slice json,
+static void hash_bytes(EVP_MD_CTX *ctx, const void *p, size_t n, bool *ok)
+{
+    uint64_t len = n;
+    if (EVP_DigestUpdate(ctx, &len, sizeof len) != 1 || (n && EVP_DigestUpdate(ctx, p, n) != 1))
+        *ok = false;
+}
+
+static void hash_slice(EVP_MD_CTX *ctx, cw_slice s, bool *ok)
+{
+    hash_bytes(ctx, s.ptr, s.ptr ? s.len : 0, ok);
+}
+
+/* The index rows into the hash, every field length-prefixed. */
+static void hash_rows(EVP_MD_CTX *ctx, const struct cw_store_index_row *rows, size_t nrows, bool *ok)
+{
+    for (size_t i = 0; i < nrows && *ok; i++) {
+        const struct cw_store_index_row *r = &rows[i];
+        int32_t head[3] = {(int32_t)r->type, r->comp, (int32_t)r->group};
+        hash_bytes(ctx, head, sizeof head, ok);
+        hash_slice(ctx, r->param, ok);
+        switch (r->type) {
+        case CW_SP_STRING:
+            hash_slice(ctx, r->v.string.norm, ok);
+            hash_slice(ctx, r->v.string.exact, ok);
+            break;
+        case CW_SP_TOKEN:
+            hash_slice(ctx, r->v.token.system, ok);
+            hash_slice(ctx, r->v.token.code, ok);
+            hash_slice(ctx, r->v.token.text, ok);
+            break;
+        case CW_SP_DATE: {
+            int64_t d[2] = {r->v.date.lo, r->v.date.hi};
+            hash_bytes(ctx, d, sizeof d, ok);
+            break;
+        }
+        case CW_SP_REFERENCE:
+            hash_slice(ctx, r->v.ref.type, ok);
+            hash_slice(ctx, r->v.ref.id, ok);
+            hash_slice(ctx, r->v.ref.version, ok);
+            hash_slice(ctx, r->v.ref.url, ok);
+            break;
+        case CW_SP_QUANTITY: {
+            double d[2] = {r->v.quantity.value, r->v.quantity.canon_value};
+            hash_bytes(ctx, d, sizeof d, ok);
+            hash_slice(ctx, r->v.quantity.system, ok);
+            hash_slice(ctx, r->v.quantity.code, ok);
+            hash_slice(ctx, r->v.quantity.canon_code, ok);
+            break;
+        }
+        case CW_SP_NUMBER: hash_bytes(ctx, &r->v.number.value, sizeof r->v.number.value, ok); break;
+        case CW_SP_URI: hash_slice(ctx, r->v.uri.uri, ok); break;
+        default: break;
+        }
+    }
+}
+
+/*
+ * The content hash of a version: SHA-256 over its text without the
+ * `"versionId":"<v>","lastUpdated":"<t>"` that cw_store_meta_fill writes for
+ * m (the rest is the resource as the client or converter gave it) and over
+ * its index rows (so a change in what is indexed -- new search parameter
+ * definitions -- is written even for equal text), as 32 hex digits in out.
+ * Text without that pair (not written by meta_fill) gets out = "" and is
+ * never taken as unchanged.
+ */
+static void content_hash(cw_slice json, const struct cw_store_meta *m,
+                         const struct cw_store_index_row *rows, size_t nrows,
+                         char out[CHASH_HEX + 1])
+{
+    out[0] = '\0';
+    char lu[32], pair[96];
+    cw_store_format_instant(m->last_updated, lu);
+    int n = snprintf(pair, sizeof pair, "\"versionId\":\"%lld\",\"lastUpdated\":\"%s\"",
+                     m->version, lu);
+    if (n <= 0 || (size_t)n >= sizeof pair) return;
+    /* meta_fill puts meta right after resourceType and id: look near the start */
+    size_t window = json.len < 512 + m->id.len ? json.len : 512 + m->id.len;
+    const char *at = memmem(json.ptr, window, pair, (size_t)n);
+    if (!at) return;
+    size_t head = (size_t)(at - json.ptr), tail = head + (size_t)n;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned mdlen = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
+    if (ok) {
+        hash_bytes(ctx, json.ptr, head, &ok);
+        hash_bytes(ctx, json.ptr + tail, json.len - tail, &ok);
+        hash_rows(ctx, rows, nrows, &ok);
+    }
+    ok = ok && EVP_DigestFinal_ex(ctx, md, &mdlen) == 1 && mdlen * 2 >= CHASH_HEX;
+    EVP_MD_CTX_free(ctx);
+    if (!ok) return;
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < CHASH_HEX / 2; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    out[CHASH_HEX] = '\0';
+}
+
+int cw_store_put(struct cw_store_txn *t, struct cw_store_ticket *tk, cw_slice json,
                  const struct cw_store_index_row *rows, size_t nrows, struct cw_err *err)
 {
     err_reset(err);
@@ -906,6 +1031,18 @@ int cw_store_put(struct cw_store_txn *t, const struct cw_store_ticket *tk, cw_sl
                           t->s->opts.max_index_rows);
     if (memchr(json.ptr, '\0', json.len))
         return cw_err_set(err, CW_ISSUE_INVALID, "store: NUL byte in resource text");
+    char chash[CHASH_HEX + 1];
+    content_hash(json, &tk->meta, rows, nrows, chash);
+    if (!t->s->opts.version_unchanged && e->version > 0 && !e->deleted && chash[0] &&
+        memcmp(chash, e->chash, CHASH_HEX) == 0) {
+        /* a no-op update: keep the current version (its rows are already there) */
+        e->staged = 0;
+        tk->unchanged = true;
+        tk->created = false;
+        tk->meta.version = e->version;
+        tk->meta.last_updated = e->last_updated;
+        return 0;
+    }
     if (in_buffer(t, e) && cw_store_flush(t, err) < 0) return -1;
     bool existed = e->version > 0;
     bool oom = false;
@@ -918,6 +1055,7 @@ int cw_store_put(struct cw_store_txn *t, const struct cw_store_ticket *tk, cw_sl
     h[3] = cw_sqlv_int(tk->meta.version);
     h[4] = cw_sqlv_int(tk->meta.last_updated);
     h[5] = cw_sqlv_int(0);
+    h[6] = chash[0] ? wtext(t, cw_slice_make(chash, CHASH_HEX), &oom) : cw_sqlv_null();
     struct cw_sqlv *r = wrow(t, CW_WT_RES, err);
     if (!r) return -1;
     r[0] = cw_sqlv_int(tk->rkey);
@@ -937,6 +1075,7 @@ int cw_store_put(struct cw_store_txn *t, const struct cw_store_ticket *tk, cw_sl
     e->version = tk->meta.version;
     e->deleted = false;
     e->last_updated = tk->meta.last_updated;
+    memcpy(e->chash, chash, sizeof e->chash);
     e->staged = 0;
     e->buf_gen = t->flush_gen + 1;
     return 0;
@@ -969,6 +1108,7 @@ int cw_store_delete(struct cw_arena *a, struct cw_store_txn *t, cw_slice type, c
         h[3] = cw_sqlv_int(version);
         h[4] = cw_sqlv_int(lu);
         h[5] = cw_sqlv_int(1);
+        h[6] = cw_sqlv_null();
         struct cw_sqlv *r = wrow(t, CW_WT_RES, err);
         if (!r) return -1;
         r[0] = cw_sqlv_int(e->rkey);
@@ -986,6 +1126,7 @@ int cw_store_delete(struct cw_arena *a, struct cw_store_txn *t, cw_slice type, c
         e->version = version;
         e->deleted = true;
         e->last_updated = lu;
+        e->chash[0] = '\0';
         e->staged = 0;
         e->buf_gen = t->flush_gen + 1;
     }
@@ -1060,6 +1201,14 @@ int cw_store_write_tree(struct cw_arena *a, struct cw_store_txn *t, const struct
                           t->s->opts.max_resource);
     }
     int rc = cw_store_put(t, &tk, cw_buf_slice(&b), rows, nrows, err);
+    if (rc == 0 && tk.unchanged) {
+        /* a no-op update: the tree and text take the current version's meta */
+        cw_buf_reset(&b);
+        if (cw_store_meta_fill(a, resource, &tk.meta, err) < 0) rc = -1;
+        else if (cw_json_write(&b, resource, 0) < 0)
+            rc = cw_err_set(err, CW_ISSUE_TOO_LONG, "store: resource over %zu bytes",
+                            t->s->opts.max_resource);
+    }
     if (rc == 0 && out) {
         out->meta = tk.meta;
         out->json = cw_arena_dup(a, cw_buf_slice(&b));

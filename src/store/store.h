@@ -97,6 +97,9 @@ struct cw_store_opts {
     bool sync_normal;             /* SQLite: commit without fsync (synchronous=NORMAL): survives a
                                      process crash, not an OS crash or power loss. Default (false):
                                      every group commit is fsync'ed (synchronous=FULL). */
+    bool version_unchanged;       /* an update whose content equals the current version's still
+                                     makes a new version. Default (false): it is a no-op (see
+                                     cw_store_put). */
 };
 
 /*
@@ -189,10 +192,12 @@ struct cw_store_write {
     bool no_create;        /* UPDATE: not-found instead of create-on-update */
 };
 
-/* The result of cw_store_stage; pass it unchanged to cw_store_put. */
+/* The result of cw_store_stage, for cw_store_put (which may update it: unchanged). */
 struct cw_store_ticket {
     struct cw_store_meta meta; /* id, version, last_updated to write into the JSON */
     bool created;              /* version 1 (or a resource re-created after a delete: false) */
+    bool unchanged;            /* set by cw_store_put: the content equals the current version,
+                                  nothing was written and meta now describes that version */
     long long rkey;            /* internal key of the resource (0 = new) */
     uint64_t seq;              /* internal: which stage this ticket belongs to */
 };
@@ -283,8 +288,19 @@ struct cw_store_index_row {
  * meta filled in, at most opts.max_resource bytes) and its index rows
  * (at most opts.max_index_rows), which replace the previous version's rows.
  * Everything is copied; the database sees it at the latest at commit.
+ *
+ * No-op updates: when the resource exists, is not deleted, json equals its
+ * current version apart from meta.versionId and meta.lastUpdated (the two
+ * members cw_store_meta_fill writes) and the index rows are the same
+ * (compared by a SHA-256 of the text without those two and of the rows,
+ * kept with the current version), nothing is written unless
+ * opts.version_unchanged: tk->unchanged is set and tk->meta takes the
+ * current version and last-updated, so the caller answers with those (the
+ * stored text is json with that meta). Versions are not spent on
+ * resends (FHIR R4 http.html#update leaves versioning to the server; HAPI
+ * FHIR behaves the same way).
  */
-int cw_store_put(struct cw_store_txn *t, const struct cw_store_ticket *tk, cw_slice json,
+int cw_store_put(struct cw_store_txn *t, struct cw_store_ticket *tk, cw_slice json,
                  const struct cw_store_index_row *rows, size_t nrows, struct cw_err *err);
 
 /*

@@ -68,6 +68,10 @@ run_suite() {
   check '[ "$(hdr ETag)" = "W/\"2\"" ]' "update ETag"
   req PUT "/Patient/$pid" "$tmp/up.json" "Content-Type: application/fhir+json" 'If-Match: W/"1"'
   expect_status 412 "stale If-Match"
+  # the same content again (meta as read) is a no-op: no version 3 (history below has 2)
+  req PUT "/Patient/$pid" "$tmp/up.json" "Content-Type: application/fhir+json" 'If-Match: W/"2"'
+  expect_status 200 "unchanged update"
+  check '[ "$(hdr ETag)" = "W/\"2\"" ] && [ "$(j "d[\"meta\"][\"versionId\"]")" = 2 ] && [ "$(j "d[\"gender\"]")" = other ]' "unchanged update answers version 2"
   req PUT "/Patient/other-id" "$tmp/up.json" "Content-Type: application/fhir+json"
   expect_status 400 "id mismatch on update"
   jreq PUT "/Patient/$pid" '{"resourceType":"Observation","id":"x","status":"final","code":{"text":"x"}}'
@@ -354,6 +358,11 @@ EOF
   check '[ "$(j "d[\"total\"]")" = 1 ]' "urn:uuid reference rewritten"
   req GET "/Patient/client-id-1"
   expect_status 410 "transaction DELETE"
+  # the same PUT again in a transaction: 200 and still version 1
+  printf '{"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Patient","id":"tx-put","active":true},"request":{"method":"PUT","url":"Patient/tx-put"}}]}' >"$tmp/tx-again.json"
+  req POST "" "$tmp/tx-again.json" "Content-Type: application/fhir+json"
+  expect_status 200 "transaction with an unchanged PUT"
+  check '[ "$(j "(d[\"entry\"][0][\"response\"][\"status\"][:3], d[\"entry\"][0][\"response\"][\"etag\"])")" = "('"'"'200'"'"', '"'"'W/\"1\"'"'"')" ]' "unchanged transaction PUT: 200, version 1 $(j 'd["entry"][0]["response"]')"
   # atomic: a failing entry rolls back everything
   cat >"$tmp/tx2.json" <<EOF
 {"resourceType":"Bundle","type":"transaction","entry":[
@@ -445,6 +454,18 @@ full_suite() {
   rest_stop
 }
 
+# ---- unchanged-updates = version: every update makes a version ----
+versions_suite() {
+  rest_start sqlite --unchanged-updates version || return
+  jreq PUT /Patient/v-every '{"resourceType":"Patient","id":"v-every","active":true}'
+  expect_status 201 "version mode: create"
+  jreq PUT /Patient/v-every '{"resourceType":"Patient","id":"v-every","active":true}'
+  expect_status 200 "version mode: same content"
+  check '[ "$(hdr ETag)" = "W/\"2\"" ]' "version mode: the same content makes version 2"
+  rest_stop
+}
+
 for be in $(rest_backends); do run_suite "$be"; done
 full_suite
+versions_suite
 rest_done it_rest_api

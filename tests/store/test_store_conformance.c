@@ -314,14 +314,14 @@ static const char *search1(struct fx *f, const char *type, struct cw_store_sp sp
 static void test_migrations(void **state)
 {
     struct fx *f = *state;
-    assert_int_equal(cw_store_schema_version(f->s), 3);
+    assert_int_equal(cw_store_schema_version(f->s), 4);
     assert_string_equal(cw_store_backend(f->s), g_backend);
     put1(f, "Patient", "p1", "{\"resourceType\":\"Patient\"}", NULL, 0);
     /* Reopening applies nothing and keeps the data. */
     cw_store_close(f->s);
     f->s = NULL;
     assert_int_equal(open_store(f, NULL), 0);
-    assert_int_equal(cw_store_schema_version(f->s), 3);
+    assert_int_equal(cw_store_schema_version(f->s), 4);
     struct cw_store_txn *t = begin(f, CW_STORE_READ);
     struct cw_store_resource r;
     struct cw_err err;
@@ -364,9 +364,10 @@ static void test_upgrade_from_v1(void **state)
     f->s = NULL;
     raw_sql(f, "DROP TABLE idx_string; DROP TABLE idx_token; DROP TABLE idx_date; DROP TABLE idx_reference; "
                "DROP TABLE idx_quantity; DROP TABLE idx_number; DROP TABLE idx_uri; DROP TABLE job; "
+               "ALTER TABLE resource_current DROP COLUMN chash; "
                "DELETE FROM schema_version WHERE version > 1");
     assert_int_equal(open_store(f, NULL), 0);
-    assert_int_equal(cw_store_schema_version(f->s), 3);
+    assert_int_equal(cw_store_schema_version(f->s), 4);
     /* the old data is there, the new tables work */
     put1(f, "Patient", "new", "{\"resourceType\":\"Patient\"}", ROWS(R_STR("name", "Upgraded")));
     assert_string_equal(search1(f, "Patient", SP(f, "name", CW_SP_STRING, 0, "upgr")), "new");
@@ -462,7 +463,7 @@ static void test_conflicts(void **state)
 {
     struct fx *f = *state;
     put1(f, "Patient", "a", "{\"resourceType\":\"Patient\"}", NULL, 0);
-    put1(f, "Patient", "a", "{\"resourceType\":\"Patient\"}", NULL, 0);
+    put1(f, "Patient", "a", "{\"resourceType\":\"Patient\",\"active\":true}", NULL, 0);
     struct cw_err err;
     struct cw_store_ticket tk;
     struct cw_store_txn *t = begin(f, CW_STORE_WRITE);
@@ -500,7 +501,7 @@ static void test_prefetch(void **state)
 {
     struct fx *f = *state;
     put1(f, "Patient", "a", "{\"resourceType\":\"Patient\"}", NULL, 0);
-    put1(f, "Patient", "a", "{\"resourceType\":\"Patient\"}", NULL, 0);
+    put1(f, "Patient", "a", "{\"resourceType\":\"Patient\",\"active\":true}", NULL, 0);
     put1(f, "Patient", "b", "{\"resourceType\":\"Patient\"}", NULL, 0);
     struct cw_store_txn *t = begin(f, CW_STORE_WRITE);
     struct cw_err err;
@@ -587,15 +588,18 @@ static void test_history(void **state)
 {
     struct fx *f = *state;
     const char *P = "{\"resourceType\":\"Patient\"}";
+    /* each version other content: an equal update would be a no-op */
+    const char *P2 = "{\"resourceType\":\"Patient\",\"active\":true}";
+    const char *P3 = "{\"resourceType\":\"Patient\",\"active\":false}";
     put1(f, "Patient", "a", P, NULL, 0);                                      /* a@1 */
     put1(f, "Patient", "b", P, NULL, 0);                                      /* b@1 */
     int64_t mid = put1(f, "Observation", "o", "{\"resourceType\":\"Observation\"}", NULL, 0).meta.last_updated;
-    put1(f, "Patient", "a", P, NULL, 0);                                      /* a@2 */
+    put1(f, "Patient", "a", P2, NULL, 0);                                     /* a@2 */
     struct cw_store_txn *t = begin(f, CW_STORE_WRITE);
     struct cw_err err;
     assert_int_equal(cw_store_delete(f->a, t, CW_LIT("Patient"), CW_LIT("b"), 0, NULL, &err), 0); /* b@2 deleted */
     commit(t);
-    put1(f, "Patient", "a", P, NULL, 0);                                      /* a@3 */
+    put1(f, "Patient", "a", P3, NULL, 0);                                     /* a@3 */
 
     struct cw_store_page pg;
     t = begin(f, CW_STORE_READ);
@@ -1561,6 +1565,107 @@ static void test_jobs(void **state)
         for (int b = a + 1; b < total; b++) assert_true(all[a] != all[b]);
 }
 
+/* ---- no-op updates ---- */
+
+/* How many versions Type/id has (instance history). */
+static size_t n_versions(struct fx *f, const char *type, const char *id)
+{
+    struct cw_store_txn *t = begin(f, CW_STORE_READ);
+    struct cw_store_history_query q = {.type = cw_slice_cstr(type), .id = cw_slice_cstr(id), .count = 100};
+    struct cw_store_page pg;
+    struct cw_err err;
+    cw_err_clear(&err);
+    if (cw_store_history(f->a, t, &q, &pg, &err) < 0) fail_msg("history: %s", err.msg);
+    commit(t);
+    return pg.n;
+}
+
+#define NOOP_A "{\"resourceType\":\"Patient\",\"id\":\"n1\",\"name\":[{\"family\":\"Noop\"}]}"
+#define NOOP_B "{\"resourceType\":\"Patient\",\"id\":\"n1\",\"name\":[{\"family\":\"Other\"}]}"
+
+/* An update whose content equals the current version writes nothing
+   (cw_store_put): same version, same last-updated, no history entry, the
+   index rows stay. Anything else -- other content, a tag, a deletion in
+   between -- makes a version. */
+static void test_noop_updates(void **state)
+{
+    struct fx *f = *state;
+    struct cw_store_resource v1 = put1(f, "Patient", "n1", NOOP_A, ROWS(R_STR("name", "Noop")));
+    assert_int_equal(v1.meta.version, 1);
+    struct cw_store_resource again = put1(f, "Patient", "n1", NOOP_A, ROWS(R_STR("name", "Noop")));
+    assert_int_equal(again.meta.version, 1);
+    assert_true(again.meta.last_updated == v1.meta.last_updated);
+    /* the answer is the stored text, meta included */
+    assert_true(cw_slice_eq(again.json, v1.json));
+    assert_int_equal(n_versions(f, "Patient", "n1"), 1);
+    assert_string_equal(search1(f, "Patient", SP(f, "name", CW_SP_STRING, 0, "noop")), "n1");
+
+    /* a client sending back what it read (meta.versionId, lastUpdated) is unchanged too */
+    char echoed[256];
+    snprintf(echoed, sizeof echoed,
+             "{\"resourceType\":\"Patient\",\"id\":\"n1\",\"meta\":{\"versionId\":\"1\","
+             "\"lastUpdated\":\"2020-01-01T00:00:00Z\"},\"name\":[{\"family\":\"Noop\"}]}");
+    assert_int_equal(put1(f, "Patient", "n1", echoed, ROWS(R_STR("name", "Noop"))).meta.version, 1);
+
+    /* other content, then back: two versions */
+    assert_int_equal(put1(f, "Patient", "n1", NOOP_B, ROWS(R_STR("name", "Other"))).meta.version, 2);
+    assert_int_equal(put1(f, "Patient", "n1", NOOP_A, ROWS(R_STR("name", "Noop"))).meta.version, 3);
+    /* meta other than versionId/lastUpdated is content */
+    const char *tagged = "{\"resourceType\":\"Patient\",\"id\":\"n1\",\"meta\":{\"tag\":[{\"code\":\"t\"}]},"
+                         "\"name\":[{\"family\":\"Noop\"}]}";
+    assert_int_equal(put1(f, "Patient", "n1", tagged, ROWS(R_STR("name", "Noop"))).meta.version, 4);
+    assert_int_equal(put1(f, "Patient", "n1", tagged, ROWS(R_STR("name", "Noop"))).meta.version, 4);
+
+    /* after a deletion the same content is a new live version */
+    struct cw_store_txn *t = begin(f, CW_STORE_WRITE);
+    struct cw_err err;
+    cw_err_clear(&err);
+    assert_int_equal(cw_store_delete(f->a, t, CW_LIT("Patient"), CW_LIT("n1"), 0, NULL, &err), 0);
+    commit(t);
+    assert_int_equal(put1(f, "Patient", "n1", tagged, ROWS(R_STR("name", "Noop"))).meta.version, 6);
+    assert_string_equal(search1(f, "Patient", SP(f, "name", CW_SP_STRING, 0, "noop")), "n1");
+
+    /* twice in one transaction: the second compares with the first */
+    t = begin(f, CW_STORE_WRITE);
+    assert_int_equal(put(f, t, "Patient", "n1", NOOP_B, ROWS(R_STR("name", "Other"))).meta.version, 7);
+    assert_int_equal(put(f, t, "Patient", "n1", NOOP_B, ROWS(R_STR("name", "Other"))).meta.version, 7);
+    commit(t);
+    /* the hash stored by that transaction is found by the next one */
+    assert_int_equal(put1(f, "Patient", "n1", NOOP_B, ROWS(R_STR("name", "Other"))).meta.version, 7);
+    assert_int_equal(n_versions(f, "Patient", "n1"), 7);
+
+    /* equal text but other index rows (changed search parameters) is a version */
+    assert_int_equal(put1(f, "Patient", "n1", NOOP_B, ROWS(R_STR("name", "Other"), R_STR("phonetic", "OTR"))).meta.version, 8);
+    assert_int_equal(put1(f, "Patient", "n1", NOOP_B, ROWS(R_STR("name", "Other"))).meta.version, 9);
+    assert_int_equal(n_versions(f, "Patient", "n1"), 9);
+
+    /* the ticket says so */
+    t = begin(f, CW_STORE_WRITE);
+    struct cw_store_write w = {.op = CW_STORE_UPDATE, .type = CW_LIT("Patient"), .id = CW_LIT("n1")};
+    struct cw_store_ticket tk;
+    assert_int_equal(cw_store_stage(f->a, t, &w, &tk, &err), 0);
+    assert_int_equal(tk.meta.version, 10);
+    struct cw_json *res = parse(f, NOOP_B);
+    assert_int_equal(cw_store_meta_fill(f->a, res, &tk.meta, &err), 0);
+    struct cw_buf b;
+    cw_buf_init(&b, 1 << 16);
+    assert_int_equal(cw_json_write(&b, res, 0), 0);
+    assert_int_equal(cw_store_put(t, &tk, cw_buf_slice(&b), ROWS(R_STR("name", "Other")), &err), 0);
+    cw_buf_release(&b);
+    assert_true(tk.unchanged);
+    assert_false(tk.created);
+    assert_int_equal(tk.meta.version, 9);
+    commit(t);
+
+    /* opts.version_unchanged: every update is a version */
+    cw_store_close(f->s);
+    f->s = NULL;
+    struct cw_store_opts o = {.version_unchanged = true};
+    assert_int_equal(open_store(f, &o), 0);
+    assert_int_equal(put1(f, "Patient", "n1", NOOP_B, ROWS(R_STR("name", "Other"))).meta.version, 10);
+    assert_int_equal(put1(f, "Patient", "n1", NOOP_B, ROWS(R_STR("name", "Other"))).meta.version, 11);
+}
+
 /* ---- limits ---- */
 
 static void test_limits(void **state)
@@ -1641,6 +1746,7 @@ static const struct CMUnitTest tests[] = {
     T(test_concurrent_writers),
     T(test_group_commit_rollback),
     T(test_index_replacement),
+    T(test_noop_updates),
     T(test_search_string),
     T(test_search_token),
     T(test_search_date),

@@ -759,7 +759,13 @@ static const char *const mig3[] = {
     NULL,
 };
 
-static const char *const *const migrations[] = {mig1, mig2, mig3, NULL};
+/* 4: the current version's content hash (no-op updates, cw_store_put) */
+static const char *const mig4[] = {
+    "ALTER TABLE resource_current ADD COLUMN chash TEXT",
+    NULL,
+};
+
+static const char *const *const migrations[] = {mig1, mig2, mig3, mig4, NULL};
 
 const struct cw_store_ops cw_store_sqlite_ops = {
     .name = "sqlite",
