@@ -88,6 +88,10 @@ expect("her DiagnosticReports", get("DiagnosticReport", subject=pid, _summary="c
 expect("Provenance (one per message)", get("Provenance", _summary="count").get("total"), 4)
 expect("MessageHeaders", get("MessageHeader", _summary="count").get("total"), 4)
 expect("Encounters (visit V7788)", get("Encounter", subject=pid, _summary="count").get("total"), 1)
+# a resend or reprocessing changes no content: no new versions (no-op updates)
+expect("patient version (A01, then A08)", pat.get("meta", {}).get("versionId"), "2")
+expect("Observation versions", sorted({e["resource"]["meta"]["versionId"] for e in get("Observation", subject=pid).get("entry", [])}), ["1"])
+expect("DiagnosticReport versions", sorted({e["resource"]["meta"]["versionId"] for e in get("DiagnosticReport", subject=pid).get("entry", [])}), ["1"])
 finish()
 PY
 }
