@@ -55,3 +55,30 @@ if [ -f package-lock.json ] && command -v npm >/dev/null 2>&1; then
     touch node_modules
   fi
 fi
+
+# FHIR packages npm cannot install as dependencies (tools/fhir-packages.lock):
+# fetched with `npm pack`, checked against the pinned sha512, unpacked into
+# fhir_packages/NAME/ with a VERSION stamp.
+if [ -f tools/fhir-packages.lock ] && command -v npm >/dev/null 2>&1; then
+  while read -r name version integrity; do
+    case "$name" in ''|'#'*) continue ;; esac
+    dest=fhir_packages/$name
+    [ "$(cat "$dest/VERSION" 2>/dev/null)" = "$version $integrity" ] && continue
+    echo "deps.sh: fetching FHIR package $name@$version" >&2
+    tmpd=$(mktemp -d)
+    (cd "$tmpd" && npm pack --silent --no-audit --no-fund "$name@$version" >/dev/null)
+    tgz=$(ls "$tmpd"/*.tgz)
+    got=$(node -e 'const c = require("crypto"), fs = require("fs");
+      process.stdout.write("sha512-" + c.createHash("sha512").update(fs.readFileSync(process.argv[1])).digest("base64"))' "$tgz")
+    if [ "$got" != "$integrity" ]; then
+      echo "deps.sh: $name@$version: integrity $got, tools/fhir-packages.lock pins $integrity" >&2
+      rm -rf "$tmpd"
+      exit 1
+    fi
+    rm -rf "$dest"
+    mkdir -p "$dest"
+    tar -xzf "$tgz" -C "$dest"
+    echo "$version $integrity" >"$dest/VERSION"
+    rm -rf "$tmpd"
+  done < tools/fhir-packages.lock
+fi

@@ -13,6 +13,16 @@
  * search-parameters.json, valuesets.json, v3-codesystems.json,
  * v2-tables.json, conceptmaps.json.
  *
+ * With --tho DIR (the extracted npm package hl7.terminology.r4, pinned in
+ * tools/fhir-packages.lock and fetched by scripts/deps.sh): the code
+ * systems of HL7 Terminology (THO), of which R4's v2/v3/terminology.hl7.org
+ * code systems are 2019 snapshots, add the concepts defined since then to
+ * the R4 code system of the same URL (v2-0203 gains PGN, the placer group
+ * number the v2-to-FHIR mapping uses). A union, never a replacement: R4's
+ * concepts, displays and metadata stay (codes THO has since renamed are
+ * still valid in R4 instances); code systems R4 does not have are not
+ * added.
+ *
  * Output: one C file that fills the records of src/fhir/fhir_int.h (read
  * that header for the table format): a string pool, a u32 list area, arrays
  * of fixed-size records, and sorted lookup lists, all static const.
@@ -44,7 +54,7 @@ for (let i = 2; i < process.argv.length; i += 2) {
   if (!k.startsWith('--') || i + 1 >= process.argv.length) die(`bad argument ${k}`);
   args[k.slice(2)] = process.argv[i + 1];
 }
-if (!args.defs || !args.out) die('usage: gen_fhir_defs.js --defs DIR --out FILE.c [--package package.json] [--stats FILE] [--verbose 1]');
+if (!args.defs || !args.out) die('usage: gen_fhir_defs.js --defs DIR --out FILE.c [--package package.json] [--tho DIR] [--stats FILE] [--verbose 1]');
 
 function load(name) {
   const p = path.join(args.defs, name);
@@ -426,6 +436,29 @@ const concepts = [];
 const vsRecs = [];
 const rules = [];
 const termUrls = new Set();
+// THO code systems by URL (--tho): concepts added to R4's code systems below.
+const thoSystems = new Map();
+let thoAdded = 0;
+let thoSystemsExtended = 0;
+if (args.tho) {
+  let names;
+  try {
+    names = fs.readdirSync(args.tho);
+  } catch (e) {
+    die(`cannot read ${args.tho}: ${e.message}`);
+  }
+  for (const f of names) {
+    if (!f.startsWith('CodeSystem-') || !f.endsWith('.json')) continue;
+    let r;
+    try {
+      r = JSON.parse(fs.readFileSync(path.join(args.tho, f), 'utf8'));
+    } catch (e) {
+      die(`${f}: ${e.message}`);
+    }
+    if (r.resourceType === 'CodeSystem' && typeof r.url === 'string') thoSystems.set(r.url, r);
+  }
+  if (thoSystems.size === 0) die(`${args.tho}: no CodeSystem files`);
+}
 for (const file of ['valuesets.json', 'v3-codesystems.json', 'v2-tables.json']) {
   for (const r of entries(load(file), file)) {
     if (r.resourceType === 'CodeSystem') {
@@ -450,6 +483,34 @@ for (const file of ['valuesets.json', 'v3-codesystems.json', 'v2-tables.json']) 
           walk(c.concept, idx);
         }
       })(r.concept, NONE);
+      const tho = thoSystems.get(r.url);
+      if (tho) {
+        // THO's newer concepts, under their THO parent when R4 or THO has it
+        const before = concepts.length;
+        (function walkTho(list_, parent) {
+          for (const c of list_ || []) {
+            if (typeof c.code !== 'string') continue;
+            let idx = byCode.get(c.code);
+            if (idx === undefined) {
+              idx = concepts.length;
+              let flags = 0;
+              for (const p of c.property || []) {
+                if ((p.code === 'notSelectable' || p.code === 'abstract') && p.valueBoolean) flags |= 1;
+                if (p.code === 'status' && p.valueCode === 'deprecated') flags |= 2;
+                if (p.code === 'status' && p.valueCode === 'retired') flags |= 4;
+                if (p.code === 'inactive' && p.valueBoolean) flags |= 8;
+              }
+              concepts.push({ code: str(c.code), display: str(c.display), parent, parents2: [], flags, _code: c.code });
+              byCode.set(c.code, idx);
+            }
+            walkTho(c.concept, idx);
+          }
+        })(tho.concept, NONE);
+        if (concepts.length > before) {
+          thoAdded += concepts.length - before;
+          thoSystemsExtended++;
+        }
+      }
       for (const [p, childCode] of childEdges) {
         const ci = byCode.get(childCode);
         if (ci === undefined) die(`${r.url}: child ${childCode} is not a concept`);
@@ -600,6 +661,7 @@ const stats = {
   source, structure_definitions: sdRecs.length, types: sds.filter((s) => s._isType).length, elements: elems.length,
   constraints: cons.length, bindings: bindings.length, search_parameters: spRecs.length, compartment_entries: compRecs.length,
   code_systems: csRecs.length, concepts: concepts.length, value_sets: vsRecs.length, concept_maps: cmRecs.length,
+  tho_concepts_added: thoAdded, tho_code_systems_extended: thoSystemsExtended,
   pool_bytes: pool.length, u32_bytes: u32.length * 4, record_bytes: recBytes, skipped, warnings,
 };
 if (args.stats) fs.writeFileSync(args.stats, JSON.stringify(stats, null, 1) + '\n');
@@ -610,6 +672,6 @@ if (args.verbose) {
 }
 process.stdout.write(`gen_fhir_defs: ${stats.structure_definitions} SDs, ${stats.elements} elements, ` +
   `${stats.search_parameters} search parameters, ${stats.value_sets} value sets, ${stats.code_systems} code systems ` +
-  `(${stats.concepts} concepts), ${stats.concept_maps} concept maps; data ${((pool.length + u32.length * 4 + recBytes) / 1048576).toFixed(2)} MiB; ` +
+  `(${stats.concepts} concepts${args.tho ? `, ${thoAdded} of them from THO in ${thoSystemsExtended} systems` : ''}), ${stats.concept_maps} concept maps; data ${((pool.length + u32.length * 4 + recBytes) / 1048576).toFixed(2)} MiB; ` +
   `${skipped.length} non-4.0.1 resources skipped, ${warnings.length} data warnings` +
   (args.stats ? ` (listed in ${path.basename(args.stats)})` : '') + '\n');

@@ -625,6 +625,23 @@ static void test_valid_output(void **state)
     assert_int_equal(bundle_errors(&c), 0);
     done(&c);
 
+    /* ORC-4 placer group number: the requisition, and an identifier typed v2-0203 PGN (IG
+       ORC[ServiceRequest]); PGN is a THO concept newer than R4's copy of the table
+       (tools/fhir-packages.lock): without THO the bundle had an error */
+    c = run("MSH|^~\\&|OE|HOSP|X|Y|20240301120000||ORM^O01^ORM_O01|VALID2|P|2.5.1\n"
+            "PID|1||M1^^^HOSP^MR||Doe^Jo\n"
+            "ORC|NW|P1^HOSP||G77^HOSP\n"
+            "OBR|1|P1^HOSP||2345-7^Glucose^LN\n");
+    assert_int_equal(c.rc, 0);
+    const struct cw_json *sr = res(&c, "ServiceRequest", 0);
+    assert_true(cw_slice_eq_cstr(txt(sr, "requisition.value"), "G77"));
+    assert_true(cw_slice_eq_cstr(txt(sr, "identifier[1].value"), "G77"));
+    assert_true(cw_slice_eq_cstr(txt(sr, "identifier[1].type.coding[0].code"), "PGN"));
+    assert_true(cw_slice_eq_cstr(txt(sr, "identifier[1].type.coding[0].system"),
+                                 "http://terminology.hl7.org/CodeSystem/v2-0203"));
+    assert_int_equal(bundle_errors(&c), 0);
+    done(&c);
+
     /* PID-26 citizenship and PID-39 tribal citizenship: patient-citizenship (IG PID[Patient]) */
     c = run("MSH|^~\\&|ADT|HOSP|X|Y|20240301120000||ADT^A04^ADT_A01|VALID3|P|2.5.1\n"
             "PID|1||M1^^^HOSP^MR||Doe^Jo|||||||||||||||||||||"
