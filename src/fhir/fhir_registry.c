@@ -369,6 +369,59 @@ static int parse_max(cw_slice m, uint32_t *out)
     return 0;
 }
 
+/*
+ * Element extensions the validator acts on (fhir_validate_ctrl.c): kept
+ * with the element's values under the extension URL as key, the JSON an
+ * array of the value[x] of every such extension (some repeat), so that
+ * they merge like fixed values when a snapshot is generated.
+ */
+static const char *const CONTROL_EXTS[] = {
+    "http://hl7.org/fhir/StructureDefinition/minLength",
+    "http://hl7.org/fhir/StructureDefinition/narrative-language-control",
+    "http://hl7.org/fhir/StructureDefinition/narrative-source-control",
+    "http://hl7.org/fhir/5.0/StructureDefinition/extension-ElementDefinition.mustHaveValue",
+    "http://hl7.org/fhir/5.0/StructureDefinition/extension-ElementDefinition.valueAlternatives",
+};
+
+static int el_control_exts(struct cw_arena *a, const struct cw_json *el, struct eb *e,
+                           struct cw_err *err)
+{
+    const struct cw_json *ext = cw_json_get(el, "extension");
+    if (!cw_json_is(ext, CW_JSON_ARRAY)) return 0;
+    for (size_t c = 0; c < sizeof CONTROL_EXTS / sizeof CONTROL_EXTS[0]; c++) {
+        struct cw_buf buf;
+        cw_buf_init(&buf, 1 << 16);
+        size_t n = 0;
+        for (uint32_t i = 0; i < ext->len; i++) {
+            const struct cw_json *x = &ext->u.items[i];
+            if (!cw_slice_eq_cstr(jtext(x, "url"), CONTROL_EXTS[c])) continue;
+            for (uint32_t m = 0; cw_json_is(x, CW_JSON_OBJECT) && m < x->len; m++) {
+                if (!cw_slice_starts_with(x->u.members[m].key, CW_LIT("value"))) continue;
+                cw_buf_putc(&buf, n++ ? ',' : '[');
+                if (cw_json_write(&buf, &x->u.members[m].value, 0) != 0) {
+                    cw_buf_release(&buf);
+                    return cw_err_set(err, CW_ISSUE_TOO_LONG, "an element extension is too large");
+                }
+            }
+        }
+        if (!n) {
+            cw_buf_release(&buf);
+            continue;
+        }
+        cw_buf_putc(&buf, ']');
+        struct eb_val *nv = cw_arena_array(a, e->n_vals + 1, sizeof *nv);
+        cw_slice json = cw_buf_failed(&buf) ? CW_SLICE_NULL : cw_arena_dup(a, cw_buf_slice(&buf));
+        cw_buf_release(&buf);
+        if (!nv || !json.ptr) return cw_err_set(err, CW_ISSUE_TOO_COSTLY, "out of memory");
+        if (e->n_vals) memcpy(nv, e->vals, e->n_vals * sizeof *nv);
+        nv[e->n_vals].key = cw_slice_cstr(CONTROL_EXTS[c]);
+        nv[e->n_vals].json = json;
+        e->vals = nv;
+        e->n_vals++;
+    }
+    return 0;
+}
+
 static int el_from_json(struct cw_arena *a, const struct cw_json *el, struct delta *d,
                         struct cw_err *err)
 {
@@ -543,7 +596,7 @@ static int el_from_json(struct cw_arena *a, const struct cw_json *el, struct del
             break;
         }
     }
-    return 0;
+    return el_control_exts(a, el, e, err);
 }
 
 /* Core compiled SD -> builder elements. */

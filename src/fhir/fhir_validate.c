@@ -219,6 +219,12 @@ static void vissue(struct vrun *r, const struct cw_fhir_node *n, cw_slice suffix
     add_issue(r, loc, sev, code, rule, msg);
 }
 
+void fhir_vreport(struct vrun *r, const struct cw_fhir_node *n, enum cw_severity sev,
+                  enum cw_issue code, const char *msg)
+{
+    vissue(r, n, CW_SLICE_NULL, sev, code, "", "%s", msg);
+}
+
 /* An error from the model's iterator (already located). */
 static void vissue_err(struct vrun *r, const struct cw_err *e, enum cw_severity sev)
 {
@@ -2641,7 +2647,10 @@ static void qr_level(struct vrun *r, const struct cw_fhir_node *res, const struc
                    "the item is answered although it is not enabled");
         qr_answers(r, res, q, ri, loc);
         size_t m2 = loc->len;
-        qr_level(r, res, cw_json_get(q, "item"), cw_json_get(ri, "item"), sc, loc, depth + 1);
+        /* a group's children are in item; a question's children are in
+           its answers' item (questionnaireresponse.html, qrs-1..2) */
+        if (cw_slice_eq_cstr(jstr(q, "type"), "group") || cw_json_get(ri, "item"))
+            qr_level(r, res, cw_json_get(q, "item"), cw_json_get(ri, "item"), sc, loc, depth + 1);
         const struct cw_json *ans = cw_json_get(ri, "answer");
         for (uint32_t k = 0; cw_json_is(ans, CW_JSON_ARRAY) && k < ans->len; k++) {
             const struct cw_json *sub = cw_json_get(&ans->u.items[k], "item");
@@ -3005,6 +3014,12 @@ static void check_node(struct vrun *r, const struct cw_fhir_node *n, unsigned de
     }
     check_fixed(r, n);
     check_min_max(r, n);
+    if (r->profile && cw_fhir_elem_value_count(n->elem)) {
+        r->hold++;
+        fhir_vctrl_check(r, r->scratch, n);
+        r->hold--;
+        scratch_done(r);
+    }
     check_codes(r, n);
     if (!prim && cw_fhir_sd_eq(n->type, T.reference) && (!r->profile || targets_narrowed(n->elem)))
         check_reference(r, n);

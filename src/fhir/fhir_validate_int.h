@@ -1,6 +1,7 @@
 /*
  * fhir_validate_int.h — shared between the validator's files only
- * (fhir_validate.c, fhir_validate_cache.c, fhir_validate_out.c).
+ * (fhir_validate.c, fhir_validate_cache.c, fhir_validate_out.c,
+ * fhir_validate_ctrl.c).
  */
 #ifndef CW_FHIR_VALIDATE_INT_H
 #define CW_FHIR_VALIDATE_INT_H
@@ -22,5 +23,19 @@ void fhir_vcache_release(const struct cw_fhirpath_expr *e, bool owned);
 /* Invariants decided without FHIRPath in every case (ele-1, dom-6, bdl-5):
    never compiled (fhir_validate.c). */
 bool fhir_vnative(cw_slice key, cw_slice expr);
+
+/* The validator's run (fhir_validate.c), for rules kept in other files. */
+struct vrun;
+
+/* Report a finding of such a rule at node n (message already formatted;
+   identical errors at one place are listed once, as for every rule). */
+void fhir_vreport(struct vrun *r, const struct cw_fhir_node *n, enum cw_severity sev,
+                  enum cw_issue code, const char *msg);
+
+/* The rules profiles state through extensions on their element definitions
+   (minLength, mustHaveValue, valueAlternatives, narrative language and
+   source control; fhir_validate_ctrl.c) on node n, whose elem is the
+   profile's element; scratch holds parsed values until the caller resets it. */
+void fhir_vctrl_check(struct vrun *r, struct cw_arena *scratch, const struct cw_fhir_node *n);
 
 #endif
