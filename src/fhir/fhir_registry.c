@@ -1125,6 +1125,36 @@ static cw_slice diff_id(struct cw_arena *a, const struct cw_json *el)
     return join(a, path, ':', sn);
 }
 
+/*
+ * The id of a differential element that has only a path (elementdefinition.html#id:
+ * the id is the path with the slice names of the slices it sits in). An
+ * element without id belongs to the slice its parent path last named: after
+ * "Bundle.entry" with sliceName "Patient", "Bundle.entry.resource" is
+ * "Bundle.entry:Patient.resource". seen holds (path, id) of the elements
+ * before it, latest last.
+ */
+static cw_slice diff_id_in_context(struct cw_arena *a, const struct cw_json *el,
+                                   const cw_slice (*seen)[2], size_t n_seen)
+{
+    cw_slice id = jtext(el, "id");
+    if (id.len) return id;
+    cw_slice path = jtext(el, "path");
+    size_t dot = path.len;
+    while (dot > 0 && path.ptr[dot - 1] != '.') dot--;
+    if (dot > 1) {
+        cw_slice parent = {path.ptr, dot - 1};
+        for (size_t i = n_seen; i-- > 0;)
+            if (cw_slice_eq(seen[i][0], parent)) {
+                if (!cw_slice_eq(seen[i][1], parent))
+                    path = join(a, seen[i][1], '.', (cw_slice){path.ptr + dot, path.len - dot});
+                break;
+            }
+    }
+    cw_slice sn = jtext(el, "sliceName");
+    if (!sn.len || !path.ptr) return path;
+    return join(a, path, ':', sn);
+}
+
 static int generate(struct cw_fhir_registry *r, struct rsd *d, int depth)
 {
     struct ebvec S = {0};
@@ -1138,11 +1168,21 @@ static int generate(struct cw_fhir_registry *r, struct rsd *d, int depth)
                           REG_MAX_DIFF);
     }
     struct gen g = {r, &S, depth, &d->err};
+    cw_slice(*seen)[2] = NULL; /* (path, id) of the elements so far, for elements without id */
+    if (cw_json_is(diff, CW_JSON_ARRAY) && diff->len) {
+        seen = cw_arena_array(r->a, diff->len, sizeof *seen);
+        if (!seen) {
+            ebvec_free(&S);
+            return cw_err_set(&d->err, CW_ISSUE_TOO_COSTLY, "out of memory");
+        }
+    }
     for (uint32_t i = 0; cw_json_is(diff, CW_JSON_ARRAY) && i < diff->len; i++) {
         const struct cw_json *el = &diff->u.items[i];
         struct delta dl;
         if (el_from_json(r->a, el, &dl, &d->err) < 0) goto fail;
-        cw_slice id = diff_id(r->a, el);
+        cw_slice id = diff_id_in_context(r->a, el, (const cw_slice(*)[2])seen, i);
+        seen[i][0] = jtext(el, "path");
+        seen[i][1] = id;
         if (!id.ptr || !id.len) {
             cw_err_set(&d->err, CW_ISSUE_REQUIRED, "differential element without id or path");
             goto fail;

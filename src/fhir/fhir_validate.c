@@ -1527,6 +1527,26 @@ static struct cw_fhir_elem elem_at_path(struct cw_fhir_elem slice, cw_slice path
     return cur;
 }
 
+/* A type discriminator on a choice element with type slices: the value's
+   type is one of the type slices' types. */
+static bool discr_type_of_type_slices(struct cw_fhir_elem de, struct cw_fhirpath_coll vals)
+{
+    size_t ns = cw_fhir_elem_slice_count(de);
+    for (size_t i = 0; i < vals.n; i++) {
+        if (vals.items[i].kind != CW_FHIRPATH_NODE) continue;
+        struct cw_fhir_sd vt = vals.items[i].u.node->type;
+        for (size_t s = 0; s < ns; s++) {
+            struct cw_fhir_elem ts = cw_fhir_elem_slice_at(de, s);
+            size_t nt = cw_fhir_elem_type_count(ts);
+            for (size_t k = 0; k < nt; k++) {
+                struct cw_fhir_typeref tr;
+                if (cw_fhir_elem_type(ts, k, &tr) == 0 && cw_fhir_sd_eq(tr.type, vt)) return true;
+            }
+        }
+    }
+    return false;
+}
+
 /*
  * A type discriminator through a reference ("item.resolve()",
  * profiling.html#discriminator): the type of the resource the reference
@@ -1619,6 +1639,11 @@ static bool discr_match(struct vrun *r, const struct cw_fhir_node *item, struct 
             cw_slice_eq_cstr((cw_slice){path.ptr + path.len - 9, 9}, "resolve()"))
             return discr_type_resolved(r, item, slice, path, vals);
         if (!de.set) return false;
+        /* a choice the slice constrains by type-specific names (its
+           differential says content[x] as contentString): those types are
+           the slice's types, as in the Java snapshot generator */
+        if (cw_fhir_elem_slice_count(de) && (cw_fhir_elem_flags(de) & CW_FHIR_E_CHOICE))
+            return discr_type_of_type_slices(de, vals);
         for (size_t i = 0; i < vals.n; i++) {
             if (vals.items[i].kind != CW_FHIRPATH_NODE) continue;
             struct cw_fhir_sd vt = vals.items[i].u.node->type;
