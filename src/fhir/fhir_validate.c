@@ -1658,6 +1658,14 @@ static bool discr_match(struct vrun *r, const struct cw_fhir_node *item, struct 
     case CW_FHIR_DISCR_PROFILE: {
         if (!de.set) return false;
         size_t nt = cw_fhir_elem_type_count(de);
+        /* a slice that names no profile at this path is not constrained by
+           it (one discriminator of several; profiling.html#discriminator) */
+        bool any_profile = false;
+        for (size_t k = 0; k < nt && !any_profile; k++) {
+            struct cw_fhir_typeref tr;
+            any_profile = cw_fhir_elem_type(de, k, &tr) == 0 && (tr.n_profiles || tr.n_targets);
+        }
+        if (!any_profile && sl_multi) return true;
         for (size_t i = 0; i < vals.n; i++) {
             if (vals.items[i].kind != CW_FHIRPATH_NODE) continue;
             for (size_t k = 0; k < nt; k++) {
