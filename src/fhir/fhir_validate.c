@@ -72,6 +72,7 @@ struct vrun {
     struct vcount *pool; /* LIFO pool of child counters (check_children) */
     size_t pool_used;
     bool bidx_built;
+    bool bidx_dups; /* two entries of the Bundle share a fullUrl (versions) */
     struct vbidx {
         struct vbslot {
             cw_slice key;            /* fullUrl, or the "Type/id" tail of one */
@@ -1096,6 +1097,16 @@ static void bidx_put(struct vbidx *x, cw_slice key, const struct cw_json *e)
     if (!x->slot[j].e) x->slot[j] = (struct vbslot){key, e}; /* the first entry wins */
 }
 
+static bool bundle_entry_indexed(const struct vbidx *x, cw_slice key)
+{
+    size_t j = vhash(key) & (x->cap - 1);
+    while (x->slot[j].e) {
+        if (cw_slice_eq(x->slot[j].key, key)) return true;
+        j = (j + 1) & (x->cap - 1);
+    }
+    return false;
+}
+
 static const struct cw_json *bundle_entry(struct vrun *r, cw_slice ref)
 {
     if (!r->bidx_built) {
@@ -1114,6 +1125,7 @@ static const struct cw_json *bundle_entry(struct vrun *r, cw_slice ref)
             const struct cw_json *e = &es->u.items[i];
             cw_slice fu = jstr(e, "fullUrl");
             if (!fu.len) continue;
+            if (bundle_entry_indexed(&r->bidx, fu)) r->bidx_dups = true;
             bidx_put(&r->bidx, fu, e);
             cw_slice tail = url_tail(fu);
             if (tail.len) bidx_put(&r->bidx, tail, e);
@@ -1126,6 +1138,38 @@ static const struct cw_json *bundle_entry(struct vrun *r, cw_slice ref)
         j = (j + 1) & (r->bidx.cap - 1);
     }
     return NULL;
+}
+
+/*
+ * Entries of the root Bundle that share the fullUrl of the entry ref
+ * resolves to (bdl-7 allows one fullUrl for several versions of a
+ * resource), and whether one of them has meta.versionId ver. 0 when
+ * nothing resolves; 1 when the fullUrl is unique. Linear, and only when
+ * the Bundle has such duplicates.
+ */
+static size_t bundle_versions(struct vrun *r, cw_slice ref, cw_slice ver, bool *ver_found)
+{
+    *ver_found = false;
+    const struct cw_json *e = bundle_entry(r, ref);
+    if (!e) return 0;
+    if (!r->bidx_dups) {
+        *ver_found =
+            !ver.len ||
+            cw_slice_eq(jstr(cw_json_get(cw_json_get(e, "resource"), "meta"), "versionId"), ver);
+        return 1;
+    }
+    cw_slice fu = jstr(e, "fullUrl");
+    const struct cw_json *es = cw_json_get(r->root, "entry");
+    size_t n = 0;
+    for (uint32_t i = 0; cw_json_is(es, CW_JSON_ARRAY) && i < es->len; i++) {
+        const struct cw_json *x = &es->u.items[i];
+        if (!cw_slice_eq(jstr(x, "fullUrl"), fu)) continue;
+        n++;
+        if (ver.len &&
+            cw_slice_eq(jstr(cw_json_get(cw_json_get(x, "resource"), "meta"), "versionId"), ver))
+            *ver_found = true;
+    }
+    return n;
 }
 
 static cw_slice bundle_type_of(struct vrun *r, cw_slice ref)
@@ -1240,6 +1284,14 @@ static void check_reference(struct vrun *r, const struct cw_fhir_node *n)
                     break;
                 }
             cw_slice target = bundle_type_of(r, rel);
+            bool vf;
+            if (rel.len == ref.len && target.len && r->bidx_dups &&
+                bundle_versions(r, rel, CW_SLICE_NULL, &vf) > 1)
+                /* bundle.html#references: a reference without a version
+                   to a fullUrl several versions share is ambiguous */
+                vissue(r, n, CW_LIT("reference"), CW_SEV_ERROR, CW_ISSUE_STRUCTURE, "",
+                       "the reference matches several entries of the Bundle (versions of one "
+                       "fullUrl)");
             if (target.len && !cw_slice_eq(target, type) &&
                 cw_fhir_sd_kind(cw_fhir_type(target)) == CW_FHIR_KIND_RESOURCE)
                 vissue(r, n, CW_LIT("reference"), CW_SEV_ERROR, CW_ISSUE_STRUCTURE, "",
@@ -2857,10 +2909,11 @@ static long entry_by_full_url(struct vrun *r, const struct cw_json *es, cw_slice
 static void graph_ref(struct vgraph *g, uint32_t from, cw_slice ref)
 {
     if (!ref.len || ref.ptr[0] == '#') return;
-    cw_slice r0 = ref;
+    cw_slice r0 = ref, ver = CW_SLICE_NULL;
     for (size_t i = 0; i + 10 <= r0.len; i++)
         if (memcmp(r0.ptr + i, "/_history/", 10) == 0) {
             r0.len = i;
+            ver = (cw_slice){ref.ptr + i + 10, ref.len - i - 10};
             break;
         }
     long to = -1;
@@ -2890,6 +2943,20 @@ static void graph_ref(struct vgraph *g, uint32_t from, cw_slice ref)
         }
     } else {
         return;
+    }
+    if (to >= 0 && must && g->r->bidx_dups) {
+        /* versions of one fullUrl: a versioned reference names one of
+           them, an unversioned one is ambiguous */
+        bool vf;
+        size_t nv = bundle_versions(g->r, jstr(&g->es->u.items[to], "fullUrl"), ver, &vf);
+        if (ver.len && !vf)
+            vissue(g->r, g->b, cw_buf_slice(&g->loc), CW_SEV_ERROR, CW_ISSUE_NOT_FOUND, "",
+                   "no entry of the document has the version the Composition's reference names");
+        else if (!ver.len && nv > 1)
+            vissue(g->r, g->b, cw_buf_slice(&g->loc), CW_SEV_ERROR, CW_ISSUE_STRUCTURE, "",
+                   "the Composition's reference matches %zu entries of the document (versions "
+                   "of one fullUrl)",
+                   nv);
     }
     if (to >= 0) {
         uint32_t a = uf_find(g->uf, from), b = uf_find(g->uf, (uint32_t)to);
