@@ -1559,6 +1559,29 @@ struct vcount {
     uint32_t n;
 };
 
+/* The slice of extension element ext whose type profile is url, the most
+   specific one (a re-slice, "actionType/Single", after its slice); none if
+   no slice names it. */
+static struct cw_fhir_elem ext_slice_by_url(struct cw_fhir_elem ext, cw_slice url)
+{
+    struct cw_fhir_elem found = CW_FHIR_NONE_ELEM;
+    for (unsigned level = 0; ext.set && level < 4; level++) {
+        struct cw_fhir_elem next = CW_FHIR_NONE_ELEM;
+        size_t ns = cw_fhir_elem_slice_count(ext);
+        for (size_t k = 0; k < ns; k++) {
+            struct cw_fhir_elem sl = cw_fhir_elem_slice_at(ext, k);
+            struct cw_fhir_typeref tr;
+            if (cw_fhir_elem_type(sl, 0, &tr) == 0 && tr.n_profiles &&
+                cw_slice_eq(cw_fhir_elem_type_profile(sl, 0, 0), url))
+                next = sl;
+        }
+        if (!next.set) break;
+        found = next;
+        ext = next; /* its re-slices */
+    }
+    return found;
+}
+
 /* Element id of a slice's child at a discriminator path ("code", "coding.code"). */
 static struct cw_fhir_elem elem_at_path(struct cw_fhir_elem slice, cw_slice path)
 {
@@ -1567,10 +1590,23 @@ static struct cw_fhir_elem elem_at_path(struct cw_fhir_elem slice, cw_slice path
     size_t i = 0;
     while (i < path.len && cur.set) {
         size_t j = i;
-        while (j < path.len && path.ptr[j] != '.') j++;
+        bool quoted = false; /* dots inside 'url' do not separate */
+        while (j < path.len && (quoted || path.ptr[j] != '.')) {
+            if (path.ptr[j] == '\'') quoted = !quoted;
+            j++;
+        }
         cw_slice seg = {path.ptr + i, j - i};
         i = j + 1;
         if (cw_slice_eq_cstr(seg, "$this")) continue;
+        if (cw_slice_starts_with(seg, CW_LIT("extension('")) && seg.len > 13 &&
+            cw_slice_eq_cstr((cw_slice){seg.ptr + seg.len - 2, 2}, "')")) {
+            /* extension('url') (profiling.html#discriminator): the slice of
+               the element's extensions whose type profile is url */
+            cw_slice url = {seg.ptr + 11, seg.len - 13};
+            struct cw_fhir_sd t = cw_fhir_elem_single_type(cur);
+            cur = ext_slice_by_url(cw_fhir_child_by_name(cur, t, CW_LIT("extension")), url);
+            continue;
+        }
         if (seg.len && seg.ptr[seg.len - 1] == ')') return CW_FHIR_NONE_ELEM; /* function */
         struct cw_fhir_sd t = cw_fhir_elem_single_type(cur);
         struct cw_fhir_elem next = cw_fhir_child_by_name(cur, t, seg);
