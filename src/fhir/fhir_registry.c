@@ -559,7 +559,10 @@ static int el_from_json(struct cw_arena *a, const struct cw_json *el, struct del
                 uint32_t ty = 0;
                 for (uint32_t k = 1; k < 6; k++)
                     if (cw_slice_eq_cstr(t, dt[k])) ty = k;
-                if (!ty) continue;
+                if (!ty)
+                    /* DiscriminatorType is a required binding: a slicing we
+                       cannot evaluate is no slicing */
+                    return cw_err_set(err, CW_ISSUE_CODE_INVALID, "unknown discriminator type");
                 e->discr[e->n_discr].type = ty;
                 e->discr[e->n_discr].path = jtext(&ds->u.items[i], "path");
                 e->n_discr++;
@@ -1155,6 +1158,34 @@ static cw_slice diff_id_in_context(struct cw_arena *a, const struct cw_json *el,
     return join(a, path, ':', sn);
 }
 
+/*
+ * A differential path that names a choice by a type it does not have
+ * ("Observation.valueBla" for value[x]): elementdefinition.html#path, a
+ * type-specific name must name one of the choice's types. Checked where
+ * the parent path is an element of the snapshot so far (false: fine or
+ * not decidable here).
+ */
+static bool bad_choice_name(struct gen *g, cw_slice path)
+{
+    size_t dot = path.len;
+    while (dot > 0 && path.ptr[dot - 1] != '.') dot--;
+    if (dot < 2 || dot >= path.len || find_id(g->S, path) >= 0) return false;
+    cw_slice parent = {path.ptr, dot - 1}, name = {path.ptr + dot, path.len - dot};
+    if (find_id(g->S, parent) < 0) return false;
+    for (size_t k = 1; k < name.len; k++) {
+        if (name.ptr[k] < 'A' || name.ptr[k] > 'Z') continue;
+        char *cx = cw_arena_printf(g->r->a, "%.*s.%.*s[x]", CW_SLICE_FMT(parent), (int)k, name.ptr);
+        long ci = cx ? find_id(g->S, cw_slice_cstr(cx)) : -1;
+        if (ci < 0) continue;
+        cw_slice suffix = {name.ptr + k, name.len - k};
+        const struct eb *ce = &g->S->v[ci];
+        for (uint32_t t = 0; t < ce->n_types; t++)
+            if (suffix_is_type(suffix, &ce->types[t])) return false;
+        return true;
+    }
+    return false;
+}
+
 static int generate(struct cw_fhir_registry *r, struct rsd *d, int depth)
 {
     struct ebvec S = {0};
@@ -1183,6 +1214,18 @@ static int generate(struct cw_fhir_registry *r, struct rsd *d, int depth)
         cw_slice id = diff_id_in_context(r->a, el, (const cw_slice(*)[2])seen, i);
         seen[i][0] = jtext(el, "path");
         seen[i][1] = id;
+        if (bad_choice_name(&g, jtext(el, "path"))) {
+            cw_err_set(&d->err, CW_ISSUE_INVALID,
+                       "the path names a choice element by a type it does not have");
+            cw_err_at_slice(&d->err, id);
+            goto fail;
+        }
+        if (dl.slicing && id.len && cw_slice_index(id, '.') < 0) {
+            /* profiling.html#slicing: slicing applies to repeating elements;
+               the root is not one (sdf-20) */
+            cw_err_set(&d->err, CW_ISSUE_INVALID, "slicing on the root element");
+            goto fail;
+        }
         if (!id.ptr || !id.len) {
             cw_err_set(&d->err, CW_ISSUE_REQUIRED, "differential element without id or path");
             goto fail;

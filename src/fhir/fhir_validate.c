@@ -226,6 +226,12 @@ void fhir_vreport(struct vrun *r, const struct cw_fhir_node *n, enum cw_severity
     vissue(r, n, CW_SLICE_NULL, sev, code, "", "%s", msg);
 }
 
+void fhir_vreport_at(struct vrun *r, const struct cw_fhir_node *n, cw_slice suffix,
+                     enum cw_severity sev, enum cw_issue code, const char *msg)
+{
+    vissue(r, n, suffix, sev, code, "", "%s", msg);
+}
+
 /* An error from the model's iterator (already located). */
 static void vissue_err(struct vrun *r, const struct cw_err *e, enum cw_severity sev)
 {
@@ -3181,6 +3187,8 @@ static void check_node(struct vrun *r, const struct cw_fhir_node *n, unsigned de
             check_questionnaire(r, n);
         else if (cw_slice_eq_cstr(tn, "QuestionnaireResponse"))
             check_qr(r, n);
+        else if (cw_slice_eq_cstr(tn, "StructureDefinition"))
+            fhir_vsd_check(r, n);
     }
     if (n->flags & CW_FHIR_NODE_RESOURCE) {
         if (!r->profile && n->parent) check_meta_profiles(r, n);

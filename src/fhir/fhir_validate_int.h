@@ -1,7 +1,7 @@
 /*
  * fhir_validate_int.h — shared between the validator's files only
  * (fhir_validate.c, fhir_validate_cache.c, fhir_validate_out.c,
- * fhir_validate_ctrl.c).
+ * fhir_validate_ctrl.c, fhir_validate_sd.c).
  */
 #ifndef CW_FHIR_VALIDATE_INT_H
 #define CW_FHIR_VALIDATE_INT_H
@@ -31,6 +31,14 @@ struct vrun;
    identical errors at one place are listed once, as for every rule). */
 void fhir_vreport(struct vrun *r, const struct cw_fhir_node *n, enum cw_severity sev,
                   enum cw_issue code, const char *msg);
+
+/* The same with a location below n ("differential.element[0]"). */
+void fhir_vreport_at(struct vrun *r, const struct cw_fhir_node *n, cw_slice suffix,
+                     enum cw_severity sev, enum cw_issue code, const char *msg);
+
+/* StructureDefinition rules beyond the invariants (fhir_validate_sd.c): a
+   constraint's differential must produce a snapshot; no slicing on the root. */
+void fhir_vsd_check(struct vrun *r, const struct cw_fhir_node *n);
 
 /* The rules profiles state through extensions on their element definitions
    (minLength, mustHaveValue, valueAlternatives, narrative language and
