@@ -226,6 +226,11 @@ void fhir_vreport(struct vrun *r, const struct cw_fhir_node *n, enum cw_severity
     vissue(r, n, CW_SLICE_NULL, sev, code, "", "%s", msg);
 }
 
+const struct cw_fhir_registry *fhir_vregistry(const struct vrun *r)
+{
+    return r->reg;
+}
+
 void fhir_vreport_at(struct vrun *r, const struct cw_fhir_node *n, cw_slice suffix,
                      enum cw_severity sev, enum cw_issue code, const char *msg)
 {

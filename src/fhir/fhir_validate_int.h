@@ -32,6 +32,9 @@ struct vrun;
 void fhir_vreport(struct vrun *r, const struct cw_fhir_node *n, enum cw_severity sev,
                   enum cw_issue code, const char *msg);
 
+/* The registry the validation runs with (NULL: core only). */
+const struct cw_fhir_registry *fhir_vregistry(const struct vrun *r);
+
 /* The same with a location below n ("differential.element[0]"). */
 void fhir_vreport_at(struct vrun *r, const struct cw_fhir_node *n, cw_slice suffix,
                      enum cw_severity sev, enum cw_issue code, const char *msg);

@@ -38,6 +38,48 @@ static void on_report(cw_slice url, const struct cw_err *err, void *ctx)
     g->err = *err;
 }
 
+/*
+ * profiling.html: a constraint narrows its base; a value the base fixes
+ * stays fixed. A differential element with a fixed[x] other than its
+ * base element's fixed value (the same id in the base's snapshot) is an
+ * error. The base comes from the validation's registry or the core.
+ */
+static void check_fixed_kept(struct vrun *r, const struct cw_fhir_node *n,
+                             const struct cw_fhir_registry *reg, const struct cw_json *diff)
+{
+    struct cw_fhir_sd base =
+        cw_fhir_sd_by_url(reg, cw_json_text(cw_json_get(n->value, "baseDefinition")));
+    if (!base.set) return;
+    struct cw_buf mine;
+    cw_buf_init(&mine, 1u << 20);
+    for (uint32_t i = 0; i < diff->len && i < 10000; i++) {
+        const struct cw_json *el = &diff->u.items[i];
+        cw_slice id = cw_json_text(cw_json_get(el, "id"));
+        if (!cw_json_is(el, CW_JSON_OBJECT) || !id.len) continue;
+        for (uint32_t m = 0; m < el->len; m++) {
+            cw_slice k = el->u.members[m].key;
+            if (k.len <= 5 || memcmp(k.ptr, "fixed", 5) != 0 || k.ptr[5] < 'A' || k.ptr[5] > 'Z')
+                continue;
+            struct cw_fhir_elem be = cw_fhir_elem_by_id(base, id);
+            cw_slice bkey, bjson;
+            if (!be.set || cw_fhir_elem_value_find(be, "fixed", &bkey, &bjson) != 0) break;
+            cw_buf_reset(&mine);
+            if (cw_json_write(&mine, &el->u.members[m].value, 0) != 0) break;
+            if (cw_slice_eq(bkey, k) && cw_slice_eq(bjson, cw_buf_slice(&mine))) break;
+            char msg[CW_ERR_MSG_MAX];
+            char loc[48];
+            snprintf(loc, sizeof loc, "differential.element[%u]", i);
+            snprintf(msg, sizeof msg,
+                     "the element changes the value its base definition fixes (%.*s): a "
+                     "constraint cannot",
+                     (int)(id.len > 80 ? 80 : id.len), id.ptr);
+            fhir_vreport_at(r, n, cw_slice_cstr(loc), CW_SEV_ERROR, CW_ISSUE_VALUE, msg);
+            break;
+        }
+    }
+    cw_buf_release(&mine);
+}
+
 void fhir_vsd_check(struct vrun *r, const struct cw_fhir_node *n)
 {
     const struct cw_json *sd = n->value;
@@ -52,6 +94,7 @@ void fhir_vsd_check(struct vrun *r, const struct cw_fhir_node *n)
         fhir_vreport_at(r, n, CW_LIT("differential.element[0]"), CW_SEV_ERROR, CW_ISSUE_STRUCTURE,
                         msg);
     }
+    check_fixed_kept(r, n, fhir_vregistry(r), diff);
     const struct cw_json *snap = cw_json_get(cw_json_get(sd, "snapshot"), "element");
     if (cw_json_is(snap, CW_JSON_ARRAY) && snap->len) return; /* the shipped one is used */
     cw_slice base = cw_json_text(cw_json_get(sd, "baseDefinition"));
