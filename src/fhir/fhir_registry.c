@@ -60,6 +60,8 @@
 static const cw_slice SYSTEM_PREFIX = CW_LIT("http://hl7.org/fhirpath/System.");
 static const char FHIR_TYPE_EXT[] =
     "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type";
+static const char PROFILE_ELEMENT_EXT[] =
+    "http://hl7.org/fhir/StructureDefinition/elementdefinition-profile-element";
 static const char BINDING_NAME_EXT[] =
     "http://hl7.org/fhir/StructureDefinition/elementdefinition-bindingName";
 
@@ -144,6 +146,7 @@ static int smap_put(struct smap *m, cw_slice k, uint32_t v)
 
 struct eb_type {
     cw_slice code, fhir_type;
+    cw_slice profile_elem; /* elementdefinition-profile-element of profiles[0], or "" */
     cw_slice *profiles, *targets;
     uint32_t n_profiles, n_targets, flags;
 };
@@ -496,6 +499,12 @@ static int el_from_json(struct cw_arena *a, const struct cw_json *el, struct del
             et->fhir_type = ext_value(t, FHIR_TYPE_EXT, "valueUrl");
             if (!et->fhir_type.len) et->fhir_type = ext_value(t, FHIR_TYPE_EXT, "valueUri");
             et->profiles = jstrings(a, cw_json_get(t, "profile"), &et->n_profiles);
+            {
+                const struct cw_json *pe = cw_json_get(t, "_profile");
+                if (cw_json_is(pe, CW_JSON_ARRAY) && pe->len)
+                    et->profile_elem =
+                        ext_value(&pe->u.items[0], PROFILE_ELEMENT_EXT, "valueString");
+            }
             et->targets = jstrings(a, cw_json_get(t, "targetProfile"), &et->n_targets);
             const struct cw_json *agg = cw_json_get(t, "aggregation");
             for (uint32_t k = 0; cw_json_is(agg, CW_JSON_ARRAY) && k < agg->len; k++) {
@@ -836,6 +845,65 @@ static int expand(struct gen *g, size_t idx)
     int rc = src.n > 1 ? ebvec_insert(g->S, idx + 1, src.v + 1, src.n - 1) : 0;
     ebvec_free(&src);
     if (rc < 0) return cw_err_set(g->err, CW_ISSUE_TOO_COSTLY, "too many elements");
+    return 0;
+}
+
+/*
+ * A type profile that names one element of the profile
+ * (elementdefinition-profile-element: "Composition.section:codeA" of a
+ * library of sections): element idx takes that element's content — its
+ * descendants replace the ones it has, re-rooted — and the type keeps
+ * its code without the profile (the profile's root is of another type).
+ */
+static int expand_profile_element(struct gen *g, size_t idx, const struct eb_type *t)
+{
+    struct ebvec src = {0};
+    if (g->depth >= REG_MAX_DEPTH)
+        return cw_err_set(g->err, CW_ISSUE_TOO_COSTLY, "profiles nested too deeply");
+    if (snapshot_of(g->r, t->profiles[0], g->depth, &src, g->err) < 0) return -1;
+    long xi = find_id(&src, t->profile_elem);
+    if (xi < 0) {
+        ebvec_free(&src);
+        cw_err_set(g->err, CW_ISSUE_NOT_FOUND, "the profile has no element the type names");
+        cw_err_at_slice(g->err, t->profile_elem);
+        return -1;
+    }
+    cw_slice xid = src.v[xi].id;
+    size_t xend = (size_t)xi + 1;
+    while (xend < src.n && under(src.v[xend].id, xid, '.')) xend++;
+    cw_slice eid = g->S->v[idx].id;
+    size_t kend = idx + 1;
+    while (kend < g->S->n && under(g->S->v[kend].id, eid, '.')) kend++;
+    /* drop the current descendants */
+    if (kend > idx + 1) {
+        memmove(g->S->v + idx + 1, g->S->v + kend, (g->S->n - kend) * sizeof *g->S->v);
+        g->S->n -= kend - idx - 1;
+    }
+    for (size_t i = (size_t)xi + 1; i < xend; i++) {
+        src.v[i].id = reroot(g->r->a, eid, src.v[i].id, xid.len);
+        src.v[i].orig = NULL;
+        if (!src.v[i].id.ptr) {
+            ebvec_free(&src);
+            return cw_err_set(g->err, CW_ISSUE_TOO_COSTLY, "out of memory");
+        }
+    }
+    int rc = xend > (size_t)xi + 1
+                 ? ebvec_insert(g->S, idx + 1, src.v + xi + 1, xend - (size_t)xi - 1)
+                 : 0;
+    ebvec_free(&src);
+    if (rc < 0) return cw_err_set(g->err, CW_ISSUE_TOO_COSTLY, "too many elements");
+    struct eb *e = &g->S->v[idx];
+    struct eb_type *nt = cw_arena_array(g->r->a, e->n_types ? e->n_types : 1, sizeof *nt);
+    if (!nt) return cw_err_set(g->err, CW_ISSUE_TOO_COSTLY, "out of memory");
+    for (uint32_t k = 0; k < e->n_types; k++) {
+        nt[k] = e->types[k];
+        if (nt[k].profile_elem.len) {
+            nt[k].profiles = NULL;
+            nt[k].n_profiles = 0;
+            nt[k].profile_elem = CW_SLICE_NULL;
+        }
+    }
+    e->types = nt;
     return 0;
 }
 
@@ -1236,6 +1304,11 @@ static int generate(struct cw_fhir_registry *r, struct rsd *d, int depth)
             cw_err_set(&d->err, CW_ISSUE_TOO_COSTLY, "out of memory");
             goto fail;
         }
+        for (uint32_t t = 0; dl.types && t < dl.e.n_types; t++)
+            if (dl.e.types[t].profile_elem.len && dl.e.types[t].n_profiles == 1) {
+                if (expand_profile_element(&g, (size_t)idx, &dl.e.types[t]) < 0) goto fail;
+                break;
+            }
     }
     d->snap = S;
     d->generated = true;
