@@ -2675,6 +2675,45 @@ static int qr_enabled(const struct cw_json *q, const struct qr_scope *sc)
     return result;
 }
 
+/*
+ * An item enabled by an expression instead of enableWhen: the SDC
+ * extension sdc-questionnaire-enableWhenExpression (valueExpression, a
+ * text/fhirpath expression) or the Finnish PHR
+ * fiphr-ext-questionnaire-enablewhen (valueString, FHIRPath), evaluated
+ * on the QuestionnaireResponse. 1 enabled, 0 not, -1 no such extension or
+ * not decidable (another language, an error, not a boolean).
+ */
+static int qr_enabled_expr(struct vrun *r, const struct cw_fhir_node *qr, const struct cw_json *q)
+{
+    const struct cw_json *exts = cw_json_get(q, "extension");
+    cw_slice expr = CW_SLICE_NULL;
+    for (uint32_t i = 0; cw_json_is(exts, CW_JSON_ARRAY) && i < exts->len && !expr.len; i++) {
+        const struct cw_json *x = &exts->u.items[i];
+        cw_slice url = jstr(x, "url");
+        if (cw_slice_eq_cstr(url, "http://hl7.org/fhir/uv/sdc/StructureDefinition/"
+                                  "sdc-questionnaire-enableWhenExpression")) {
+            const struct cw_json *ve = cw_json_get(x, "valueExpression");
+            cw_slice lang = jstr(ve, "language");
+            if (cw_slice_eq_cstr(lang, "text/fhirpath")) expr = jstr(ve, "expression");
+        } else if (cw_slice_eq_cstr(url, "http://phr.kanta.fi/StructureDefinition/"
+                                         "fiphr-ext-questionnaire-enablewhen")) {
+            expr = jstr(x, "valueString");
+        }
+    }
+    if (!expr.len) return -1;
+    struct cw_err err;
+    cw_err_clear(&err);
+    bool owned;
+    const struct cw_fhirpath_expr *x = fhir_vcache_get(expr, &owned, &err);
+    if (!x) return -1;
+    struct cw_fhirpath_coll out;
+    int rc = cw_fhirpath_eval_node(r->scratch, x, &r->env, qr, &out, &err);
+    int t = rc == 0 && out.n == 1 ? cw_fhirpath_truth(out, &err) : -1;
+    fhir_vcache_release(x, owned);
+    scratch_done(r);
+    return t;
+}
+
 /* The answer value[x] type an item type takes (questionnaire.html#item:
    Questionnaire.item.type), or NULL when not one value type. */
 static const char *answer_type_of(cw_slice t)
@@ -2774,6 +2813,10 @@ static void qr_level(struct vrun *r, const struct cw_fhir_node *res, const struc
             continue;
         }
         int en = qr_enabled(q, sc);
+        if (en == 1 && !cw_json_get(q, "enableWhen")) {
+            int ex = qr_enabled_expr(r, res, q);
+            if (ex >= 0) en = ex;
+        }
         if (en == 0 && (has_answer(ri) || cw_json_get(ri, "item")))
             vissue(r, res, cw_buf_slice(loc), CW_SEV_ERROR, CW_ISSUE_BUSINESS_RULE, "",
                    "the item is answered although it is not enabled");
@@ -2805,7 +2848,8 @@ static void qr_level(struct vrun *r, const struct cw_fhir_node *res, const struc
             const struct cw_json *ri = &ritems->u.items[i];
             if (cw_slice_eq(jstr(ri, "linkId"), id)) present = group || has_answer(ri);
         }
-        if (!present && qr_enabled(q, sc) == 1)
+        if (!present && qr_enabled(q, sc) == 1 &&
+            (cw_json_get(q, "enableWhen") || qr_enabled_expr(r, res, q) != 0))
             vissue(r, res, cw_buf_slice(loc), CW_SEV_ERROR, CW_ISSUE_REQUIRED, "",
                    "no answer for a required item of the questionnaire");
     }
