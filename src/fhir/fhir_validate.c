@@ -1251,6 +1251,55 @@ static bool targets_narrowed(struct cw_fhir_elem e)
     return false;
 }
 
+static void profile_pass(struct vrun *r, const struct cw_fhir_node *n, struct cw_fhir_sd sd,
+                         bool quiet, size_t *errors);
+
+/*
+ * A reference that resolves to an entry of the Bundle, on an element whose
+ * profile narrows the targets to profiles (targetProfile, profiling.html):
+ * the resource it resolves to must conform to one of them (a quiet trial
+ * against each). A target profile we cannot load leaves it undecided.
+ */
+static void check_target_profiles(struct vrun *r, const struct cw_fhir_node *n, cw_slice ref)
+{
+    cw_slice rel = ref;
+    for (size_t i = 0; i + 10 <= rel.len; i++)
+        if (memcmp(rel.ptr + i, "/_history/", 10) == 0) {
+            rel.len = i;
+            break;
+        }
+    const struct cw_json *e = bundle_entry(r, rel);
+    const struct cw_json *res = e ? cw_json_get(e, "resource") : NULL;
+    if (!cw_json_is(res, CW_JSON_OBJECT) || r->pass_depth >= VMAX_PASS - 1) return;
+    struct cw_fhir_node root;
+    struct cw_err err;
+    if (cw_fhir_node_root(res, CW_FHIR_NONE_SD, &root, &err) != 0) return;
+    size_t nt = cw_fhir_elem_type_count(n->elem), profiles = 0;
+    for (size_t k = 0; k < nt; k++) {
+        struct cw_fhir_typeref tr;
+        if (cw_fhir_elem_type(n->elem, k, &tr) != 0) continue;
+        for (size_t t = 0; t < tr.n_targets; t++) {
+            struct cw_fhir_sd sd =
+                cw_fhir_sd_by_url(r->reg, cw_fhir_elem_type_target(n->elem, k, t));
+            if (!sd.set) return; /* cannot tell */
+            if (!cw_fhir_sd_is_profile(sd)) {
+                if (cw_fhir_type_is_a(root.type, sd)) return; /* a core type: fits */
+                continue;
+            }
+            if (!cw_fhir_type_is_a(root.type, cw_fhir_sd_type(sd))) continue;
+            profiles++;
+            size_t errors = 0;
+            profile_pass(r, &root, sd, true, &errors);
+            if (errors == 0) return;
+        }
+    }
+    if (profiles)
+        vissue(r, n, CW_LIT("reference"), CW_SEV_ERROR, CW_ISSUE_STRUCTURE, "",
+               "the Bundle entry this reference resolves to conforms to none of the target "
+               "profiles of %.*s",
+               CW_SLICE_FMT(cw_fhir_elem_id(n->elem)));
+}
+
 static void check_reference(struct vrun *r, const struct cw_fhir_node *n)
 {
     const struct cw_json *obj = n->value;
@@ -1319,11 +1368,14 @@ static void check_reference(struct vrun *r, const struct cw_fhir_node *n)
                "Reference.type %.*s does not match the type %.*s of the reference",
                (int)(declared.len > 64 ? 64 : declared.len), declared.ptr,
                (int)(type.len > 64 ? 64 : type.len), type.ptr);
-    if (!target_allows(r, n->elem, type))
+    if (!target_allows(r, n->elem, type)) {
         vissue(r, n, CW_LIT("reference"), CW_SEV_ERROR, CW_ISSUE_STRUCTURE, "",
                "a reference to a %.*s is not allowed here (element %.*s)",
                (int)(type.len > 64 ? 64 : type.len), type.ptr,
                CW_SLICE_FMT(cw_fhir_elem_path(n->elem)));
+        return;
+    }
+    if (r->profile && ref.ptr[0] != '#') check_target_profiles(r, n, ref);
 }
 
 /* ---- fixed and pattern values ---- */
