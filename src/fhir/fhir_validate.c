@@ -1183,6 +1183,13 @@ static size_t bundle_versions(struct vrun *r, cw_slice ref, cw_slice ver, bool *
     return n;
 }
 
+const struct cw_json *fhir_vbundle_resource(struct vrun *r, cw_slice url)
+{
+    const struct cw_json *e = bundle_entry(r, url);
+    if (!e || !cw_slice_eq(jstr(e, "fullUrl"), url)) return NULL;
+    return cw_json_get(e, "resource");
+}
+
 static cw_slice bundle_type_of(struct vrun *r, cw_slice ref)
 {
     const struct cw_json *e = bundle_entry(r, ref);
@@ -3295,6 +3302,9 @@ static void check_node(struct vrun *r, const struct cw_fhir_node *n, unsigned de
         if (!r->profile && n->parent) check_meta_profiles(r, n);
     } else if (!r->profile && is_extension_node(n) && !(n->flags & CW_FHIR_NODE_UNKNOWN)) {
         check_extension_def(r, n);
+        if (cw_slice_eq_cstr(jstr(n->value, "url"),
+                             "http://hl7.org/fhir/StructureDefinition/narrativeLink"))
+            fhir_vnarrative_link(r, n);
     }
     if (r->profile) {
         if ((n->flags & CW_FHIR_NODE_RESOURCE) && n->parent) check_resource_type(r, n);

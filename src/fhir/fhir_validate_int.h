@@ -1,7 +1,7 @@
 /*
  * fhir_validate_int.h — shared between the validator's files only
  * (fhir_validate.c, fhir_validate_cache.c, fhir_validate_out.c,
- * fhir_validate_ctrl.c, fhir_validate_sd.c).
+ * fhir_validate_ctrl.c, fhir_validate_sd.c, fhir_validate_links.c).
  */
 #ifndef CW_FHIR_VALIDATE_INT_H
 #define CW_FHIR_VALIDATE_INT_H
@@ -34,6 +34,13 @@ void fhir_vreport(struct vrun *r, const struct cw_fhir_node *n, enum cw_severity
 
 /* The registry the validation runs with (NULL: core only). */
 const struct cw_fhir_registry *fhir_vregistry(const struct vrun *r);
+
+/* The resource of the root Bundle's entry whose fullUrl is url, or NULL. */
+const struct cw_json *fhir_vbundle_resource(struct vrun *r, cw_slice url);
+
+/* The narrativeLink extension n (fhir_validate_links.c): its "fullUrl#id"
+   names one element of a Bundle entry's narrative. */
+void fhir_vnarrative_link(struct vrun *r, const struct cw_fhir_node *n);
 
 /* The same with a location below n ("differential.element[0]"). */
 void fhir_vreport_at(struct vrun *r, const struct cw_fhir_node *n, cw_slice suffix,
