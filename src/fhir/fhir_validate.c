@@ -73,6 +73,13 @@ struct vrun {
     size_t pool_used;
     bool bidx_built;
     bool bidx_dups; /* two entries of the Bundle share a fullUrl (versions) */
+    /* results of check_target_profiles trials (entry resource, profile) */
+    struct vtmemo {
+        const struct cw_json *res;
+        struct cw_fhir_sd sd;
+        bool ok;
+    } tmemo[16];
+    unsigned n_tmemo;
     struct vbidx {
         struct vbslot {
             cw_slice key;            /* fullUrl, or the "Type/id" tail of one */
@@ -1295,8 +1302,18 @@ static void check_target_profiles(struct vrun *r, const struct cw_fhir_node *n, 
             }
             if (!cw_fhir_type_is_a(root.type, cw_fhir_sd_type(sd))) continue;
             profiles++;
+            /* many references name one entry (the patient): one trial each */
+            int memo = -1;
+            for (unsigned m = 0; m < r->n_tmemo && memo < 0; m++)
+                if (r->tmemo[m].res == res && cw_fhir_sd_eq(r->tmemo[m].sd, sd)) memo = (int)m;
+            if (memo >= 0) {
+                if (r->tmemo[memo].ok) return;
+                continue;
+            }
             size_t errors = 0;
             profile_pass(r, &root, sd, true, &errors);
+            if (r->n_tmemo < sizeof r->tmemo / sizeof r->tmemo[0])
+                r->tmemo[r->n_tmemo++] = (struct vtmemo){res, sd, errors == 0};
             if (errors == 0) return;
         }
     }
