@@ -127,7 +127,7 @@ struct nscan {
     /* language sections: children of the root div with lang / xml:lang */
     cw_slice langs[MAX_SECTIONS];
     size_t n_langs;
-    /* source attribution: the depth of the innermost element with a source
+    /* source attribution: the depth of the outermost element with a source
        class (0: none), and the runs of text found outside any */
     unsigned sourced;
     size_t unsourced;
