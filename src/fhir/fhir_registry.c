@@ -60,6 +60,8 @@
 static const cw_slice SYSTEM_PREFIX = CW_LIT("http://hl7.org/fhirpath/System.");
 static const char FHIR_TYPE_EXT[] =
     "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type";
+static const char PROFILE_ELEMENT_EXT[] =
+    "http://hl7.org/fhir/StructureDefinition/elementdefinition-profile-element";
 static const char BINDING_NAME_EXT[] =
     "http://hl7.org/fhir/StructureDefinition/elementdefinition-bindingName";
 
@@ -144,6 +146,7 @@ static int smap_put(struct smap *m, cw_slice k, uint32_t v)
 
 struct eb_type {
     cw_slice code, fhir_type;
+    cw_slice profile_elem; /* elementdefinition-profile-element of profiles[0], or "" */
     cw_slice *profiles, *targets;
     uint32_t n_profiles, n_targets, flags;
 };
@@ -369,6 +372,59 @@ static int parse_max(cw_slice m, uint32_t *out)
     return 0;
 }
 
+/*
+ * Element extensions the validator acts on (fhir_validate_ctrl.c): kept
+ * with the element's values under the extension URL as key, the JSON an
+ * array of the value[x] of every such extension (some repeat), so that
+ * they merge like fixed values when a snapshot is generated.
+ */
+static const char *const CONTROL_EXTS[] = {
+    "http://hl7.org/fhir/StructureDefinition/minLength",
+    "http://hl7.org/fhir/StructureDefinition/narrative-language-control",
+    "http://hl7.org/fhir/StructureDefinition/narrative-source-control",
+    "http://hl7.org/fhir/5.0/StructureDefinition/extension-ElementDefinition.mustHaveValue",
+    "http://hl7.org/fhir/5.0/StructureDefinition/extension-ElementDefinition.valueAlternatives",
+};
+
+static int el_control_exts(struct cw_arena *a, const struct cw_json *el, struct eb *e,
+                           struct cw_err *err)
+{
+    const struct cw_json *ext = cw_json_get(el, "extension");
+    if (!cw_json_is(ext, CW_JSON_ARRAY)) return 0;
+    for (size_t c = 0; c < sizeof CONTROL_EXTS / sizeof CONTROL_EXTS[0]; c++) {
+        struct cw_buf buf;
+        cw_buf_init(&buf, 1 << 16);
+        size_t n = 0;
+        for (uint32_t i = 0; i < ext->len; i++) {
+            const struct cw_json *x = &ext->u.items[i];
+            if (!cw_slice_eq_cstr(jtext(x, "url"), CONTROL_EXTS[c])) continue;
+            for (uint32_t m = 0; cw_json_is(x, CW_JSON_OBJECT) && m < x->len; m++) {
+                if (!cw_slice_starts_with(x->u.members[m].key, CW_LIT("value"))) continue;
+                cw_buf_putc(&buf, n++ ? ',' : '[');
+                if (cw_json_write(&buf, &x->u.members[m].value, 0) != 0) {
+                    cw_buf_release(&buf);
+                    return cw_err_set(err, CW_ISSUE_TOO_LONG, "an element extension is too large");
+                }
+            }
+        }
+        if (!n) {
+            cw_buf_release(&buf);
+            continue;
+        }
+        cw_buf_putc(&buf, ']');
+        struct eb_val *nv = cw_arena_array(a, e->n_vals + 1, sizeof *nv);
+        cw_slice json = cw_buf_failed(&buf) ? CW_SLICE_NULL : cw_arena_dup(a, cw_buf_slice(&buf));
+        cw_buf_release(&buf);
+        if (!nv || !json.ptr) return cw_err_set(err, CW_ISSUE_TOO_COSTLY, "out of memory");
+        if (e->n_vals) memcpy(nv, e->vals, e->n_vals * sizeof *nv);
+        nv[e->n_vals].key = cw_slice_cstr(CONTROL_EXTS[c]);
+        nv[e->n_vals].json = json;
+        e->vals = nv;
+        e->n_vals++;
+    }
+    return 0;
+}
+
 static int el_from_json(struct cw_arena *a, const struct cw_json *el, struct delta *d,
                         struct cw_err *err)
 {
@@ -443,6 +499,12 @@ static int el_from_json(struct cw_arena *a, const struct cw_json *el, struct del
             et->fhir_type = ext_value(t, FHIR_TYPE_EXT, "valueUrl");
             if (!et->fhir_type.len) et->fhir_type = ext_value(t, FHIR_TYPE_EXT, "valueUri");
             et->profiles = jstrings(a, cw_json_get(t, "profile"), &et->n_profiles);
+            {
+                const struct cw_json *pe = cw_json_get(t, "_profile");
+                if (cw_json_is(pe, CW_JSON_ARRAY) && pe->len)
+                    et->profile_elem =
+                        ext_value(&pe->u.items[0], PROFILE_ELEMENT_EXT, "valueString");
+            }
             et->targets = jstrings(a, cw_json_get(t, "targetProfile"), &et->n_targets);
             const struct cw_json *agg = cw_json_get(t, "aggregation");
             for (uint32_t k = 0; cw_json_is(agg, CW_JSON_ARRAY) && k < agg->len; k++) {
@@ -506,7 +568,10 @@ static int el_from_json(struct cw_arena *a, const struct cw_json *el, struct del
                 uint32_t ty = 0;
                 for (uint32_t k = 1; k < 6; k++)
                     if (cw_slice_eq_cstr(t, dt[k])) ty = k;
-                if (!ty) continue;
+                if (!ty)
+                    /* DiscriminatorType is a required binding: a slicing we
+                       cannot evaluate is no slicing */
+                    return cw_err_set(err, CW_ISSUE_CODE_INVALID, "unknown discriminator type");
                 e->discr[e->n_discr].type = ty;
                 e->discr[e->n_discr].path = jtext(&ds->u.items[i], "path");
                 e->n_discr++;
@@ -543,7 +608,7 @@ static int el_from_json(struct cw_arena *a, const struct cw_json *el, struct del
             break;
         }
     }
-    return 0;
+    return el_control_exts(a, el, e, err);
 }
 
 /* Core compiled SD -> builder elements. */
@@ -780,6 +845,65 @@ static int expand(struct gen *g, size_t idx)
     int rc = src.n > 1 ? ebvec_insert(g->S, idx + 1, src.v + 1, src.n - 1) : 0;
     ebvec_free(&src);
     if (rc < 0) return cw_err_set(g->err, CW_ISSUE_TOO_COSTLY, "too many elements");
+    return 0;
+}
+
+/*
+ * A type profile that names one element of the profile
+ * (elementdefinition-profile-element: "Composition.section:codeA" of a
+ * library of sections): element idx takes that element's content — its
+ * descendants replace the ones it has, re-rooted — and the type keeps
+ * its code without the profile (the profile's root is of another type).
+ */
+static int expand_profile_element(struct gen *g, size_t idx, const struct eb_type *t)
+{
+    struct ebvec src = {0};
+    if (g->depth >= REG_MAX_DEPTH)
+        return cw_err_set(g->err, CW_ISSUE_TOO_COSTLY, "profiles nested too deeply");
+    if (snapshot_of(g->r, t->profiles[0], g->depth, &src, g->err) < 0) return -1;
+    long xi = find_id(&src, t->profile_elem);
+    if (xi < 0) {
+        ebvec_free(&src);
+        cw_err_set(g->err, CW_ISSUE_NOT_FOUND, "the profile has no element the type names");
+        cw_err_at_slice(g->err, t->profile_elem);
+        return -1;
+    }
+    cw_slice xid = src.v[xi].id;
+    size_t xend = (size_t)xi + 1;
+    while (xend < src.n && under(src.v[xend].id, xid, '.')) xend++;
+    cw_slice eid = g->S->v[idx].id;
+    size_t kend = idx + 1;
+    while (kend < g->S->n && under(g->S->v[kend].id, eid, '.')) kend++;
+    /* drop the current descendants */
+    if (kend > idx + 1) {
+        memmove(g->S->v + idx + 1, g->S->v + kend, (g->S->n - kend) * sizeof *g->S->v);
+        g->S->n -= kend - idx - 1;
+    }
+    for (size_t i = (size_t)xi + 1; i < xend; i++) {
+        src.v[i].id = reroot(g->r->a, eid, src.v[i].id, xid.len);
+        src.v[i].orig = NULL;
+        if (!src.v[i].id.ptr) {
+            ebvec_free(&src);
+            return cw_err_set(g->err, CW_ISSUE_TOO_COSTLY, "out of memory");
+        }
+    }
+    int rc = xend > (size_t)xi + 1
+                 ? ebvec_insert(g->S, idx + 1, src.v + xi + 1, xend - (size_t)xi - 1)
+                 : 0;
+    ebvec_free(&src);
+    if (rc < 0) return cw_err_set(g->err, CW_ISSUE_TOO_COSTLY, "too many elements");
+    struct eb *e = &g->S->v[idx];
+    struct eb_type *nt = cw_arena_array(g->r->a, e->n_types ? e->n_types : 1, sizeof *nt);
+    if (!nt) return cw_err_set(g->err, CW_ISSUE_TOO_COSTLY, "out of memory");
+    for (uint32_t k = 0; k < e->n_types; k++) {
+        nt[k] = e->types[k];
+        if (nt[k].profile_elem.len) {
+            nt[k].profiles = NULL;
+            nt[k].n_profiles = 0;
+            nt[k].profile_elem = CW_SLICE_NULL;
+        }
+    }
+    e->types = nt;
     return 0;
 }
 
@@ -1072,6 +1196,64 @@ static cw_slice diff_id(struct cw_arena *a, const struct cw_json *el)
     return join(a, path, ':', sn);
 }
 
+/*
+ * The id of a differential element that has only a path (elementdefinition.html#id:
+ * the id is the path with the slice names of the slices it sits in). An
+ * element without id belongs to the slice its parent path last named: after
+ * "Bundle.entry" with sliceName "Patient", "Bundle.entry.resource" is
+ * "Bundle.entry:Patient.resource". seen holds (path, id) of the elements
+ * before it, latest last.
+ */
+static cw_slice diff_id_in_context(struct cw_arena *a, const struct cw_json *el,
+                                   const cw_slice (*seen)[2], size_t n_seen)
+{
+    cw_slice id = jtext(el, "id");
+    if (id.len) return id;
+    cw_slice path = jtext(el, "path");
+    size_t dot = path.len;
+    while (dot > 0 && path.ptr[dot - 1] != '.') dot--;
+    if (dot > 1) {
+        cw_slice parent = {path.ptr, dot - 1};
+        for (size_t i = n_seen; i-- > 0;)
+            if (cw_slice_eq(seen[i][0], parent)) {
+                if (!cw_slice_eq(seen[i][1], parent))
+                    path = join(a, seen[i][1], '.', (cw_slice){path.ptr + dot, path.len - dot});
+                break;
+            }
+    }
+    cw_slice sn = jtext(el, "sliceName");
+    if (!sn.len || !path.ptr) return path;
+    return join(a, path, ':', sn);
+}
+
+/*
+ * A differential path that names a choice by a type it does not have
+ * ("Observation.valueBla" for value[x]): elementdefinition.html#path, a
+ * type-specific name must name one of the choice's types. Checked where
+ * the parent path is an element of the snapshot so far (false: fine or
+ * not decidable here).
+ */
+static bool bad_choice_name(struct gen *g, cw_slice path)
+{
+    size_t dot = path.len;
+    while (dot > 0 && path.ptr[dot - 1] != '.') dot--;
+    if (dot < 2 || dot >= path.len || find_id(g->S, path) >= 0) return false;
+    cw_slice parent = {path.ptr, dot - 1}, name = {path.ptr + dot, path.len - dot};
+    if (find_id(g->S, parent) < 0) return false;
+    for (size_t k = 1; k < name.len; k++) {
+        if (name.ptr[k] < 'A' || name.ptr[k] > 'Z') continue;
+        char *cx = cw_arena_printf(g->r->a, "%.*s.%.*s[x]", CW_SLICE_FMT(parent), (int)k, name.ptr);
+        long ci = cx ? find_id(g->S, cw_slice_cstr(cx)) : -1;
+        if (ci < 0) continue;
+        cw_slice suffix = {name.ptr + k, name.len - k};
+        const struct eb *ce = &g->S->v[ci];
+        for (uint32_t t = 0; t < ce->n_types; t++)
+            if (suffix_is_type(suffix, &ce->types[t])) return false;
+        return true;
+    }
+    return false;
+}
+
 static int generate(struct cw_fhir_registry *r, struct rsd *d, int depth)
 {
     struct ebvec S = {0};
@@ -1085,11 +1267,33 @@ static int generate(struct cw_fhir_registry *r, struct rsd *d, int depth)
                           REG_MAX_DIFF);
     }
     struct gen g = {r, &S, depth, &d->err};
+    cw_slice(*seen)[2] = NULL; /* (path, id) of the elements so far, for elements without id */
+    if (cw_json_is(diff, CW_JSON_ARRAY) && diff->len) {
+        seen = cw_arena_array(r->a, diff->len, sizeof *seen);
+        if (!seen) {
+            ebvec_free(&S);
+            return cw_err_set(&d->err, CW_ISSUE_TOO_COSTLY, "out of memory");
+        }
+    }
     for (uint32_t i = 0; cw_json_is(diff, CW_JSON_ARRAY) && i < diff->len; i++) {
         const struct cw_json *el = &diff->u.items[i];
         struct delta dl;
         if (el_from_json(r->a, el, &dl, &d->err) < 0) goto fail;
-        cw_slice id = diff_id(r->a, el);
+        cw_slice id = diff_id_in_context(r->a, el, (const cw_slice(*)[2])seen, i);
+        seen[i][0] = jtext(el, "path");
+        seen[i][1] = id;
+        if (bad_choice_name(&g, jtext(el, "path"))) {
+            cw_err_set(&d->err, CW_ISSUE_INVALID,
+                       "the path names a choice element by a type it does not have");
+            cw_err_at_slice(&d->err, id);
+            goto fail;
+        }
+        if (dl.slicing && id.len && cw_slice_index(id, '.') < 0) {
+            /* profiling.html#slicing: slicing applies to repeating elements;
+               the root is not one (sdf-20) */
+            cw_err_set(&d->err, CW_ISSUE_INVALID, "slicing on the root element");
+            goto fail;
+        }
         if (!id.ptr || !id.len) {
             cw_err_set(&d->err, CW_ISSUE_REQUIRED, "differential element without id or path");
             goto fail;
@@ -1100,6 +1304,11 @@ static int generate(struct cw_fhir_registry *r, struct rsd *d, int depth)
             cw_err_set(&d->err, CW_ISSUE_TOO_COSTLY, "out of memory");
             goto fail;
         }
+        for (uint32_t t = 0; dl.types && t < dl.e.n_types; t++)
+            if (dl.e.types[t].profile_elem.len && dl.e.types[t].n_profiles == 1) {
+                if (expand_profile_element(&g, (size_t)idx, &dl.e.types[t]) < 0) goto fail;
+                break;
+            }
     }
     d->snap = S;
     d->generated = true;

@@ -72,6 +72,14 @@ struct vrun {
     struct vcount *pool; /* LIFO pool of child counters (check_children) */
     size_t pool_used;
     bool bidx_built;
+    bool bidx_dups; /* two entries of the Bundle share a fullUrl (versions) */
+    /* results of check_target_profiles trials (entry resource, profile) */
+    struct vtmemo {
+        const struct cw_json *res;
+        struct cw_fhir_sd sd;
+        bool ok;
+    } tmemo[16];
+    unsigned n_tmemo;
     struct vbidx {
         struct vbslot {
             cw_slice key;            /* fullUrl, or the "Type/id" tail of one */
@@ -217,6 +225,23 @@ static void vissue(struct vrun *r, const struct cw_fhir_node *n, cw_slice suffix
             return;
     }
     add_issue(r, loc, sev, code, rule, msg);
+}
+
+void fhir_vreport(struct vrun *r, const struct cw_fhir_node *n, enum cw_severity sev,
+                  enum cw_issue code, const char *msg)
+{
+    vissue(r, n, CW_SLICE_NULL, sev, code, "", "%s", msg);
+}
+
+const struct cw_fhir_registry *fhir_vregistry(const struct vrun *r)
+{
+    return r->reg;
+}
+
+void fhir_vreport_at(struct vrun *r, const struct cw_fhir_node *n, cw_slice suffix,
+                     enum cw_severity sev, enum cw_issue code, const char *msg)
+{
+    vissue(r, n, suffix, sev, code, "", "%s", msg);
 }
 
 /* An error from the model's iterator (already located). */
@@ -1090,6 +1115,16 @@ static void bidx_put(struct vbidx *x, cw_slice key, const struct cw_json *e)
     if (!x->slot[j].e) x->slot[j] = (struct vbslot){key, e}; /* the first entry wins */
 }
 
+static bool bundle_entry_indexed(const struct vbidx *x, cw_slice key)
+{
+    size_t j = vhash(key) & (x->cap - 1);
+    while (x->slot[j].e) {
+        if (cw_slice_eq(x->slot[j].key, key)) return true;
+        j = (j + 1) & (x->cap - 1);
+    }
+    return false;
+}
+
 static const struct cw_json *bundle_entry(struct vrun *r, cw_slice ref)
 {
     if (!r->bidx_built) {
@@ -1108,6 +1143,7 @@ static const struct cw_json *bundle_entry(struct vrun *r, cw_slice ref)
             const struct cw_json *e = &es->u.items[i];
             cw_slice fu = jstr(e, "fullUrl");
             if (!fu.len) continue;
+            if (bundle_entry_indexed(&r->bidx, fu)) r->bidx_dups = true;
             bidx_put(&r->bidx, fu, e);
             cw_slice tail = url_tail(fu);
             if (tail.len) bidx_put(&r->bidx, tail, e);
@@ -1120,6 +1156,45 @@ static const struct cw_json *bundle_entry(struct vrun *r, cw_slice ref)
         j = (j + 1) & (r->bidx.cap - 1);
     }
     return NULL;
+}
+
+/*
+ * Entries of the root Bundle that share the fullUrl of the entry ref
+ * resolves to (bdl-7 allows one fullUrl for several versions of a
+ * resource), and whether one of them has meta.versionId ver. 0 when
+ * nothing resolves; 1 when the fullUrl is unique. Linear, and only when
+ * the Bundle has such duplicates.
+ */
+static size_t bundle_versions(struct vrun *r, cw_slice ref, cw_slice ver, bool *ver_found)
+{
+    *ver_found = false;
+    const struct cw_json *e = bundle_entry(r, ref);
+    if (!e) return 0;
+    if (!r->bidx_dups) {
+        *ver_found =
+            !ver.len ||
+            cw_slice_eq(jstr(cw_json_get(cw_json_get(e, "resource"), "meta"), "versionId"), ver);
+        return 1;
+    }
+    cw_slice fu = jstr(e, "fullUrl");
+    const struct cw_json *es = cw_json_get(r->root, "entry");
+    size_t n = 0;
+    for (uint32_t i = 0; cw_json_is(es, CW_JSON_ARRAY) && i < es->len; i++) {
+        const struct cw_json *x = &es->u.items[i];
+        if (!cw_slice_eq(jstr(x, "fullUrl"), fu)) continue;
+        n++;
+        if (ver.len &&
+            cw_slice_eq(jstr(cw_json_get(cw_json_get(x, "resource"), "meta"), "versionId"), ver))
+            *ver_found = true;
+    }
+    return n;
+}
+
+const struct cw_json *fhir_vbundle_resource(struct vrun *r, cw_slice url)
+{
+    const struct cw_json *e = bundle_entry(r, url);
+    if (!e || !cw_slice_eq(jstr(e, "fullUrl"), url)) return NULL;
+    return cw_json_get(e, "resource");
 }
 
 static cw_slice bundle_type_of(struct vrun *r, cw_slice ref)
@@ -1190,6 +1265,65 @@ static bool targets_narrowed(struct cw_fhir_elem e)
     return false;
 }
 
+static void profile_pass(struct vrun *r, const struct cw_fhir_node *n, struct cw_fhir_sd sd,
+                         bool quiet, size_t *errors);
+
+/*
+ * A reference that resolves to an entry of the Bundle, on an element whose
+ * profile narrows the targets to profiles (targetProfile, profiling.html):
+ * the resource it resolves to must conform to one of them (a quiet trial
+ * against each). A target profile we cannot load leaves it undecided.
+ */
+static void check_target_profiles(struct vrun *r, const struct cw_fhir_node *n, cw_slice ref)
+{
+    cw_slice rel = ref;
+    for (size_t i = 0; i + 10 <= rel.len; i++)
+        if (memcmp(rel.ptr + i, "/_history/", 10) == 0) {
+            rel.len = i;
+            break;
+        }
+    const struct cw_json *e = bundle_entry(r, rel);
+    const struct cw_json *res = e ? cw_json_get(e, "resource") : NULL;
+    if (!cw_json_is(res, CW_JSON_OBJECT) || r->pass_depth >= VMAX_PASS - 1) return;
+    struct cw_fhir_node root;
+    struct cw_err err;
+    if (cw_fhir_node_root(res, CW_FHIR_NONE_SD, &root, &err) != 0) return;
+    size_t nt = cw_fhir_elem_type_count(n->elem), profiles = 0;
+    for (size_t k = 0; k < nt; k++) {
+        struct cw_fhir_typeref tr;
+        if (cw_fhir_elem_type(n->elem, k, &tr) != 0) continue;
+        for (size_t t = 0; t < tr.n_targets; t++) {
+            struct cw_fhir_sd sd =
+                cw_fhir_sd_by_url(r->reg, cw_fhir_elem_type_target(n->elem, k, t));
+            if (!sd.set) return; /* cannot tell */
+            if (!cw_fhir_sd_is_profile(sd)) {
+                if (cw_fhir_type_is_a(root.type, sd)) return; /* a core type: fits */
+                continue;
+            }
+            if (!cw_fhir_type_is_a(root.type, cw_fhir_sd_type(sd))) continue;
+            profiles++;
+            /* many references name one entry (the patient): one trial each */
+            int memo = -1;
+            for (unsigned m = 0; m < r->n_tmemo && memo < 0; m++)
+                if (r->tmemo[m].res == res && cw_fhir_sd_eq(r->tmemo[m].sd, sd)) memo = (int)m;
+            if (memo >= 0) {
+                if (r->tmemo[memo].ok) return;
+                continue;
+            }
+            size_t errors = 0;
+            profile_pass(r, &root, sd, true, &errors);
+            if (r->n_tmemo < sizeof r->tmemo / sizeof r->tmemo[0])
+                r->tmemo[r->n_tmemo++] = (struct vtmemo){res, sd, errors == 0};
+            if (errors == 0) return;
+        }
+    }
+    if (profiles)
+        vissue(r, n, CW_LIT("reference"), CW_SEV_ERROR, CW_ISSUE_STRUCTURE, "",
+               "the Bundle entry this reference resolves to conforms to none of the target "
+               "profiles of %.*s",
+               CW_SLICE_FMT(cw_fhir_elem_id(n->elem)));
+}
+
 static void check_reference(struct vrun *r, const struct cw_fhir_node *n)
 {
     const struct cw_json *obj = n->value;
@@ -1234,6 +1368,14 @@ static void check_reference(struct vrun *r, const struct cw_fhir_node *n)
                     break;
                 }
             cw_slice target = bundle_type_of(r, rel);
+            bool vf;
+            if (rel.len == ref.len && target.len && r->bidx_dups &&
+                bundle_versions(r, rel, CW_SLICE_NULL, &vf) > 1)
+                /* bundle.html#references: a reference without a version
+                   to a fullUrl several versions share is ambiguous */
+                vissue(r, n, CW_LIT("reference"), CW_SEV_ERROR, CW_ISSUE_STRUCTURE, "",
+                       "the reference matches several entries of the Bundle (versions of one "
+                       "fullUrl)");
             if (target.len && !cw_slice_eq(target, type) &&
                 cw_fhir_sd_kind(cw_fhir_type(target)) == CW_FHIR_KIND_RESOURCE)
                 vissue(r, n, CW_LIT("reference"), CW_SEV_ERROR, CW_ISSUE_STRUCTURE, "",
@@ -1250,11 +1392,14 @@ static void check_reference(struct vrun *r, const struct cw_fhir_node *n)
                "Reference.type %.*s does not match the type %.*s of the reference",
                (int)(declared.len > 64 ? 64 : declared.len), declared.ptr,
                (int)(type.len > 64 ? 64 : type.len), type.ptr);
-    if (!target_allows(r, n->elem, type))
+    if (!target_allows(r, n->elem, type)) {
         vissue(r, n, CW_LIT("reference"), CW_SEV_ERROR, CW_ISSUE_STRUCTURE, "",
                "a reference to a %.*s is not allowed here (element %.*s)",
                (int)(type.len > 64 ? 64 : type.len), type.ptr,
                CW_SLICE_FMT(cw_fhir_elem_path(n->elem)));
+        return;
+    }
+    if (r->profile && ref.ptr[0] != '#') check_target_profiles(r, n, ref);
 }
 
 /* ---- fixed and pattern values ---- */
@@ -1501,6 +1646,29 @@ struct vcount {
     uint32_t n;
 };
 
+/* The slice of extension element ext whose type profile is url, the most
+   specific one (a re-slice, "actionType/Single", after its slice); none if
+   no slice names it. */
+static struct cw_fhir_elem ext_slice_by_url(struct cw_fhir_elem ext, cw_slice url)
+{
+    struct cw_fhir_elem found = CW_FHIR_NONE_ELEM;
+    for (unsigned level = 0; ext.set && level < 4; level++) {
+        struct cw_fhir_elem next = CW_FHIR_NONE_ELEM;
+        size_t ns = cw_fhir_elem_slice_count(ext);
+        for (size_t k = 0; k < ns; k++) {
+            struct cw_fhir_elem sl = cw_fhir_elem_slice_at(ext, k);
+            struct cw_fhir_typeref tr;
+            if (cw_fhir_elem_type(sl, 0, &tr) == 0 && tr.n_profiles &&
+                cw_slice_eq(cw_fhir_elem_type_profile(sl, 0, 0), url))
+                next = sl;
+        }
+        if (!next.set) break;
+        found = next;
+        ext = next; /* its re-slices */
+    }
+    return found;
+}
+
 /* Element id of a slice's child at a discriminator path ("code", "coding.code"). */
 static struct cw_fhir_elem elem_at_path(struct cw_fhir_elem slice, cw_slice path)
 {
@@ -1509,16 +1677,49 @@ static struct cw_fhir_elem elem_at_path(struct cw_fhir_elem slice, cw_slice path
     size_t i = 0;
     while (i < path.len && cur.set) {
         size_t j = i;
-        while (j < path.len && path.ptr[j] != '.') j++;
+        bool quoted = false; /* dots inside 'url' do not separate */
+        while (j < path.len && (quoted || path.ptr[j] != '.')) {
+            if (path.ptr[j] == '\'') quoted = !quoted;
+            j++;
+        }
         cw_slice seg = {path.ptr + i, j - i};
         i = j + 1;
         if (cw_slice_eq_cstr(seg, "$this")) continue;
+        if (cw_slice_starts_with(seg, CW_LIT("extension('")) && seg.len > 13 &&
+            cw_slice_eq_cstr((cw_slice){seg.ptr + seg.len - 2, 2}, "')")) {
+            /* extension('url') (profiling.html#discriminator): the slice of
+               the element's extensions whose type profile is url */
+            cw_slice url = {seg.ptr + 11, seg.len - 13};
+            struct cw_fhir_sd t = cw_fhir_elem_single_type(cur);
+            cur = ext_slice_by_url(cw_fhir_child_by_name(cur, t, CW_LIT("extension")), url);
+            continue;
+        }
         if (seg.len && seg.ptr[seg.len - 1] == ')') return CW_FHIR_NONE_ELEM; /* function */
         struct cw_fhir_sd t = cw_fhir_elem_single_type(cur);
         struct cw_fhir_elem next = cw_fhir_child_by_name(cur, t, seg);
         cur = next;
     }
     return cur;
+}
+
+/* A type discriminator on a choice element with type slices: the value's
+   type is one of the type slices' types. */
+static bool discr_type_of_type_slices(struct cw_fhir_elem de, struct cw_fhirpath_coll vals)
+{
+    size_t ns = cw_fhir_elem_slice_count(de);
+    for (size_t i = 0; i < vals.n; i++) {
+        if (vals.items[i].kind != CW_FHIRPATH_NODE) continue;
+        struct cw_fhir_sd vt = vals.items[i].u.node->type;
+        for (size_t s = 0; s < ns; s++) {
+            struct cw_fhir_elem ts = cw_fhir_elem_slice_at(de, s);
+            size_t nt = cw_fhir_elem_type_count(ts);
+            for (size_t k = 0; k < nt; k++) {
+                struct cw_fhir_typeref tr;
+                if (cw_fhir_elem_type(ts, k, &tr) == 0 && cw_fhir_sd_eq(tr.type, vt)) return true;
+            }
+        }
+    }
+    return false;
 }
 
 /*
@@ -1613,6 +1814,11 @@ static bool discr_match(struct vrun *r, const struct cw_fhir_node *item, struct 
             cw_slice_eq_cstr((cw_slice){path.ptr + path.len - 9, 9}, "resolve()"))
             return discr_type_resolved(r, item, slice, path, vals);
         if (!de.set) return false;
+        /* a choice the slice constrains by type-specific names (its
+           differential says content[x] as contentString): those types are
+           the slice's types, as in the Java snapshot generator */
+        if (cw_fhir_elem_slice_count(de) && (cw_fhir_elem_flags(de) & CW_FHIR_E_CHOICE))
+            return discr_type_of_type_slices(de, vals);
         for (size_t i = 0; i < vals.n; i++) {
             if (vals.items[i].kind != CW_FHIRPATH_NODE) continue;
             struct cw_fhir_sd vt = vals.items[i].u.node->type;
@@ -1627,6 +1833,14 @@ static bool discr_match(struct vrun *r, const struct cw_fhir_node *item, struct 
     case CW_FHIR_DISCR_PROFILE: {
         if (!de.set) return false;
         size_t nt = cw_fhir_elem_type_count(de);
+        /* a slice that names no profile at this path is not constrained by
+           it (one discriminator of several; profiling.html#discriminator) */
+        bool any_profile = false;
+        for (size_t k = 0; k < nt && !any_profile; k++) {
+            struct cw_fhir_typeref tr;
+            any_profile = cw_fhir_elem_type(de, k, &tr) == 0 && (tr.n_profiles || tr.n_targets);
+        }
+        if (!any_profile && sl_multi) return true;
         for (size_t i = 0; i < vals.n; i++) {
             if (vals.items[i].kind != CW_FHIRPATH_NODE) continue;
             for (size_t k = 0; k < nt; k++) {
@@ -2537,6 +2751,45 @@ static int qr_enabled(const struct cw_json *q, const struct qr_scope *sc)
     return result;
 }
 
+/*
+ * An item enabled by an expression instead of enableWhen: the SDC
+ * extension sdc-questionnaire-enableWhenExpression (valueExpression, a
+ * text/fhirpath expression) or the Finnish PHR
+ * fiphr-ext-questionnaire-enablewhen (valueString, FHIRPath), evaluated
+ * on the QuestionnaireResponse. 1 enabled, 0 not, -1 no such extension or
+ * not decidable (another language, an error, not a boolean).
+ */
+static int qr_enabled_expr(struct vrun *r, const struct cw_fhir_node *qr, const struct cw_json *q)
+{
+    const struct cw_json *exts = cw_json_get(q, "extension");
+    cw_slice expr = CW_SLICE_NULL;
+    for (uint32_t i = 0; cw_json_is(exts, CW_JSON_ARRAY) && i < exts->len && !expr.len; i++) {
+        const struct cw_json *x = &exts->u.items[i];
+        cw_slice url = jstr(x, "url");
+        if (cw_slice_eq_cstr(url, "http://hl7.org/fhir/uv/sdc/StructureDefinition/"
+                                  "sdc-questionnaire-enableWhenExpression")) {
+            const struct cw_json *ve = cw_json_get(x, "valueExpression");
+            cw_slice lang = jstr(ve, "language");
+            if (cw_slice_eq_cstr(lang, "text/fhirpath")) expr = jstr(ve, "expression");
+        } else if (cw_slice_eq_cstr(url, "http://phr.kanta.fi/StructureDefinition/"
+                                         "fiphr-ext-questionnaire-enablewhen")) {
+            expr = jstr(x, "valueString");
+        }
+    }
+    if (!expr.len) return -1;
+    struct cw_err err;
+    cw_err_clear(&err);
+    bool owned;
+    const struct cw_fhirpath_expr *x = fhir_vcache_get(expr, &owned, &err);
+    if (!x) return -1;
+    struct cw_fhirpath_coll out;
+    int rc = cw_fhirpath_eval_node(r->scratch, x, &r->env, qr, &out, &err);
+    int t = rc == 0 && out.n == 1 ? cw_fhirpath_truth(out, &err) : -1;
+    fhir_vcache_release(x, owned);
+    scratch_done(r);
+    return t;
+}
+
 /* The answer value[x] type an item type takes (questionnaire.html#item:
    Questionnaire.item.type), or NULL when not one value type. */
 static const char *answer_type_of(cw_slice t)
@@ -2636,12 +2889,19 @@ static void qr_level(struct vrun *r, const struct cw_fhir_node *res, const struc
             continue;
         }
         int en = qr_enabled(q, sc);
+        if (en == 1 && !cw_json_get(q, "enableWhen")) {
+            int ex = qr_enabled_expr(r, res, q);
+            if (ex >= 0) en = ex;
+        }
         if (en == 0 && (has_answer(ri) || cw_json_get(ri, "item")))
             vissue(r, res, cw_buf_slice(loc), CW_SEV_ERROR, CW_ISSUE_BUSINESS_RULE, "",
                    "the item is answered although it is not enabled");
         qr_answers(r, res, q, ri, loc);
         size_t m2 = loc->len;
-        qr_level(r, res, cw_json_get(q, "item"), cw_json_get(ri, "item"), sc, loc, depth + 1);
+        /* a group's children are in item; a question's children are in
+           its answers' item (questionnaireresponse.html, qrs-1..2) */
+        if (cw_slice_eq_cstr(jstr(q, "type"), "group") || cw_json_get(ri, "item"))
+            qr_level(r, res, cw_json_get(q, "item"), cw_json_get(ri, "item"), sc, loc, depth + 1);
         const struct cw_json *ans = cw_json_get(ri, "answer");
         for (uint32_t k = 0; cw_json_is(ans, CW_JSON_ARRAY) && k < ans->len; k++) {
             const struct cw_json *sub = cw_json_get(&ans->u.items[k], "item");
@@ -2664,7 +2924,8 @@ static void qr_level(struct vrun *r, const struct cw_fhir_node *res, const struc
             const struct cw_json *ri = &ritems->u.items[i];
             if (cw_slice_eq(jstr(ri, "linkId"), id)) present = group || has_answer(ri);
         }
-        if (!present && qr_enabled(q, sc) == 1)
+        if (!present && qr_enabled(q, sc) == 1 &&
+            (cw_json_get(q, "enableWhen") || qr_enabled_expr(r, res, q) != 0))
             vissue(r, res, cw_buf_slice(loc), CW_SEV_ERROR, CW_ISSUE_REQUIRED, "",
                    "no answer for a required item of the questionnaire");
     }
@@ -2815,10 +3076,11 @@ static long entry_by_full_url(struct vrun *r, const struct cw_json *es, cw_slice
 static void graph_ref(struct vgraph *g, uint32_t from, cw_slice ref)
 {
     if (!ref.len || ref.ptr[0] == '#') return;
-    cw_slice r0 = ref;
+    cw_slice r0 = ref, ver = CW_SLICE_NULL;
     for (size_t i = 0; i + 10 <= r0.len; i++)
         if (memcmp(r0.ptr + i, "/_history/", 10) == 0) {
             r0.len = i;
+            ver = (cw_slice){ref.ptr + i + 10, ref.len - i - 10};
             break;
         }
     long to = -1;
@@ -2848,6 +3110,20 @@ static void graph_ref(struct vgraph *g, uint32_t from, cw_slice ref)
         }
     } else {
         return;
+    }
+    if (to >= 0 && must && g->r->bidx_dups) {
+        /* versions of one fullUrl: a versioned reference names one of
+           them, an unversioned one is ambiguous */
+        bool vf;
+        size_t nv = bundle_versions(g->r, jstr(&g->es->u.items[to], "fullUrl"), ver, &vf);
+        if (ver.len && !vf)
+            vissue(g->r, g->b, cw_buf_slice(&g->loc), CW_SEV_ERROR, CW_ISSUE_NOT_FOUND, "",
+                   "no entry of the document has the version the Composition's reference names");
+        else if (!ver.len && nv > 1)
+            vissue(g->r, g->b, cw_buf_slice(&g->loc), CW_SEV_ERROR, CW_ISSUE_STRUCTURE, "",
+                   "the Composition's reference matches %zu entries of the document (versions "
+                   "of one fullUrl)",
+                   nv);
     }
     if (to >= 0) {
         uint32_t a = uf_find(g->uf, from), b = uf_find(g->uf, (uint32_t)to);
@@ -3005,6 +3281,12 @@ static void check_node(struct vrun *r, const struct cw_fhir_node *n, unsigned de
     }
     check_fixed(r, n);
     check_min_max(r, n);
+    if (r->profile && cw_fhir_elem_value_count(n->elem)) {
+        r->hold++;
+        fhir_vctrl_check(r, r->scratch, n);
+        r->hold--;
+        scratch_done(r);
+    }
     check_codes(r, n);
     if (!prim && cw_fhir_sd_eq(n->type, T.reference) && (!r->profile || targets_narrowed(n->elem)))
         check_reference(r, n);
@@ -3030,11 +3312,16 @@ static void check_node(struct vrun *r, const struct cw_fhir_node *n, unsigned de
             check_questionnaire(r, n);
         else if (cw_slice_eq_cstr(tn, "QuestionnaireResponse"))
             check_qr(r, n);
+        else if (cw_slice_eq_cstr(tn, "StructureDefinition"))
+            fhir_vsd_check(r, n);
     }
     if (n->flags & CW_FHIR_NODE_RESOURCE) {
         if (!r->profile && n->parent) check_meta_profiles(r, n);
     } else if (!r->profile && is_extension_node(n) && !(n->flags & CW_FHIR_NODE_UNKNOWN)) {
         check_extension_def(r, n);
+        if (cw_slice_eq_cstr(jstr(n->value, "url"),
+                             "http://hl7.org/fhir/StructureDefinition/narrativeLink"))
+            fhir_vnarrative_link(r, n);
     }
     if (r->profile) {
         if ((n->flags & CW_FHIR_NODE_RESOURCE) && n->parent) check_resource_type(r, n);

@@ -389,6 +389,81 @@ static void test_registry_profile_slicing(void **s)
     cw_fhir_registry_free(reg);
 }
 
+/* A profile stating rules through element extensions (fhir_validate_ctrl.c). */
+static const char CTRL_PROFILE[] =
+    "{\"resourceType\":\"StructureDefinition\",\"url\":\"http://example.org/sd/ctrl\","
+    "\"name\":\"Ctrl\",\"status\":\"draft\",\"kind\":\"resource\",\"abstract\":false,"
+    "\"type\":\"Patient\",\"derivation\":\"constraint\","
+    "\"baseDefinition\":\"http://hl7.org/fhir/StructureDefinition/Patient\","
+    "\"differential\":{\"element\":["
+    "{\"id\":\"Patient.text\",\"path\":\"Patient.text\",\"extension\":[{\"url\":"
+    "\"http://hl7.org/fhir/StructureDefinition/narrative-language-control\",\"valueCode\":"
+    "\"_resource\"}]},"
+    "{\"id\":\"Patient.id\",\"path\":\"Patient.id\",\"extension\":[{\"url\":"
+    "\"http://hl7.org/fhir/StructureDefinition/minLength\",\"valueInteger\":5}]},"
+    "{\"id\":\"Patient.active\",\"path\":\"Patient.active\",\"extension\":[{\"url\":"
+    "\"http://hl7.org/fhir/5.0/StructureDefinition/extension-ElementDefinition.mustHaveValue\","
+    "\"valueBoolean\":true}]}]}}";
+
+static void test_profile_element_extensions(void **s)
+{
+    (void)s;
+    struct cw_fhir_registry *reg = cw_fhir_registry_new();
+    struct cw_err err;
+    assert_int_equal(cw_fhir_registry_add(reg, CTRL_PROFILE, strlen(CTRL_PROFILE), &err), 0);
+    assert_int_equal(cw_fhir_registry_build(reg, NULL, NULL), 0);
+    cw_slice url = CW_LIT("http://example.org/sd/ctrl");
+    struct cw_fhir_vopts o = {.registry = reg, .profiles = &url, .n_profiles = 1};
+#define LANG_DIV(l)                                                                                \
+    "\"text\":{\"status\":\"generated\",\"div\":\"<div "                                           \
+    "xmlns=\\\"http://www.w3.org/1999/xhtml\\\">"                                                  \
+    "<div lang=\\\"" l "\\\" xml:lang=\\\"" l "\\\">x</div></div>\"}"
+    struct cw_fhir_vresult r = run("{\"resourceType\":\"Patient\",\"id\":\"abcdef\","
+                                   "\"language\":\"en\"," LANG_DIV("en") ",\"active\":true}",
+                                   &o);
+    expect_no_errors(&r);
+    /* no section for Resource.language; id shorter than 5; active without a value */
+    r = run("{\"resourceType\":\"Patient\",\"id\":\"ab\",\"language\":\"en\"," LANG_DIV(
+                "de") ",\"_active\":{\"extension\":[{\"url\":\"http://example.org/x\","
+                      "\"valueString\":\"y\"}]}}",
+            &o);
+#undef LANG_DIV
+    expect(&r, "Patient.text", CW_SEV_ERROR, CW_ISSUE_BUSINESS_RULE);
+    expect(&r, "Patient.id", CW_SEV_ERROR, CW_ISSUE_VALUE);
+    expect(&r, "Patient.active", CW_SEV_ERROR, CW_ISSUE_REQUIRED);
+    cw_fhir_registry_free(reg);
+}
+
+/* StructureDefinition rules (fhir_validate_sd.c): the differential must
+   generate a snapshot; no slicing on the root. */
+static void test_structure_definition_rules(void **s)
+{
+    (void)s;
+#define SD_HEAD                                                                                    \
+    "{\"resourceType\":\"StructureDefinition\"," NARR ",\"url\":\"http://example.org/sd/x\","      \
+    "\"name\":\"X\",\"status\":\"draft\",\"kind\":\"resource\",\"abstract\":false,"                \
+    "\"type\":\"Observation\",\"derivation\":\"constraint\","                                      \
+    "\"baseDefinition\":\"http://hl7.org/fhir/StructureDefinition/Observation\","
+    struct cw_fhir_vresult r =
+        run(SD_HEAD "\"differential\":{\"element\":[{\"id\":\"Observation.status\","
+                    "\"path\":\"Observation.status\",\"min\":1}]}}",
+            NULL);
+    expect_no_errors(&r);
+    /* a choice named by a type it does not have */
+    r = run(SD_HEAD "\"differential\":{\"element\":[{\"id\":\"Observation.valueQuantity\","
+                    "\"path\":\"Observation.valueBla\"}]}}",
+            NULL);
+    expect(&r, "StructureDefinition", CW_SEV_ERROR, CW_ISSUE_INVALID);
+    /* slicing on the root */
+    r = run(SD_HEAD "\"differential\":{\"element\":[{\"id\":\"Observation\",\"path\":"
+                    "\"Observation\",\"slicing\":{\"discriminator\":[{\"type\":\"value\","
+                    "\"path\":\"url\"}],\"rules\":\"open\"}}]}}",
+            NULL);
+#undef SD_HEAD
+    expect(&r, "StructureDefinition.differential.element[0]", CW_SEV_ERROR, CW_ISSUE_STRUCTURE);
+    expect(&r, "StructureDefinition", CW_SEV_ERROR, CW_ISSUE_INVALID);
+}
+
 static void test_extension_definitions(void **s)
 {
     (void)s;
@@ -667,6 +742,8 @@ int main(void)
         cmocka_unit_test(test_bundle_and_contained),
         cmocka_unit_test(test_profiles),
         cmocka_unit_test(test_registry_profile_slicing),
+        cmocka_unit_test(test_profile_element_extensions),
+        cmocka_unit_test(test_structure_definition_rules),
         cmocka_unit_test(test_extension_definitions),
         cmocka_unit_test(test_extension_rules),
         cmocka_unit_test(test_bundle_rules),

@@ -265,7 +265,21 @@ static char *join(const char *dir, cw_slice name)
     return p;
 }
 
-/* Parse a FHIR JSON or XML file into a; NULL when unreadable or malformed. */
+/* Problems the lenient XML reader skipped: the Java validator reports each
+   as an error and goes on (text where an element belongs, undefined
+   elements and attributes, ...). */
+static long xml_problems;
+
+static void xml_warn(const struct cw_err *w, void *ctx)
+{
+    (void)ctx;
+    xml_problems++;
+    const char *v = getenv("CW_VALIDATE_VERBOSE");
+    if (v && strcmp(v, "2") == 0) fprintf(stderr, "  ours: xml: %s: %s\n", w->location, w->msg);
+}
+
+/* Parse a FHIR JSON or XML file into a; NULL when unreadable or malformed.
+   XML is read leniently; its skipped problems are counted in xml_problems. */
 static struct cw_json *load(struct cw_arena *a, const char *path, char **keep)
 {
     size_t len;
@@ -279,7 +293,8 @@ static struct cw_json *load(struct cw_arena *a, const char *path, char **keep)
     while (i < len && (text[i] == ' ' || text[i] == '\n' || text[i] == '\r' || text[i] == '\t'))
         i++;
     if (i < len && text[i] == '<') {
-        if (cw_fhir_xml_read(a, text, len, NULL, &res, &err) != 0) return NULL;
+        struct cw_fhir_xml_opts xo = {.flags = CW_FHIR_XML_LENIENT, .warn = xml_warn};
+        if (cw_fhir_xml_read(a, text, len, &xo, &res, &err) != 0) return NULL;
     } else {
         struct cw_json_opts o = {.flags = CW_JSON_STRICT | CW_JSON_ALLOW_BOM};
         if (cw_json_parse(a, text, len, &o, &res, &err) != 0) return NULL;
@@ -438,12 +453,15 @@ static long our_errors(struct cw_arena *a, const char *path, const struct cw_fhi
         free(text);
         return total;
     }
+    xml_problems = 0;
     struct cw_json *res = load(a, path, &keep);
     long n = 1;
     if (res) {
         struct cw_fhir_vresult r;
         struct cw_err err;
-        n = cw_fhir_validate(a, res, &o, &r, &err) == 0 ? (long)(r.n_error + r.n_fatal) : -1;
+        n = cw_fhir_validate(a, res, &o, &r, &err) == 0
+                ? (long)(r.n_error + r.n_fatal) + xml_problems
+                : -1;
         const char *v = getenv("CW_VALIDATE_VERBOSE");
         if (n >= 0 && v && strcmp(v, "2") == 0)
             for (size_t i = 0; i < r.n; i++)
@@ -545,9 +563,9 @@ static void test_manifest(void **state)
     cw_arena_destroy(ma);
     free(mtext);
     assert_true(steps > 300);
-    /* floor a little under the level measured (316 of 397, 79.6%; see
+    /* floor a little under the level measured (339 of 398, 85.2%; see
        docs/conformance.md, which lists the classes still missing) */
-    assert_true(exact * 100 >= steps * 77);
+    assert_true(exact * 100 >= steps * 83);
 }
 
 int main(void)
