@@ -436,6 +436,17 @@ const concepts = [];
 const vsRecs = [];
 const rules = [];
 const termUrls = new Set();
+// A concept's flags from its properties: 1 not selectable, 2 deprecated, 4 retired, 8 inactive.
+function conceptFlags(c) {
+  let flags = 0;
+  for (const p of c.property || []) {
+    if ((p.code === 'notSelectable' || p.code === 'abstract') && p.valueBoolean) flags |= 1;
+    if (p.code === 'status' && p.valueCode === 'deprecated') flags |= 2;
+    if (p.code === 'status' && p.valueCode === 'retired') flags |= 4;
+    if (p.code === 'inactive' && p.valueBoolean) flags |= 8;
+  }
+  return flags;
+}
 // THO code systems by URL (--tho): concepts added to R4's code systems below.
 const thoSystems = new Map();
 let thoAdded = 0;
@@ -470,15 +481,9 @@ for (const file of ['valuesets.json', 'v3-codesystems.json', 'v2-tables.json']) 
       (function walk(list_, parent) {
         for (const c of list_ || []) {
           const idx = concepts.length;
-          let flags = 0;
-          for (const p of c.property || []) {
-            if ((p.code === 'notSelectable' || p.code === 'abstract') && p.valueBoolean) flags |= 1;
-            if (p.code === 'status' && p.valueCode === 'deprecated') flags |= 2;
-            if (p.code === 'status' && p.valueCode === 'retired') flags |= 4;
-            if (p.code === 'inactive' && p.valueBoolean) flags |= 8;
+          for (const p of c.property || [])
             if (p.code === 'child' && p.valueCode) childEdges.push([idx, p.valueCode]);
-          }
-          concepts.push({ code: str(c.code), display: str(c.display), parent, parents2: [], flags, _code: c.code });
+          concepts.push({ code: str(c.code), display: str(c.display), parent, parents2: [], flags: conceptFlags(c), _code: c.code });
           if (!byCode.has(c.code)) byCode.set(c.code, idx);
           walk(c.concept, idx);
         }
@@ -493,14 +498,7 @@ for (const file of ['valuesets.json', 'v3-codesystems.json', 'v2-tables.json']) 
             let idx = byCode.get(c.code);
             if (idx === undefined) {
               idx = concepts.length;
-              let flags = 0;
-              for (const p of c.property || []) {
-                if ((p.code === 'notSelectable' || p.code === 'abstract') && p.valueBoolean) flags |= 1;
-                if (p.code === 'status' && p.valueCode === 'deprecated') flags |= 2;
-                if (p.code === 'status' && p.valueCode === 'retired') flags |= 4;
-                if (p.code === 'inactive' && p.valueBoolean) flags |= 8;
-              }
-              concepts.push({ code: str(c.code), display: str(c.display), parent, parents2: [], flags, _code: c.code });
+              concepts.push({ code: str(c.code), display: str(c.display), parent, parents2: [], flags: conceptFlags(c), _code: c.code });
               byCode.set(c.code, idx);
             }
             walkTho(c.concept, idx);

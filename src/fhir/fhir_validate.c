@@ -2239,6 +2239,23 @@ static bool ctx_element_match(const struct cw_fhir_node *c, cw_slice en)
     return false;
 }
 
+/* The truth of a (cached) FHIRPath expression on focus: 1, 0, or -1 when
+   it does not compile, fails, is not a boolean or (single) not one item. */
+static int eval_truth(struct vrun *r, cw_slice expr, const struct cw_fhir_node *focus, bool single)
+{
+    struct cw_err err;
+    cw_err_clear(&err);
+    bool owned;
+    const struct cw_fhirpath_expr *x = fhir_vcache_get(expr, &owned, &err);
+    if (!x) return -1;
+    struct cw_fhirpath_coll out;
+    int rc = cw_fhirpath_eval_node(r->scratch, x, &r->env, focus, &out, &err);
+    int t = rc == 0 && (!single || out.n == 1) ? cw_fhirpath_truth(out, &err) : -1;
+    fhir_vcache_release(x, owned);
+    scratch_done(r);
+    return t;
+}
+
 /* Is node c an element of the result of the context's FHIRPath expression
    on c's resource? */
 static int ctx_fhirpath_match(struct vrun *r, const struct cw_fhir_node *c, cw_slice expr)
@@ -2265,17 +2282,7 @@ static int ctx_fhirpath_match(struct vrun *r, const struct cw_fhir_node *c, cw_s
 /* Does the context invariant hold on the container c? 1, 0, -1 unknown. */
 static int ctx_invariant(struct vrun *r, const struct cw_fhir_node *c, cw_slice expr)
 {
-    struct cw_err err;
-    cw_err_clear(&err);
-    bool owned;
-    const struct cw_fhirpath_expr *x = fhir_vcache_get(expr, &owned, &err);
-    if (!x) return -1;
-    struct cw_fhirpath_coll out;
-    int rc = cw_fhirpath_eval_node(r->scratch, x, &r->env, c, &out, &err);
-    int t = rc == 0 ? cw_fhirpath_truth(out, &err) : -1;
-    fhir_vcache_release(x, owned);
-    scratch_done(r);
-    return t;
+    return eval_truth(r, expr, c, false);
 }
 
 /* The last step of a definition's URL ("structuredefinition-fhir-type"). */
@@ -2777,17 +2784,7 @@ static int qr_enabled_expr(struct vrun *r, const struct cw_fhir_node *qr, const 
         }
     }
     if (!expr.len) return -1;
-    struct cw_err err;
-    cw_err_clear(&err);
-    bool owned;
-    const struct cw_fhirpath_expr *x = fhir_vcache_get(expr, &owned, &err);
-    if (!x) return -1;
-    struct cw_fhirpath_coll out;
-    int rc = cw_fhirpath_eval_node(r->scratch, x, &r->env, qr, &out, &err);
-    int t = rc == 0 && out.n == 1 ? cw_fhirpath_truth(out, &err) : -1;
-    fhir_vcache_release(x, owned);
-    scratch_done(r);
-    return t;
+    return eval_truth(r, expr, qr, true);
 }
 
 /* The answer value[x] type an item type takes (questionnaire.html#item:
