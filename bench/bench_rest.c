@@ -13,7 +13,8 @@
  *       kind (patient + code + date; patient + code; code + date, _count 10;
  *       name) with per-search latency p50/p99 in milliseconds. With
  *       --store-dir (SQLite) the store lives in DIR/bench.db and is kept:
- *       a later run continues from what is there (a 1M load takes long).
+ *       a later run continues from what is there (a 1M load takes long);
+ *       --pg-keep does the same on PostgreSQL (the schema is not reset).
  *   bench_rest create [--pg URL] [--queries N] SYNTHEA_DIR
  *       rest-create: the Synthea bundles loaded, then N single creates of
  *       an Observation (one transaction and commit each), one at a time.
@@ -81,6 +82,7 @@ struct env {
 };
 
 static const char *g_store_dir; /* --store-dir */
+static bool g_pg_keep;          /* --pg-keep */
 
 static void pg_reset(const char *url)
 {
@@ -98,7 +100,8 @@ static int env_open(struct env *e, const char *pg, bool validate)
     memset(e, 0, sizeof *e);
     char url[1100];
     if (pg) {
-        pg_reset(pg);
+        if (g_pg_keep) e->keep = true;
+        else pg_reset(pg);
         snprintf(url, sizeof url, "%s", pg);
     } else if (g_store_dir) {
         snprintf(e->dir, sizeof e->dir, "%s", g_store_dir);
@@ -300,6 +303,28 @@ static size_t resume_store(const char *dir, struct pat **pats, size_t *npat, siz
     return stored;
 }
 
+/* The same for a kept PostgreSQL schema (--pg-keep). */
+static size_t resume_pg(const char *url, struct pat **pats, size_t *npat, size_t *cap)
+{
+    PGconn *c = PQconnectdb(url);
+    size_t stored = 0;
+    if (PQstatus(c) == CONNECTION_OK) {
+        PGresult *r = PQexec(c, "SELECT type, id FROM resource_current WHERE deleted = 0");
+        if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+            int n = PQntuples(r);
+            for (int i = 0; i < n; i++) {
+                stored++;
+                if (strcmp(PQgetvalue(r, i, 0), "Patient") != 0) continue;
+                if (*npat == *cap) *pats = realloc(*pats, (*cap *= 2) * sizeof **pats);
+                snprintf((*pats)[(*npat)++].id, sizeof (*pats)[0].id, "%s", PQgetvalue(r, i, 1));
+            }
+        }
+        PQclear(r);
+    }
+    PQfinish(c);
+    return stored;
+}
+
 static void search_latency(const char *pg, size_t target, int nq)
 {
     struct env e;
@@ -308,8 +333,8 @@ static void search_latency(const char *pg, size_t target, int nq)
     size_t stored = 0, npat = 0, cap = 1024;
     struct pat *pats = malloc(cap * sizeof *pats);
     if (e.keep) {
-        stored = resume_store(e.dir, &pats, &npat, &cap);
-        fprintf(stderr, "  %s holds %zu resources, %zu patients\n", e.dir, stored, npat);
+        stored = pg ? resume_pg(pg, &pats, &npat, &cap) : resume_store(e.dir, &pats, &npat, &cap);
+        fprintf(stderr, "  the kept store holds %zu resources, %zu patients\n", stored, npat);
     }
     size_t before = stored;
     double t0 = cw_bench_now(), c0 = cpu_now();
@@ -617,6 +642,7 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--queries") == 0 && i + 1 < argc) nq = atoi(argv[++i]);
         else if (strcmp(argv[i], "--only-pg") == 0) only_pg = true;
         else if (strcmp(argv[i], "--store-dir") == 0 && i + 1 < argc) g_store_dir = argv[++i];
+        else if (strcmp(argv[i], "--pg-keep") == 0) g_pg_keep = true;
         else if (strcmp(argv[i], "--no-validate") == 0) no_validate = true;
         else dir = argv[i];
     }
