@@ -774,7 +774,15 @@ static const struct fp_nav_cache *child_elem(struct fp_ev *ev, const struct fp_a
     res->valid = true;
     if (res->child.set) {
         res->choice = (cw_fhir_elem_flags(res->child) & CW_FHIR_E_CHOICE) != 0;
-        if (!res->choice) {
+        if (res->choice) {
+            size_t nt = cw_fhir_elem_type_count(res->child);
+            for (size_t k = 0; k < nt; k++) {
+                struct cw_fhir_typeref tr;
+                if (cw_fhir_elem_type(res->child, k, &tr) < 0) continue;
+                size_t l = name.len + cw_fhir_sd_type_name(tr.type).len;
+                res->choice_lens |= (uint64_t)1 << (l < 63 ? l : 63);
+            }
+        } else {
             res->single = cw_fhir_elem_single_type(res->child);
             res->kind = (uint8_t)cw_fhir_sd_kind(res->single);
         }
@@ -864,6 +872,7 @@ struct fp_match {
     struct cw_fhir_elem ce;      /* the element (also set for a choice) */
     struct cw_fhir_sd t;
     cw_slice name; /* the JSON key without '_' */
+    uint64_t lens; /* a choice: the possible key lengths (fp_nav_cache.choice_lens) */
     enum cw_fhir_kind kind;
     bool leaf_ok; /* v is a resource that passed the leaf filter */
 };
@@ -881,7 +890,10 @@ find_member(struct fp_ev *ev, const struct fp_nav_cache *info,
 {
     m->ce = info->child;
     if (!m->ce.set) return 0;
-    if (info->choice) return 2;
+    if (info->choice) {
+        m->lens = info->choice_lens;
+        return 2;
+    }
     size_t nl = name.len;
     const struct cw_json_member *mem = obj->u.members;
     uint32_t nm = obj->len;
@@ -935,6 +947,12 @@ find_member(struct fp_ev *ev, const struct fp_nav_cache *info,
     return 1;
 }
 
+/* Is a key of length l possible under choice length mask lens? */
+static inline bool len_possible(uint64_t lens, size_t l)
+{
+    return (lens >> (l < 63 ? l : 63)) & 1;
+}
+
 static int nav_node(struct fp_ev *ev, const struct fp_ast *an, const struct cw_fhir_node *p,
                     cw_slice name, bool all, struct fp_vec *out)
 {
@@ -977,12 +995,19 @@ static int nav_node(struct fp_ev *ev, const struct fp_ast *an, const struct cw_f
     size_t nl = name.len;
     const struct cw_json_member *mem = obj->u.members;
     uint32_t nm = obj->len;
+    bool noext = (obj->flags & CW_JSON_F_NOEXT) != 0;
     for (uint32_t k = 0; k < nm; k++) {
         const struct cw_json_member *m = &mem[k];
         size_t kl = m->key.len;
         if (kl <= nl) continue;
+        /* lengths first: only names as long as name + a type's name can
+           match, and the key bytes (in the input text) are read only then */
+        bool plain_ok = len_possible(fm.lens, kl);
+        bool ext_ok = !noext && len_possible(fm.lens, kl - 1);
+        if (!plain_ok && !ext_ok) continue;
         cw_slice key = m->key;
         bool ext = key.ptr[0] == '_';
+        if (ext ? !ext_ok : !plain_ok) continue;
         cw_slice bare = ext ? (cw_slice){key.ptr + 1, kl - 1} : key;
         if (bare.len <= nl || !cw_bytes_eq(bare.ptr, name.ptr, nl)) continue;
         struct cw_fhir_sd t = choice_type(ce, (cw_slice){bare.ptr + nl, bare.len - nl});
@@ -1066,8 +1091,13 @@ int cw_fhirpath_truth(struct cw_fhirpath_coll c, struct cw_err *err)
     return 1;
 }
 
+#define FP_NOT_FAST 3
+static int fast_truth(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr);
+
 int fp_eval_truth(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr)
 {
+    int t = fast_truth(ev, n, fr);
+    if (t != FP_NOT_FAST) return t;
     fp_coll c;
     if (fp_eval(ev, n, fr, &c) < 0) return -1;
     return coll_truth(ev, n, c);
@@ -1537,6 +1567,11 @@ int fp_op_is_as(struct fp_ev *ev, const struct fp_ast *n, fp_coll in, bool is, f
 #define PF_MID       8
 #define PF_NEAR      4
 #define PF_MEMBERS   6
+#ifndef PFW_FAR
+#define PFW_FAR  12
+#define PFW_MID  8
+#define PFW_NEAR 4
+#endif
 
 /* GCC 12 drops __builtin_prefetch here (the address loads feed nothing
    else), so on x86-64 the instruction is written out. */
@@ -1601,6 +1636,8 @@ static inline void prefetch_ahead(const fp_coll *in, size_t i)
  */
 #define FP_CHAIN_MAX 16
 
+bool fp_no_fuse = false;
+
 struct fp_chain {
     unsigned k;                                  /* steps, from the base outwards */
     const struct fp_ast *ast[FP_CHAIN_MAX];      /* the MEMBER nodes */
@@ -1615,9 +1652,10 @@ struct fp_lvl {
 
 /* The steps ending at member node n (with fused filter f); *base is what
    the first step navigates from (NULL: $this), *extra the evaluation depth
-   step-by-step navigation would add above the base. false: no chain. */
-static bool chain_of(const struct fp_ast *n, const struct fp_typespec *f, struct fp_chain *ch,
-                     const struct fp_ast **base, unsigned *extra)
+   step-by-step navigation would add above the base. false: no chain of at
+   least min_k steps. */
+static bool chain_of(const struct fp_ast *n, const struct fp_typespec *f, unsigned min_k,
+                     struct fp_chain *ch, const struct fp_ast **base, unsigned *extra)
 {
     const struct fp_ast *rev[FP_CHAIN_MAX];
     const struct fp_typespec *rf[FP_CHAIN_MAX];
@@ -1646,7 +1684,7 @@ static bool chain_of(const struct fp_ast *n, const struct fp_typespec *f, struct
         *base = t;
         break;
     }
-    if (k < 2) return false;
+    if (k < min_k) return false;
     ch->k = k;
     for (unsigned j = 0; j < k; j++) {
         ch->ast[j] = rev[k - 1 - j];
@@ -1670,11 +1708,44 @@ static const struct cw_fhir_node *lvl_mat(struct fp_ev *ev, struct fp_lvl *L, un
     return n;
 }
 
-static inline void pf_json(const struct cw_json *o)
+/* The prefetch schedule of prefetch_ahead() on the JSON items of an array
+   the fused walk goes through (item i is being walked). */
+static inline void pf_items(const struct cw_json *items, uint32_t len, uint32_t i)
 {
-    if (o->type == CW_JSON_OBJECT && o->len) {
-        pf(o->u.members);
-        if (o->len > 2) pf(o->u.members + 2);
+    if (i + PFW_FAR < len) {
+        const struct cw_json *o = &items[i + PFW_FAR];
+        if (o->type == CW_JSON_OBJECT && o->len) {
+            pf(o->u.members);
+            if (o->len > 2) pf(o->u.members + 2);
+        }
+    }
+    if (i + PFW_MID < len) {
+        const struct cw_json *o = &items[i + PFW_MID];
+        if (o->type == CW_JSON_OBJECT) {
+            uint32_t m = o->len < PF_MEMBERS ? o->len : PF_MEMBERS;
+            for (uint32_t k = 0; k < m; k++) {
+                const struct cw_json_member *mb = &o->u.members[k];
+                pf(mb->key.ptr);
+                if (mb->value.type == CW_JSON_OBJECT && mb->value.len) pf(mb->value.u.members);
+            }
+        }
+    }
+    if (i + PFW_NEAR < len) {
+        const struct cw_json *o = &items[i + PFW_NEAR];
+        if (o->type == CW_JSON_OBJECT) {
+            uint32_t m = o->len < PF_MEMBERS ? o->len : PF_MEMBERS;
+            for (uint32_t k = 0; k < m; k++) {
+                const struct cw_json *cv = &o->u.members[k].value;
+                if (cv->type == CW_JSON_OBJECT && cv->len) {
+                    /* the walk goes on into the nested object (entry.resource):
+                       its keys, and the rest of its member array */
+                    uint32_t mm = cv->len < 2 * PF_MEMBERS ? cv->len : 2 * PF_MEMBERS;
+                    for (uint32_t q = 0; q < mm; q += 2) pf(cv->u.members[q].key.ptr);
+                    if (cv->len > 4) pf(cv->u.members + 4);
+                    if (cv->len > 6) pf(cv->u.members + 6);
+                }
+            }
+        }
     }
 }
 
@@ -1747,7 +1818,7 @@ static int walk(struct fp_ev *ev, const struct fp_chain *ch, unsigned s, struct 
                     *c = (struct cw_fhir_node){.elem = m.ce, .type = m.t, .name = m.name};
                     for (uint32_t i = 0; i < len; i++) {
                         const struct cw_json *vi = &v->u.items[i];
-                        if (far && i + PF_FAR < len) pf_json(&v->u.items[i + PF_FAR]);
+                        if (far) pf_items(v->u.items, len, i);
                         if (vi->type != CW_JSON_OBJECT) continue;
                         c->value = vi;
                         c->index = i;
@@ -1759,7 +1830,7 @@ static int walk(struct fp_ev *ev, const struct fp_chain *ch, unsigned s, struct 
                 for (uint32_t i = 0; i < nn; i++) {
                     const struct cw_json *vi = i < len ? &v->u.items[i] : NULL;
                     const struct cw_json *xi = i < xlen ? &x->u.items[i] : NULL;
-                    if (far && i + PF_FAR < len) pf_json(&v->u.items[i + PF_FAR]);
+                    if (far) pf_items(v->u.items, len, i);
                     r = make_child(ev, m.ce, m.t, m.kind, false, m.name, i, vi, xi, f, false, c);
                     if (r < 0) return -1;
                     if (r && walk_child(ev, ch, s, L, c, out) < 0) return -1;
@@ -1809,6 +1880,23 @@ static int walk(struct fp_ev *ev, const struct fp_chain *ch, unsigned s, struct 
     return 0;
 }
 
+/* Walk chain ch from every item of in, appending the results to v. */
+static int chain_run(struct fp_ev *ev, const struct fp_chain *ch, fp_coll in, struct fp_vec *v)
+{
+    struct fp_lvl L[FP_CHAIN_MAX];
+    for (unsigned j = 0; j < ch->k; j++) L[j].info.valid = false;
+    for (size_t i = 0; i < in.n; i++) {
+        const fp_val *it = &in.items[i];
+        if (it->kind == CW_FHIRPATH_NODE) {
+            L[0].mat = it->u.node;
+            if (walk(ev, ch, 0, L, NULL, v) < 0) return -1;
+        } else if (walk(ev, ch, 0, L, it, v) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Evaluate the chain of member steps ending at n (see above). */
 static int op_chain(struct fp_ev *ev, const struct fp_chain *ch, const struct fp_ast *base,
                     unsigned extra, const struct fp_frame *fr, fp_coll *out)
@@ -1823,29 +1911,78 @@ static int op_chain(struct fp_ev *ev, const struct fp_chain *ch, const struct fp
         in = fr->this_;
     }
     struct fp_vec v = {0};
-    struct fp_lvl L[FP_CHAIN_MAX];
-    for (unsigned j = 0; j < ch->k; j++) L[j].info.valid = false;
-    for (size_t i = 0; i < in.n; i++) {
-        const fp_val *it = &in.items[i];
-        if (it->kind == CW_FHIRPATH_NODE) {
-            L[0].mat = it->u.node;
-            if (walk(ev, ch, 0, L, NULL, &v) < 0) return -1;
-        } else if (walk(ev, ch, 0, L, it, &v) < 0) {
-            return -1;
-        }
-    }
+    if (chain_run(ev, ch, in, &v) < 0) return -1;
     *out = fp_vec_coll(&v);
     return 0;
+}
+
+/*
+ * Truth of "path op literal" (= != < <= > >=) and "path is T" where path is
+ * a member chain from $this, as in where(status = 'final'): the operator's
+ * answer, from the same functions, without the collections of the generic
+ * evaluation. FP_TRUE, FP_FALSE, FP_UNKNOWN, -1 error, or FP_NOT_FAST when
+ * n has another shape.
+ */
+static int fast_truth(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr)
+{
+    uint8_t op = n->op;
+    bool eq = op == FP_OP_EQ || op == FP_OP_NE;
+    bool ord = op == FP_OP_LT || op == FP_OP_LE || op == FP_OP_GT || op == FP_OP_GE;
+    if ((!eq && !ord && op != FP_OP_IS) || fp_no_fuse) return FP_NOT_FAST;
+    if (op != FP_OP_IS && n->rhs->op != FP_OP_LITERAL) return FP_NOT_FAST;
+    const struct fp_ast *t = n->target;
+    const struct fp_typespec *f = NULL;
+    unsigned wrap = 0;
+    if (t->op == FP_OP_FUNC && t->fn == FP_FN_OFTYPE && t->target &&
+        t->target->op == FP_OP_MEMBER &&
+        !((t->target->flags & FP_AST_ROOTNAME) && t->target->type.ns)) {
+        f = &t->type;
+        t = t->target;
+        wrap = 1;
+    }
+    if (t->op != FP_OP_MEMBER || ((t->flags & FP_AST_ROOTNAME) && t->type.ns)) return FP_NOT_FAST;
+    struct fp_chain ch;
+    const struct fp_ast *base;
+    unsigned extra;
+    if (!chain_of(t, f, 1, &ch, &base, &extra) || base) return FP_NOT_FAST;
+    /* generic: n at depth+1, its operand at +2 (+1 inside ofType), the steps below */
+    if (ev->depth + 2 + wrap + extra > ev->max_depth) return FP_NOT_FAST;
+    fp_val buf[4];
+    struct fp_vec v = {buf, 0, 4};
+    if (chain_run(ev, &ch, fr->this_, &v) < 0) return -1;
+    fp_coll a = fp_vec_coll(&v);
+    if (op == FP_OP_IS) {
+        fp_coll o;
+        if (fp_op_is_as(ev, n, a, true, &o) < 0) return -1;
+        return coll_truth(ev, n, o);
+    }
+    fp_coll b = {&n->rhs->lit, 1};
+    if (eq) {
+        if (fp_steps(ev, n, a.n + b.n) < 0) return -1;
+        int r = coll_equal(ev, a, b);
+        if (r == FP_UNKNOWN) return FP_UNKNOWN;
+        return (r == FP_TRUE) == (op == FP_OP_EQ) ? FP_TRUE : FP_FALSE;
+    }
+    if (a.n > 1)
+        return fp_fail(ev, n->target, CW_ISSUE_PROCESSING,
+                       "%s: expected a single item, got %zu", "left operand", a.n);
+    if (a.n == 0) return FP_UNKNOWN;
+    int c = fp_compare(ev, &a.items[0], &b.items[0]);
+    if (c == -2)
+        return fp_fail(ev, n, CW_ISSUE_PROCESSING, "values of these types cannot be compared");
+    if (c == FP_UNKNOWN) return FP_UNKNOWN;
+    bool r = op == FP_OP_LT ? c < 0 : op == FP_OP_LE ? c <= 0 : op == FP_OP_GT ? c > 0 : c >= 0;
+    return r ? FP_TRUE : FP_FALSE;
 }
 
 static int op_member(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr,
                      fp_coll *out, const struct fp_typespec *filter)
 {
-    if (!((n->flags & FP_AST_ROOTNAME) && n->type.ns)) {
+    if (!((n->flags & FP_AST_ROOTNAME) && n->type.ns) && !fp_no_fuse) {
         struct fp_chain ch;
         const struct fp_ast *base;
         unsigned extra;
-        if (chain_of(n, filter, &ch, &base, &extra) && ev->depth + extra <= ev->max_depth)
+        if (chain_of(n, filter, 2, &ch, &base, &extra) && ev->depth + extra <= ev->max_depth)
             return op_chain(ev, &ch, base, extra, fr, out);
     }
     fp_coll in;

@@ -316,6 +316,8 @@ struct fp_nav_cache {
     struct cw_fhir_sd single;  /* the child's type when it has one (not a choice) */
     uint8_t kind;              /* enum cw_fhir_kind of single */
     bool choice;               /* the child is a choice element (value[x]) */
+    uint64_t choice_lens;      /* choice: bit L set when a JSON name of length L
+                                  (name + type suffix) is possible; bit 63: 63 or more */
     bool valid;
 };
 #define FP_NAV_WAYS 4
@@ -373,6 +375,11 @@ static inline fp_coll fp_vec_coll(const struct fp_vec *v)
 {
     return (fp_coll){v->items, v->n};
 }
+
+/* Testing only: when true, member chains and where() comparisons are
+   evaluated step by step (the fused walk of fhirpath_eval.c is off), so a
+   test can compare both. Set it before evaluating, never concurrently. */
+extern bool fp_no_fuse;
 
 /* Evaluate n with the given scope into *out; 0 or -1 (ev->err set). */
 int fp_eval(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr, fp_coll *out);
