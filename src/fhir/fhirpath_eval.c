@@ -1567,11 +1567,7 @@ int fp_op_is_as(struct fp_ev *ev, const struct fp_ast *n, fp_coll in, bool is, f
 #define PF_MID       8
 #define PF_NEAR      4
 #define PF_MEMBERS   6
-#ifndef PFW_FAR
-#define PFW_FAR  12
-#define PFW_MID  8
-#define PFW_NEAR 4
-#endif
+
 
 /* GCC 12 drops __builtin_prefetch here (the address loads feed nothing
    else), so on x86-64 the instruction is written out. */
@@ -1712,15 +1708,15 @@ static const struct cw_fhir_node *lvl_mat(struct fp_ev *ev, struct fp_lvl *L, un
    the fused walk goes through (item i is being walked). */
 static inline void pf_items(const struct cw_json *items, uint32_t len, uint32_t i)
 {
-    if (i + PFW_FAR < len) {
-        const struct cw_json *o = &items[i + PFW_FAR];
+    if (i + PF_FAR < len) {
+        const struct cw_json *o = &items[i + PF_FAR];
         if (o->type == CW_JSON_OBJECT && o->len) {
             pf(o->u.members);
             if (o->len > 2) pf(o->u.members + 2);
         }
     }
-    if (i + PFW_MID < len) {
-        const struct cw_json *o = &items[i + PFW_MID];
+    if (i + PF_MID < len) {
+        const struct cw_json *o = &items[i + PF_MID];
         if (o->type == CW_JSON_OBJECT) {
             uint32_t m = o->len < PF_MEMBERS ? o->len : PF_MEMBERS;
             for (uint32_t k = 0; k < m; k++) {
@@ -1730,8 +1726,8 @@ static inline void pf_items(const struct cw_json *items, uint32_t len, uint32_t 
             }
         }
     }
-    if (i + PFW_NEAR < len) {
-        const struct cw_json *o = &items[i + PFW_NEAR];
+    if (i + PF_NEAR < len) {
+        const struct cw_json *o = &items[i + PF_NEAR];
         if (o->type == CW_JSON_OBJECT) {
             uint32_t m = o->len < PF_MEMBERS ? o->len : PF_MEMBERS;
             for (uint32_t k = 0; k < m; k++) {
