@@ -1615,6 +1615,11 @@ static inline void prefetch_ahead(const fp_coll *in, size_t i)
     }
 }
 
+void fp_prefetch_ahead(const fp_coll *in, size_t i)
+{
+    if (in->n >= PF_MIN_ITEMS) prefetch_ahead(in, i);
+}
+
 /*
  * Fused member chains. A path of member steps (a.b.c, each optionally
  * followed by ofType(T)) is walked depth first from each input item
