@@ -269,8 +269,9 @@ int cw_fhir_iter_next(struct cw_fhir_iter *it, struct cw_fhir_node *out, struct 
             x = &m->value;
         } else {
             v = &m->value;
-            if (primitive) {
-                /* the "_name" member: keys of that length starting with '_' */
+            if (primitive && !(it->obj->flags & CW_JSON_F_NOEXT)) {
+                /* the "_name" member: keys of that length starting with '_'
+                   (none when the parser saw no "_" key in the object) */
                 const struct cw_json_member *mm = it->obj->u.members;
                 for (uint32_t k = 0; k < it->obj->len; k++)
                     if (mm[k].key.len == bare.len + 1 && mm[k].key.ptr[0] == '_' &&

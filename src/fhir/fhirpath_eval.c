@@ -602,11 +602,17 @@ static inline bool leaf_type_matches(const struct cw_json *v, const struct fp_ty
            cw_bytes_eq(rtv->u.str, f->name, f->name_len);
 }
 
-/* Emit one child node from JSON value v (may be NULL) and its "_x" entry x. */
+/*
+ * Fill *n with the child node for JSON value v (may be NULL) and its "_x"
+ * entry x: 1 when there is a node, 0 when there is none (absent, the wrong
+ * JSON shape, or dropped by the fused ofType() filter f). leaf_ok: v is
+ * known to pass f, a concrete resource type. n->parent is left to the caller.
+ */
 static inline __attribute__((always_inline)) int
-emit_node(struct fp_ev *ev, const struct cw_fhir_node *parent, struct cw_fhir_elem ce,
-          struct cw_fhir_sd t, enum cw_fhir_kind kind, bool choice, cw_slice name, uint32_t index,
-          const struct cw_json *v, const struct cw_json *x, struct fp_vec *out)
+make_child(struct fp_ev *ev, struct cw_fhir_elem ce, struct cw_fhir_sd t, enum cw_fhir_kind kind,
+           bool choice, cw_slice name, uint32_t index, const struct cw_json *v,
+           const struct cw_json *x, const struct fp_typespec *f, bool leaf_ok,
+           struct cw_fhir_node *n)
 {
     if (v && v->type == CW_JSON_NULL) v = NULL;
     if (x && x->type != CW_JSON_OBJECT) x = NULL;
@@ -619,9 +625,8 @@ emit_node(struct fp_ev *ev, const struct cw_fhir_node *parent, struct cw_fhir_el
     unsigned flags = 0;
     if (choice) flags |= CW_FHIR_NODE_CHOICE;
     if (kind == CW_FHIR_KIND_PRIMITIVE) flags |= CW_FHIR_NODE_PRIMITIVE;
-    const struct fp_typespec *f = ev->nav_filter;
     if (kind == CW_FHIR_KIND_RESOURCE && f && f->ns == FP_NS_FHIR && f->leaf_resource) {
-        if (!leaf_type_matches(v, f)) return 0;
+        if (!leaf_ok && !leaf_type_matches(v, f)) return 0;
         t = f->sd;
         flags |= CW_FHIR_NODE_RESOURCE;
         f = NULL; /* already matched */
@@ -639,19 +644,39 @@ emit_node(struct fp_ev *ev, const struct cw_fhir_node *parent, struct cw_fhir_el
     if (f && !(f->ns == FP_NS_SYSTEM && f->sys == FP_SYS_ANY)) {
         if (f->ns != FP_NS_FHIR || (flags & FP_NODE_UNTYPED) || !type_is_a(t, f->sd)) return 0;
     }
-    struct cw_fhir_node *n = new_node(ev);
-    if (!n) return -1;
     n->value = v;
     n->ext = kind == CW_FHIR_KIND_PRIMITIVE ? x : NULL;
     n->elem = ce;
     n->type = t;
     n->name = name;
     n->index = index;
-    n->parent = parent;
     n->flags = flags;
+    return 1;
+}
+
+/* Push a copy of child c (parent set here) onto out. */
+static inline int push_child(struct fp_ev *ev, const struct cw_fhir_node *c,
+                             const struct cw_fhir_node *parent, struct fp_vec *out)
+{
+    struct cw_fhir_node *n = new_node(ev);
+    if (!n) return -1;
+    *n = *c;
+    n->parent = parent;
     fp_val val = {.kind = CW_FHIRPATH_NODE};
     val.u.node = n;
     return fp_vec_push(ev, out, val);
+}
+
+/* Emit one child node from JSON value v (may be NULL) and its "_x" entry x. */
+static inline __attribute__((always_inline)) int
+emit_node(struct fp_ev *ev, const struct cw_fhir_node *parent, struct cw_fhir_elem ce,
+          struct cw_fhir_sd t, enum cw_fhir_kind kind, bool choice, cw_slice name, uint32_t index,
+          const struct cw_json *v, const struct cw_json *x, struct fp_vec *out)
+{
+    struct cw_fhir_node c;
+    int r = make_child(ev, ce, t, kind, choice, name, index, v, x, ev->nav_filter, false, &c);
+    if (r <= 0) return r;
+    return push_child(ev, &c, parent, out);
 }
 
 /* Emit the nodes of one JSON member (array or single). */
@@ -698,6 +723,7 @@ static struct cw_fhir_sd choice_type(struct cw_fhir_elem ce, cw_slice suffix)
 /* The "_name" member for a primitive "name" in obj, or NULL. */
 static const struct cw_json *ext_member(const struct cw_json *obj, cw_slice bare)
 {
+    if (obj->flags & CW_JSON_F_NOEXT) return NULL;
     for (uint32_t k = 0; k < obj->len; k++) {
         cw_slice key = obj->u.members[k].key;
         if (key.len == bare.len + 1 && key.ptr[0] == '_' &&
@@ -748,7 +774,15 @@ static const struct fp_nav_cache *child_elem(struct fp_ev *ev, const struct fp_a
     res->valid = true;
     if (res->child.set) {
         res->choice = (cw_fhir_elem_flags(res->child) & CW_FHIR_E_CHOICE) != 0;
-        if (!res->choice) {
+        if (res->choice) {
+            size_t nt = cw_fhir_elem_type_count(res->child);
+            for (size_t k = 0; k < nt; k++) {
+                struct cw_fhir_typeref tr;
+                if (cw_fhir_elem_type(res->child, k, &tr) < 0) continue;
+                size_t l = name.len + cw_fhir_sd_type_name(tr.type).len;
+                res->choice_lens |= (uint64_t)1 << (l < 63 ? l : 63);
+            }
+        } else {
             res->single = cw_fhir_elem_single_type(res->child);
             res->kind = (uint8_t)cw_fhir_sd_kind(res->single);
         }
@@ -809,6 +843,116 @@ static int nav_untyped(struct fp_ev *ev, const struct cw_fhir_node *p, cw_slice 
     return 0;
 }
 
+/* Equal bytes for short keys: overlapping word loads, no byte loop. */
+static inline bool key_eq(const char *a, const char *b, size_t n)
+{
+    if (n >= 8) return cw_bytes_eq(a, b, n);
+    if (n >= 4) {
+        uint32_t x0, y0, x1, y1;
+        memcpy(&x0, a, 4);
+        memcpy(&y0, b, 4);
+        memcpy(&x1, a + n - 4, 4);
+        memcpy(&y1, b + n - 4, 4);
+        return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+    }
+    if (n >= 2) {
+        uint16_t x0, y0, x1, y1;
+        memcpy(&x0, a, 2);
+        memcpy(&y0, b, 2);
+        memcpy(&x1, a + n - 2, 2);
+        memcpy(&y1, b + n - 2, 2);
+        return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+    }
+    return n == 0 || a[0] == b[0];
+}
+
+/* A member found for a non-choice element. */
+struct fp_match {
+    const struct cw_json *v, *x; /* "name" and "_name" (either may be NULL) */
+    struct cw_fhir_elem ce;      /* the element (also set for a choice) */
+    struct cw_fhir_sd t;
+    cw_slice name; /* the JSON key without '_' */
+    uint64_t lens; /* a choice: the possible key lengths (fp_nav_cache.choice_lens) */
+    enum cw_fhir_kind kind;
+    bool leaf_ok; /* v is a resource that passed the leaf filter */
+};
+
+/*
+ * The JSON member(s) for FHIRPath name 'name' on typed node p (obj is its
+ * JSON object; info: the element, from child_elem): 1 found (*m), 0 nothing (no such element or member, or a
+ * resource the fused leaf filter f drops), 2 the element is a choice
+ * (m->ce set; the caller scans for the suffixed keys), -1 error.
+ */
+static inline __attribute__((always_inline)) int
+find_member(struct fp_ev *ev, const struct fp_nav_cache *info,
+                              const struct cw_fhir_node *p, const struct cw_json *obj,
+                              cw_slice name, const struct fp_typespec *f, struct fp_match *m)
+{
+    m->ce = info->child;
+    if (!m->ce.set) return 0;
+    if (info->choice) {
+        m->lens = info->choice_lens;
+        return 2;
+    }
+    size_t nl = name.len;
+    const struct cw_json_member *mem = obj->u.members;
+    uint32_t nm = obj->len;
+    /* one pass finds "name" and "_name" (JSON keys are unique) */
+    struct cw_fhir_sd t = info->single;
+    enum cw_fhir_kind kind = (enum cw_fhir_kind)info->kind;
+    if (nl == 2 && (p->flags & CW_FHIR_NODE_RESOURCE)) {
+        t = fix_type(p, name, t);
+        kind = cw_fhir_sd_kind(t);
+    }
+    /* "_name" is looked for only for primitives, and only when the parser
+       did not see that the object has no "_" keys at all */
+    bool prim = kind == CW_FHIR_KIND_PRIMITIVE && !(obj->flags & CW_JSON_F_NOEXT);
+    const struct cw_json *v = NULL, *x = NULL;
+    cw_slice jname = CW_SLICE_NULL; /* the JSON key (nodes keep it, not the expression's text) */
+    for (uint32_t k = 0; k < nm; k++) {
+        const struct cw_json_member *mb = &mem[k];
+        /* lengths first: the key bytes live in the input text, far away */
+        size_t kl = mb->key.len;
+        if (kl == nl) {
+            if (!v && key_eq(mb->key.ptr, name.ptr, nl)) {
+                v = &mb->value;
+                jname = mb->key;
+                if (!prim || x) break;
+            }
+        } else if (kl == nl + 1 && prim) {
+            if (!x && mb->key.ptr[0] == '_' && key_eq(mb->key.ptr + 1, name.ptr, nl)) {
+                x = &mb->value;
+                if (!v) jname = (cw_slice){mb->key.ptr + 1, nl};
+                if (v) break;
+            }
+        }
+    }
+    if (!v && !x) return 0;
+    m->leaf_ok = false;
+    if (kind == CW_FHIR_KIND_RESOURCE && v && v->type == CW_JSON_OBJECT) {
+        /* Bundle.entry.resource.ofType(X): drop the others before making nodes */
+        if (f && f->ns == FP_NS_FHIR && f->leaf_resource) {
+            if (!leaf_type_matches(v, f)) {
+                if (fp_steps(ev, NULL, 1) < 0) return -1;
+                return 0;
+            }
+            m->leaf_ok = true;
+        }
+    }
+    m->v = v;
+    m->x = x;
+    m->t = t;
+    m->name = jname;
+    m->kind = kind;
+    return 1;
+}
+
+/* Is a key of length l possible under choice length mask lens? */
+static inline bool len_possible(uint64_t lens, size_t l)
+{
+    return (lens >> (l < 63 ? l : 63)) & 1;
+}
+
 static int nav_node(struct fp_ev *ev, const struct fp_ast *an, const struct cw_fhir_node *p,
                     cw_slice name, bool all, struct fp_vec *out)
 {
@@ -842,61 +986,28 @@ static int nav_node(struct fp_ev *ev, const struct fp_ast *an, const struct cw_f
         }
         return 0;
     }
+    struct fp_match fm;
     struct fp_nav_cache tmp;
-    const struct fp_nav_cache *info = child_elem(ev, an, p, name, &tmp);
-    struct cw_fhir_elem ce = info->child;
-    if (!ce.set) return 0;
-    bool choice = info->choice;
+    int fr = find_member(ev, child_elem(ev, an, p, name, &tmp), p, obj, name, ev->nav_filter, &fm);
+    if (fr <= 0) return fr;
+    if (fr == 1) return emit_member(ev, p, fm.ce, fm.t, fm.kind, false, fm.name, fm.v, fm.x, out);
+    struct cw_fhir_elem ce = fm.ce;
     size_t nl = name.len;
     const struct cw_json_member *mem = obj->u.members;
     uint32_t nm = obj->len;
-    if (!choice) {
-        /* one pass finds "name" and "_name" (JSON keys are unique) */
-        struct cw_fhir_sd t = info->single;
-        enum cw_fhir_kind kind = (enum cw_fhir_kind)info->kind;
-        if (nl == 2 && (p->flags & CW_FHIR_NODE_RESOURCE)) {
-            t = fix_type(p, name, t);
-            kind = cw_fhir_sd_kind(t);
-        }
-        bool prim = kind == CW_FHIR_KIND_PRIMITIVE;
-        const struct cw_json *v = NULL, *x = NULL;
-        cw_slice jname =
-            CW_SLICE_NULL; /* the JSON key (nodes keep it, not the expression's text) */
-        for (uint32_t k = 0; k < nm; k++) {
-            const struct cw_json_member *m = &mem[k];
-            /* lengths first: the key bytes live in the input text, far away */
-            size_t kl = m->key.len;
-            if (kl == nl) {
-                if (!v && cw_bytes_eq(m->key.ptr, name.ptr, nl)) {
-                    v = &m->value;
-                    jname = m->key;
-                    if (!prim || x) break;
-                }
-            } else if (kl == nl + 1 && prim) {
-                if (!x && m->key.ptr[0] == '_' && cw_bytes_eq(m->key.ptr + 1, name.ptr, nl)) {
-                    x = &m->value;
-                    if (!v) jname = (cw_slice){m->key.ptr + 1, nl};
-                    if (v) break;
-                }
-            }
-        }
-        if (!v && !x) return 0;
-        if (kind == CW_FHIR_KIND_RESOURCE && v && v->type == CW_JSON_OBJECT) {
-            /* Bundle.entry.resource.ofType(X): drop the others before the call */
-            const struct fp_typespec *f = ev->nav_filter;
-            if (f && f->ns == FP_NS_FHIR && f->leaf_resource && !leaf_type_matches(v, f)) {
-                if (fp_steps(ev, NULL, 1) < 0) return -1;
-                return 0;
-            }
-        }
-        return emit_member(ev, p, ce, t, kind, false, jname, v, x, out);
-    }
+    bool noext = (obj->flags & CW_JSON_F_NOEXT) != 0;
     for (uint32_t k = 0; k < nm; k++) {
         const struct cw_json_member *m = &mem[k];
         size_t kl = m->key.len;
         if (kl <= nl) continue;
+        /* lengths first: only names as long as name + a type's name can
+           match, and the key bytes (in the input text) are read only then */
+        bool plain_ok = len_possible(fm.lens, kl);
+        bool ext_ok = !noext && len_possible(fm.lens, kl - 1);
+        if (!plain_ok && !ext_ok) continue;
         cw_slice key = m->key;
         bool ext = key.ptr[0] == '_';
+        if (ext ? !ext_ok : !plain_ok) continue;
         cw_slice bare = ext ? (cw_slice){key.ptr + 1, kl - 1} : key;
         if (bare.len <= nl || !cw_bytes_eq(bare.ptr, name.ptr, nl)) continue;
         struct cw_fhir_sd t = choice_type(ce, (cw_slice){bare.ptr + nl, bare.len - nl});
@@ -980,8 +1091,13 @@ int cw_fhirpath_truth(struct cw_fhirpath_coll c, struct cw_err *err)
     return 1;
 }
 
+#define FP_NOT_FAST 3
+static int fast_truth(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr);
+
 int fp_eval_truth(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr)
 {
+    int t = fast_truth(ev, n, fr);
+    if (t != FP_NOT_FAST) return t;
     fp_coll c;
     if (fp_eval(ev, n, fr, &c) < 0) return -1;
     return coll_truth(ev, n, c);
@@ -1452,6 +1568,7 @@ int fp_op_is_as(struct fp_ev *ev, const struct fp_ast *n, fp_coll in, bool is, f
 #define PF_NEAR      4
 #define PF_MEMBERS   6
 
+
 /* GCC 12 drops __builtin_prefetch here (the address loads feed nothing
    else), so on x86-64 the instruction is written out. */
 static inline void pf(const void *p)
@@ -1498,9 +1615,377 @@ static inline void prefetch_ahead(const fp_coll *in, size_t i)
     }
 }
 
+void fp_prefetch_ahead(const fp_coll *in, size_t i)
+{
+    if (in->n >= PF_MIN_ITEMS) prefetch_ahead(in, i);
+}
+
+/*
+ * Fused member chains. A path of member steps (a.b.c, each optionally
+ * followed by ofType(T)) is walked depth first from each input item
+ * instead of building the collection of every intermediate step: the
+ * children of one item are produced one at a time into a node on the C
+ * stack and the walk goes on from there. An intermediate node is copied
+ * into the arena only when something below it is produced (results keep
+ * their parent chain), so items the later steps drop (Bundle entries whose
+ * resource is not the wanted type) cost no allocation at all. The results,
+ * their order, the work counted against the step limit and the nesting
+ * depth are those of step-by-step navigation; only the intermediate
+ * collections are never built (so they are not subject to max_items).
+ * Choice elements and untyped JSON go through the step-by-step code for
+ * that one item.
+ */
+#define FP_CHAIN_MAX 16
+
+bool fp_no_fuse = false;
+
+struct fp_chain {
+    unsigned k;                                  /* steps, from the base outwards */
+    const struct fp_ast *ast[FP_CHAIN_MAX];      /* the MEMBER nodes */
+    const struct fp_typespec *filter[FP_CHAIN_MAX]; /* fused ofType() or NULL */
+};
+
+struct fp_lvl {
+    struct cw_fhir_node node;       /* the item at this level, while not in the arena */
+    const struct cw_fhir_node *mat; /* the item in the arena (or NULL) */
+    struct fp_nav_cache info;       /* the last element looked up from this level */
+};
+
+/* The steps ending at member node n (with fused filter f); *base is what
+   the first step navigates from (NULL: $this), *extra the evaluation depth
+   step-by-step navigation would add above the base. false: no chain of at
+   least min_k steps. */
+static bool chain_of(const struct fp_ast *n, const struct fp_typespec *f, unsigned min_k,
+                     struct fp_chain *ch, const struct fp_ast **base, unsigned *extra)
+{
+    const struct fp_ast *rev[FP_CHAIN_MAX];
+    const struct fp_typespec *rf[FP_CHAIN_MAX];
+    unsigned k = 0, depth = 0;
+    const struct fp_ast *cur = n;
+    for (;;) {
+        if (k == FP_CHAIN_MAX) return false;
+        rev[k] = cur;
+        rf[k] = f;
+        k++;
+        const struct fp_ast *t = cur->target;
+        if (t && t->op == FP_OP_MEMBER && !((t->flags & FP_AST_ROOTNAME) && t->type.ns)) {
+            cur = t;
+            f = NULL;
+            depth += 1;
+            continue;
+        }
+        if (t && t->op == FP_OP_FUNC && t->fn == FP_FN_OFTYPE && t->target &&
+            t->target->op == FP_OP_MEMBER &&
+            !((t->target->flags & FP_AST_ROOTNAME) && t->target->type.ns)) {
+            cur = t->target;
+            f = &t->type;
+            depth += 2; /* the ofType() call and its fused navigation */
+            continue;
+        }
+        *base = t;
+        break;
+    }
+    if (k < min_k) return false;
+    ch->k = k;
+    for (unsigned j = 0; j < k; j++) {
+        ch->ast[j] = rev[k - 1 - j];
+        ch->filter[j] = rf[k - 1 - j];
+    }
+    *extra = depth;
+    return true;
+}
+
+/* The arena copy of level s (copying the levels above it first). */
+static const struct cw_fhir_node *lvl_mat(struct fp_ev *ev, struct fp_lvl *L, unsigned s)
+{
+    if (L[s].mat) return L[s].mat;
+    const struct cw_fhir_node *up = lvl_mat(ev, L, s - 1); /* level 0 is always in the arena */
+    if (!up) return NULL;
+    struct cw_fhir_node *n = new_node(ev);
+    if (!n) return NULL;
+    *n = L[s].node;
+    n->parent = up;
+    L[s].mat = n;
+    return n;
+}
+
+/* The prefetch schedule of prefetch_ahead() on the JSON items of an array
+   the fused walk goes through (item i is being walked). */
+static inline void pf_items(const struct cw_json *items, uint32_t len, uint32_t i)
+{
+    if (i + PF_FAR < len) {
+        const struct cw_json *o = &items[i + PF_FAR];
+        if (o->type == CW_JSON_OBJECT && o->len) {
+            pf(o->u.members);
+            if (o->len > 2) pf(o->u.members + 2);
+        }
+    }
+    if (i + PF_MID < len) {
+        const struct cw_json *o = &items[i + PF_MID];
+        if (o->type == CW_JSON_OBJECT) {
+            uint32_t m = o->len < PF_MEMBERS ? o->len : PF_MEMBERS;
+            for (uint32_t k = 0; k < m; k++) {
+                const struct cw_json_member *mb = &o->u.members[k];
+                pf(mb->key.ptr);
+                if (mb->value.type == CW_JSON_OBJECT && mb->value.len) pf(mb->value.u.members);
+            }
+        }
+    }
+    if (i + PF_NEAR < len) {
+        const struct cw_json *o = &items[i + PF_NEAR];
+        if (o->type == CW_JSON_OBJECT) {
+            uint32_t m = o->len < PF_MEMBERS ? o->len : PF_MEMBERS;
+            for (uint32_t k = 0; k < m; k++) {
+                const struct cw_json *cv = &o->u.members[k].value;
+                if (cv->type == CW_JSON_OBJECT && cv->len) {
+                    /* the walk goes on into the nested object (entry.resource):
+                       its keys, and the rest of its member array */
+                    uint32_t mm = cv->len < 2 * PF_MEMBERS ? cv->len : 2 * PF_MEMBERS;
+                    for (uint32_t q = 0; q < mm; q += 2) pf(cv->u.members[q].key.ptr);
+                    if (cv->len > 4) pf(cv->u.members + 4);
+                    if (cv->len > 6) pf(cv->u.members + 6);
+                }
+            }
+        }
+    }
+}
+
+static int walk(struct fp_ev *ev, const struct fp_chain *ch, unsigned s, struct fp_lvl *L,
+                const fp_val *item, struct fp_vec *out);
+
+/* A child c of level s was made: emit it (last step) or walk on from it. */
+static inline int walk_child(struct fp_ev *ev, const struct fp_chain *ch, unsigned s,
+                             struct fp_lvl *L, const struct cw_fhir_node *c, struct fp_vec *out)
+{
+    if (s + 1 == ch->k) {
+        const struct cw_fhir_node *pm = lvl_mat(ev, L, s);
+        if (!pm) return -1;
+        return push_child(ev, c, pm, out);
+    }
+    /* c is L[s + 1].node */
+    L[s + 1].node.parent = NULL;
+    L[s + 1].mat = NULL;
+    return walk(ev, ch, s + 1, L, NULL, out);
+}
+
+/* Step s from level s (the node in L[s], or the System/TypeInfo item). */
+static int walk(struct fp_ev *ev, const struct fp_chain *ch, unsigned s, struct fp_lvl *L,
+                const fp_val *item, struct fp_vec *out)
+{
+    const struct fp_ast *an = ch->ast[s];
+    const struct fp_typespec *f = ch->filter[s];
+    if (!item) {
+        const struct cw_fhir_node *p = L[s].mat ? L[s].mat : &L[s].node;
+        const struct cw_json *obj = (p->flags & CW_FHIR_NODE_PRIMITIVE) ? p->ext : p->value;
+        if (!(p->flags & FP_NODE_UNTYPED)) {
+            if (!obj || obj->type != CW_JSON_OBJECT) return 0;
+            /* the element: items of one level mostly share their type */
+            struct fp_nav_cache *info = &L[s].info;
+            if (!info->valid || info->pelem.i != p->elem.i || info->ptype.i != p->type.i ||
+                info->pelem.set != p->elem.set || info->ptype.set != p->type.set) {
+                struct fp_nav_cache tmp;
+                *info = *child_elem(ev, an, p, an->name, &tmp);
+            }
+            struct fp_match m;
+            int r = find_member(ev, info, p, obj, an->name, f, &m);
+            if (r <= 0) return r;
+            if (r == 1) {
+                bool last = s + 1 == ch->k;
+                struct cw_fhir_node tmpc;
+                struct cw_fhir_node *c = last ? &tmpc : &L[s + 1].node;
+                const struct cw_json *v = m.v, *x = m.x;
+                const struct cw_json *shape = v ? v : x;
+                if (shape->type != CW_JSON_ARRAY) {
+                    if (x && x->type == CW_JSON_ARRAY) x = NULL;
+                    if (fp_steps(ev, NULL, 1) < 0) return -1;
+                    r = make_child(ev, m.ce, m.t, m.kind, false, m.name, CW_FHIR_NO_INDEX, v, x,
+                                   f, m.leaf_ok, c);
+                    if (r <= 0) return r;
+                    return walk_child(ev, ch, s, L, c, out);
+                }
+                uint32_t len = v && v->type == CW_JSON_ARRAY ? v->len : 0;
+                uint32_t xlen = x && x->type == CW_JSON_ARRAY ? x->len : 0;
+                uint32_t nn = len > xlen ? len : xlen;
+                if (fp_steps(ev, NULL, nn) < 0) return -1;
+                bool far = s + 1 < ch->k && len >= PF_MIN_ITEMS;
+                if (!last && m.kind != CW_FHIR_KIND_PRIMITIVE && m.kind != CW_FHIR_KIND_RESOURCE &&
+                    m.t.set) {
+                    /* an array of complex items (Bundle.entry): every child node is the
+                       same but for its JSON object and index, and the filter's answer
+                       is the same for all of them */
+                    if (f && !(f->ns == FP_NS_SYSTEM && f->sys == FP_SYS_ANY) &&
+                        (f->ns != FP_NS_FHIR || !type_is_a(m.t, f->sd)))
+                        return 0;
+                    *c = (struct cw_fhir_node){.elem = m.ce, .type = m.t, .name = m.name};
+                    for (uint32_t i = 0; i < len; i++) {
+                        const struct cw_json *vi = &v->u.items[i];
+                        if (far) pf_items(v->u.items, len, i);
+                        if (vi->type != CW_JSON_OBJECT) continue;
+                        c->value = vi;
+                        c->index = i;
+                        L[s + 1].mat = NULL;
+                        if (walk(ev, ch, s + 1, L, NULL, out) < 0) return -1;
+                    }
+                    return 0;
+                }
+                for (uint32_t i = 0; i < nn; i++) {
+                    const struct cw_json *vi = i < len ? &v->u.items[i] : NULL;
+                    const struct cw_json *xi = i < xlen ? &x->u.items[i] : NULL;
+                    if (far) pf_items(v->u.items, len, i);
+                    r = make_child(ev, m.ce, m.t, m.kind, false, m.name, i, vi, xi, f, false, c);
+                    if (r < 0) return -1;
+                    if (r && walk_child(ev, ch, s, L, c, out) < 0) return -1;
+                }
+                return 0;
+            }
+            /* r == 2: a choice element, step by step below */
+        }
+    }
+    /* step by step for this item: its children in a collection */
+    fp_val it;
+    if (item) {
+        it = *item;
+    } else {
+        const struct cw_fhir_node *pm = lvl_mat(ev, L, s);
+        if (!pm) return -1;
+        memset(&it, 0, sizeof it);
+        it.kind = CW_FHIRPATH_NODE;
+        it.u.node = pm;
+    }
+    bool last = s + 1 == ch->k;
+    struct fp_vec tmp = {0};
+    struct fp_vec *dst = last ? out : &tmp;
+    size_t from = dst->n;
+    ev->nav_filter = f;
+    int r = fp_children(ev, an, &it, an->name, false, dst);
+    ev->nav_filter = NULL;
+    if (r < 0) return -1;
+    if (f) {
+        /* System values (untyped data) are not filtered during navigation */
+        size_t k = from;
+        for (size_t i = from; i < dst->n; i++)
+            if (dst->items[i].kind == CW_FHIRPATH_NODE || fp_is_type(&dst->items[i], f))
+                dst->items[k++] = dst->items[i];
+        dst->n = k;
+    }
+    if (last) return 0;
+    for (size_t i = 0; i < tmp.n; i++) {
+        if (tmp.items[i].kind != CW_FHIRPATH_NODE) {
+            /* a System value or TypeInfo: only TypeInfo has members */
+            if (walk(ev, ch, s + 1, L, &tmp.items[i], out) < 0) return -1;
+            continue;
+        }
+        L[s + 1].mat = tmp.items[i].u.node;
+        if (walk(ev, ch, s + 1, L, NULL, out) < 0) return -1;
+    }
+    return 0;
+}
+
+/* Walk chain ch from every item of in, appending the results to v. */
+static int chain_run(struct fp_ev *ev, const struct fp_chain *ch, fp_coll in, struct fp_vec *v)
+{
+    struct fp_lvl L[FP_CHAIN_MAX];
+    for (unsigned j = 0; j < ch->k; j++) L[j].info.valid = false;
+    for (size_t i = 0; i < in.n; i++) {
+        const fp_val *it = &in.items[i];
+        if (it->kind == CW_FHIRPATH_NODE) {
+            L[0].mat = it->u.node;
+            if (walk(ev, ch, 0, L, NULL, v) < 0) return -1;
+        } else if (walk(ev, ch, 0, L, it, v) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Evaluate the chain of member steps ending at n (see above). */
+static int op_chain(struct fp_ev *ev, const struct fp_chain *ch, const struct fp_ast *base,
+                    unsigned extra, const struct fp_frame *fr, fp_coll *out)
+{
+    fp_coll in;
+    if (base) {
+        ev->depth += extra;
+        int r = fp_eval(ev, base, fr, &in);
+        ev->depth -= extra;
+        if (r < 0) return -1;
+    } else {
+        in = fr->this_;
+    }
+    struct fp_vec v = {0};
+    if (chain_run(ev, ch, in, &v) < 0) return -1;
+    *out = fp_vec_coll(&v);
+    return 0;
+}
+
+/*
+ * Truth of "path op literal" (= != < <= > >=) and "path is T" where path is
+ * a member chain from $this, as in where(status = 'final'): the operator's
+ * answer, from the same functions, without the collections of the generic
+ * evaluation. FP_TRUE, FP_FALSE, FP_UNKNOWN, -1 error, or FP_NOT_FAST when
+ * n has another shape.
+ */
+static int fast_truth(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr)
+{
+    uint8_t op = n->op;
+    bool eq = op == FP_OP_EQ || op == FP_OP_NE;
+    bool ord = op == FP_OP_LT || op == FP_OP_LE || op == FP_OP_GT || op == FP_OP_GE;
+    if ((!eq && !ord && op != FP_OP_IS) || fp_no_fuse) return FP_NOT_FAST;
+    if (op != FP_OP_IS && n->rhs->op != FP_OP_LITERAL) return FP_NOT_FAST;
+    const struct fp_ast *t = n->target;
+    const struct fp_typespec *f = NULL;
+    unsigned wrap = 0;
+    if (t->op == FP_OP_FUNC && t->fn == FP_FN_OFTYPE && t->target &&
+        t->target->op == FP_OP_MEMBER &&
+        !((t->target->flags & FP_AST_ROOTNAME) && t->target->type.ns)) {
+        f = &t->type;
+        t = t->target;
+        wrap = 1;
+    }
+    if (t->op != FP_OP_MEMBER || ((t->flags & FP_AST_ROOTNAME) && t->type.ns)) return FP_NOT_FAST;
+    struct fp_chain ch;
+    const struct fp_ast *base;
+    unsigned extra;
+    if (!chain_of(t, f, 1, &ch, &base, &extra) || base) return FP_NOT_FAST;
+    /* generic: n at depth+1, its operand at +2 (+1 inside ofType), the steps below */
+    if (ev->depth + 2 + wrap + extra > ev->max_depth) return FP_NOT_FAST;
+    fp_val buf[4];
+    struct fp_vec v = {buf, 0, 4};
+    if (chain_run(ev, &ch, fr->this_, &v) < 0) return -1;
+    fp_coll a = fp_vec_coll(&v);
+    if (op == FP_OP_IS) {
+        fp_coll o;
+        if (fp_op_is_as(ev, n, a, true, &o) < 0) return -1;
+        return coll_truth(ev, n, o);
+    }
+    fp_coll b = {&n->rhs->lit, 1};
+    if (eq) {
+        if (fp_steps(ev, n, a.n + b.n) < 0) return -1;
+        int r = coll_equal(ev, a, b);
+        if (r == FP_UNKNOWN) return FP_UNKNOWN;
+        return (r == FP_TRUE) == (op == FP_OP_EQ) ? FP_TRUE : FP_FALSE;
+    }
+    if (a.n > 1)
+        return fp_fail(ev, n->target, CW_ISSUE_PROCESSING,
+                       "%s: expected a single item, got %zu", "left operand", a.n);
+    if (a.n == 0) return FP_UNKNOWN;
+    int c = fp_compare(ev, &a.items[0], &b.items[0]);
+    if (c == -2)
+        return fp_fail(ev, n, CW_ISSUE_PROCESSING, "values of these types cannot be compared");
+    if (c == FP_UNKNOWN) return FP_UNKNOWN;
+    bool r = op == FP_OP_LT ? c < 0 : op == FP_OP_LE ? c <= 0 : op == FP_OP_GT ? c > 0 : c >= 0;
+    return r ? FP_TRUE : FP_FALSE;
+}
+
 static int op_member(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr,
                      fp_coll *out, const struct fp_typespec *filter)
 {
+    if (!((n->flags & FP_AST_ROOTNAME) && n->type.ns) && !fp_no_fuse) {
+        struct fp_chain ch;
+        const struct fp_ast *base;
+        unsigned extra;
+        if (chain_of(n, filter, 2, &ch, &base, &extra) && ev->depth + extra <= ev->max_depth)
+            return op_chain(ev, &ch, base, extra, fr, out);
+    }
     fp_coll in;
     if (n->target) {
         if (fp_eval(ev, n->target, fr, &in) < 0) return -1;

@@ -1713,6 +1713,7 @@ int fp_call(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr,
         if (is_exists && n->nargs == 0) return ret_bool(ev, in.n > 0, out);
         struct fp_vec v = {0};
         for (size_t i = 0; i < in.n; i++) {
+            fp_prefetch_ahead(&in, i);
             struct fp_frame f = item_frame(fr, in, i);
             if (n->fn == FP_FN_SELECT) {
                 fp_coll c;

@@ -316,6 +316,8 @@ struct fp_nav_cache {
     struct cw_fhir_sd single;  /* the child's type when it has one (not a choice) */
     uint8_t kind;              /* enum cw_fhir_kind of single */
     bool choice;               /* the child is a choice element (value[x]) */
+    uint64_t choice_lens;      /* choice: bit L set when a JSON name of length L
+                                  (name + type suffix) is possible; bit 63: 63 or more */
     bool valid;
 };
 #define FP_NAV_WAYS 4
@@ -374,6 +376,11 @@ static inline fp_coll fp_vec_coll(const struct fp_vec *v)
     return (fp_coll){v->items, v->n};
 }
 
+/* Testing only: when true, member chains and where() comparisons are
+   evaluated step by step (the fused walk of fhirpath_eval.c is off), so a
+   test can compare both. Set it before evaluating, never concurrently. */
+extern bool fp_no_fuse;
+
 /* Evaluate n with the given scope into *out; 0 or -1 (ev->err set). */
 int fp_eval(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr, fp_coll *out);
 
@@ -396,6 +403,11 @@ int fp_union(struct fp_ev *ev, const struct fp_ast *n, fp_coll a, fp_coll b, fp_
 
 /* is / as on a collection (the operators and the functions). */
 int fp_op_is_as(struct fp_ev *ev, const struct fp_ast *n, fp_coll in, bool is, fp_coll *out);
+
+/* While item i of a long collection (16 items or more) is processed: ask
+   for the memory of the items a few places ahead (JSON member arrays, key
+   bytes, nested objects), as member navigation does. Changes no result. */
+void fp_prefetch_ahead(const fp_coll *in, size_t i);
 
 /* Call function n on input in. */
 int fp_call(struct fp_ev *ev, const struct fp_ast *n, const struct fp_frame *fr, fp_coll in,

@@ -52,6 +52,11 @@ enum cw_json_type {
    alone (0 when len is 0, else max(4, next power of two >= len)); parsed containers are
    exactly sized and have the flag clear. */
 #define CW_JSON_F_GROWABLE 0x02
+/* object: no member key begins with '_' (FHIR's "_name" extension members), so a
+   reader looking for "_name" can stop at "name". Set by the parser; cw_json_set
+   clears it when it adds a member; code that writes keys into an object directly
+   must clear it (removing members keeps it true). Clear means "unknown". */
+#define CW_JSON_F_NOEXT 0x04
 
 struct cw_json_member;
 

@@ -551,7 +551,8 @@ value:
         unsigned t = *p == '{' ? CW_JSON_OBJECT : CW_JSON_ARRAY;
         if (CW_UNLIKELY(depth >= P->max_depth))
             return fail(P, p, CW_ISSUE_TOO_COSTLY, "nesting too deep (depth limit)");
-        u[top].v = (struct cw_json){.type = (uint8_t)t, .len = 0, .u.items = NULL};
+        u[top].v = (struct cw_json){
+            .type = (uint8_t)t, .flags = t == CW_JSON_OBJECT ? CW_JSON_F_NOEXT : 0, .len = 0};
         const char *q = skip_ws(p + 1, end);
         if (q < end && *q == (t == CW_JSON_OBJECT ? '}' : ']')) {
             top++; /* empty container: nothing to collect */
@@ -627,6 +628,8 @@ key:
         p = scan_string(P, p + 1, &kn);
         if (CW_UNLIKELY(!p)) return -1;
         u[top++].k = (cw_slice){kn.u.str, kn.len};
+        if (kn.len && kn.u.str[0] == '_') /* the object's node sits below its first unit */
+            u[P->frames[depth - 1] - 1].v.flags &= (uint8_t)~CW_JSON_F_NOEXT;
     }
     p = skip_ws(p, end);
     if (CW_UNLIKELY(p == end || *p != ':'))

@@ -262,6 +262,7 @@ static void *room_for_one(struct cw_arena *a, struct cw_json *c, size_t elem_siz
     if (len == UINT32_MAX) return NULL;
     bool growable = (c->flags & CW_JSON_F_GROWABLE) != 0;
     char *base = (char *)c->u.items;
+    c->flags &= (uint8_t)~CW_JSON_F_NOEXT; /* the new key is not known yet */
     if (growable && len < growable_cap(len)) return base + (size_t)len * elem_size;
     uint32_t cap = growable_cap(len + 1);
     char *nb = cw_arena_array(a, cap, elem_size);

@@ -994,10 +994,35 @@ static void test_equal(void **state)
     assert_true(cw_json_equal(d1, ok(deep)));
 }
 
+/* CW_JSON_F_NOEXT: set on parsed objects without a "_" key, cleared when one
+   is seen (also escaped) or added. */
+static void test_noext_flag(void **state)
+{
+    (void)state;
+    struct cw_json *v = ok("{\"a\":{\"x\":1},\"b\":[{\"_y\":2},{}],\"c\":{}}");
+    assert_true(v->flags & CW_JSON_F_NOEXT);
+    assert_true(cw_json_get(v, "a")->flags & CW_JSON_F_NOEXT);
+    assert_false(cw_json_at(cw_json_get(v, "b"), 0)->flags & CW_JSON_F_NOEXT);
+    assert_true(cw_json_at(cw_json_get(v, "b"), 1)->flags & CW_JSON_F_NOEXT);
+    assert_true(cw_json_get(v, "c")->flags & CW_JSON_F_NOEXT);
+    /* the key after other members, and written with an escape */
+    assert_false(ok("{\"a\":1,\"b\":[1,{\"c\":2}],\"_a\":{}}")->flags & CW_JSON_F_NOEXT);
+    assert_false(ok("{\"\\u005fa\":1}")->flags & CW_JSON_F_NOEXT);
+    assert_true(ok("{\"a_\":1,\"\":2}")->flags & CW_JSON_F_NOEXT);
+    /* arrays and scalars never carry it */
+    assert_false(ok("[1]")->flags & CW_JSON_F_NOEXT);
+    /* adding a member clears it */
+    struct cw_json *o = ok("{\"a\":1}");
+    assert_true(o->flags & CW_JSON_F_NOEXT);
+    assert_non_null(cw_json_set(A, o, cw_slice_cstr("_a"), cw_json_null()));
+    assert_false(o->flags & CW_JSON_F_NOEXT);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
     const struct CMUnitTest tests[] = {
+        T(test_noext_flag),
         T(test_numbers_keep_text),
         T(test_numbers_invalid),
         T(test_check_number),
