@@ -94,3 +94,12 @@ int cw_test_walk(const char *dir, cw_test_file_fn fn, void *ctx)
     free(names);
     return 0;
 }
+
+char *cw_test_read_if(const char *path, const char *ext, size_t *len)
+{
+    size_t n = strlen(path), e = strlen(ext);
+    if (n <= e || strcmp(path + n - e, ext) != 0) return NULL;
+    char *text = cw_test_read_file(path, len);
+    if (!text) fail_msg("cannot read %s", path);
+    return text;
+}

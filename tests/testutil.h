@@ -27,6 +27,10 @@ _Noreturn void cw_test_skip(const char *why);
 /* Read a whole file (malloc'ed, NUL-terminated; *len its length). NULL on error. */
 char *cw_test_read_file(const char *path, size_t *len);
 
+/* The text of path when its name ends in ext (".json"), as cw_test_read_file;
+   NULL for other names. A matching file that cannot be read fails the test. */
+char *cw_test_read_if(const char *path, const char *ext, size_t *len);
+
 /* Callback per regular file under dir (recursive, sorted by name). */
 typedef void (*cw_test_file_fn)(const char *path, void *ctx);
 int cw_test_walk(const char *dir, cw_test_file_fn fn, void *ctx);
