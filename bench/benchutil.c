@@ -78,21 +78,37 @@ static char *read_all(const char *path, size_t *len)
     return p;
 }
 
-int cw_bench_load_dir(const char *dir, const char *suffixes, struct cw_bench_file **files,
-                      size_t *n)
+/* The names in dir except dot files, sorted (each and the array malloc'ed);
+   -1 when dir cannot be opened. */
+static int list_sorted(const char *dir, char ***out, size_t *count)
 {
     DIR *d = opendir(dir);
     if (!d) return -1;
     char **names = NULL;
-    size_t cnt = 0;
+    size_t n = 0, cap = 0;
     struct dirent *e;
     while ((e = readdir(d))) {
         if (e->d_name[0] == '.') continue;
-        names = realloc(names, (cnt + 1) * sizeof *names);
-        names[cnt++] = strdup(e->d_name);
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            names = realloc(names, cap * sizeof *names);
+            if (!names) exit(2);
+        }
+        names[n++] = strdup(e->d_name);
     }
     closedir(d);
-    qsort(names, cnt, sizeof *names, cmp_str);
+    if (n) qsort(names, n, sizeof *names, cmp_str);
+    *out = names;
+    *count = n;
+    return 0;
+}
+
+int cw_bench_load_dir(const char *dir, const char *suffixes, struct cw_bench_file **files,
+                      size_t *n)
+{
+    char **names;
+    size_t cnt;
+    if (list_sorted(dir, &names, &cnt) < 0) return -1;
     for (size_t i = 0; i < cnt; i++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
@@ -165,33 +181,6 @@ static bool res_ends_with_ci(const char *name, const char *suf)
     return n >= s && strcasecmp(name + n - s, suf) == 0;
 }
 
-static int res_cmp_name(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static char *res_read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0) {
-        fclose(f);
-        return NULL;
-    }
-    char *p = malloc((size_t)st.st_size + 1);
-    if (p && fread(p, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
-        free(p);
-        p = NULL;
-    }
-    fclose(f);
-    if (p) {
-        p[st.st_size] = '\0';
-        *len = (size_t)st.st_size;
-    }
-    return p;
-}
-
 void cw_bench_load_resources(struct cw_bench_items *it, const char *path)
 {
     struct stat st;
@@ -200,21 +189,9 @@ void cw_bench_load_resources(struct cw_bench_items *it, const char *path)
         return;
     }
     if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        if (!d) return;
-        char **names = NULL;
-        size_t n = 0, cap = 0;
-        struct dirent *e;
-        while ((e = readdir(d))) {
-            if (e->d_name[0] == '.') continue;
-            if (n == cap) {
-                cap = cap ? cap * 2 : 64;
-                names = realloc(names, cap * sizeof *names);
-            }
-            names[n++] = strdup(e->d_name);
-        }
-        closedir(d);
-        qsort(names, n, sizeof *names, res_cmp_name);
+        char **names;
+        size_t n;
+        if (list_sorted(path, &names, &n) < 0) return;
         for (size_t i = 0; i < n; i++) {
             char sub[4096];
             snprintf(sub, sizeof sub, "%s/%s", path, names[i]);
@@ -227,7 +204,7 @@ void cw_bench_load_resources(struct cw_bench_items *it, const char *path)
     bool nd = res_ends_with_ci(path, ".ndjson");
     if (!S_ISREG(st.st_mode) || (!nd && !res_ends_with_ci(path, ".json"))) return;
     size_t len;
-    char *data = res_read_file(path, &len);
+    char *data = read_all(path, &len);
     if (!data) return;
     if (it->n_owned == it->cap_owned) {
         it->cap_owned = it->cap_owned ? it->cap_owned * 2 : 256;
