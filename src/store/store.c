@@ -914,6 +914,15 @@ static int put_index_rows(struct cw_store_txn *t, long long rkey, cw_slice rtype
     return 0;
 }
 
+/* SHA-256 fetched once (an implicit fetch per digest costs a provider lookup). */
+static EVP_MD *g_sha256;
+static pthread_once_t g_sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    g_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 static void hash_bytes(EVP_MD_CTX *ctx, const void *p, size_t n, bool *ok)
 {
     uint64_t len = n;
@@ -996,8 +1005,10 @@ static void content_hash(cw_slice json, const struct cw_store_meta *m,
     size_t head = (size_t)(at - json.ptr), tail = head + (size_t)n;
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned mdlen = 0;
+    pthread_once(&g_sha256_once, sha256_fetch);
+    if (!g_sha256) return;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
+    bool ok = ctx && EVP_DigestInit_ex(ctx, g_sha256, NULL) == 1;
     if (ok) {
         hash_bytes(ctx, json.ptr, head, &ok);
         hash_bytes(ctx, json.ptr + tail, json.len - tail, &ok);
